@@ -1,0 +1,132 @@
+"""Build the grau Flask app: `flask run`, `gunicorn 'app:create_app()'`, tests.
+
+App creation lives outside the package so another entry file can serve a
+subset of the API: `create_app(blueprints=[...])`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Flask, request
+from flask_smorest import Blueprint
+
+import grau
+from grau import errors
+from grau.auth.routes import blp as auth_blp
+from grau.body_stats.routes import blp as body_stats_blp
+from grau.cache import Cache, make_store
+from grau.config import Settings, validate
+from grau.db import session as db_session
+from grau.extensions import GrauApi, limiter
+from grau.openapi import finalize
+from grau.ops.routes import blp as ops_blp
+from grau.users.routes import blp as users_blp
+
+DEFAULT_BLUEPRINTS: tuple[Blueprint, ...] = (ops_blp, auth_blp, users_blp, body_stats_blp)
+
+API_DESCRIPTION = """\
+grau is an open-source backend for fitness tracking: body stats, moods,
+nutrition, workouts and training plans, for mobile and web apps.
+
+**Auth:** register with `POST /v1/users`, log in with `POST /v1/auth/login`,
+then send `Authorization: Bearer <access_token>`. Refresh with
+`POST /v1/auth/refresh` (refresh tokens are single use).
+
+**Conventions:** errors are RFC 9457 problem details
+(`application/problem+json`); lists return `{"items", "pagination"}` and take
+`page`, `page_size` (max 100) and `sort`; reads return an `ETag` and honour
+`If-None-Match`; writes honour an optional `If-Match` (412 when stale); `POST`
+accepts an `Idempotency-Key`. Timestamps are RFC 3339 with an offset.
+"""
+
+
+def _openapi_config(app: Flask) -> dict[str, Any]:
+    return {
+        "API_TITLE": "grau",
+        "API_VERSION": grau.__version__,
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "/static/swagger-ui/",
+        "OPENAPI_SWAGGER_UI_CONFIG": {"persistAuthorization": True, "validatorUrl": None},
+        "OPENAPI_REDOC_PATH": "/redoc",
+        "OPENAPI_REDOC_URL": "/static/redoc/redoc.standalone.js",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": API_DESCRIPTION,
+                "contact": {"name": "grau maintainers", "email": "maintainers@grau.invalid"},
+                "license": {"name": "MIT", "identifier": "MIT"},
+            },
+            # Relative, so Swagger UI's "Try it out" calls the origin it was loaded from.
+            "servers": [{"url": "/", "description": "The server this document was loaded from"}],
+            "security": [{"bearerAuth": []}],
+        },
+    }
+
+
+def _limiter_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    timeout = config["REDIS_SOCKET_TIMEOUT_MS"] / 1000
+    redis_url = config["REDIS_URL"]
+    return {
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_timeout": timeout, "socket_connect_timeout": timeout} if redis_url else {}
+        ),
+        "RATELIMIT_KEY_PREFIX": f"{config['CACHE_KEY_PREFIX']}:rl",
+    }
+
+
+def _require_json_bodies() -> Any:
+    """415 for a body that is not JSON, before any view tries to parse it."""
+    if request.method in ("POST", "PUT", "PATCH") and (
+        request.content_length or request.headers.get("Transfer-Encoding")
+    ):
+        if not request.is_json:
+            errors.abort(415, "Send the request body as application/json.")
+    return None
+
+
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    blueprints: Iterable[Blueprint] | None = None,
+) -> Flask:
+    """Create a grau app from the environment, `config` overrides and `blueprints`."""
+    settings = Settings.from_env().as_flask_config()
+    settings.update(config or {})
+    validate(settings)
+
+    app = Flask("grau")
+    app.config.update(settings)
+    app.config.update(_openapi_config(app))
+    app.config.update(_limiter_config(settings))
+    app.config["DEBUG"] = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    errors.init_app(app)
+    db_session.init_app(app)
+    app.extensions["grau.cache"] = Cache(
+        make_store(settings), prefix=settings["CACHE_KEY_PREFIX"], ttl=settings["CACHE_TTL"]
+    )
+    limiter.init_app(app)
+    app.before_request(_require_json_bodies)
+
+    api = GrauApi(app)
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The access_token from POST /v1/auth/login.",
+        },
+    )
+    for blp in DEFAULT_BLUEPRINTS if blueprints is None else blueprints:
+        api.register_blueprint(blp)
+    finalize(api.spec)
+    app.extensions["grau.api"] = api
+    return app

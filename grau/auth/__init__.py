@@ -1,0 +1,1 @@
+"""Authentication: password hashing, access and refresh tokens, the current user."""

@@ -1,0 +1,95 @@
+"""Login, refresh-token rotation and logout."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from grau.auth.models import AuthSession, RefreshToken
+from grau.auth.passwords import hash_password, needs_rehash, verify_password
+from grau.auth.tokens import issue_access_token, revoke_sessions
+from grau.db.model import utcnow
+from grau.errors import unauthorized
+from grau.users.models import User
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _token_pair(session: Session, auth_session: AuthSession) -> dict[str, Any]:
+    refresh = secrets.token_urlsafe(32)
+    ttl = timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"])
+    session.add(
+        RefreshToken(
+            token_hash=_hash(refresh), session_id=auth_session.id, expires_at=utcnow() + ttl
+        )
+    )
+    access, expires_in = issue_access_token(auth_session.user_id, auth_session.id)
+    return {
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": expires_in,
+        "refresh_token": refresh,
+    }
+
+
+def login(session: Session, email: str, password: str) -> dict[str, Any]:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        unauthorized("The email or password is wrong.", error="invalid_credentials")
+    if user.status != "active":
+        unauthorized("This account is suspended.", error="invalid_credentials")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    auth_session = AuthSession(id=uuid.uuid4(), user_id=user.id)
+    session.add(auth_session)
+    pair = _token_pair(session, auth_session)
+    session.commit()
+    return pair
+
+
+def refresh(session: Session, refresh_token: str) -> dict[str, Any]:
+    """Rotate: the presented token is spent, a new pair is issued.
+
+    Presenting a spent token means it leaked (or a client retried after
+    losing the answer): the whole session is revoked, as RFC 9700 advises.
+    """
+    token_hash = _hash(refresh_token)
+    token = session.get(RefreshToken, token_hash)
+    if token is None or token.expires_at <= utcnow():
+        unauthorized("The refresh token is invalid or expired; log in again.")
+    auth_session = session.get(AuthSession, token.session_id)
+    if auth_session is None or auth_session.revoked_at is not None:
+        unauthorized("This session has been revoked; log in again.")
+    now = utcnow()
+    # Spend the token atomically, so two concurrent refreshes cannot both win.
+    spent = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        auth_session.revoked_at = now
+        session.commit()
+        revoke_sessions([auth_session.id])
+        unauthorized("This refresh token was already used; the session is revoked.")
+    auth_session.last_used_at = now
+    pair = _token_pair(session, auth_session)
+    session.commit()
+    return pair
+
+
+def logout(session: Session, session_id: uuid.UUID) -> None:
+    auth_session = session.get(AuthSession, session_id)
+    if auth_session is not None and auth_session.revoked_at is None:
+        auth_session.revoked_at = utcnow()
+        session.commit()
+    revoke_sessions([session_id])

@@ -1,0 +1,118 @@
+"""Access tokens and the `authenticated` decorator.
+
+An access token is a short-lived JWT (HS256, `SECRET_KEY`) naming the user
+(`sub`) and the login session (`sid`). Its signature and expiry are checked in
+process; whether its session is still alive is checked in the shared cache
+(`<prefix>:sess:<sid>` = `ok` or `revoked`) and, on a miss, in the database.
+A revocation writes the database first and then a `revoked` flag that a
+stale `ok` can never overwrite (`ok` is only ever set if absent), so logout
+takes effect at once on every instance.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+import jwt
+from flask import current_app, g, request
+
+from grau.auth.models import AuthSession
+from grau.db.session import db
+from grau.errors import unauthorized
+from grau.extensions import cache
+from grau.openapi import mark_authenticated
+
+F = TypeVar("F", bound=Callable[..., Any])
+ALGORITHM = "HS256"
+SESSION_FLAG_TTL = 60  # seconds a live session is trusted from the cache
+
+
+def issue_access_token(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[str, int]:
+    ttl = int(current_app.config["ACCESS_TOKEN_TTL"])
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(user_id),
+        "sid": str(session_id),
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+        "typ": "access",
+    }
+    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), ttl
+
+
+def _session_key(session_id: uuid.UUID | str) -> str:
+    return cache().key("sess", str(session_id))
+
+
+def revoke_sessions(session_ids: list[uuid.UUID]) -> None:
+    """Tell every instance these sessions are dead (after the database says so)."""
+    ttl = int(current_app.config["ACCESS_TOKEN_TTL"])
+    for sid in session_ids:
+        cache().force_flag(_session_key(sid), "revoked", ttl)
+
+
+def _session_alive(session_id: uuid.UUID, user_id: uuid.UUID, expires: int) -> bool:
+    key = _session_key(session_id)
+    flag = cache().get_flag(key)
+    if flag == b"ok":
+        return True
+    if flag == b"revoked":
+        return False
+    session = db().get(AuthSession, session_id)
+    alive = session is not None and session.revoked_at is None and session.user_id == user_id
+    if alive:
+        remaining = expires - int(datetime.now(UTC).timestamp())
+        cache().set_flag(key, "ok", min(SESSION_FLAG_TTL, remaining), only_if_new=True)
+    return alive
+
+
+def authenticate() -> tuple[uuid.UUID, uuid.UUID]:
+    """Return (user id, session id) for the request's bearer token, or raise 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        unauthorized("An access token is required.", error="invalid_request")
+    if scheme.lower() != "bearer" or not token.strip():
+        unauthorized("Use 'Authorization: Bearer <access token>'.", error="invalid_request")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            current_app.config["SECRET_KEY"],
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "sid", "exp", "typ"]},
+        )
+        if claims["typ"] != "access":
+            raise jwt.InvalidTokenError("not an access token")
+        user_id = uuid.UUID(claims["sub"])
+        session_id = uuid.UUID(claims["sid"])
+    except jwt.ExpiredSignatureError:
+        unauthorized("The access token has expired; refresh it.")
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        unauthorized("The access token is invalid.")
+    if not _session_alive(session_id, user_id, int(claims["exp"])):
+        unauthorized("The access token has been revoked.")
+    return user_id, session_id
+
+
+def authenticated(func: F) -> F:
+    """Require a valid access token; documents 401 on the operation."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.user_id, g.session_id = authenticate()
+        return func(*args, **kwargs)
+
+    mark_authenticated(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def current_user_id() -> uuid.UUID:
+    return g.user_id  # type: ignore[no-any-return]
+
+
+def current_session_id() -> uuid.UUID:
+    return g.session_id  # type: ignore[no-any-return]

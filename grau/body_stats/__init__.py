@@ -1,0 +1,1 @@
+"""Body stats: weight, height, body fat and girth measurements over time."""

@@ -1,0 +1,129 @@
+"""Every grau setting, read from environment variables, with the embedded defaults.
+
+`Settings.from_env()` is the only place that reads `os.environ`; `create_app`
+turns a `Settings` into Flask config, and `alembic/env.py` reads the database
+URL from here too, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SECRET_KEY = "grau-development-secret-change-me"
+ENVIRONMENTS = ("development", "production", "test")
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unusable (raised at start-up, never per request)."""
+
+
+def default_database_url() -> str:
+    """A SQLite file under ./instance, so one command starts grau anywhere."""
+    instance = Path.cwd() / "instance"
+    return f"sqlite:///{instance / 'grau.db'}"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """grau's settings; field names are the environment variable names."""
+
+    GRAU_ENV: str = "development"
+    SECRET_KEY: str = DEFAULT_SECRET_KEY
+    DATABASE_URL: str = ""
+    REDIS_URL: str = ""
+    CACHE_KEY_PREFIX: str = "grau"
+    CACHE_TTL: int = 300
+    REDIS_SOCKET_TIMEOUT_MS: int = 250
+    REDIS_RETRY_AFTER_S: int = 3
+    ACCESS_TOKEN_TTL: int = 900
+    REFRESH_TOKEN_TTL: int = 30 * 24 * 3600
+    ARGON2_TIME_COST: int = 3
+    ARGON2_MEMORY_KIB: int = 65536
+    ARGON2_PARALLELISM: int = 4
+    RATELIMIT_ENABLED: bool = True
+    RATELIMIT_LOGIN: str = "10 per minute"
+    RATELIMIT_REGISTER: str = "5 per minute"
+    MAX_CONTENT_LENGTH: int = 1024 * 1024
+    DB_POOL_SIZE: int = 5
+    LOG_LEVEL: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            default = f.default
+            if isinstance(default, bool):
+                values[f.name] = _bool(f.name, default)
+            elif isinstance(default, int):
+                values[f.name] = _int(f.name, default)
+            else:
+                values[f.name] = os.environ.get(f.name) or default
+        settings = cls(**values)
+        if not settings.DATABASE_URL:
+            settings = cls(**{**values, "DATABASE_URL": default_database_url()})
+        return settings
+
+    def as_flask_config(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Refuse to start on settings that would be unsafe or meaningless."""
+    env = config["GRAU_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"GRAU_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    if env == "production":
+        secret = config["SECRET_KEY"]
+        if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+            raise ConfigError(
+                "GRAU_ENV=production needs SECRET_KEY set to a random value of at least "
+                "32 characters (for example: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+    for name in ("ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "CACHE_TTL", "MAX_CONTENT_LENGTH"):
+        if config[name] <= 0:
+            raise ConfigError(f"{name} must be positive")
+    if config["ACCESS_TOKEN_TTL"] >= config["REFRESH_TOKEN_TTL"]:
+        raise ConfigError("ACCESS_TOKEN_TTL must be shorter than REFRESH_TOKEN_TTL")
+
+
+def database_url_from_env() -> str:
+    return Settings.from_env().DATABASE_URL
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the folder of a SQLite file URL, so a fresh clone needs no mkdir."""
+    if is_sqlite(url) and url.startswith("sqlite:///") and ":memory:" not in url:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def env_name() -> str:
+    return os.environ.get("GRAU_ENV", "development")

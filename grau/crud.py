@@ -1,0 +1,220 @@
+"""The CRUD shape every owned resource shares, written once.
+
+Service side (take a session, return models): `get_owned`, `page_of`,
+`save`, `remove`: ownership, pagination, optimistic locking (`If-Match`) and
+cache invalidation after each commit.
+
+Route side (return Flask responses): `Resource.page`, `.item`, `.created`,
+`.updated`, `.deleted`: serialized once, cached per user under versioned keys,
+with ETags and `If-None-Match` handled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import marshmallow as ma
+from flask import Response, request, url_for
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from grau import __version__
+from grau.db.model import Base
+from grau.errors import abort
+from grau.extensions import cache
+
+M = TypeVar("M", bound=Base)
+
+# --------------------------------------------------------------------- service side
+
+
+def get_owned(session: Session, model: type[M], user_id: uuid.UUID, item_id: uuid.UUID) -> M:
+    """The user's item, or 404 (also when it exists but is someone else's)."""
+    item = session.get(model, item_id)
+    if item is None or getattr(item, "user_id", None) != user_id:
+        abort(404, f"No {model.__name__} with this id is yours.")
+    return item
+
+
+@dataclass
+class PageResult:
+    items: list[Any]
+    page: int
+    page_size: int
+    total: int
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "pagination": {
+                "page": self.page,
+                "page_size": self.page_size,
+                "total": self.total,
+                "total_pages": math.ceil(self.total / self.page_size) if self.total else 0,
+            },
+        }
+
+
+def page_of(session: Session, query: Select[Any], page: int, page_size: int) -> PageResult:
+    """One page of `query` (already filtered and ordered) plus the total count."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
+    return PageResult(items, page, page_size, total or 0)
+
+
+def sort_clause(model: type[Base], sort: str) -> list[Any]:
+    """`-recorded_at` -> ORDER BY recorded_at DESC, id DESC (ids break ties stably)."""
+    descending = sort.startswith("-")
+    column = getattr(model, sort.lstrip("-"))
+    id_column = model.id  # type: ignore[attr-defined]
+    if descending:
+        return [column.desc(), id_column.desc()]
+    return [column.asc(), id_column.asc()]
+
+
+def check_if_match(item: Any) -> None:
+    """412 if the client sent If-Match and it names an older version."""
+    if_match = request.headers.get("If-Match")
+    if if_match is None:
+        return
+    tags = {tag.strip() for tag in if_match.split(",")}
+    if "*" not in tags and etag_of(item) not in tags:
+        abort(412, "The resource changed since you read it; fetch it again (see ETag).")
+
+
+def save(session: Session, item: Base, scopes: Iterable[str], *, conflict: str = "") -> None:
+    """Commit, mapping lost races to 412/409, then invalidate the cached reads."""
+    session.add(item)
+    commit(session, scopes, conflict=conflict)
+
+
+def remove(session: Session, item: Base, scopes: Iterable[str]) -> None:
+    session.delete(item)
+    commit(session, scopes)
+
+
+def commit(session: Session, scopes: Iterable[str], *, conflict: str = "") -> None:
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        abort(412, "The resource changed while you were writing; fetch it again.")
+    except IntegrityError:
+        session.rollback()
+        abort(409, conflict or "This conflicts with data that already exists.")
+    cache().invalidate(scopes)
+
+
+def apply_changes(item: Any, changes: Mapping[str, Any]) -> None:
+    for name, value in changes.items():
+        setattr(item, name, value)
+
+
+# ----------------------------------------------------------------------- route side
+
+
+def etag_of(item: Any, variant: str = "") -> str:
+    """A strong ETag from the row's version: changes exactly when the row does."""
+    raw = f"{__version__}:{item.id}:{item.version}:{variant}".encode()
+    return f'"{hashlib.blake2b(raw, digest_size=10).hexdigest()}"'
+
+
+def _etag_of_body(body: bytes) -> str:
+    return f'"{hashlib.blake2b(body, digest_size=10).hexdigest()}"'
+
+
+def json_response(
+    body: bytes, status: int = 200, etag: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    response = Response(body, status=status, mimetype="application/json")
+    if etag:
+        response.headers["ETag"] = etag
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _not_modified(etag: str) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _query_key(*parts: str) -> str:
+    args = sorted(request.args.items(multi=True))
+    raw = json.dumps([parts, args], separators=(",", ":"))
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+
+
+@dataclass
+class Resource:
+    """How one owned resource is serialized, cached and located."""
+
+    name: str  # cache scope, e.g. "body-stats"
+    schema: ma.Schema  # dumps one item
+    endpoint: str  # item endpoint for Location, e.g. "body-stats.BodyStat"
+    id_arg: str  # its URL argument, e.g. "stat_id"
+
+    def scope(self, user_id: uuid.UUID) -> str:
+        return f"{self.name}:{user_id}"
+
+    def _cached(self, user_id: uuid.UUID, key: str, produce: Callable[[], tuple[bytes, str]]) -> Response:
+        store = cache()
+        version, hit = store.get_versioned(self.scope(user_id), key)
+        if hit is not None:
+            etag, _, body = hit.partition(b"\n")
+            etag_text = etag.decode()
+        else:
+            body, etag_text = produce()
+            store.set_versioned(self.scope(user_id), version, key, etag_text.encode() + b"\n" + body)
+        if _not_modified(etag_text):
+            return Response(status=304, headers={"ETag": etag_text})
+        return json_response(body, etag=etag_text)
+
+    def page(self, user_id: uuid.UUID, load: Callable[[], PageResult]) -> Response:
+        """A cached page of the user's items."""
+
+        def produce() -> tuple[bytes, str]:
+            result = load()
+            result.items = self.schema.dump(result.items, many=True)
+            body = _dumps(result.envelope())
+            return body, _etag_of_body(body)
+
+        return self._cached(user_id, _query_key("list"), produce)
+
+    def item(self, user_id: uuid.UUID, item_id: uuid.UUID, load: Callable[[], Any]) -> Response:
+        """A cached single item."""
+
+        def produce() -> tuple[bytes, str]:
+            item = load()
+            return _dumps(self.schema.dump(item)), etag_of(item)
+
+        return self._cached(user_id, _query_key("item", str(item_id)), produce)
+
+    def created(self, item: Any) -> Response:
+        args = {self.id_arg: item.id} if self.id_arg else {}
+        location = url_for(self.endpoint, **args)
+        return json_response(
+            _dumps(self.schema.dump(item)), 201, etag_of(item), {"Location": location}
+        )
+
+    def updated(self, item: Any) -> Response:
+        return json_response(_dumps(self.schema.dump(item)), 200, etag_of(item))
+
+    @staticmethod
+    def deleted() -> Response:
+        return Response(status=204)

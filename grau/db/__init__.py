@@ -1,0 +1,1 @@
+"""Database layer: the declarative base, shared column types and sessions."""

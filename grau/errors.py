@@ -1,0 +1,158 @@
+"""RFC 9457 problem details: one response shape for every error grau returns.
+
+One handler turns any `HTTPException` (routing 404/405, webargs 422, our own
+aborts, 413 from Werkzeug) into `application/problem+json`, keeping the
+exception's headers (`Allow`, `WWW-Authenticate`, `Retry-After`). Anything
+else is logged with its traceback and answered with a bare 500 problem.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, NoReturn
+
+from flask import Flask, Response, json, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+VALIDATION_DETAIL = "The request is invalid; see `errors` for each field."
+
+
+class APIError(HTTPException):
+    """An error with a problem `detail`, optional field `errors` and headers."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        errors: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(description=detail)
+        self.code = status
+        self.detail = detail
+        self.errors = errors
+        self.extra_headers = headers or {}
+
+
+def abort(
+    status: int,
+    detail: str | None = None,
+    *,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> NoReturn:
+    raise APIError(status, detail, errors=errors, headers=headers)
+
+
+def unauthorized(detail: str, error: str = "invalid_token") -> NoReturn:
+    challenge = f'Bearer realm="grau", error="{error}", error_description="{detail}"'
+    abort(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    errors: dict[str, Any] | None = None,
+    headers: Any = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if errors and not detail:
+        detail = VALIDATION_DETAIL
+    if detail:
+        body["detail"] = detail
+    if request:
+        body["instance"] = request.path
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    if headers:
+        for name, value in dict(headers).items():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+    return response
+
+
+def _flatten_webargs_messages(messages: Any) -> dict[str, Any]:
+    """webargs nests errors by location ({"json": {...}, "query": {...}}): merge them."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages}
+    merged: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            merged.update(fields)
+        else:
+            merged[location] = fields
+    return merged
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    headers = dict(error.get_headers())
+    if isinstance(error, APIError):
+        headers.update(error.extra_headers)
+        return problem(status, error.detail, errors=error.errors, headers=headers)
+    # webargs (through flask-smorest's abort) puts details in `data`.
+    data = getattr(error, "data", None) or {}
+    headers.update(data.get("headers") or {})
+    errors = None
+    if "messages" in data:
+        errors = _flatten_webargs_messages(data["messages"])
+        detail = _DEFAULT_DETAILS[400] if status == 400 else VALIDATION_DETAIL
+    else:
+        detail = data.get("message") or _DEFAULT_DETAILS.get(status) or error.description
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods or [])
+    if status >= 500:
+        detail = _DEFAULT_DETAILS.get(status)
+    return problem(status, detail, errors=errors, headers=headers)
+
+
+_DEFAULT_DETAILS = {
+    400: "The request could not be understood: the body is not valid JSON.",
+    404: "No resource exists at this URL, or it is not yours.",
+    405: "This method is not allowed here; see the Allow header.",
+    413: "The request body is larger than this server accepts.",
+    415: "Send the request body as application/json.",
+    428: "This request needs an If-Match header.",
+    429: "Too many requests; retry after the number of seconds in Retry-After.",
+    500: "An unexpected error occurred; it has been logged.",
+    503: "The service is temporarily unavailable; retry after Retry-After seconds.",
+}
+DB_RETRY_AFTER_S = 5
+
+
+def handle_unexpected(error: Exception) -> Response:
+    if _is_connection_error(error):
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        return problem(503, _DEFAULT_DETAILS[503], headers={"Retry-After": str(DB_RETRY_AFTER_S)})
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, _DEFAULT_DETAILS[500])
+
+
+def _is_connection_error(error: Exception) -> bool:
+    """A lost or refused database connection, as opposed to a bug in a query."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig).lower()
+    return any(
+        marker in text
+        for marker in ("connection", "could not connect", "server closed", "terminating")
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,60 @@
+"""GET /health (process alive) and GET /ready (database and Redis checked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from grau.cache import MemoryStore, Unavailable
+from grau.db.session import db
+from grau.extensions import cache
+from grau.ops.schemas import Health, Readiness
+
+blp = Blueprint("ops", __name__, description="Liveness and readiness for load balancers.")
+
+
+@blp.route("/health")
+@blp.response(200, Health)
+@blp.doc(operationId="getHealth")
+def health() -> dict[str, str]:
+    """Liveness
+
+    Answers as long as the process serves requests; checks nothing else.
+    """
+    return {"status": "ok"}
+
+
+@blp.route("/ready")
+@blp.response(200, Readiness)
+@blp.alt_response(503, schema=Readiness, description="The database is unreachable.")
+@blp.doc(operationId="getReadiness")
+def ready() -> tuple[dict[str, Any], int]:
+    """Readiness
+
+    Checks the database and Redis. Redis down is `degraded` (still 200: the
+    API answers from the database); the database down is 503.
+    """
+    report: dict[str, Any] = {}
+    try:
+        db().execute(text("SELECT 1"))
+        report["database"] = {"status": "ok"}
+    except Exception as exc:
+        current_app.logger.warning("readiness: database check failed: %s", exc.__class__.__name__)
+        report["database"] = {"status": "down", "detail": exc.__class__.__name__}
+    store = cache().store
+    if isinstance(store, MemoryStore):
+        report["redis"] = {"status": "disabled", "detail": "REDIS_URL is not set"}
+    else:
+        try:
+            store.ping()
+            report["redis"] = {"status": "ok"}
+        except Unavailable as exc:
+            report["redis"] = {"status": "down", "detail": str(exc)[:200]}
+    if report["database"]["status"] != "ok":
+        report["status"] = "unavailable"
+        return report, 503
+    report["status"] = "degraded" if report["redis"]["status"] == "down" else "ok"
+    return report, 200

@@ -1,0 +1,37 @@
+"""Health and readiness reports."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from grau.schemas import Schema
+
+
+class Health(Schema):
+    """The process is up."""
+
+    status = fields.String(validate=validate.OneOf(["ok"]), metadata={"example": "ok"})
+
+
+class DependencyCheck(Schema):
+    """The state of one dependency."""
+
+    status = fields.String(
+        validate=validate.OneOf(["ok", "down", "disabled"]), metadata={"example": "ok"}
+    )
+    detail = fields.String(metadata={"description": "Why it is not ok.", "example": "timeout"})
+
+
+class Readiness(Schema):
+    """Whether this instance can serve traffic, and the state of what it depends on."""
+
+    status = fields.String(
+        validate=validate.OneOf(["ok", "degraded", "unavailable"]),
+        metadata={
+            "description": "`ok`; `degraded` (Redis down: served from the database, "
+            "slower); `unavailable` (the database is down: 503).",
+            "example": "ok",
+        },
+    )
+    database = fields.Nested(DependencyCheck)
+    redis = fields.Nested(DependencyCheck)

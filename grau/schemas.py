@@ -1,0 +1,158 @@
+"""Schema pieces every resource shares: safe text, bounded datetimes, pages, problems."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+# Fields that accept a datetime refuse ones this far from today: a typo or a
+# fuzzer, not a measurement (and PostgreSQL's range stops at year 294276).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+FUTURE_SKEW = timedelta(days=1)
+
+PAGE_SIZE_DEFAULT = 20
+PAGE_SIZE_MAX = 100
+PAGE_MAX = 100_000
+
+
+class Schema(ma.Schema):
+    """Base schema: unknown fields are an error, never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ma.ValidationError("Must not contain NUL characters.")
+
+
+class Text(fields.String):
+    """A string with a length cap and no NUL bytes (PostgreSQL rejects them)."""
+
+    def __init__(self, *, max_length: int = 255, min_length: int = 0, **kwargs: Any) -> None:
+        validators = [validate.Length(min=min_length, max=max_length), _no_nul]
+        extra = kwargs.pop("validate", None)
+        if extra is not None:
+            validators.extend(extra if isinstance(extra, list) else [extra])
+        super().__init__(validate=validators, **kwargs)
+
+
+def _not_too_far(value: datetime) -> None:
+    if value < EARLIEST:
+        raise ma.ValidationError("Must not be before 1900-01-01.")
+    if value > datetime.now(UTC) + FUTURE_SKEW:
+        raise ma.ValidationError("Must not be in the future.")
+
+
+class Timestamp(fields.AwareDateTime):
+    """An RFC 3339 timestamp with an offset; naive input is refused, output is UTC."""
+
+    def __init__(self, *, bounded: bool = True, **kwargs: Any) -> None:
+        if bounded:
+            kwargs.setdefault("validate", _not_too_far)
+        super().__init__(format="iso", default_timezone=None, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00
+            raise ma.ValidationError("Out of the supported date range.") from exc
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+def past_date(value: date) -> None:
+    if value < EARLIEST.date() or value > date.today():
+        raise ma.ValidationError("Must be between 1900-01-01 and today.")
+
+
+def one_of(choices: tuple[str, ...], **kwargs: Any) -> fields.String:
+    """A string enum that documents its choices in the spec."""
+    return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+class Problem(Schema):
+    """An RFC 9457 problem details object, returned for every error."""
+
+    type = fields.String(
+        metadata={"description": "A URI reference identifying the problem type.", "example": "about:blank"}
+    )
+    title = fields.String(
+        metadata={"description": "Short summary of the problem type.", "example": "Not Found"}
+    )
+    status = fields.Integer(metadata={"description": "The HTTP status code.", "example": 404})
+    detail = fields.String(
+        metadata={
+            "description": "What went wrong with this request.",
+            "example": "No resource exists at this URL, or it is not yours.",
+        }
+    )
+    instance = fields.String(
+        metadata={"description": "The request path.", "example": "/v1/body-stats/1d0f..."}
+    )
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={
+            "description": "For validation errors: messages per field name.",
+            "example": {"value": ["Must be between 0 and 650 kg."]},
+        },
+    )
+
+
+class PageArgs(Schema):
+    """Query parameters shared by every list."""
+
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=PAGE_MAX),
+        metadata={"description": "1-based page number.", "example": 1},
+    )
+    page_size = fields.Integer(
+        load_default=PAGE_SIZE_DEFAULT,
+        validate=validate.Range(min=1, max=PAGE_SIZE_MAX),
+        metadata={"description": f"Items per page (at most {PAGE_SIZE_MAX}).", "example": 20},
+    )
+
+
+class Pagination(Schema):
+    """Where a page sits in the whole list."""
+
+    page = fields.Integer(metadata={"description": "This page's number.", "example": 1})
+    page_size = fields.Integer(metadata={"description": "Items per page.", "example": 20})
+    total = fields.Integer(metadata={"description": "Items in the whole list.", "example": 42})
+    total_pages = fields.Integer(metadata={"description": "Number of pages.", "example": 3})
+
+
+def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The `{"items": [...], "pagination": {...}}` envelope for one item schema."""
+    return type(
+        name,
+        (Schema,),
+        {
+            "__doc__": f"A page of {item.__name__} items.",
+            "items": fields.List(fields.Nested(item), metadata={"description": "This page's items."}),
+            "pagination": fields.Nested(Pagination, metadata={"description": "Page position."}),
+        },
+    )
+
+
+def sort_field(choices: tuple[str, ...], default: str) -> fields.String:
+    return fields.String(
+        load_default=default,
+        validate=validate.OneOf(choices),
+        metadata={
+            "description": "Sort order: a field name, `-` in front for descending. "
+            f"Ties are broken by id. Default `{default}`.",
+            "example": default,
+        },
+    )

@@ -1,0 +1,81 @@
+"""/v1/users: registration and the signed-in user's profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from grau import crud
+from grau.auth.tokens import authenticated, current_user_id
+from grau.db.session import db
+from grau.extensions import rate_limit
+from grau.idempotency import idempotent
+from grau.openapi import conditional_read, conditional_write, errors
+from grau.users import service
+from grau.users.schemas import User, UserCreate, UserUpdate
+
+blp = Blueprint(
+    "users", __name__, url_prefix="/v1/users", description="Accounts and profiles."
+)
+
+USERS = crud.Resource(name=service.SCOPE, schema=User(), endpoint="users.Me", id_arg="")
+
+
+@blp.route("")
+class Users(MethodView):
+    @rate_limit(lambda: str(current_app.config["RATELIMIT_REGISTER"]))
+    @idempotent
+    @blp.arguments(UserCreate)
+    @blp.response(201, User)
+    @errors(409, 429)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Register
+
+        Create an account. Only `email` and `password` are required; the
+        profile can be filled in later with PATCH /v1/users/me.
+        """
+        return USERS.created(service.register(db(), data))
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @authenticated
+    @blp.response(200, User)
+    @errors(404)
+    @conditional_read
+    @blp.doc(operationId="getCurrentUser")
+    def get(self) -> Response:
+        """Get my profile"""
+        user_id = current_user_id()
+        return USERS.item(user_id, user_id, lambda: service.get(db(), user_id))
+
+    @authenticated
+    @blp.arguments(UserUpdate)
+    @blp.response(200, User)
+    @errors(404, 409)
+    @conditional_write
+    @blp.doc(operationId="updateCurrentUser")
+    def patch(self, changes: dict[str, Any]) -> Response:
+        """Update my profile
+
+        Partial update: only the fields sent change. Changing `email` or
+        `password` needs `current_password`; a new password signs out every
+        session.
+        """
+        return USERS.updated(service.update(db(), current_user_id(), changes))
+
+    @authenticated
+    @blp.response(204)
+    @errors(404)
+    @conditional_write
+    @blp.doc(operationId="deleteCurrentUser")
+    def delete(self) -> Response:
+        """Delete my account
+
+        Deletes the account and every entry it owns, and revokes its tokens.
+        """
+        service.delete(db(), current_user_id())
+        return USERS.deleted()

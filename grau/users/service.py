@@ -1,0 +1,106 @@
+"""Registration and profile changes; the business rules behind /v1/users."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grau import crud
+from grau.auth.models import AuthSession
+from grau.auth.passwords import hash_password, verify_password
+from grau.auth.tokens import revoke_sessions
+from grau.db.model import utcnow
+from grau.errors import abort
+from grau.users.models import User
+
+SCOPE = "users"
+
+
+def scope(user_id: uuid.UUID) -> str:
+    return f"{SCOPE}:{user_id}"
+
+
+def _email_taken(session: Session, email: str, except_id: uuid.UUID | None = None) -> bool:
+    found = session.scalar(select(User.id).where(User.email == email))
+    return found is not None and found != except_id
+
+
+def _username_taken(session: Session, username: str, except_id: uuid.UUID | None = None) -> bool:
+    found = session.scalar(select(User.id).where(User.username == username))
+    return found is not None and found != except_id
+
+
+def _check_unique(session: Session, values: dict[str, Any], user_id: uuid.UUID | None) -> None:
+    if "email" in values and _email_taken(session, values["email"], user_id):
+        abort(409, "An account with this email already exists.")
+    if values.get("username") and _username_taken(session, values["username"], user_id):
+        abort(409, "This username is taken.")
+
+
+def register(session: Session, data: dict[str, Any]) -> User:
+    values = dict(data)
+    values["email"] = values["email"].strip().lower()
+    _check_unique(session, values, None)
+    values["password_hash"] = hash_password(values.pop("password"))
+    user = User(**values)
+    crud.save(session, user, [], conflict="An account with this email or username already exists.")
+    return user
+
+
+def get(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404, "This account no longer exists.")
+    return user
+
+
+def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> User:
+    user = get(session, user_id)
+    crud.check_if_match(user)
+    changes = dict(changes)
+    current_password = changes.pop("current_password", None)
+    if "email" in changes:
+        changes["email"] = changes["email"].strip().lower()
+        if changes["email"] == user.email:
+            del changes["email"]
+    sensitive = [name for name in ("email", "password") if name in changes]
+    if sensitive:
+        if current_password is None:
+            abort(422, errors={"current_password": [f"Required to change {sensitive[0]}."]})
+        if not verify_password(user.password_hash, current_password):
+            abort(422, errors={"current_password": ["Incorrect password."]})
+    _check_unique(session, changes, user.id)
+    revoked: list[uuid.UUID] = []
+    if "password" in changes:
+        user.password_hash = hash_password(changes.pop("password"))
+        user.password_changed_at = utcnow()
+        revoked = _revoke_all_sessions(session, user.id)
+    crud.apply_changes(user, changes)
+    crud.save(session, user, [scope(user.id)], conflict="This email or username is taken.")
+    revoke_sessions(revoked)
+    return user
+
+
+def delete(session: Session, user_id: uuid.UUID) -> None:
+    user = get(session, user_id)
+    crud.check_if_match(user)
+    session_ids = list(session.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id)))
+    crud.remove(session, user, [scope(user.id)])
+    revoke_sessions(session_ids)
+
+
+def _revoke_all_sessions(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
+    sessions = list(
+        session.scalars(
+            select(AuthSession).where(
+                AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+            )
+        )
+    )
+    now = utcnow()
+    for auth_session in sessions:
+        auth_session.revoked_at = now
+    return [s.id for s in sessions]

@@ -82,11 +82,9 @@ def _limiter_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _require_json_bodies() -> Any:
     """415 for a body that is not JSON, before any view tries to parse it."""
-    if request.method in ("POST", "PUT", "PATCH") and (
-        request.content_length or request.headers.get("Transfer-Encoding")
-    ):
-        if not request.is_json:
-            errors.abort(415, "Send the request body as application/json.")
+    has_body = request.content_length or request.headers.get("Transfer-Encoding")
+    if request.method in ("POST", "PUT", "PATCH") and has_body and not request.is_json:
+        errors.abort(415, "Send the request body as application/json.")
     return None
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+
 from grau.config import Settings
-from grau.db.session import make_engine
 from grau.db.model import UTCDateTime
+from grau.db.session import make_engine
 from grau.models import Base
 
 config = context.config

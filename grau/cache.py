@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -109,7 +111,7 @@ class RedisStore:
             url,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
-            retry=None,
+            retry=Retry(NoBackoff(), 0),  # fail fast; the circuit breaker decides when to retry
             health_check_interval=0,
         )
         self._retry_after_s = retry_after_s
@@ -140,7 +142,7 @@ class RedisStore:
         return self._call(lambda: self.client.get(key))  # type: ignore[return-value]
 
     def mget(self, keys: list[str]) -> list[bytes | None]:
-        return self._call(lambda: self.client.mget(keys))  # type: ignore[return-value]
+        return self._call(lambda: self.client.mget(keys))  # type: ignore[arg-type,return-value]
 
     def set(self, key: str, value: bytes | str, ttl: int, *, only_if_new: bool = False) -> bool:
         return bool(self._call(lambda: self.client.set(key, value, ex=ttl, nx=only_if_new)))

@@ -106,13 +106,15 @@ def handle_http_exception(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     headers.update(data.get("headers") or {})
     errors = None
+    detail: str | None
     if "messages" in data:
         errors = _flatten_webargs_messages(data["messages"])
         detail = _DEFAULT_DETAILS[400] if status == 400 else VALIDATION_DETAIL
     else:
         detail = data.get("message") or _DEFAULT_DETAILS.get(status) or error.description
-    if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(error.valid_methods or [])
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
     if status >= 500:
         detail = _DEFAULT_DETAILS.get(status)
     return problem(status, detail, errors=errors, headers=headers)

@@ -69,7 +69,8 @@ def rate_limit(limit: Callable[[], str], **options: Any) -> Any:
 
 
 def cache() -> Cache:
-    return current_app.extensions["grau.cache"]  # type: ignore[no-any-return]
+    cache: Cache = current_app.extensions["grau.cache"]
+    return cache
 
 
 def json_body_field(name: str) -> str:

@@ -115,7 +115,8 @@ def _claim(session: Session, scope: str, key: str, request_hash: str) -> Idempot
 
 def _purge_expired(session: Session) -> None:
     if random.random() < 0.01:
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEY_LIFETIME))
+        cutoff = utcnow() - KEY_LIFETIME
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
         session.commit()
 
 

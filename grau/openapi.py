@@ -175,7 +175,7 @@ def finalize(spec: APISpec) -> None:
     for name, header in HEADERS.items():
         spec.components.header(name, header)
     for name, parameter in PARAMETERS.items():
-        spec.components.parameter(name, parameter["in"], parameter)
+        spec.components.parameter(name, str(parameter["in"]), parameter)
     for path, operations in spec._paths.items():
         for method, op in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
@@ -217,3 +217,4 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str) -> None:
             del response["headers"]
     if not params:
         del op["parameters"]
+    op["responses"] = dict(sorted(responses.items(), key=lambda kv: (kv[0] == "default", kv[0])))

@@ -35,7 +35,7 @@ class Text(fields.String):
     """A string with a length cap and no NUL bytes (PostgreSQL rejects them)."""
 
     def __init__(self, *, max_length: int = 255, min_length: int = 0, **kwargs: Any) -> None:
-        validators = [validate.Length(min=min_length, max=max_length), _no_nul]
+        validators: list[Any] = [validate.Length(min=min_length, max=max_length), _no_nul]
         extra = kwargs.pop("validate", None)
         if extra is not None:
             validators.extend(extra if isinstance(extra, list) else [extra])
@@ -64,7 +64,7 @@ class Timestamp(fields.AwareDateTime):
         except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00
             raise ma.ValidationError("Out of the supported date range.") from exc
 
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         if isinstance(value, datetime):
             value = value.astimezone(UTC)
         return super()._serialize(value, attr, obj, **kwargs)
@@ -84,7 +84,10 @@ class Problem(Schema):
     """An RFC 9457 problem details object, returned for every error."""
 
     type = fields.String(
-        metadata={"description": "A URI reference identifying the problem type.", "example": "about:blank"}
+        metadata={
+            "description": "A URI reference identifying the problem type.",
+            "example": "about:blank",
+        }
     )
     title = fields.String(
         metadata={"description": "Short summary of the problem type.", "example": "Not Found"}
@@ -140,7 +143,9 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
         (Schema,),
         {
             "__doc__": f"A page of {item.__name__} items.",
-            "items": fields.List(fields.Nested(item), metadata={"description": "This page's items."}),
+            "items": fields.List(
+                fields.Nested(item), metadata={"description": "This page's items."}
+            ),
             "pagination": fields.Nested(Pagination, metadata={"description": "Page position."}),
         },
     )

@@ -80,7 +80,7 @@ PATCHES = [
     (
         "redoc.standalone.js",
         'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"',
-        'src:"data:image/svg+xml,%3Csvg xmlns=%27http://www.w3.org/2000/svg%27 width=%270%27 height=%270%27/%3E"',
+        'src:"data:image/svg+xml,%3Csvg xmlns=%27http://www.w3.org/2000/svg%27 width=%270%27 height=%270%27/%3E"',  # noqa: E501
     ),
 ]
 
@@ -130,7 +130,9 @@ def main() -> int:
                     if name == dest:
                         count = text.count(old)
                         if count != 1:
-                            fail(f"patch for {dest}: expected 1 occurrence of {old!r}, found {count}")
+                            fail(
+                                f"patch for {dest}: expected 1 occurrence of {old!r}, found {count}"
+                            )
                         text = text.replace(old, new)
                         note += f", patched {old!r}"
                 dest_path.write_text(text, encoding="utf-8", newline="")

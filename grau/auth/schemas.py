@@ -33,9 +33,7 @@ class TokenPair(Schema):
             "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
         }
     )
-    token_type = fields.String(
-        validate=validate.OneOf(["bearer"]), metadata={"example": "bearer"}
-    )
+    token_type = fields.String(validate=validate.OneOf(["bearer"]), metadata={"example": "bearer"})
     expires_in = fields.Integer(
         metadata={"description": "Seconds until the access token expires.", "example": 900}
     )

@@ -111,8 +111,10 @@ def authenticated(func: F) -> F:
 
 
 def current_user_id() -> uuid.UUID:
-    return g.user_id  # type: ignore[no-any-return]
+    user_id: uuid.UUID = g.user_id
+    return user_id
 
 
 def current_session_id() -> uuid.UUID:
-    return g.session_id  # type: ignore[no-any-return]
+    session_id: uuid.UUID = g.session_id
+    return session_id

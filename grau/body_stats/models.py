@@ -18,7 +18,14 @@ STAT_TYPES: dict[str, tuple[tuple[str, ...], tuple[float, float]]] = {
     "chest": (("cm", "in"), (10.0, 300.0)),
     "hips": (("cm", "in"), (10.0, 300.0)),
 }
-CANONICAL_UNIT = {"weight": "kg", "height": "cm", "body_fat": "%", "waist": "cm", "chest": "cm", "hips": "cm"}
+CANONICAL_UNIT = {
+    "weight": "kg",
+    "height": "cm",
+    "body_fat": "%",
+    "waist": "cm",
+    "chest": "cm",
+    "hips": "cm",
+}
 
 
 class BodyStat(UUIDPrimaryKey, OwnedBy, Timestamps, Versioned, Base):

@@ -1,4 +1,4 @@
-"""Body stat schemas: `BodyStatCreate`, `BodyStatUpdate`, `BodyStat`, `BodyStatPage`, `BodyStatQuery`."""
+"""Body stat schemas: create, update, read, page and list query."""
 
 from __future__ import annotations
 
@@ -37,13 +37,19 @@ def _value_field(**kwargs: object) -> fields.Float:
 def _unit_field(**kwargs: object) -> fields.String:
     return fields.String(
         validate=validate.OneOf(ALL_UNITS),
-        metadata={"description": f"Unit of `value`, valid for the type ({TYPE_DOC}).", "example": "kg"},
+        metadata={
+            "description": f"Unit of `value`, valid for the type ({TYPE_DOC}).",
+            "example": "kg",
+        },
         **kwargs,  # type: ignore[arg-type]
     )
 
 
 NOTE = {"description": "Free text, up to 1000 characters.", "example": "Morning, before breakfast"}
-RECORDED_AT = {"description": "When the measurement was taken (RFC 3339 with offset).", "example": "2026-11-20T07:30:00+01:00"}
+RECORDED_AT = {
+    "description": "When the measurement was taken (RFC 3339 with offset).",
+    "example": "2026-11-20T07:30:00+01:00",
+}
 
 
 class BodyStatCreate(Schema):

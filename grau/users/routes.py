@@ -17,9 +17,7 @@ from grau.openapi import conditional_read, conditional_write, errors
 from grau.users import service
 from grau.users.schemas import User, UserCreate, UserUpdate
 
-blp = Blueprint(
-    "users", __name__, url_prefix="/v1/users", description="Accounts and profiles."
-)
+blp = Blueprint("users", __name__, url_prefix="/v1/users", description="Accounts and profiles.")
 
 USERS = crud.Resource(name=service.SCOPE, schema=User(), endpoint="users.Me", id_arg="")
 

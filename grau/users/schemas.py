@@ -64,6 +64,8 @@ class _Profile(Schema):
 
 
 EMAIL_META = {"description": "Login email address, unique.", "example": "ana@example.com"}
+
+
 class UserCreate(_Profile):
     """Registration: only `email` and `password` are required."""
 

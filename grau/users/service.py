@@ -87,7 +87,9 @@ def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> Use
 def delete(session: Session, user_id: uuid.UUID) -> None:
     user = get(session, user_id)
     crud.check_if_match(user)
-    session_ids = list(session.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id)))
+    session_ids = list(
+        session.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id))
+    )
     crud.remove(session, user, [scope(user.id)])
     revoke_sessions(session_ids)
 

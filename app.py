@@ -14,13 +14,13 @@ from flask import Flask, request
 from flask_smorest import Blueprint
 
 import grau
-from grau import errors
+from grau import errors, ratelimit
 from grau.auth.routes import blp as auth_blp
 from grau.body_stats.routes import blp as body_stats_blp
 from grau.cache import Cache, make_store
 from grau.config import Settings, validate
 from grau.db import session as db_session
-from grau.extensions import GrauApi, limiter
+from grau.extensions import GrauApi
 from grau.openapi import finalize
 from grau.ops.routes import blp as ops_blp
 from grau.users.routes import blp as users_blp
@@ -68,18 +68,6 @@ def _openapi_config(app: Flask) -> dict[str, Any]:
     }
 
 
-def _limiter_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    timeout = config["REDIS_SOCKET_TIMEOUT_MS"] / 1000
-    redis_url = config["REDIS_URL"]
-    return {
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
-        "RATELIMIT_STORAGE_OPTIONS": (
-            {"socket_timeout": timeout, "socket_connect_timeout": timeout} if redis_url else {}
-        ),
-        "RATELIMIT_KEY_PREFIX": f"{config['CACHE_KEY_PREFIX']}:rl",
-    }
-
-
 def _require_json_bodies() -> Any:
     """415 for a body that is not JSON, before any view tries to parse it."""
     has_body = request.content_length or request.headers.get("Transfer-Encoding")
@@ -100,7 +88,6 @@ def create_app(
     app = Flask("grau")
     app.config.update(settings)
     app.config.update(_openapi_config(app))
-    app.config.update(_limiter_config(settings))
     app.config["DEBUG"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(level=app.config["LOG_LEVEL"])
@@ -110,7 +97,6 @@ def create_app(
     app.extensions["grau.cache"] = Cache(
         make_store(settings), prefix=settings["CACHE_KEY_PREFIX"], ttl=settings["CACHE_TTL"]
     )
-    limiter.init_app(app)
     app.before_request(_require_json_bodies)
 
     api = GrauApi(app)
@@ -125,6 +111,7 @@ def create_app(
     )
     for blp in DEFAULT_BLUEPRINTS if blueprints is None else blueprints:
         api.register_blueprint(blp)
+    ratelimit.init_app(app)
     finalize(api.spec)
     app.extensions["grau.api"] = api
     return app

@@ -1,32 +1,43 @@
 """The shared cache: Redis when `REDIS_URL` is set, an in-process store otherwise.
 
-Reads are cached under versioned keys. Every cached body lives at
-`<prefix>:c:<scope>:<version>:<query>`, where `<version>` is a random token kept
-at `<prefix>:v:<scope>`. A write replaces the token (one `SET`, no key scans),
-so every body cached for the old version becomes unreachable at once and ages
-out by its TTL. A token is random rather than a counter so that a Redis that
-loses or evicts it can never resurrect an older body under a reused number.
+Keys. Every key grau reads from the cache lives under an *epoch*, a random
+token at `<prefix>:epoch`:
 
-Redis is never allowed to fail a request. Calls use short socket timeouts; the
-first failure opens a circuit for `REDIS_RETRY_AFTER_S` seconds, during which
-Redis is not tried at all (no added delay, one warning per outage). A write
-whose invalidation could not reach Redis is remembered in the process and
-replayed before this process reads from Redis again; until then the scope is
-read from the database, so a write made during an outage is never hidden by a
-body cached before it.
+- cached bodies at `<prefix>:c:<epoch>:<scope>:<version>:<query>`, where
+  `<version>` is another random token at `<prefix>:v:<epoch>:<scope>` that
+  every write to the scope replaces (one `SET`, no key scans);
+- session flags at `<prefix>:sess:<epoch>:<sid>` (`ok` or `revoked`).
+
+Tokens are random rather than counters, so a Redis that loses or evicts a key
+never resurrects an older body under a reused number; everything has a TTL.
+
+Outages. Redis is never allowed to fail or slow a request. Calls use short
+socket timeouts; after a failure, the process stops using Redis at once and a
+background probe pings it every `REDIS_PROBE_INTERVAL_MS`. Meanwhile reads come
+from the database, and writes cannot invalidate anything. So when the probe
+reaches Redis again, the first thing it does is replace the epoch: every body
+and flag cached before the outage becomes unreachable, on every instance, and
+only then does this process use Redis again. The probe runs while Redis is
+healthy too, so an instance that served no request during an outage notices
+it as well and cannot trust what was cached before it. A write made during an
+outage is therefore never hidden by a stale body, and a logout made during an
+outage is never undone by a stale `ok`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 import redis
+from flask import g, has_request_context
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -42,8 +53,8 @@ class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
     def mget(self, keys: list[str]) -> list[bytes | None]: ...
     def set(self, key: str, value: bytes | str, ttl: int, *, only_if_new: bool = False) -> bool: ...
-    def delete(self, keys: list[str]) -> None: ...
     def ping(self) -> None: ...
+    def on_recovery(self, callback: Callable[[], None]) -> None: ...
 
 
 class MemoryStore:
@@ -91,51 +102,92 @@ class MemoryStore:
         while len(self._data) >= self._max_items:
             self._data.pop(next(iter(self._data)))
 
-    def delete(self, keys: list[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._data.pop(key, None)
-
     def ping(self) -> None:
         return None
 
+    def on_recovery(self, callback: Callable[[], None]) -> None:
+        return None  # an in-process store never goes away
+
 
 class RedisStore:
-    """redis-py behind a circuit breaker: fails fast, quietly and briefly."""
+    """redis-py that fails fast and quietly, with a probe that handles recovery."""
 
     name = "redis"
 
-    def __init__(self, url: str, *, timeout_ms: int = 250, retry_after_s: float = 3) -> None:
+    def __init__(self, url: str, *, timeout_ms: int = 250, probe_interval_ms: int = 500) -> None:
         timeout = timeout_ms / 1000
         self.client = redis.Redis.from_url(
             url,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),  # fail fast; the circuit breaker decides when to retry
+            retry=Retry(NoBackoff(), 0),  # fail fast: the probe decides when to try again
             health_check_interval=0,
         )
-        self._retry_after_s = retry_after_s
-        self._down_until = 0.0
+        self._probe_interval = probe_interval_ms / 1000
+        self._healthy = True
         self._lock = threading.Lock()
+        self._recovery: list[Callable[[], None]] = []
+        self._probe_pid: int | None = None
+        self._local = threading.local()
 
     @property
     def available(self) -> bool:
-        return time.monotonic() >= self._down_until
+        self._ensure_probe()
+        # The probe thread may use Redis while recovering; nothing else may.
+        return self._healthy or getattr(self._local, "recovering", False)
+
+    def on_recovery(self, callback: Callable[[], None]) -> None:
+        """Run `callback` (against a reachable Redis) before using Redis after an outage."""
+        self._recovery.append(callback)
+
+    def _mark_down(self, exc: BaseException) -> None:
+        with self._lock:
+            if self._healthy:
+                log.warning(
+                    "redis unreachable (%s); serving from the database until it is back",
+                    exc.__class__.__name__,
+                )
+            self._healthy = False
+
+    def _ensure_probe(self) -> None:
+        # One probe thread per process: gunicorn forks after the app is built.
+        pid = os.getpid()
+        if self._probe_pid == pid:
+            return
+        with self._lock:
+            if self._probe_pid == pid:
+                return
+            self._probe_pid = pid
+            thread = threading.Thread(
+                target=_probe_loop, args=(weakref.ref(self),), name="grau-redis-probe", daemon=True
+            )
+            thread.start()
+
+    def probe(self) -> None:
+        """One probe step: notice an outage, or finish recovering from one."""
+        try:
+            self.client.ping()
+            if not self._healthy:
+                self._local.recovering = True
+                for callback in self._recovery:
+                    callback()
+        except (redis.RedisError, OSError, Unavailable) as exc:
+            self._mark_down(exc)
+            return
+        finally:
+            self._local.recovering = False
+        if not self._healthy:
+            with self._lock:
+                self._healthy = True
+            log.warning("redis reachable again; entries cached before the outage are retired")
 
     def _call(self, fn: Callable[[], T]) -> T:
         if not self.available:
-            raise Unavailable("redis circuit open")
+            raise Unavailable("redis is down")
         try:
             return fn()
         except (redis.RedisError, OSError) as exc:
-            with self._lock:
-                if self.available:
-                    log.warning(
-                        "redis unreachable (%s); serving from the database for %ss",
-                        exc.__class__.__name__,
-                        self._retry_after_s,
-                    )
-                self._down_until = time.monotonic() + self._retry_after_s
+            self._mark_down(exc)
             raise Unavailable(str(exc)) from exc
 
     def get(self, key: str) -> bytes | None:
@@ -147,124 +199,115 @@ class RedisStore:
     def set(self, key: str, value: bytes | str, ttl: int, *, only_if_new: bool = False) -> bool:
         return bool(self._call(lambda: self.client.set(key, value, ex=ttl, nx=only_if_new)))
 
-    def delete(self, keys: list[str]) -> None:
-        if keys:
-            self._call(lambda: self.client.delete(*keys))
-
     def ping(self) -> None:
-        """Check Redis directly, ignoring (and resetting) the circuit: for /ready."""
+        """Check Redis directly, whatever the probe thinks: for /ready."""
         try:
             self.client.ping()
         except (redis.RedisError, OSError) as exc:
             raise Unavailable(str(exc)) from exc
-        self._down_until = 0.0
+
+
+def _probe_loop(ref: weakref.ref[RedisStore]) -> None:
+    while True:
+        store = ref()
+        if store is None:  # the app (and its store) is gone
+            return
+        interval = store._probe_interval
+        store.probe()
+        del store
+        time.sleep(interval)
 
 
 class Cache:
-    """Versioned read cache plus small shared flags, over one `Store`."""
+    """Versioned read cache and session flags over one `Store`."""
 
     def __init__(self, store: Store, *, prefix: str, ttl: int) -> None:
         self.store = store
         self.prefix = prefix
         self.ttl = ttl
-        # Invalidations that could not reach the store: version keys to replace
-        # and flags to set, replayed before this process next reads or writes.
-        self._pending_versions: set[str] = set()
-        self._pending_flags: dict[str, tuple[str, int]] = {}
-        self._pending_lock = threading.Lock()
+        store.on_recovery(self.new_epoch)
 
-    # -- keys --------------------------------------------------------------
-    def _version_key(self, scope: str) -> str:
-        return f"{self.prefix}:v:{scope}"
-
-    def key(self, *parts: str) -> str:
-        return ":".join((self.prefix, *parts))
-
-    # -- outage bookkeeping ------------------------------------------------
-    def _replay_pending(self) -> None:
-        """Apply invalidations missed during an outage; raise if still unreachable."""
-        if not (self._pending_versions or self._pending_flags):
-            return
-        with self._pending_lock:
-            count = len(self._pending_versions) + len(self._pending_flags)
-            for vkey in list(self._pending_versions):
-                self.store.set(vkey, secrets.token_hex(8), self._version_ttl)
-                self._pending_versions.discard(vkey)
-            for key, (value, ttl) in list(self._pending_flags.items()):
-                self.store.set(key, value, ttl)
-                del self._pending_flags[key]
-        log.info("replayed %d cache invalidations after a redis outage", count)
-
-    def _is_pending(self, scope: str) -> bool:
-        return self._version_key(scope) in self._pending_versions
+    # -- the epoch -----------------------------------------------------------
+    @property
+    def _epoch_key(self) -> str:
+        return f"{self.prefix}:epoch"
 
     @property
-    def _version_ttl(self) -> int:
-        # Outlive every body cached under the version, so a body never outlives it.
-        return self.ttl * 4
+    def _epoch_ttl(self) -> int:
+        # Outlives every key under it; when it expires, a new one is drawn.
+        return max(self.ttl * 4, 24 * 3600)
 
-    # -- versioned read cache ----------------------------------------------
+    def new_epoch(self) -> None:
+        """Retire everything cached so far (called on recovery from an outage)."""
+        self.store.set(self._epoch_key, secrets.token_hex(8), self._epoch_ttl)
+
+    def _epoch(self) -> str:
+        """The current epoch, read once per request."""
+        memo = g.get("_grau_cache_epoch") if has_request_context() else None
+        if memo is not None:
+            return str(memo)
+        raw = self.store.get(self._epoch_key)
+        if raw is None:
+            self.store.set(self._epoch_key, secrets.token_hex(8), self._epoch_ttl, only_if_new=True)
+            raw = self.store.get(self._epoch_key)
+            if raw is None:
+                raise Unavailable("no epoch")
+        epoch = raw.decode()
+        if has_request_context():
+            g._grau_cache_epoch = epoch
+        return epoch
+
+    # -- versioned read cache ------------------------------------------------
     def get_versioned(self, scope: str, query: str) -> tuple[str | None, bytes | None]:
-        """Return (version, cached body); (None, None) when the cache can't be used."""
+        """Return (entry key, cached body); (None, None) when the cache can't be used."""
         try:
-            self._replay_pending()
-            if self._is_pending(scope):
-                return None, None
-            vkey = self._version_key(scope)
+            epoch = self._epoch()
+            vkey = f"{self.prefix}:v:{epoch}:{scope}"
             version = self.store.get(vkey)
             if version is None:
                 token = secrets.token_hex(8)
-                if not self.store.set(vkey, token, self._version_ttl, only_if_new=True):
-                    return None, None  # another writer raced us: skip caching this once
-                return token, None
-            ver = version.decode()
-            return ver, self.store.get(f"{self.prefix}:c:{scope}:{ver}:{query}")
+                if not self.store.set(vkey, token, self._epoch_ttl, only_if_new=True):
+                    return None, None  # a writer raced us: skip caching this once
+                return f"{self.prefix}:c:{epoch}:{scope}:{token}:{query}", None
+            key = f"{self.prefix}:c:{epoch}:{scope}:{version.decode()}:{query}"
+            return key, self.store.get(key)
         except Unavailable:
             return None, None
 
-    def set_versioned(self, scope: str, version: str | None, query: str, body: bytes) -> None:
-        if version is None:
+    def set_versioned(self, key: str | None, body: bytes) -> None:
+        if key is None:
             return
         with contextlib.suppress(Unavailable):
-            self.store.set(f"{self.prefix}:c:{scope}:{version}:{query}", body, self.ttl)
+            self.store.set(key, body, self.ttl)
 
     def invalidate(self, scopes: Iterable[str]) -> None:
-        """Called after a commit: make every body cached for these scopes unreachable."""
-        vkeys = [self._version_key(s) for s in scopes]
-        try:
-            self._replay_pending()
-            for vkey in vkeys:
-                self.store.set(vkey, secrets.token_hex(8), self._version_ttl)
-        except Unavailable:
-            with self._pending_lock:
-                self._pending_versions.update(vkeys)
+        """Called after a commit: make every body cached for these scopes unreachable.
 
-    # -- flags (token sessions) --------------------------------------------
-    def get_flag(self, key: str) -> bytes | None:
-        pending = self._pending_flags.get(key)
-        if pending is not None:
-            return pending[0].encode()
+        If Redis cannot be reached, the recovery's new epoch does it instead.
+        """
+        with contextlib.suppress(Unavailable):
+            epoch = self._epoch()
+            for scope in scopes:
+                self.store.set(
+                    f"{self.prefix}:v:{epoch}:{scope}", secrets.token_hex(8), self._epoch_ttl
+                )
+
+    # -- flags (session state) -----------------------------------------------
+    def get_flag(self, kind: str, ident: str) -> bytes | None:
         try:
-            self._replay_pending()
-            return self.store.get(key)
+            return self.store.get(f"{self.prefix}:{kind}:{self._epoch()}:{ident}")
         except Unavailable:
             return None
 
-    def set_flag(self, key: str, value: str, ttl: int, *, only_if_new: bool = False) -> None:
-        """Best effort: a lost write only costs a later database read."""
+    def set_flag(
+        self, kind: str, ident: str, value: str, ttl: int, *, only_if_new: bool = False
+    ) -> None:
+        """Best effort: a lost flag only costs a database read later."""
         if ttl <= 0:
             return
         with contextlib.suppress(Unavailable):
+            key = f"{self.prefix}:{kind}:{self._epoch()}:{ident}"
             self.store.set(key, value, ttl, only_if_new=only_if_new)
-
-    def force_flag(self, key: str, value: str, ttl: int) -> None:
-        """A flag that must land (a revocation): replayed after an outage."""
-        try:
-            self._replay_pending()
-            self.store.set(key, value, ttl)
-        except Unavailable:
-            with self._pending_lock:
-                self._pending_flags[key] = (value, ttl)
 
 
 def make_store(config: dict[str, Any]) -> Store:
@@ -274,5 +317,5 @@ def make_store(config: dict[str, Any]) -> Store:
     return RedisStore(
         url,
         timeout_ms=config["REDIS_SOCKET_TIMEOUT_MS"],
-        retry_after_s=config["REDIS_RETRY_AFTER_S"],
+        probe_interval_ms=config["REDIS_PROBE_INTERVAL_MS"],
     )

@@ -58,7 +58,7 @@ class Settings:
     CACHE_KEY_PREFIX: str = "grau"
     CACHE_TTL: int = 300
     REDIS_SOCKET_TIMEOUT_MS: int = 250
-    REDIS_RETRY_AFTER_S: int = 3
+    REDIS_PROBE_INTERVAL_MS: int = 500
     ACCESS_TOKEN_TTL: int = 900
     REFRESH_TOKEN_TTL: int = 30 * 24 * 3600
     ARGON2_TIME_COST: int = 3

@@ -176,15 +176,13 @@ class Resource:
         self, user_id: uuid.UUID, key: str, produce: Callable[[], tuple[bytes, str]]
     ) -> Response:
         store = cache()
-        version, hit = store.get_versioned(self.scope(user_id), key)
+        entry_key, hit = store.get_versioned(self.scope(user_id), key)
         if hit is not None:
             etag, _, body = hit.partition(b"\n")
             etag_text = etag.decode()
         else:
             body, etag_text = produce()
-            store.set_versioned(
-                self.scope(user_id), version, key, etag_text.encode() + b"\n" + body
-            )
+            store.set_versioned(entry_key, etag_text.encode() + b"\n" + body)
         if _not_modified(etag_text):
             return Response(status=304, headers={"ETag": etag_text})
         return json_response(body, etag=etag_text)

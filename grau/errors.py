@@ -61,6 +61,7 @@ def problem(
     *,
     errors: dict[str, Any] | None = None,
     headers: Any = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -75,6 +76,7 @@ def problem(
         body["instance"] = request.path
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     if headers:
         for name, value in dict(headers).items():

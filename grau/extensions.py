@@ -1,14 +1,11 @@
-"""The shared extension objects: the flask-smorest Api, the rate limiter, the cache."""
+"""The flask-smorest Api grau uses, and the accessor for the app's cache."""
 
 from __future__ import annotations
 
 import http
-from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import current_app
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
@@ -47,34 +44,6 @@ class GrauApi(Api):
         return None
 
 
-def _rate_limit_key() -> str:
-    return get_remote_address() or "unknown"
-
-
-limiter = Limiter(
-    key_func=_rate_limit_key,
-    headers_enabled=True,
-    # Limits live in Redis when it is configured; when it is down each process
-    # falls back to its own counters instead of failing the request.
-    in_memory_fallback_enabled=True,
-    swallow_errors=True,
-)
-
-
-def rate_limit(limit: Callable[[], str], **options: Any) -> Any:
-    """A Flask-Limiter limit whose value and on/off switch come from the app config."""
-    return limiter.limit(
-        limit, exempt_when=lambda: not current_app.config["RATELIMIT_ENABLED"], **options
-    )
-
-
 def cache() -> Cache:
     cache: Cache = current_app.extensions["grau.cache"]
     return cache
-
-
-def json_body_field(name: str) -> str:
-    """A field of the JSON body, for per-account rate limit keys."""
-    body = request.get_json(silent=True)
-    value = body.get(name) if isinstance(body, dict) else None
-    return str(value).strip().lower()[:320] if value else ""

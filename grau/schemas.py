@@ -42,6 +42,15 @@ class Text(fields.String):
         super().__init__(validate=validators, **kwargs)
 
 
+class Number(fields.Float):
+    """A JSON number: unlike marshmallow's Float, refuses "72.5" and true."""
+
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
 def _not_too_far(value: datetime) -> None:
     if value < EARLIEST:
         raise ma.ValidationError("Must not be before 1900-01-01.")
@@ -78,6 +87,27 @@ def past_date(value: date) -> None:
 def one_of(choices: tuple[str, ...], **kwargs: Any) -> fields.String:
     """A string enum that documents its choices in the spec."""
     return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+class ServerTimestamps(Schema):
+    """`created_at` and `updated_at`, which only the server sets."""
+
+    created_at = Timestamp(
+        dump_only=True,
+        bounded=False,
+        metadata={
+            "description": "When the server stored this item (UTC).",
+            "example": "2026-11-20T07:31:02.512000+00:00",
+        },
+    )
+    updated_at = Timestamp(
+        dump_only=True,
+        bounded=False,
+        metadata={
+            "description": "When the server last changed this item (UTC).",
+            "example": "2026-11-21T18:02:44.090000+00:00",
+        },
+    )
 
 
 class Problem(Schema):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -12,8 +11,8 @@ from grau.auth import service
 from grau.auth.schemas import LoginRequest, RefreshRequest, TokenPair
 from grau.auth.tokens import authenticated, current_session_id
 from grau.db.session import db
-from grau.extensions import json_body_field, rate_limit
 from grau.openapi import errors
+from grau.ratelimit import rate_limited
 
 blp = Blueprint(
     "auth",
@@ -23,17 +22,13 @@ blp = Blueprint(
 )
 
 
-def _login_limit() -> str:
-    return str(current_app.config["RATELIMIT_LOGIN"])
-
-
 @blp.route("/login")
 class Login(MethodView):
-    @rate_limit(_login_limit)
-    @rate_limit(_login_limit, key_func=lambda: "account:" + json_body_field("email"))
+    @rate_limited("RATELIMIT_LOGIN", per="address")
+    @rate_limited("RATELIMIT_LOGIN", per="account")
     @blp.arguments(LoginRequest)
     @blp.response(200, TokenPair)
-    @errors(401, 429)
+    @errors(401)
     @blp.doc(operationId="login")
     def post(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """Log in
@@ -47,10 +42,10 @@ class Login(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @rate_limit(_login_limit)
+    @rate_limited("RATELIMIT_LOGIN", per="address")
     @blp.arguments(RefreshRequest)
     @blp.response(200, TokenPair)
-    @errors(401, 429)
+    @errors(401)
     @blp.doc(operationId="refreshTokens")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Refresh tokens

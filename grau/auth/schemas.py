@@ -20,7 +20,7 @@ class RefreshRequest(Schema):
     """A refresh token from login or an earlier refresh; each works once."""
 
     refresh_token = Text(
-        required=True, min_length=1, max_length=200, metadata={"example": "q3V0...Zx8"}
+        required=True, min_length=1, max_length=1024, metadata={"example": "q3V0...Zx8"}
     )
 
 

@@ -3,14 +3,16 @@
 An access token is a short-lived JWT (HS256, `SECRET_KEY`) naming the user
 (`sub`) and the login session (`sid`). Its signature and expiry are checked in
 process; whether its session is still alive is checked in the shared cache
-(`<prefix>:sess:<sid>` = `ok` or `revoked`) and, on a miss, in the database.
-A revocation writes the database first and then a `revoked` flag that a
-stale `ok` can never overwrite (`ok` is only ever set if absent), so logout
-takes effect at once on every instance.
+(`<prefix>:sess:<epoch>:<sid>` = `ok` or `revoked`) and, on a miss, in the
+database. A revocation writes the database first and then a `revoked` flag
+that a stale `ok` can never overwrite (`ok` is only ever set if absent), so
+logout takes effect at once on every instance. A revocation that cannot reach
+Redis is covered by the new epoch drawn when Redis returns (see grau.cache).
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -40,24 +42,20 @@ def issue_access_token(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[str, 
         "iat": now,
         "exp": now + timedelta(seconds=ttl),
         "typ": "access",
+        "jti": secrets.token_hex(8),
     }
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), ttl
-
-
-def _session_key(session_id: uuid.UUID | str) -> str:
-    return cache().key("sess", str(session_id))
 
 
 def revoke_sessions(session_ids: list[uuid.UUID]) -> None:
     """Tell every instance these sessions are dead (after the database says so)."""
     ttl = int(current_app.config["ACCESS_TOKEN_TTL"])
     for sid in session_ids:
-        cache().force_flag(_session_key(sid), "revoked", ttl)
+        cache().set_flag("sess", str(sid), "revoked", ttl)
 
 
 def _session_alive(session_id: uuid.UUID, user_id: uuid.UUID, expires: int) -> bool:
-    key = _session_key(session_id)
-    flag = cache().get_flag(key)
+    flag = cache().get_flag("sess", str(session_id))
     if flag == b"ok":
         return True
     if flag == b"revoked":
@@ -66,7 +64,8 @@ def _session_alive(session_id: uuid.UUID, user_id: uuid.UUID, expires: int) -> b
     alive = session is not None and session.revoked_at is None and session.user_id == user_id
     if alive:
         remaining = expires - int(datetime.now(UTC).timestamp())
-        cache().set_flag(key, "ok", min(SESSION_FLAG_TTL, remaining), only_if_new=True)
+        ttl = min(SESSION_FLAG_TTL, remaining)
+        cache().set_flag("sess", str(session_id), "ok", ttl, only_if_new=True)
     return alive
 
 

@@ -70,7 +70,11 @@ class BodyStatItem(MethodView):
     @errors(404)
     @conditional_read
     def get(self, stat_id: uuid.UUID) -> Response:
-        """Get a body stat"""
+        """Get a body stat
+
+        One of the user's measurements, with an ETag: send it in If-Match
+        when changing or deleting it.
+        """
         user_id = current_user_id()
         return BODY_STATS.item(user_id, stat_id, lambda: service.get(db(), user_id, stat_id))
 
@@ -92,6 +96,10 @@ class BodyStatItem(MethodView):
     @errors(404)
     @conditional_write
     def delete(self, stat_id: uuid.UUID) -> Response:
-        """Delete a body stat"""
+        """Delete a body stat
+
+        Removes the measurement for good. With If-Match, only if it is
+        unchanged since it was read.
+        """
         service.delete(db(), current_user_id(), stat_id)
         return BODY_STATS.deleted()

@@ -6,7 +6,16 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.body_stats.models import STAT_TYPES
-from grau.schemas import PageArgs, Schema, Text, Timestamp, page_schema, sort_field
+from grau.schemas import (
+    Number,
+    PageArgs,
+    Schema,
+    ServerTimestamps,
+    Text,
+    Timestamp,
+    page_schema,
+    sort_field,
+)
 from grau.units import UNITS
 
 TYPES = tuple(STAT_TYPES)
@@ -23,7 +32,7 @@ def _type_field(**kwargs: object) -> fields.String:
 
 
 def _value_field(**kwargs: object) -> fields.Float:
-    return fields.Float(
+    return Number(
         allow_nan=False,
         metadata={
             "description": "The measurement in `unit`; must be plausible for its type "
@@ -72,7 +81,7 @@ class BodyStatUpdate(Schema):
     note = Text(max_length=1000, allow_none=True, metadata=NOTE)
 
 
-class BodyStat(Schema):
+class BodyStat(ServerTimestamps):
     """A measurement as stored."""
 
     id = fields.UUID(dump_only=True, metadata={"example": "5b7c1f9e-1d2a-4a4e-9a67-0f3c2b8e6d11"})
@@ -81,8 +90,6 @@ class BodyStat(Schema):
     unit = _unit_field(dump_only=True)
     recorded_at = Timestamp(dump_only=True, bounded=False, metadata=RECORDED_AT)
     note = Text(max_length=1000, allow_none=True, dump_only=True, metadata=NOTE)
-    created_at = Timestamp(dump_only=True, bounded=False)
-    updated_at = Timestamp(dump_only=True, bounded=False)
 
 
 BodyStatPage = page_schema(BodyStat, "BodyStatPage")

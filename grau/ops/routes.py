@@ -10,7 +10,9 @@ from sqlalchemy import text
 
 from grau.cache import MemoryStore, Unavailable
 from grau.db.session import db
+from grau.errors import DB_RETRY_AFTER_S, problem
 from grau.extensions import cache
+from grau.openapi import errors
 from grau.ops.schemas import Health, Readiness
 
 blp = Blueprint("ops", __name__, description="Liveness and readiness for load balancers.")
@@ -29,13 +31,14 @@ def health() -> dict[str, str]:
 
 @blp.route("/ready")
 @blp.response(200, Readiness)
-@blp.alt_response(503, schema=Readiness, description="The database is unreachable.")
+@errors(503)
 @blp.doc(operationId="getReadiness")
-def ready() -> tuple[dict[str, Any], int]:
+def ready() -> Any:
     """Readiness
 
     Checks the database and Redis. Redis down is `degraded` (still 200: the
-    API answers from the database); the database down is 503.
+    API answers from the database). The database down is a 503 problem
+    whose extra members `database` and `redis` hold the same checks.
     """
     report: dict[str, Any] = {}
     try:
@@ -54,7 +57,11 @@ def ready() -> tuple[dict[str, Any], int]:
         except Unavailable as exc:
             report["redis"] = {"status": "down", "detail": str(exc)[:200]}
     if report["database"]["status"] != "ok":
-        report["status"] = "unavailable"
-        return report, 503
+        return problem(
+            503,
+            "The database is unreachable.",
+            headers={"Retry-After": str(DB_RETRY_AFTER_S)},
+            extensions=report,
+        )
     report["status"] = "degraded" if report["redis"]["status"] == "down" else "ok"
     return report, 200

@@ -26,10 +26,10 @@ class Readiness(Schema):
     """Whether this instance can serve traffic, and the state of what it depends on."""
 
     status = fields.String(
-        validate=validate.OneOf(["ok", "degraded", "unavailable"]),
+        validate=validate.OneOf(["ok", "degraded"]),
         metadata={
-            "description": "`ok`; `degraded` (Redis down: served from the database, "
-            "slower); `unavailable` (the database is down: 503).",
+            "description": "`ok`, or `degraded`: Redis is down and the API answers "
+            "from the database (slower, still correct).",
             "example": "ok",
         },
     )

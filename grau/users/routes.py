@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from grau import crud
 from grau.auth.tokens import authenticated, current_user_id
 from grau.db.session import db
-from grau.extensions import rate_limit
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
+from grau.ratelimit import rate_limited
 from grau.users import service
 from grau.users.schemas import User, UserCreate, UserUpdate
 
@@ -24,11 +24,11 @@ USERS = crud.Resource(name=service.SCOPE, schema=User(), endpoint="users.Me", id
 
 @blp.route("")
 class Users(MethodView):
-    @rate_limit(lambda: str(current_app.config["RATELIMIT_REGISTER"]))
+    @rate_limited("RATELIMIT_REGISTER")
     @idempotent
     @blp.arguments(UserCreate)
     @blp.response(201, User)
-    @errors(409, 429)
+    @errors(409)
     def post(self, data: dict[str, Any]) -> Response:
         """Register
 
@@ -46,7 +46,11 @@ class Me(MethodView):
     @conditional_read
     @blp.doc(operationId="getCurrentUser")
     def get(self) -> Response:
-        """Get my profile"""
+        """Get my profile
+
+        The signed-in user's account and profile, with an ETag for
+        conditional reads and writes.
+        """
         user_id = current_user_id()
         return USERS.item(user_id, user_id, lambda: service.get(db(), user_id))
 

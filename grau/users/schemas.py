@@ -8,7 +8,7 @@ from functools import cache
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.schemas import Schema, Text, Timestamp, past_date
+from grau.schemas import Schema, ServerTimestamps, Text, past_date
 from grau.users.models import DATE_FORMATS, GENDERS, HEIGHT_UNITS, STATUSES, WEIGHT_UNITS
 
 USERNAME = validate.Regexp(
@@ -99,7 +99,7 @@ class UserUpdate(_Profile):
     )
 
 
-class User(_Profile):
+class User(ServerTimestamps, _Profile):
     """The signed-in user's account and profile."""
 
     id = fields.UUID(dump_only=True, metadata={"example": "8a6e0804-2bd0-4672-b79d-d97027f9071a"})
@@ -110,5 +110,3 @@ class User(_Profile):
     status = fields.String(
         dump_only=True, validate=validate.OneOf(STATUSES), metadata={"example": "active"}
     )
-    created_at = Timestamp(dump_only=True, bounded=False)
-    updated_at = Timestamp(dump_only=True, bounded=False)

@@ -1,0 +1,86 @@
+"""Rate limits: declared on views, enforced by one Flask-Limiter per app.
+
+Views are marked with `@rate_limited(config_key, per=...)`; `init_app` builds
+the app's own `Limiter` (storage, prefix and on/off switch from that app's
+config, so two apps in one process never share them) and wraps the marked
+endpoints. Counters live in Redis when `REDIS_URL` is set; when Redis is down
+each process falls back to its own counters instead of failing the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from grau.openapi import add_responses
+
+F = TypeVar("F", bound=Callable[..., Any])
+MARK = "_grau_rate_limits"
+
+
+def _client_address() -> str:
+    return get_remote_address() or "unknown"
+
+
+def _account() -> str:
+    """The email in the JSON body: limits guessing one account from many addresses."""
+    body = request.get_json(silent=True)
+    value = body.get("email") if isinstance(body, dict) else None
+    return "account:" + (str(value).strip().lower()[:320] if value else "")
+
+
+KEYS: dict[str, Callable[[], str]] = {"address": _client_address, "account": _account}
+
+
+def rate_limited(config_key: str, *, per: str = "address") -> Callable[[F], F]:
+    """Limit a view to the rate in `config[config_key]`, counted per client address or account."""
+    if per not in KEYS:
+        raise ValueError(f"per must be one of {sorted(KEYS)}")
+
+    def decorator(func: F) -> F:
+        limits = [*getattr(func, MARK, []), (config_key, per)]
+        setattr(func, MARK, limits)
+        add_responses(func, (429,))
+        return func
+
+    return decorator
+
+
+def init_app(app: Flask) -> Limiter:
+    config = app.config
+    redis_url = config["REDIS_URL"]
+    timeout = config["REDIS_SOCKET_TIMEOUT_MS"] / 1000
+    limiter = Limiter(
+        key_func=_client_address,
+        storage_uri=redis_url or "memory://",
+        storage_options=(
+            {"socket_timeout": timeout, "socket_connect_timeout": timeout} if redis_url else {}
+        ),
+        key_prefix=f"{config['CACHE_KEY_PREFIX']}:rl",
+        enabled=config["RATELIMIT_ENABLED"],
+        headers_enabled=True,
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+    )
+    limiter.init_app(app)
+    view: Any
+    for endpoint, view in list(app.view_functions.items()):
+        view_class = getattr(view, "view_class", None)
+        methods = view_class.methods if view_class is not None else ["GET"]
+        for method in methods or ():
+            target = getattr(view_class, method.lower(), None) if view_class else view
+            for config_key, per in getattr(target, MARK, []):
+                view = limiter.limit(_configured(config_key), key_func=KEYS[per], methods=[method])(
+                    view
+                )
+        app.view_functions[endpoint] = view
+    app.extensions["grau.limiter"] = limiter
+    return limiter
+
+
+def _configured(config_key: str) -> Callable[[], str]:
+    return lambda: str(current_app.config[config_key])

@@ -1,0 +1,144 @@
+"""Run grau as production runs it, on a fresh database, for contract checks.
+
+    python scripts/live_stack.py -- CMD ARGS...   # start, run CMD with GRAU_BASE_URL set, stop
+    python scripts/live_stack.py --serve          # start and wait for Ctrl-C
+
+Creates a PostgreSQL database `grau_live_<random>` on `LIVE_DATABASE_SERVER`
+(default: the local server), migrates it with `alembic upgrade head`, starts
+gunicorn (`app:create_app()`, GRAU_ENV=production) on a free loopback port
+with Redis at `LIVE_REDIS_URL` under a fresh key prefix, waits for /ready,
+and drops everything afterwards. The command's exit status is returned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DATABASE_SERVER = os.environ.get(
+    "LIVE_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("LIVE_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(DATABASE_SERVER, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    from sqlalchemy import make_url
+
+    name = f"grau_live_{secrets.token_hex(4)}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(DATABASE_SERVER).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/ready", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"grau did not become ready at {base_url} within {timeout}s")
+
+
+@contextlib.contextmanager
+def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yield the base URL of a migrated grau under gunicorn on PostgreSQL + Redis."""
+    with fresh_database() as database_url:
+        env = {
+            **os.environ,
+            "GRAU_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "CACHE_KEY_PREFIX": f"grau-live-{secrets.token_hex(4)}",
+            **(extra_env or {}),
+        }
+        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        log = open(ROOT / "build" / "live-stack.log", "ab")  # noqa: SIM115
+        process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "app:create_app()",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "5",
+                "--no-control-socket",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_ready(base_url, process)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--serve", action="store_true", help="start and wait for Ctrl-C")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    (ROOT / "build").mkdir(exist_ok=True)
+    with live_stack(args.workers) as base_url:
+        print(f"grau is live at {base_url}", flush=True)
+        if args.serve or not command:
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+            return 0
+        return subprocess.run(command, env={**os.environ, "GRAU_BASE_URL": base_url}).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

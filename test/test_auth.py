@@ -1,0 +1,379 @@
+"""Login, bearer tokens, refresh-token rotation, logout and the login/registration rate limits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+PROBLEM_JSON = "application/problem+json"
+FOREIGN_KEY = "not-grau-s-secret-key-but-long-enough-for-hs256!"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def claims_of(account: Any) -> dict[str, Any]:
+    """The real claims (sub, sid, exp, typ) of an account's access token."""
+    return jwt.decode(account.tokens["access_token"], options={"verify_signature": False})
+
+
+def login(client: Any, email: str, password: str) -> Any:
+    return client.post("/v1/auth/login", json={"email": email, "password": password})
+
+
+@pytest.fixture
+def build_app(
+    make_app: Callable[..., Flask], session_factory: sessionmaker[Session]
+) -> Callable[[dict[str, Any]], Flask]:
+    """Another app on the suite's services whose writes end in this test's rollback."""
+
+    def build(overrides: dict[str, Any]) -> Flask:
+        new_app = make_app(overrides)
+        new_app.extensions["grau.session_factory"] = session_factory
+        return new_app
+
+    return build
+
+
+# ---------------------------------------------------------------------------- login
+
+
+def test_login_returns_a_bearer_token_pair(client, user):
+    response = login(client, user.email, user.password)
+
+    assert response.status_code == 200
+    assert set(response.json) == {"access_token", "token_type", "expires_in", "refresh_token"}
+    assert response.json["token_type"] == "bearer"
+    assert response.json["expires_in"] == 900
+
+
+def test_login_accepts_the_email_in_any_case(client, user):
+    response = login(client, user.email.upper(), user.password)
+
+    assert response.status_code == 200
+
+
+def test_issued_access_token_reads_the_profile(client, user):
+    response = client.get("/v1/users/me", headers=user.headers)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("who", ["wrong password", "unknown email"])
+def test_bad_credentials_get_401_with_a_bearer_challenge(client, user, who):
+    email, password = {
+        "wrong password": (user.email, "not the password"),
+        "unknown email": ("nobody-" + uuid.uuid4().hex + "@example.com", user.password),
+    }[who]
+
+    response = login(client, email, password)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("who", ["wrong password", "unknown email"])
+def test_bad_credentials_answer_is_a_problem_document(client, user, who):
+    email = user.email if who == "wrong password" else f"nobody-{uuid.uuid4().hex}@example.com"
+
+    response = login(client, email, "not the password")
+
+    assert response.mimetype == PROBLEM_JSON
+    assert response.json["status"] == 401
+
+
+def test_wrong_password_and_unknown_email_get_the_same_detail(client, user):
+    wrong_password = login(client, user.email, "not the password")
+    unknown_email = login(client, f"nobody-{uuid.uuid4().hex}@example.com", "not the password")
+
+    assert wrong_password.json["detail"] == unknown_email.json["detail"]
+
+
+# ------------------------------------------------------------------ bad access tokens
+
+
+def _expired(account: Any, secret: str) -> dict[str, str]:
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    claims = {**claims_of(account), "iat": past - timedelta(minutes=15), "exp": past}
+    return bearer(jwt.encode(claims, secret, algorithm="HS256"))
+
+
+BAD_AUTHORIZATION: dict[str, Callable[[Any, str], dict[str, str]]] = {
+    "missing": lambda account, secret: {},
+    "other scheme": lambda account, secret: {"Authorization": "Token x"},
+    "scheme without token": lambda account, secret: {"Authorization": "Bearer"},
+    "not a jwt": lambda account, secret: bearer("not-a-jwt"),
+    "forged with another key": lambda account, secret: bearer(
+        jwt.encode(claims_of(account), FOREIGN_KEY, algorithm="HS256")
+    ),
+    "expired": _expired,
+    "refresh typ": lambda account, secret: bearer(
+        jwt.encode({**claims_of(account), "typ": "refresh"}, secret, algorithm="HS256")
+    ),
+    "unsigned (alg none)": lambda account, secret: bearer(
+        jwt.encode(claims_of(account), None, algorithm="none")
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_AUTHORIZATION)
+def test_bad_access_token_gets_401_with_a_bearer_challenge(app, client, user, kind):
+    headers = BAD_AUTHORIZATION[kind](user, app.config["SECRET_KEY"])
+
+    response = client.get("/v1/users/me", headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("kind", BAD_AUTHORIZATION)
+def test_bad_access_token_answer_is_a_problem_document(app, client, user, kind):
+    headers = BAD_AUTHORIZATION[kind](user, app.config["SECRET_KEY"])
+
+    response = client.get("/v1/users/me", headers=headers)
+
+    assert response.mimetype == PROBLEM_JSON
+
+
+def test_short_ttl_app_reports_its_ttl_in_expires_in(build_app, user):
+    short = build_app({"ACCESS_TOKEN_TTL": 1})
+
+    response = login(short.test_client(), user.email, user.password)
+
+    assert response.json["expires_in"] == 1
+
+
+# ---------------------------------------------------------------------------- logout
+
+
+def test_logout_answers_204(client, user):
+    response = client.post("/v1/auth/logout", headers=user.headers)
+
+    assert response.status_code == 204
+
+
+def test_logout_revokes_the_access_token_at_once(client, user):
+    assert client.get("/v1/users/me", headers=user.headers).status_code == 200
+    client.post("/v1/auth/logout", headers=user.headers)
+
+    response = client.get("/v1/users/me", headers=user.headers)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_logout_stops_the_refresh_token(client, user):
+    client.post("/v1/auth/logout", headers=user.headers)
+
+    response = client.post("/v1/auth/refresh", json={"refresh_token": user.tokens["refresh_token"]})
+
+    assert response.status_code == 401
+
+
+def test_logout_leaves_other_sessions_signed_in(client, user):
+    other_session = login(client, user.email, user.password).json
+    client.post("/v1/auth/logout", headers=user.headers)
+
+    response = client.get("/v1/users/me", headers=bearer(other_session["access_token"]))
+
+    assert response.status_code == 200
+
+
+def test_logout_without_a_token_gets_401(client):
+    response = client.post("/v1/auth/logout")
+
+    assert response.status_code == 401
+
+
+# --------------------------------------------------------------------------- refresh
+
+
+def refresh(client: Any, token: str) -> Any:
+    return client.post("/v1/auth/refresh", json={"refresh_token": token})
+
+
+def test_refresh_returns_a_new_token_pair(client, user):
+    response = refresh(client, user.tokens["refresh_token"])
+
+    assert response.status_code == 200
+    assert response.json["token_type"] == "bearer"
+    assert response.json["refresh_token"] != user.tokens["refresh_token"]
+
+
+def test_refreshed_access_token_works(client, user):
+    pair = refresh(client, user.tokens["refresh_token"]).json
+
+    response = client.get("/v1/users/me", headers=bearer(pair["access_token"]))
+
+    assert response.status_code == 200
+
+
+def test_refreshed_refresh_token_works_once_more(client, user):
+    pair = refresh(client, user.tokens["refresh_token"]).json
+
+    response = refresh(client, pair["refresh_token"])
+
+    assert response.status_code == 200
+
+
+def test_reusing_a_spent_refresh_token_gets_401(client, user):
+    refresh(client, user.tokens["refresh_token"])
+
+    response = refresh(client, user.tokens["refresh_token"])
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_reusing_a_spent_refresh_token_revokes_the_newest_access_token(client, user):
+    newest = refresh(client, user.tokens["refresh_token"]).json
+    assert client.get("/v1/users/me", headers=bearer(newest["access_token"])).status_code == 200
+
+    refresh(client, user.tokens["refresh_token"])
+
+    assert client.get("/v1/users/me", headers=bearer(newest["access_token"])).status_code == 401
+
+
+def test_reusing_a_spent_refresh_token_revokes_the_newest_refresh_token(client, user):
+    newest = refresh(client, user.tokens["refresh_token"]).json
+    refresh(client, user.tokens["refresh_token"])
+
+    response = refresh(client, newest["refresh_token"])
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("token", ["garbage", "x" * 200], ids=["short garbage", "long garbage"])
+def test_refresh_with_garbage_gets_401(client, token):
+    response = refresh(client, token)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_refresh_without_a_token_gets_422(client):
+    response = client.post("/v1/auth/refresh", json={})
+
+    assert response.status_code == 422
+    assert "refresh_token" in response.json["errors"]
+
+
+# ------------------------------------------------------------------ account deletion
+
+
+def test_deleting_the_account_makes_its_token_401(client, user):
+    assert client.delete("/v1/users/me", headers=user.headers).status_code == 204
+
+    response = client.get("/v1/users/me", headers=user.headers)
+
+    assert response.status_code == 401
+
+
+def test_deleting_the_account_makes_its_refresh_token_401(client, user):
+    client.delete("/v1/users/me", headers=user.headers)
+
+    response = refresh(client, user.tokens["refresh_token"])
+
+    assert response.status_code == 401
+
+
+# ------------------------------------------------------------------------ rate limits
+
+
+def limited_app(build_app: Callable[[dict[str, Any]], Flask], **limits: str) -> Flask:
+    return build_app(
+        {
+            "RATELIMIT_ENABLED": True,
+            "CACHE_KEY_PREFIX": f"grau-test-rl-{uuid.uuid4().hex}",
+            **limits,
+        }
+    )
+
+
+def four_logins(build_app: Callable[[dict[str, Any]], Flask], email: str) -> list[Any]:
+    limited = limited_app(build_app, RATELIMIT_LOGIN="3 per minute").test_client()
+    return [login(limited, email, "not the password") for _ in range(4)]
+
+
+def four_registrations(build_app: Callable[[dict[str, Any]], Flask]) -> list[Any]:
+    limited = limited_app(build_app, RATELIMIT_REGISTER="3 per minute").test_client()
+    return [
+        limited.post(
+            "/v1/users",
+            json={
+                "email": f"user-{uuid.uuid4().hex[:12]}@example.com",
+                "password": "long enough pw",
+            },
+        )
+        for _ in range(4)
+    ]
+
+
+def test_fourth_login_attempt_in_a_minute_gets_429(build_app, user):
+    responses = four_logins(build_app, user.email)
+
+    assert [r.status_code for r in responses] == [401, 401, 401, 429]
+
+
+def test_rate_limited_login_says_when_to_retry(build_app, user):
+    limited = four_logins(build_app, user.email)[-1]
+
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_rate_limited_login_is_a_problem_document(build_app, user):
+    limited = four_logins(build_app, user.email)[-1]
+
+    assert limited.mimetype == PROBLEM_JSON
+    assert limited.json["status"] == 429
+
+
+def test_fourth_registration_in_a_minute_gets_429(build_app):
+    responses = four_registrations(build_app)
+
+    assert [r.status_code for r in responses] == [201, 201, 201, 429]
+
+
+def test_rate_limited_registration_says_when_to_retry(build_app):
+    limited = four_registrations(build_app)[-1]
+
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_rate_limited_registration_is_a_problem_document(build_app):
+    limited = four_registrations(build_app)[-1]
+
+    assert limited.mimetype == PROBLEM_JSON
+    assert limited.json["status"] == 429
+
+
+def test_rate_limit_counters_are_separate_per_cache_key_prefix(build_app, user):
+    """Two apps with different key prefixes (e.g. two deployments on one Redis) count apart."""
+    four_logins(build_app, user.email)
+
+    responses = four_logins(build_app, user.email)
+
+    assert [r.status_code for r in responses] == [401, 401, 401, 429]
+
+
+def test_building_an_app_without_rate_limits_keeps_them_on_an_existing_app(build_app, user):
+    limited = limited_app(build_app, RATELIMIT_LOGIN="3 per minute").test_client()
+    build_app({"RATELIMIT_ENABLED": False})
+
+    responses = [login(limited, user.email, "not the password") for _ in range(4)]
+
+    assert [r.status_code for r in responses] == [401, 401, 401, 429]
+
+
+def test_login_is_not_limited_when_rate_limits_are_off(client, user):
+    responses = [login(client, user.email, "not the password") for _ in range(12)]
+
+    assert {r.status_code for r in responses} == {401}

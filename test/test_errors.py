@@ -1,0 +1,201 @@
+"""One error format everywhere: RFC 9457 problem details, never a stack trace."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture
+def build_app(
+    make_app: Callable[..., Flask], session_factory: sessionmaker[Session]
+) -> Callable[[dict[str, Any]], Flask]:
+    """Another app on the suite's services whose writes end in this test's rollback."""
+
+    def build(overrides: dict[str, Any]) -> Flask:
+        new_app = make_app(overrides)
+        new_app.extensions["grau.session_factory"] = session_factory
+        return new_app
+
+    return build
+
+
+def problem_summary(response: Any) -> dict[str, Any]:
+    """What every problem response must carry, in one comparable dict."""
+    body = response.get_json(force=True, silent=True) or {}
+    return {
+        "content_type": response.mimetype,
+        "type": body.get("type"),
+        "title": body.get("title"),
+        "status": body.get("status"),
+        "has_detail": isinstance(body.get("detail"), str) and body["detail"] != "",
+    }
+
+
+def expected(status: int, title: str) -> dict[str, Any]:
+    return {
+        "content_type": PROBLEM_JSON,
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "has_detail": True,
+    }
+
+
+ERRORS: dict[str, tuple[Callable[[Any], Any], int, str]] = {
+    "unknown path": (lambda c: c.get("/v1/no-such-thing"), 404, "Not Found"),
+    "unknown root path": (lambda c: c.get("/nope"), 404, "Not Found"),
+    "stat id that is not a uuid": (lambda c: c.get("/v1/body-stats/not-a-uuid"), 404, "Not Found"),
+    "method not allowed": (lambda c: c.delete("/v1/body-stats"), 405, "Method Not Allowed"),
+    "not json": (
+        lambda c: c.post("/v1/users", data="email=a", content_type="text/plain"),
+        415,
+        "Unsupported Media Type",
+    ),
+    "broken json": (
+        lambda c: c.post("/v1/users", data='{"email": ', content_type="application/json"),
+        400,
+        "Bad Request",
+    ),
+    "validation": (
+        lambda c: c.post("/v1/users", json={"email": "x"}),
+        422,
+        HTTPStatus.UNPROCESSABLE_ENTITY.phrase,  # "Unprocessable Content" from Python 3.13
+    ),
+    "no token": (lambda c: c.get("/v1/users/me"), 401, "Unauthorized"),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_error_is_a_problem_document(client, case):
+    send, status, title = ERRORS[case]
+
+    response = send(client)
+
+    assert response.status_code == status
+    assert problem_summary(response) == expected(status, title)
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_problem_names_the_request_path_as_instance(client, case):
+    send, _, _ = ERRORS[case]
+
+    response = send(client)
+
+    assert response.json["instance"] == response.request.path
+
+
+def test_validation_problem_lists_errors_per_field(client):
+    response = client.post("/v1/users", json={"email": "x", "password": "short"})
+
+    assert set(response.json["errors"]) == {"email", "password"}
+
+
+def test_405_lists_the_allowed_methods(client):
+    response = client.delete("/v1/body-stats")
+
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+    assert "DELETE" not in allowed
+
+
+def test_item_405_lists_the_allowed_methods(client, user):
+    response = client.post(f"/v1/body-stats/{uuid.uuid4()}", json={}, headers=user.headers)
+
+    assert response.status_code == 405
+    assert {"GET", "PATCH", "DELETE"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+def test_uuid_path_parameter_that_is_not_a_uuid_gets_404_with_a_token(client, user):
+    response = client.get("/v1/body-stats/12345", headers=user.headers)
+
+    assert response.status_code == 404
+
+
+# ----------------------------------------------------------------------- 413
+
+
+def test_body_over_max_content_length_gets_413_problem(build_app):
+    small = build_app({"MAX_CONTENT_LENGTH": 1024})
+    body = {
+        "email": "ana@example.com",
+        "password": "correct horse battery",
+        "first_name": "a" * 2000,
+    }
+
+    response = small.test_client().post("/v1/users", json=body)
+
+    assert response.status_code == 413
+    assert problem_summary(response) == expected(413, "Request Entity Too Large")
+
+
+def test_body_under_max_content_length_is_accepted(build_app):
+    small = build_app({"MAX_CONTENT_LENGTH": 1024})
+    body = {
+        "email": f"user-{uuid.uuid4().hex[:12]}@example.com",
+        "password": "correct horse battery",
+    }
+
+    response = small.test_client().post("/v1/users", json=body)
+
+    assert response.status_code == 201
+
+
+def test_body_over_max_content_length_gets_413_on_an_authenticated_route(build_app, user):
+    small = build_app({"MAX_CONTENT_LENGTH": 1024})
+    body = {
+        "type": "weight",
+        "value": 70,
+        "unit": "kg",
+        "recorded_at": "2025-03-01T08:00:00+00:00",
+        "note": "n" * 2000,
+    }
+
+    response = small.test_client().post("/v1/body-stats", json=body, headers=user.headers)
+
+    assert response.status_code == 413
+
+
+# ----------------------------------------------------------------------- 500
+
+
+@pytest.fixture
+def failing_client(build_app: Callable[[dict[str, Any]], Flask]) -> Any:
+    """A client of an app with one route that fails with an unexpected exception."""
+    failing = build_app({})
+
+    @failing.route("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret detail")
+
+    return failing.test_client()
+
+
+def test_unexpected_exception_gets_a_500_problem(failing_client):
+    response = failing_client.get("/boom")
+
+    assert response.status_code == 500
+    assert problem_summary(response) == expected(500, "Internal Server Error")
+
+
+@pytest.mark.parametrize("secret", ["secret detail", "Traceback", "RuntimeError", "boom()"])
+def test_unexpected_exception_does_not_leak_its_details(failing_client, secret):
+    response = failing_client.get("/boom")
+
+    assert secret not in response.get_data(as_text=True)
+
+
+def test_unexpected_exception_is_logged_with_its_traceback(failing_client, caplog):
+    failing_client.get("/boom")
+
+    assert any(
+        record.exc_info and "secret detail" in str(record.exc_info[1]) for record in caplog.records
+    )

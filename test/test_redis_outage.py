@@ -1,0 +1,527 @@
+"""A Redis outage never fails a request, hides a write, or revives a revoked token.
+
+Each scenario (a test class) runs its own redis-server, so it can be paused or
+killed without touching the suite's Redis, and an app pointed at it with a 1 s
+circuit breaker, its sessions in one transaction rolled back at the end. The
+scenario runs once in a class-scoped fixture; each test checks one promise
+about what the client saw. Scenarios: Redis hung (SIGSTOP), Redis killed and
+restarted empty, and a hang seen by two instances (gunicorn workers).
+Needs TEST_REDIS_URL (the production-stack pass) and the `redis-server` binary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from conftest import IN_CI, TEST_REDIS_URL, WEIGHT
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+from werkzeug.test import TestResponse
+
+pytestmark = pytest.mark.skipif(
+    not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set (embedded pass: no Redis)"
+)
+
+REDIS_SERVER = shutil.which("redis-server")
+PROBE_INTERVAL_MS = 500
+RETRY_AFTER_S = 1  # how long the tests wait after Redis returns
+# A request during an outage may pay one socket timeout (250 ms), never more.
+FAST_S = 0.5
+PASSWORD = "correct horse battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A private redis-server that a test may pause, kill and restart."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+    def start(self) -> None:
+        assert REDIS_SERVER is not None
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                "redis.log",
+            ],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"redis-server exited: {self._log()}")
+            client = self.client()
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"redis-server did not answer within 10 s: {self._log()}")
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def _log(self) -> str:
+        path = self.directory / "redis.log"
+        return path.read_text()[-2000:] if path.exists() else "(no log)"
+
+    def pause(self) -> None:
+        """Hang Redis: connections are accepted by the kernel but never answered."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # a stopped process still dies, but be sure
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def keys(self, pattern: str) -> list[bytes]:
+        client = self.client()
+        try:
+            return list(client.scan_iter(pattern))
+        finally:
+            client.close()
+
+
+class LogRecords(logging.Handler):
+    """Every log record of a scenario, from every logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def take(self) -> list[logging.LogRecord]:
+        taken, self.records = self.records, []
+        return taken
+
+
+@dataclass
+class Api:
+    """A test client that times every request it sends."""
+
+    client: FlaskClient
+    timings: list[tuple[str, float]] = field(default_factory=list)
+
+    def call(self, method: str, url: str, token: str | None = None, **kwargs: Any) -> TestResponse:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        start = time.perf_counter()
+        response = self.client.open(url, method=method, headers=headers, **kwargs)
+        elapsed = time.perf_counter() - start
+        self.timings.append((f"{method} {url} -> {response.status_code}", elapsed))
+        return response
+
+    def expect(
+        self, status: int, method: str, url: str, token: str | None = None, **kw: Any
+    ) -> Any:
+        response = self.call(method, url, token, **kw)
+        body = response.get_json(silent=True)
+        assert response.status_code == status, (method, url, response.status_code, body)
+        return body
+
+    def register(self) -> str:
+        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+        self.expect(201, "POST", "/v1/users", json={"email": email, "password": PASSWORD})
+        return email
+
+    def login(self, email: str) -> str:
+        body = self.expect(
+            200, "POST", "/v1/auth/login", json={"email": email, "password": PASSWORD}
+        )
+        return str(body["access_token"])
+
+    def create_stat(self, token: str, value: float) -> str:
+        return str(
+            self.expect(201, "POST", "/v1/body-stats", token, json={**WEIGHT, "value": value})["id"]
+        )
+
+    def patch_stat(self, token: str, stat_id: str, value: float) -> None:
+        self.expect(200, "PATCH", f"/v1/body-stats/{stat_id}", token, json={"value": value})
+
+    def values(self, token: str) -> dict[str, float]:
+        """{stat id: value} as the user's body stats list shows them."""
+        listed = self.expect(200, "GET", "/v1/body-stats?page_size=100", token)
+        return {item["id"]: item["value"] for item in listed["items"]}
+
+    def status(self, token: str) -> int:
+        return self.call("GET", "/v1/users/me", token).status_code
+
+
+@pytest.fixture(scope="class")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    if REDIS_SERVER is None:
+        if IN_CI:
+            pytest.fail("redis-server is not installed; the Redis outage tests need it in CI")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(scope="class")
+def prefix() -> str:
+    return f"grau-outage-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="class")
+def outage_app(
+    make_app: Callable[..., Flask], engine: Engine, redis_server: RedisServer, prefix: str
+) -> Iterator[Flask]:
+    """An app on the private Redis, its sessions inside one transaction rolled back at the end."""
+    app = make_app(
+        {
+            "REDIS_URL": redis_server.url,
+            "REDIS_PROBE_INTERVAL_MS": PROBE_INTERVAL_MS,
+            "CACHE_KEY_PREFIX": prefix,
+        }
+    )
+    connection = engine.connect()
+    outer = connection.begin()
+    app.extensions["grau.session_factory"] = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield app
+    finally:
+        outer.rollback()
+        connection.close()
+        app.extensions["grau.cache"].store.client.close()
+        app.extensions["grau.engine"].dispose()
+
+
+@pytest.fixture(scope="class")
+def second_instance(
+    make_app: Callable[..., Flask], outage_app: Flask, redis_server: RedisServer, prefix: str
+) -> Iterator[Flask]:
+    """Another instance (a second gunicorn worker) on the same Redis and database."""
+    app = make_app(
+        {
+            "REDIS_URL": redis_server.url,
+            "REDIS_PROBE_INTERVAL_MS": PROBE_INTERVAL_MS,
+            "CACHE_KEY_PREFIX": prefix,
+        }
+    )
+    app.extensions["grau.session_factory"] = outage_app.extensions["grau.session_factory"]
+    yield app
+    app.extensions["grau.cache"].store.client.close()
+    app.extensions["grau.engine"].dispose()
+
+
+@pytest.fixture(scope="class")
+def logs() -> Iterator[LogRecords]:
+    handler = LogRecords()
+    logging.getLogger().addHandler(handler)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+
+
+@dataclass
+class Scenario:
+    """What a client saw before, during and after one Redis outage."""
+
+    expected: dict[str, float] = field(default_factory=dict)  # {stat id: value} after the writes
+    patched_value: float = 0.0
+    list_before: bytes = b""
+    item_before: bytes = b""
+    cached_keys_before_recovery: set[bytes] = field(default_factory=set)
+    during: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    outage_logs: list[logging.LogRecord] = field(default_factory=list)
+    recovery_logs: list[logging.LogRecord] = field(default_factory=list)
+
+
+def _before_the_outage(
+    api: Api, server: RedisServer, prefix: str
+) -> tuple[Scenario, str, str, str]:
+    """A user with two sessions and a stat whose list and item are cached in Redis."""
+    email = api.register()
+    token, other_session = api.login(email), api.login(email)
+    stat = api.create_stat(token, 72.5)
+    seen = Scenario()
+    seen.list_before = api.call("GET", "/v1/body-stats", token).data
+    seen.item_before = api.call("GET", f"/v1/body-stats/{stat}", token).data
+    assert api.status(other_session) == 200  # Redis now trusts this session
+    assert server.keys(f"{prefix}:c:*"), "the reads were not cached in Redis before the outage"
+    return seen, token, other_session, stat
+
+
+def _after_recovery(
+    seen: Scenario,
+    api: Api,
+    server: RedisServer,
+    prefix: str,
+    token: str,
+    other_session: str,
+    stat: str,
+) -> None:
+    time.sleep(RETRY_AFTER_S + 0.3)
+    seen.cached_keys_before_recovery = set(server.keys(f"{prefix}:c:*"))
+    listed = api.call("GET", "/v1/body-stats", token)
+    item = api.call("GET", f"/v1/body-stats/{stat}", token)
+    seen.after = {
+        "list": (listed.status_code, listed.data),
+        "values": {i["id"]: i["value"] for i in (listed.json or {}).get("items", [])},
+        "item": (item.status_code, item.data),
+        "item_value": (item.json or {}).get("value"),
+        "revoked": [api.status(other_session) for _ in range(3)],
+        "live": api.status(token),
+        "cached_keys": set(server.keys(f"{prefix}:c:*")),
+    }
+
+
+@pytest.fixture(scope="class")
+def hung(outage_app: Flask, redis_server: RedisServer, prefix: str, logs: LogRecords) -> Scenario:
+    """Redis hangs (SIGSTOP) for longer than the circuit breaker's window, then resumes."""
+    api = Api(outage_app.test_client())
+    seen, token, other_session, first = _before_the_outage(api, redis_server, prefix)
+    logs.take()
+
+    redis_server.pause()
+    try:
+        api.timings.clear()
+        second = api.create_stat(token, 80.0)
+        api.patch_stat(token, first, 70.1)
+        seen.patched_value = 70.1
+        seen.during["values"] = [(api.values(token), {first: 70.1, second: 80.0})]
+        seen.during["item_value"] = api.expect(200, "GET", f"/v1/body-stats/{first}", token)[
+            "value"
+        ]
+        api.expect(204, "POST", "/v1/auth/logout", other_session)
+        seen.during["revoked"] = [api.status(other_session)]
+        seen.during["live"] = [api.status(token)]
+
+        # Real outages outlast the breaker's window: Redis is tried again, still hung.
+        time.sleep(RETRY_AFTER_S + 0.3)
+        third = api.create_stat(token, 81.0)
+        seen.expected = {first: 70.1, second: 80.0, third: 81.0}
+        seen.during["values"].append((api.values(token), seen.expected))
+        seen.during["revoked"].append(api.status(other_session))
+        seen.during["live"].append(api.status(token))
+        seen.timings = list(api.timings)
+    finally:
+        redis_server.resume()
+    seen.outage_logs = logs.take()
+
+    _after_recovery(seen, api, redis_server, prefix, token, other_session, first)
+    seen.recovery_logs = logs.take()
+    return seen
+
+
+@pytest.fixture(scope="class")
+def restarted(
+    outage_app: Flask, redis_server: RedisServer, prefix: str, logs: LogRecords
+) -> Scenario:
+    """Redis is killed, then restarted empty on the same port."""
+    api = Api(outage_app.test_client())
+    seen, token, other_session, first = _before_the_outage(api, redis_server, prefix)
+    logs.take()
+
+    redis_server.kill()
+    api.timings.clear()
+    newcomer_email = api.register()
+    newcomer = api.login(newcomer_email)
+    own = api.create_stat(newcomer, 60.0)
+    second = api.create_stat(token, 80.0)
+    api.patch_stat(token, first, 70.1)
+    seen.patched_value = 70.1
+    seen.expected = {first: 70.1, second: 80.0}
+    seen.during["values"] = [
+        (api.values(token), seen.expected),
+        (api.values(newcomer), {own: 60.0}),
+    ]
+    seen.during["item_value"] = api.expect(200, "GET", f"/v1/body-stats/{first}", token)["value"]
+    api.expect(204, "POST", "/v1/auth/logout", other_session)
+    seen.during["revoked"] = [api.status(other_session)]
+    seen.during["live"] = [api.status(token), api.status(newcomer)]
+    time.sleep(RETRY_AFTER_S + 0.3)
+    seen.during["values"].append((api.values(token), seen.expected))
+    seen.during["revoked"].append(api.status(other_session))
+    seen.during["live"].append(api.status(token))
+    seen.timings = list(api.timings)
+    seen.outage_logs = logs.take()
+
+    redis_server.start()  # same port, empty
+    _after_recovery(seen, api, redis_server, prefix, token, other_session, first)
+    seen.after["newcomer"] = api.status(newcomer)
+    seen.recovery_logs = logs.take()
+    return seen
+
+
+class OutageContract:
+    """What every kind of Redis outage must guarantee; subclasses pick the outage."""
+
+    @pytest.fixture
+    def seen(self) -> Scenario:
+        raise NotImplementedError
+
+    def test_reads_during_the_outage_show_every_write(self, seen: Scenario) -> None:
+        for shown, expected in seen.during["values"]:
+            assert shown == expected
+        assert seen.during["item_value"] == seen.patched_value
+
+    def test_logout_during_the_outage_takes_effect_at_once(self, seen: Scenario) -> None:
+        assert seen.during["revoked"] == [401] * len(seen.during["revoked"])
+
+    def test_live_sessions_keep_working_during_the_outage(self, seen: Scenario) -> None:
+        assert seen.during["live"] == [200] * len(seen.during["live"])
+
+    def test_requests_during_the_outage_pay_no_per_request_timeout(self, seen: Scenario) -> None:
+        assert seen.timings, "no request was sent during the outage"
+        (first, first_s), *rest = seen.timings
+        assert first_s < 2, f"the first request of the outage took {first_s:.2f} s: {first}"
+        slow = [f"{name}: {seconds:.3f} s" for name, seconds in rest if seconds >= FAST_S]
+        assert not slow, "\n".join(slow)
+
+    def test_reads_after_recovery_are_fresh(self, seen: Scenario) -> None:
+        assert seen.after["list"][0] == 200
+        assert seen.after["values"] == seen.expected
+        assert seen.after["item"][0] == 200
+        assert seen.after["item_value"] == seen.patched_value
+
+    def test_bodies_cached_before_the_outage_are_never_served_again(self, seen: Scenario) -> None:
+        assert seen.after["list"][1] != seen.list_before
+        assert seen.after["item"][1] != seen.item_before
+
+    def test_a_session_logged_out_during_the_outage_stays_revoked(self, seen: Scenario) -> None:
+        assert seen.after["revoked"] == [401, 401, 401]
+        assert seen.after["live"] == 200
+
+    def test_reads_are_cached_in_redis_again_after_recovery(self, seen: Scenario) -> None:
+        assert seen.after["cached_keys"] - seen.cached_keys_before_recovery
+
+    def test_an_outage_logs_one_warning_and_no_traceback(self, seen: Scenario) -> None:
+        for records in (seen.outage_logs, seen.recovery_logs):
+            warnings = [
+                r.getMessage()
+                for r in records
+                if r.name == "grau.cache" and r.levelno == logging.WARNING
+            ]
+            assert len(warnings) <= 1, warnings
+            loud = [
+                f"{r.name} {r.levelname}: {r.getMessage()}"
+                for r in records
+                if r.levelno >= logging.ERROR or r.exc_info
+            ]
+            assert not loud, "\n".join(loud)
+
+
+class TestHungRedis(OutageContract):
+    """kill -STOP: connections hang until the socket timeout."""
+
+    @pytest.fixture
+    def seen(self, hung: Scenario) -> Scenario:
+        return hung
+
+
+class TestRedisRestartedEmpty(OutageContract):
+    """Redis killed (connections refused), then back on the same port with no data."""
+
+    @pytest.fixture
+    def seen(self, restarted: Scenario) -> Scenario:
+        return restarted
+
+    def test_a_user_registered_during_the_outage_works_after_it(self, seen: Scenario) -> None:
+        assert seen.after["newcomer"] == 200
+
+
+@pytest.fixture(scope="class")
+def seen_by_another_instance(
+    outage_app: Flask, second_instance: Flask, redis_server: RedisServer, prefix: str
+) -> dict[str, Any]:
+    """Instance A takes a write and a logout while Redis hangs; B reads after it returns."""
+    a, b = Api(outage_app.test_client()), Api(second_instance.test_client())
+    email = a.register()
+    token, other_session = a.login(email), a.login(email)
+    stat = a.create_stat(token, 72.5)
+    assert b.values(token) == {stat: 72.5}  # cached in Redis by B
+    b.expect(200, "GET", f"/v1/body-stats/{stat}", token)
+    assert b.status(other_session) == 200  # Redis now trusts this session
+
+    redis_server.pause()
+    try:
+        a.patch_stat(token, stat, 70.1)
+        a.expect(204, "POST", "/v1/auth/logout", other_session)
+        assert b.status(token) == 200  # B serves during the outage too
+    finally:
+        redis_server.resume()
+    time.sleep(RETRY_AFTER_S + 0.3)
+
+    # Only B gets traffic now (a load balancer may well do that).
+    return {
+        "values": b.values(token),
+        "item_value": b.expect(200, "GET", f"/v1/body-stats/{stat}", token)["value"],
+        "revoked": b.status(other_session),
+        "expected": {stat: 70.1},
+    }
+
+
+class TestHungRedisWithTwoInstances:
+    """Writes and logouts made on one instance during an outage hold on every instance."""
+
+    def test_another_instance_never_serves_a_body_cached_before_the_outage(
+        self, seen_by_another_instance: dict[str, Any]
+    ) -> None:
+        seen = seen_by_another_instance
+        assert seen["values"] == seen["expected"]
+        assert seen["item_value"] == 70.1
+
+    def test_another_instance_refuses_a_session_logged_out_during_the_outage(
+        self, seen_by_another_instance: dict[str, Any]
+    ) -> None:
+        assert seen_by_another_instance["revoked"] == 401

@@ -1,0 +1,557 @@
+"""Registration and the signed-in user's profile: /v1/users and /v1/users/me."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from grau.body_stats.models import BodyStat
+
+PASSWORD = "correct horse battery"
+NEW_PASSWORD = "a new long passphrase"
+
+FULL_PROFILE = {
+    "first_name": "Ana",
+    "last_name": "Silva",
+    "birthday": "1990-04-12",
+    "gender": "female",
+    "weight_unit": "lb",
+    "height_unit": "in",
+    "date_format": "DD.MM.YYYY",
+    "language": "de-AT",
+    "timezone": "Europe/Vienna",
+}
+
+
+def new_email() -> str:
+    return f"user-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def new_username() -> str:
+    return f"ana.{uuid.uuid4().hex[:10]}"
+
+
+def post_user(client: Any, **fields: Any) -> Any:
+    return client.post("/v1/users", json={"email": new_email(), "password": PASSWORD, **fields})
+
+
+def login(client: Any, email: str, password: str) -> Any:
+    return client.post("/v1/auth/login", json={"email": email, "password": password})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# ---------------------------------------------------------------------- registration
+
+
+def test_register_with_email_and_password_only_gets_201(client):
+    response = post_user(client)
+
+    assert response.status_code == 201
+
+
+def test_register_points_location_at_my_profile(client):
+    response = post_user(client)
+
+    assert response.headers["Location"] == "/v1/users/me"
+
+
+def test_register_returns_an_etag(client):
+    response = post_user(client)
+
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_register_fills_in_profile_defaults(client):
+    response = post_user(client)
+
+    assert {
+        name: response.json[name]
+        for name in (
+            "username",
+            "first_name",
+            "last_name",
+            "birthday",
+            "gender",
+            "weight_unit",
+            "height_unit",
+            "date_format",
+            "language",
+            "timezone",
+            "premium",
+            "status",
+        )
+    } == {
+        "username": None,
+        "first_name": None,
+        "last_name": None,
+        "birthday": None,
+        "gender": None,
+        "weight_unit": "kg",
+        "height_unit": "cm",
+        "date_format": "YYYY-MM-DD",
+        "language": "en",
+        "timezone": "UTC",
+        "premium": False,
+        "status": "active",
+    }
+
+
+def test_register_returns_server_set_id_and_timestamps(client):
+    body = post_user(client).json
+
+    assert uuid.UUID(body["id"])
+    assert body["created_at"].endswith("+00:00")
+    assert body["updated_at"].endswith("+00:00")
+
+
+def test_register_stores_the_email_lowercased(client):
+    email = f"Ana.MIXED-{uuid.uuid4().hex[:8]}@Example.COM"
+
+    response = client.post("/v1/users", json={"email": email, "password": PASSWORD})
+
+    assert response.json["email"] == email.lower()
+
+
+def test_register_with_a_full_profile_stores_every_field(client):
+    username = new_username()
+
+    response = post_user(client, username=username, **FULL_PROFILE)
+
+    assert response.status_code == 201
+    assert {name: response.json[name] for name in FULL_PROFILE} == FULL_PROFILE
+    assert response.json["username"] == username
+
+
+def test_registered_user_can_log_in(client):
+    email = new_email()
+    client.post("/v1/users", json={"email": email, "password": PASSWORD})
+
+    response = login(client, email, PASSWORD)
+
+    assert response.status_code == 200
+
+
+def test_register_with_a_taken_email_gets_409(client, user):
+    response = client.post("/v1/users", json={"email": user.email, "password": PASSWORD})
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+
+
+def test_register_with_a_taken_email_in_other_case_gets_409(client, user):
+    response = client.post("/v1/users", json={"email": user.email.upper(), "password": PASSWORD})
+
+    assert response.status_code == 409
+
+
+def test_register_with_a_taken_username_gets_409(client, register):
+    username = new_username()
+    register(username=username)
+
+    response = client.post(
+        "/v1/users", json={"email": new_email(), "password": PASSWORD, "username": username}
+    )
+
+    assert response.status_code == 409
+
+
+INVALID_REGISTRATIONS = {
+    "email": {"email": "not-an-email"},
+    "password": {"password": "short"},
+    "timezone": {"timezone": "Mars/Olympus_Mons"},
+    "language": {"language": "english please"},
+    "birthday": {"birthday": (date.today() + timedelta(days=1)).isoformat()},
+    "gender": {"gender": "robot"},
+    "weight_unit": {"weight_unit": "cm"},
+    "username": {"username": "a b"},
+    "first_name": {"first_name": "Ana\x00"},
+    "shoe_size": {"shoe_size": 42},
+    "id": {"id": str(uuid.uuid4())},
+    "premium": {"premium": True},
+    "status": {"status": "active"},
+    "created_at": {"created_at": "2020-01-01T00:00:00+00:00"},
+}
+
+
+@pytest.mark.parametrize("field", INVALID_REGISTRATIONS)
+def test_invalid_registration_gets_422_naming_the_field(client, field):
+    response = client.post(
+        "/v1/users",
+        json={"email": new_email(), "password": PASSWORD, **INVALID_REGISTRATIONS[field]},
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("missing", ["email", "password"])
+def test_registration_without_a_required_field_gets_422(client, missing):
+    body = {"email": new_email(), "password": PASSWORD}
+    del body[missing]
+
+    response = client.post("/v1/users", json=body)
+
+    assert response.status_code == 422
+    assert missing in response.json["errors"]
+
+
+# ----------------------------------------------------------------- password secrecy
+
+
+def test_password_never_appears_in_any_response(client):
+    email = new_email()
+    created = client.post("/v1/users", json={"email": email, "password": PASSWORD})
+    tokens = login(client, email, PASSWORD).json
+    headers = bearer(tokens["access_token"])
+    responses = {
+        "register": created,
+        "get": client.get("/v1/users/me", headers=headers),
+        "patch": client.patch("/v1/users/me", json={"first_name": "Ana"}, headers=headers),
+        "refused patch": client.patch(
+            "/v1/users/me",
+            json={"password": NEW_PASSWORD, "current_password": "wrong password"},
+            headers=headers,
+        ),
+    }
+
+    leaking = [
+        name
+        for name, response in responses.items()
+        if any(
+            secret in response.get_data(as_text=True)
+            for secret in (PASSWORD, NEW_PASSWORD, "password_hash", '"password"', "$argon2")
+        )
+    ]
+    assert leaking == []
+
+
+# ------------------------------------------------------------------------- /users/me
+
+
+def test_get_me_returns_my_profile(client, user):
+    response = client.get("/v1/users/me", headers=user.headers)
+
+    assert response.status_code == 200
+    assert (response.json["id"], response.json["email"]) == (user.id, user.email)
+
+
+def test_get_me_returns_an_etag(client, user):
+    response = client.get("/v1/users/me", headers=user.headers)
+
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_get_me_with_current_etag_in_if_none_match_gets_304(client, user):
+    etag = client.get("/v1/users/me", headers=user.headers).headers["ETag"]
+
+    response = client.get("/v1/users/me", headers={**user.headers, "If-None-Match": etag})
+
+    assert response.status_code == 304
+    assert response.get_data() == b""
+
+
+def test_get_me_with_an_old_etag_in_if_none_match_gets_200(client, user):
+    old = client.get("/v1/users/me", headers=user.headers).headers["ETag"]
+    client.patch("/v1/users/me", json={"first_name": "Ana"}, headers=user.headers)
+
+    response = client.get("/v1/users/me", headers={**user.headers, "If-None-Match": old})
+
+    assert response.status_code == 200
+
+
+def test_get_me_without_a_token_gets_401(client):
+    response = client.get("/v1/users/me")
+
+    assert response.status_code == 401
+
+
+def test_patch_changes_only_the_fields_sent(client, register):
+    account = register(username=new_username(), **FULL_PROFILE)
+    before = client.get("/v1/users/me", headers=account.headers).json
+
+    after = client.patch("/v1/users/me", json={"first_name": "Joana"}, headers=account.headers).json
+
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"first_name", "updated_at"}
+    assert after["first_name"] == "Joana"
+
+
+def test_patch_is_visible_in_the_next_get(client, user):
+    client.get("/v1/users/me", headers=user.headers)
+    client.patch("/v1/users/me", json={"timezone": "Europe/Vienna"}, headers=user.headers)
+
+    response = client.get("/v1/users/me", headers=user.headers)
+
+    assert response.json["timezone"] == "Europe/Vienna"
+
+
+def test_patch_can_clear_an_optional_field_with_null(client, register):
+    account = register(first_name="Ana")
+
+    response = client.patch("/v1/users/me", json={"first_name": None}, headers=account.headers)
+
+    assert response.json["first_name"] is None
+
+
+def test_patch_with_a_stale_if_match_gets_412(client, user):
+    stale = client.get("/v1/users/me", headers=user.headers).headers["ETag"]
+    client.patch("/v1/users/me", json={"first_name": "Ana"}, headers=user.headers)
+
+    response = client.patch(
+        "/v1/users/me", json={"first_name": "Bea"}, headers={**user.headers, "If-Match": stale}
+    )
+
+    assert response.status_code == 412
+
+
+def test_patch_with_a_stale_if_match_changes_nothing(client, user):
+    stale = client.get("/v1/users/me", headers=user.headers).headers["ETag"]
+    client.patch("/v1/users/me", json={"first_name": "Ana"}, headers=user.headers)
+    client.patch(
+        "/v1/users/me", json={"first_name": "Bea"}, headers={**user.headers, "If-Match": stale}
+    )
+
+    response = client.get("/v1/users/me", headers=user.headers)
+
+    assert response.json["first_name"] == "Ana"
+
+
+def test_patch_with_the_current_if_match_gets_200(client, user):
+    current = client.get("/v1/users/me", headers=user.headers).headers["ETag"]
+
+    response = client.patch(
+        "/v1/users/me", json={"first_name": "Ana"}, headers={**user.headers, "If-Match": current}
+    )
+
+    assert response.status_code == 200
+
+
+def test_patch_returns_a_new_etag(client, user):
+    before = client.get("/v1/users/me", headers=user.headers).headers["ETag"]
+
+    response = client.patch("/v1/users/me", json={"first_name": "Ana"}, headers=user.headers)
+
+    assert response.headers["ETag"] not in ("", before)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["id", "premium", "status", "created_at", "updated_at", "shoe_size"],
+)
+def test_patch_with_a_server_owned_or_unknown_field_gets_422(client, user, field):
+    value = {
+        "id": str(uuid.uuid4()),
+        "premium": True,
+        "status": "suspended",
+        "created_at": "2020-01-01T00:00:00+00:00",
+        "updated_at": "2020-01-01T00:00:00+00:00",
+        "shoe_size": 42,
+    }[field]
+
+    response = client.patch("/v1/users/me", json={field: value}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("timezone", ["Mars/Olympus_Mons", "utc+2", ""])
+def test_patch_with_a_bad_timezone_gets_422(client, user, timezone):
+    response = client.patch("/v1/users/me", json={"timezone": timezone}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert "timezone" in response.json["errors"]
+
+
+SENSITIVE_CHANGES = {
+    "email": lambda: {"email": new_email()},
+    "password": lambda: {"password": NEW_PASSWORD},
+}
+
+
+@pytest.mark.parametrize("change", SENSITIVE_CHANGES)
+@pytest.mark.parametrize("current_password", [None, "not my password"], ids=["missing", "wrong"])
+def test_sensitive_change_without_the_right_current_password_gets_422(
+    client, user, change, current_password
+):
+    body = SENSITIVE_CHANGES[change]()
+    if current_password is not None:
+        body["current_password"] = current_password
+
+    response = client.patch("/v1/users/me", json=body, headers=user.headers)
+
+    assert response.status_code == 422
+    assert "current_password" in response.json["errors"]
+
+
+def test_email_change_refused_for_a_wrong_current_password_keeps_the_old_email(client, user):
+    client.patch(
+        "/v1/users/me",
+        json={"email": new_email(), "current_password": "not my password"},
+        headers=user.headers,
+    )
+
+    response = client.get("/v1/users/me", headers=user.headers)
+
+    assert response.json["email"] == user.email
+
+
+def test_email_change_with_the_current_password_lets_me_log_in_with_the_new_email(client, user):
+    email = new_email()
+    client.patch(
+        "/v1/users/me",
+        json={"email": email.upper(), "current_password": user.password},
+        headers=user.headers,
+    )
+
+    response = login(client, email, user.password)
+
+    assert response.status_code == 200
+
+
+def test_email_change_to_a_taken_email_gets_409(client, user, other_user):
+    response = client.patch(
+        "/v1/users/me",
+        json={"email": other_user.email, "current_password": user.password},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 409
+
+
+def test_password_change_revokes_every_existing_token(client, user):
+    second_session = login(client, user.email, user.password).json
+    client.patch(
+        "/v1/users/me",
+        json={"password": NEW_PASSWORD, "current_password": user.password},
+        headers=user.headers,
+    )
+
+    statuses = [
+        client.get("/v1/users/me", headers=user.headers).status_code,
+        client.get("/v1/users/me", headers=bearer(second_session["access_token"])).status_code,
+    ]
+
+    assert statuses == [401, 401]
+
+
+def test_password_change_revokes_refresh_tokens(client, user):
+    client.patch(
+        "/v1/users/me",
+        json={"password": NEW_PASSWORD, "current_password": user.password},
+        headers=user.headers,
+    )
+
+    response = client.post("/v1/auth/refresh", json={"refresh_token": user.tokens["refresh_token"]})
+
+    assert response.status_code == 401
+
+
+def test_new_password_logs_in(client, user):
+    client.patch(
+        "/v1/users/me",
+        json={"password": NEW_PASSWORD, "current_password": user.password},
+        headers=user.headers,
+    )
+
+    response = login(client, user.email, NEW_PASSWORD)
+
+    assert response.status_code == 200
+
+
+def test_old_password_stops_logging_in(client, user):
+    client.patch(
+        "/v1/users/me",
+        json={"password": NEW_PASSWORD, "current_password": user.password},
+        headers=user.headers,
+    )
+
+    response = login(client, user.email, user.password)
+
+    assert response.status_code == 401
+
+
+def test_username_taken_by_another_user_gets_409(client, register, user):
+    username = new_username()
+    register(username=username)
+
+    response = client.patch("/v1/users/me", json={"username": username}, headers=user.headers)
+
+    assert response.status_code == 409
+
+
+def test_keeping_my_own_username_is_not_a_conflict(client, register):
+    username = new_username()
+    account = register(username=username)
+
+    response = client.patch("/v1/users/me", json={"username": username}, headers=account.headers)
+
+    assert response.status_code == 200
+
+
+# ----------------------------------------------------------------------- deletion
+
+
+def test_delete_me_gets_204(client, user):
+    response = client.delete("/v1/users/me", headers=user.headers)
+
+    assert response.status_code == 204
+    assert response.get_data() == b""
+
+
+def test_deleted_account_cannot_log_in(client, user):
+    client.delete("/v1/users/me", headers=user.headers)
+
+    response = login(client, user.email, user.password)
+
+    assert response.status_code == 401
+
+
+def test_deleting_my_account_deletes_my_body_stats(client, db_session, user, create_stat):
+    create_stat(user)
+    create_stat(user, value=73.0)
+    client.delete("/v1/users/me", headers=user.headers)
+
+    remaining = db_session.scalar(
+        select(func.count()).select_from(BodyStat).where(BodyStat.user_id == uuid.UUID(user.id))
+    )
+
+    assert remaining == 0
+
+
+def test_deleting_my_account_keeps_other_users_body_stats(
+    client, db_session, user, other_user, create_stat
+):
+    create_stat(other_user)
+    client.delete("/v1/users/me", headers=user.headers)
+
+    remaining = db_session.scalar(
+        select(func.count())
+        .select_from(BodyStat)
+        .where(BodyStat.user_id == uuid.UUID(other_user.id))
+    )
+
+    assert remaining == 1
+
+
+def test_deleted_email_can_register_again(client, user):
+    client.delete("/v1/users/me", headers=user.headers)
+
+    response = client.post("/v1/users", json={"email": user.email, "password": PASSWORD})
+
+    assert response.status_code == 201
+
+
+def test_delete_me_with_a_stale_if_match_gets_412(client, user):
+    stale = client.get("/v1/users/me", headers=user.headers).headers["ETag"]
+    client.patch("/v1/users/me", json={"first_name": "Ana"}, headers=user.headers)
+
+    response = client.delete("/v1/users/me", headers={**user.headers, "If-Match": stale})
+
+    assert response.status_code == 412

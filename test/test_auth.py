@@ -10,7 +10,6 @@ from typing import Any
 import jwt
 import pytest
 from flask import Flask
-from sqlalchemy.orm import Session, sessionmaker
 
 PROBLEM_JSON = "application/problem+json"
 FOREIGN_KEY = "not-grau-s-secret-key-but-long-enough-for-hs256!"
@@ -27,20 +26,6 @@ def claims_of(account: Any) -> dict[str, Any]:
 
 def login(client: Any, email: str, password: str) -> Any:
     return client.post("/v1/auth/login", json={"email": email, "password": password})
-
-
-@pytest.fixture
-def build_app(
-    make_app: Callable[..., Flask], session_factory: sessionmaker[Session]
-) -> Callable[[dict[str, Any]], Flask]:
-    """Another app on the suite's services whose writes end in this test's rollback."""
-
-    def build(overrides: dict[str, Any]) -> Flask:
-        new_app = make_app(overrides)
-        new_app.extensions["grau.session_factory"] = session_factory
-        return new_app
-
-    return build
 
 
 # ---------------------------------------------------------------------------- login

@@ -9,23 +9,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy.orm import Session, sessionmaker
 
 PROBLEM_JSON = "application/problem+json"
-
-
-@pytest.fixture
-def build_app(
-    make_app: Callable[..., Flask], session_factory: sessionmaker[Session]
-) -> Callable[[dict[str, Any]], Flask]:
-    """Another app on the suite's services whose writes end in this test's rollback."""
-
-    def build(overrides: dict[str, Any]) -> Flask:
-        new_app = make_app(overrides)
-        new_app.extensions["grau.session_factory"] = session_factory
-        return new_app
-
-    return build
 
 
 def problem_summary(response: Any) -> dict[str, Any]:

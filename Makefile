@@ -12,7 +12,8 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: help install run migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean
+.PHONY: help install node run migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
+	lint-spec spec-compat postman postman-check newman schemathesis sdk sdk-check browser-test contract contract-live live
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -62,9 +63,53 @@ test-stack: install ## Run the tests against PostgreSQL + Redis (TEST_DATABASE_U
 test-embedded: install ## Run the tests on the embedded default (SQLite + in-process cache)
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL TEST_EMBEDDED=1 $(BIN)/pytest $(PYTEST_ARGS)
 
-docs-assets: ## Re-vendor Swagger UI and ReDoc from npm into grau/static (needs npm)
-	npm ci --no-audit --no-fund
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: node_modules/.installed ## Install the pinned Node tooling (npm ci)
+
+# ----------------------------------------------------------------- the contract
+# GRAU_BASE_URL: the running grau the live checks talk to (make contract sets it).
+
+lint-spec: node ## Lint openapi/openapi.json with Redocly (zero errors, zero warnings)
+	npx --no-install redocly lint --config redocly.yaml --max-problems 200 openapi/openapi.json
+
+spec-compat: install ## Fail on a breaking change against the last release's spec unless the version was bumped
+	$(BIN)/python contract/spec/breaking.py openapi/openapi.json
+
+postman: node ## Regenerate postman/ from openapi/openapi.json
+	node contract/postman/build.mjs
+
+postman-check: node ## Fail if postman/ differs from what make postman produces
+	node contract/postman/build.mjs --check
+
+newman: node ## Run the Postman collection against GRAU_BASE_URL with newman
+	node contract/postman/run_newman.mjs
+
+schemathesis: install ## Fuzz GRAU_BASE_URL with schemathesis (config: schemathesis.toml)
+	$(BIN)/schemathesis run openapi/openapi.json --url "$(GRAU_BASE_URL)"
+
+sdk: install node ## Generate the Python and TypeScript clients into build/sdk
+	bash contract/sdk/generate.sh
+
+sdk-check: sdk ## Generate both clients and use each against GRAU_BASE_URL
+	bash contract/sdk/check.sh
+
+browser-test: install ## Swagger UI and ReDoc at GRAU_BASE_URL in headless Chromium
+	$(BIN)/pytest -q -p no:cacheprovider contract/browser
+
+contract-live: newman schemathesis sdk-check browser-test ## The live checks, against GRAU_BASE_URL
+
+contract: install node ## Spec lint, drift checks, then the live checks on a fresh gunicorn + PostgreSQL + Redis
+	$(MAKE) --no-print-directory lint-spec openapi-check postman-check spec-compat
+	$(BIN)/python scripts/live_stack.py -- $(MAKE) --no-print-directory contract-live
+
+live: install ## Serve grau as production does (gunicorn, fresh PostgreSQL database, Redis) until Ctrl-C
+	$(BIN)/python scripts/live_stack.py --serve
+
+docs-assets: node ## Re-vendor Swagger UI and ReDoc from npm into grau/static
 	python3 scripts/vendor_docs_assets.py
 
-clean: ## Remove the venv, caches and the embedded database
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+clean: ## Remove the venv, node_modules, caches, build output and the embedded database
+	rm -rf $(VENV) node_modules instance .pytest_cache .mypy_cache .ruff_cache build *.egg-info

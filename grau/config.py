@@ -111,10 +111,6 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("ACCESS_TOKEN_TTL must be shorter than REFRESH_TOKEN_TTL")
 
 
-def database_url_from_env() -> str:
-    return Settings.from_env().DATABASE_URL
-
-
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -123,7 +119,3 @@ def ensure_sqlite_dir(url: str) -> None:
     """Create the folder of a SQLite file URL, so a fresh clone needs no mkdir."""
     if is_sqlite(url) and url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-
-
-def env_name() -> str:
-    return os.environ.get("GRAU_ENV", "development")

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -120,7 +121,13 @@ def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Ite
             log.close()
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SIGTERM (kill, CI timeouts) must tear down gunicorn and drop the database too.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )

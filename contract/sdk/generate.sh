@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Generates grau's client SDKs from openapi/openapi.json (`make sdk`):
+#   build/sdk/python      openapi-python-client, a pip-installable `grau-client` project
+#   build/sdk/typescript  swagger-typescript-api, one fetch-based Api.ts
+# Fails if either generator warns, or if a client plus its scenario does not type-check
+# strictly (tsc --strict, mypy --strict): the spec must generate cleanly, not just generate.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+SPEC=openapi/openapi.json
+OUT=build/sdk
+BIN=${VENV:-.venv}/bin
+# openapi-python-client formats its output with ruff and warns when ruff is not on PATH.
+export PATH="$PWD/$BIN:$PATH"
+
+mkdir -p "$OUT"
+
+# Runs a generator, keeping its output in a log; fails on a non-zero exit or any warning.
+run_generator() {
+  local name=$1 log=$2
+  shift 2
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log"
+    echo "FAIL: $name exited non-zero (log: $log)" >&2
+    return 1
+  fi
+  cat "$log"
+  # Both tools print warnings as plain lines ("Warning(s) encountered", "⚠ ..."/"WARN").
+  local warnings
+  warnings=$(grep -ciE 'warn|⚠|error|✖' "$log" || true)
+  echo "$name: $warnings warning(s)"
+  if [ "$warnings" -ne 0 ]; then
+    echo "FAIL: $name printed warnings; the spec must generate without any" >&2
+    return 1
+  fi
+}
+
+echo "== Python client (openapi-python-client $("$BIN/openapi-python-client" --version | awk '{print $NF}'))"
+run_generator openapi-python-client "$OUT/python-generate.log" \
+  "$BIN/openapi-python-client" generate \
+  --path "$SPEC" \
+  --config contract/sdk/openapi-python-client.yaml \
+  --meta pdm \
+  --output-path "$OUT/python" \
+  --overwrite \
+  --fail-on-warning
+
+echo "== TypeScript client (swagger-typescript-api)"
+# The generator only ever adds files, so start clean to never check a stale one.
+rm -rf "$OUT/typescript"
+# No --http-client: any value yields axios (CLI bug); the default is fetch.
+run_generator swagger-typescript-api "$OUT/typescript-generate.log" \
+  npx --no-install swagger-typescript-api generate \
+  -p "$SPEC" \
+  -o "$OUT/typescript" \
+  -n Api.ts
+# The generator disables type checking for its own file; we want it checked.
+sed -i '/^\/\/ @ts-nocheck$/d' "$OUT/typescript/Api.ts"
+if grep -q '@ts-nocheck' "$OUT/typescript/Api.ts"; then
+  echo "FAIL: could not remove @ts-nocheck from $OUT/typescript/Api.ts" >&2
+  exit 1
+fi
+
+echo "== tsc --strict: Api.ts + contract/sdk/typescript"
+npx --no-install tsc -p contract/sdk/typescript/tsconfig.json --noEmit
+
+echo "== mypy --strict: contract/sdk/python_scenario.py and the grau_client it imports"
+# `--config-file=` reads no config: the project's ignore_missing_imports would turn a
+# missing client into silent `Any`s. Imported modules are checked too (strictly).
+MYPYPATH="$OUT/python" "$BIN/mypy" --config-file= --strict \
+  --cache-dir "$OUT/.mypy_cache" contract/sdk/python_scenario.py

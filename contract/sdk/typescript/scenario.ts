@@ -1,0 +1,142 @@
+/**
+ * Uses the generated TypeScript client (build/sdk/typescript/Api.ts) against
+ * the grau at GRAU_BASE_URL: register, log in, then create, list, read, update
+ * (If-Match) and delete a body stat, plus a stale If-Match that must surface as
+ * a typed 412 problem. Run by contract/sdk/check.sh (`make sdk-check`).
+ */
+import {
+  Api,
+  type BodyStat,
+  type HttpResponse,
+  type Problem,
+} from "../../../build/sdk/typescript/Api.js";
+import { assert, assertEqual, CheckFailed, requireEnv, run, sleep, step } from "./runner.js";
+
+const PASSWORD = "correct horse battery staple";
+
+/**
+ * The client rejects a non-2xx answer with the same typed HttpResponse; return its
+ * problem. (Reads also document a body-less 304, hence `void` in their error type.)
+ */
+async function expectProblem<D>(
+  call: Promise<HttpResponse<D, Problem | void>>,
+  status: number,
+): Promise<Problem> {
+  let response: HttpResponse<D, Problem | void>;
+  try {
+    response = await call;
+  } catch (thrown) {
+    if (!(thrown instanceof Response)) throw thrown;
+    const failed = thrown as HttpResponse<D, Problem | void>;
+    assertEqual(failed.status, status, "status");
+    const problem = failed.error;
+    assert(problem, `no problem body with the ${status}`);
+    assertEqual(problem.status, status, "problem status");
+    return problem;
+  }
+  throw new CheckFailed(`expected ${status}, got ${response.status}`);
+}
+
+/** Registration and login are rate limited; other contract checks may have used the budget. */
+async function retryOnceIfRateLimited<D, E>(
+  call: () => Promise<HttpResponse<D, E>>,
+): Promise<HttpResponse<D, E>> {
+  try {
+    return await call();
+  } catch (thrown) {
+    if (!(thrown instanceof Response) || thrown.status !== 429) throw thrown;
+    const seconds = Math.min(Number(thrown.headers.get("Retry-After") ?? "5"), 65);
+    console.log(`  ..    429, retrying in ${seconds}s`);
+    await sleep(seconds);
+    return call();
+  }
+}
+
+function etagOf(response: Response): string {
+  const etag = response.headers.get("ETag");
+  assert(etag, `no ETag on ${response.url}`);
+  return etag;
+}
+
+async function scenario(): Promise<void> {
+  const api = new Api<string>({
+    baseUrl: requireEnv("GRAU_BASE_URL").replace(/\/+$/, ""),
+    securityWorker: (token) => (token ? { headers: { Authorization: `Bearer ${token}` } } : {}),
+  });
+  const email = `sdk-ts-${crypto.randomUUID()}@example.com`;
+
+  await step("register (POST /v1/users) -> 201", async () => {
+    const res = await retryOnceIfRateLimited(() => api.v1.createUser({ email, password: PASSWORD }));
+    assertEqual(res.status, 201, "status");
+    assertEqual(res.data.email, email, "email");
+  });
+
+  await step("log in (POST /v1/auth/login) -> 200 bearer token", async () => {
+    const res = await retryOnceIfRateLimited(() => api.v1.login({ email, password: PASSWORD }));
+    assertEqual(res.data.token_type, "bearer", "token_type");
+    assert(res.data.access_token, "no access_token");
+    api.setSecurityData(res.data.access_token);
+  });
+
+  const recordedAt = "2026-11-20T07:30:00+01:00";
+  const created = await step("create a body stat -> 201 + Location + ETag", async () => {
+    const res = await api.v1.createBodyStat(
+      { type: "weight", value: 72.5, unit: "kg", recorded_at: recordedAt, note: "from the TS SDK" },
+      { headers: { "Idempotency-Key": crypto.randomUUID() } },
+    );
+    assertEqual(res.status, 201, "status");
+    assert(res.data.id, "no id");
+    assertEqual(res.headers.get("Location"), `/v1/body-stats/${res.data.id}`, "Location");
+    assertEqual(res.data.value, 72.5, "value");
+    assertEqual(res.data.unit, "kg", "unit");
+    assertEqual(Date.parse(res.data.recorded_at ?? ""), Date.parse(recordedAt), "recorded_at");
+    return { id: res.data.id, etag: etagOf(res) };
+  });
+  const statId = created.id;
+
+  await step("list body stats (type=weight) -> the new stat", async () => {
+    const res = await api.v1.listBodyStats({ type: "weight", page_size: 10 });
+    const ids = (res.data.items ?? []).map((stat: BodyStat) => stat.id);
+    assertEqual(JSON.stringify(ids), JSON.stringify([statId]), "item ids");
+    assertEqual(res.data.pagination?.total, 1, "pagination.total");
+  });
+
+  await step("get it -> 200, same ETag as the create", async () => {
+    const res = await api.v1.getBodyStat(statId);
+    assertEqual(res.data.note, "from the TS SDK", "note");
+    assertEqual(etagOf(res), created.etag, "ETag");
+  });
+
+  const updatedEtag = await step("update with If-Match -> 200, new value, new ETag", async () => {
+    const res = await api.v1.updateBodyStat(
+      statId,
+      { value: 71.9 },
+      { headers: { "If-Match": created.etag } },
+    );
+    assertEqual(res.data.value, 71.9, "value");
+    assertEqual(res.data.type, "weight", "type (unchanged)");
+    assert(etagOf(res) !== created.etag, "ETag did not change");
+    return etagOf(res);
+  });
+
+  await step("update with the stale If-Match -> typed 412 problem, nothing changed", async () => {
+    const problem = await expectProblem(
+      api.v1.updateBodyStat(statId, { value: 70 }, { headers: { "If-Match": created.etag } }),
+      412,
+    );
+    assertEqual(problem.title, "Precondition Failed", "problem title");
+    assertEqual((await api.v1.getBodyStat(statId)).data.value, 71.9, "value after 412");
+  });
+
+  await step("delete with If-Match -> 204, then get -> 404 problem", async () => {
+    const res = await api.v1.deleteBodyStat(statId, { headers: { "If-Match": updatedEtag } });
+    assertEqual(res.status, 204, "status");
+    await expectProblem(api.v1.getBodyStat(statId), 404);
+  });
+
+  await step("delete the account -> 204", async () => {
+    assertEqual((await api.v1.deleteCurrentUser()).status, 204, "status");
+  });
+}
+
+void run("TypeScript SDK (swagger-typescript-api) against GRAU_BASE_URL", scenario);

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request, send_from_directory
 from flask_smorest import Blueprint
 
 import grau
@@ -28,8 +29,8 @@ from grau.users.routes import blp as users_blp
 DEFAULT_BLUEPRINTS: tuple[Blueprint, ...] = (ops_blp, auth_blp, users_blp, body_stats_blp)
 
 API_DESCRIPTION = """\
-grau is an open-source backend for fitness tracking: body stats, moods,
-nutrition, workouts and training plans, for mobile and web apps.
+grau is an open-source backend for fitness tracking, for mobile and web apps:
+people log their body stats (weight, height, body fat, girths) over time.
 
 **Auth:** register with `POST /v1/users`, log in with `POST /v1/auth/login`,
 then send `Authorization: Bearer <access_token>`. Refresh with
@@ -40,6 +41,15 @@ then send `Authorization: Bearer <access_token>`. Refresh with
 `page`, `page_size` (max 100) and `sort`; reads return an `ETag` and honour
 `If-None-Match`; writes honour an optional `If-Match` (412 when stale); `POST`
 accepts an `Idempotency-Key`. Timestamps are RFC 3339 with an offset.
+
+**Rate limits:** login, refresh and registration answer 429 with `Retry-After`
+(seconds) when called too often. Handle 429 on every operation the same way
+(wait `Retry-After` seconds, then retry): a general limit may be added to any
+operation without a major version change.
+
+**Other errors:** any operation can also answer with a status it does not
+list (413 for a body that is too large, 415 for one that is not JSON, 503
+while the database is unreachable); its `default` response describes them.
 """
 
 
@@ -70,10 +80,21 @@ def _openapi_config(app: Flask) -> dict[str, Any]:
 
 def _require_json_bodies() -> Any:
     """415 for a body that is not JSON, before any view tries to parse it."""
+    if request.routing_exception is not None:
+        return None  # no such route or method: its 404/405 comes first
     has_body = request.content_length or request.headers.get("Transfer-Encoding")
     if request.method in ("POST", "PUT", "PATCH") and has_body and not request.is_json:
         errors.abort(415, "Send the request body as application/json.")
     return None
+
+
+def _favicon() -> Response:
+    return send_from_directory(
+        Path(grau.__file__).parent / "static",
+        "favicon.svg",
+        mimetype="image/svg+xml",
+        max_age=86400,
+    )
 
 
 def create_app(
@@ -98,6 +119,7 @@ def create_app(
         make_store(settings), prefix=settings["CACHE_KEY_PREFIX"], ttl=settings["CACHE_TTL"]
     )
     app.before_request(_require_json_bodies)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
 
     api = GrauApi(app)
     api.spec.components.security_scheme(

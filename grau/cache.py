@@ -179,7 +179,7 @@ class RedisStore:
         if not self._healthy:
             with self._lock:
                 self._healthy = True
-            log.warning("redis reachable again; entries cached before the outage are retired")
+            log.info("redis reachable again; entries cached before the outage are retired")
 
     def _call(self, fn: Callable[[], T]) -> T:
         if not self.available:

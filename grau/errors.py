@@ -50,8 +50,11 @@ def abort(
     raise APIError(status, detail, errors=errors, headers=headers)
 
 
-def unauthorized(detail: str, error: str = "invalid_token") -> NoReturn:
-    challenge = f'Bearer realm="grau", error="{error}", error_description="{detail}"'
+def unauthorized(detail: str, error: str | None = "invalid_token") -> NoReturn:
+    """401 with a bearer challenge; `error` is an RFC 6750 code, None when no token was sent."""
+    challenge = 'Bearer realm="grau"'
+    if error:
+        challenge += f', error="{error}", error_description="{detail}"'
     abort(401, detail, headers={"WWW-Authenticate": challenge})
 
 

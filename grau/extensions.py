@@ -1,17 +1,38 @@
-"""The flask-smorest Api grau uses, and the accessor for the app's cache."""
+"""The flask-smorest Api and Blueprint grau uses, and the accessor for the app's cache."""
 
 from __future__ import annotations
 
 import http
 from typing import Any
 
+import flask_smorest
+import marshmallow as ma
 from flask import current_app
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from marshmallow.utils import missing
+from webargs.flaskparser import FlaskParser
 
 from grau.cache import Cache
 from grau.errors import PROBLEM_JSON
 from grau.schemas import Problem
+
+
+class JSONBodyParser(FlaskParser):
+    """webargs reads a missing JSON body as `{}`; every grau body is required, so it is a 422."""
+
+    def load_json(self, req: Any, schema: ma.Schema) -> Any:
+        data = super().load_json(req, schema)
+        if data is missing:
+            # Keyed like marshmallow's own whole-body errors ("Invalid input type.").
+            raise ma.ValidationError({"_schema": ["Send the request body as a JSON object."]})
+        return data
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The Blueprint every grau resource uses: flask-smorest's, with grau's body parser."""
+
+    ARGUMENTS_PARSER = JSONBodyParser()
 
 
 class GrauApi(Api):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -30,12 +31,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from grau.db.model import Base, UUIDPrimaryKey, utcnow
 from grau.db.session import db
 from grau.errors import abort
-from grau.openapi import mark
+from grau.openapi import IDEMPOTENCY_KEY_PATTERN, mark
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEY_LIFETIME = timedelta(hours=24)
 WAIT_FOR_FIRST_S = 5.0
 REPLAYED_HEADERS = ("Location", "ETag")
+KEY_PATTERN = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 class IdempotencyKey(UUIDPrimaryKey, Base):
@@ -128,11 +130,11 @@ def idempotent(func: F) -> F:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return func(*args, **kwargs)
-        if not 1 <= len(key) <= 255 or not key.isprintable():
+        if not 1 <= len(key) <= 255 or not KEY_PATTERN.match(key):
             abort(
                 422,
-                "Idempotency-Key must be 1 to 255 printable characters.",
-                errors={"Idempotency-Key": ["1 to 255 printable characters."]},
+                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                errors={"Idempotency-Key": ["1 to 255 visible ASCII characters."]},
             )
         user_id: uuid.UUID | None = g.get("user_id")
         scope = str(user_id) if user_id else "public"

@@ -3,7 +3,8 @@
 flask-smorest documents schemas, arguments and responses from the decorators.
 The decorators here mark the rest (error statuses, conditional requests,
 idempotency) and `finalize` turns the marks into OpenAPI once every blueprint
-is registered, then names every operation by one rule (see `operation_id`).
+is registered, gives each problem response its example and headers, titles
+the tags (`tag_name`) and names every operation by one rule (`operation_id`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from grau.errors import PROBLEM_JSON, VALIDATION_DETAIL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,7 +131,17 @@ HEADERS = {
     "ETag": {
         "description": "Version of the returned representation; send it back in "
         "If-None-Match (reads) or If-Match (writes).",
-        "schema": {"type": "string", "example": '"3f2a9c0d1b7e4f6a8c21"'},
+        # RFC 9110 entity-tag: quoted, optionally weak (W/).
+        "schema": {
+            "type": "string",
+            "pattern": '^(W/)?"[^"]*"$',
+            "example": '"3f2a9c0d1b7e4f6a8c21"',
+        },
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` on the stored response to an earlier request with the same "
+        "Idempotency-Key: nothing new was created.",
+        "schema": {"type": "string", "enum": ["true"], "example": "true"},
     },
     "Location": {
         "description": "URL of the created resource.",
@@ -142,6 +156,9 @@ HEADERS = {
         "schema": {"type": "string", "example": 'Bearer realm="grau", error="invalid_token"'},
     },
 }
+
+# Visible ASCII (RFC 9110 VCHAR): what survives a header intact; grau.idempotency enforces it.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7E]+$"
 
 PARAMETERS = {
     "IfNoneMatch": {
@@ -163,25 +180,106 @@ PARAMETERS = {
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
-        "description": "A unique key (e.g. a UUID) per intended creation: a retry with "
-        "the same key and body returns the first response and creates nothing new.",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": "A unique key (e.g. a UUID) per intended creation, 1 to 255 visible "
+        "ASCII characters: a retry with the same key and body within 24 hours returns the first "
+        "response and creates nothing new. The same key with another body is a 422; a retry "
+        "while the first request is still running is a 409.",
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "pattern": IDEMPOTENCY_KEY_PATTERN,
+            "example": "9b2f6c1e-3f4a-4c9d-8e2b-7a1d5c0e4f38",
+        },
     },
 }
 
 
+# Headers grau always sends with these error statuses (grau.errors, Flask-Limiter).
+ERROR_HEADERS = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
+
+# A typical `detail` per status, so each error response shows its own example
+# instead of the Problem schema's generic 404.
+PROBLEM_DETAILS = {
+    401: "The access token has expired; refresh it.",
+    404: "No resource exists at this URL, or it is not yours.",
+    409: "This conflicts with data that already exists.",
+    412: "The resource changed since you read it; fetch it again (see ETag).",
+    422: VALIDATION_DETAIL,
+    429: "Too many requests; retry after the number of seconds in Retry-After.",
+    500: "An unexpected error occurred; it has been logged.",
+    503: "The service is temporarily unavailable; retry after Retry-After seconds.",
+}
+
+
+def tag_name(blueprint: str) -> str:
+    """`body-stats` -> `Body stats`: a section in Swagger UI and ReDoc, a folder in Postman.
+
+    Only the display name: operationIds and endpoint names do not depend on it.
+    """
+    return " ".join(re.split(r"[-_]", blueprint)).capitalize()
+
+
 def finalize(spec: APISpec) -> None:
-    """Apply the marks, document shared headers and name every operation."""
+    """Apply the marks, document shared headers and errors, name tags and operations."""
     for name, header in HEADERS.items():
         spec.components.header(name, header)
     for name, parameter in PARAMETERS.items():
         spec.components.parameter(name, str(parameter["in"]), parameter)
+    for tag in spec._tags:
+        tag["name"] = tag_name(tag["name"])
     for path, operations in spec._paths.items():
         for method, op in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             _apply_marks(spec, op, method)
+            op["tags"] = [tag_name(tag) for tag in op.get("tags", [])]
             op.setdefault("operationId", operation_id(path, method))
+    _document_error_responses(spec)
+    _merge_cross_field_rules(spec)
+
+
+def _merge_cross_field_rules(spec: APISpec) -> None:
+    """Add each schema's `JSON_SCHEMA` rules, and `required` for `COMPLETE` output schemas."""
+    plugin = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
+    assert plugin.converter is not None
+    for key, name in plugin.converter.refs.items():
+        schema_class = key[0]  # key: (schema class, modifiers...)
+        component = spec.components.schemas.get(name)
+        if component is None:
+            continue
+        component.update(deepcopy(getattr(schema_class, "JSON_SCHEMA", {})))
+        if getattr(schema_class, "COMPLETE", False):
+            component["required"] = list(component.get("properties", {}))
+
+
+def _document_error_responses(spec: APISpec) -> None:
+    """Give every problem response its example and the headers its status always has."""
+    components = spec.components
+    # Lazy components are emitted once referenced; document them all alike.
+    for registry in (components.responses, components.responses_lazy):
+        for name, response in registry.items():
+            media = response.get("content", {}).get(PROBLEM_JSON)
+            if media is None:
+                continue
+            status = 500 if name == "DEFAULT_ERROR" else HTTPStatus[name].value
+            media.setdefault("example", _problem_example(status))
+            for header in ERROR_HEADERS.get(status, ()):
+                headers = response.setdefault("headers", {})
+                headers[header] = components.get_ref("header", header)
+
+
+def _problem_example(status: int) -> dict[str, Any]:
+    example: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if status in PROBLEM_DETAILS:
+        example["detail"] = PROBLEM_DETAILS[status]
+    if status == 422:
+        example["errors"] = {"recorded_at": ["Not a valid datetime."]}
+    return example
 
 
 def _apply_marks(spec: APISpec, op: dict[str, Any], method: str) -> None:
@@ -203,6 +301,13 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str) -> None:
         params.append(_ref("parameter", "IfMatch"))
     if marks.get("idempotent"):
         params.append(_ref("parameter", "IdempotencyKey"))
+        # A reused key with another body (422), or one still in flight (409).
+        responses.setdefault("409", _ref("response", "CONFLICT"))
+        responses.setdefault("422", _ref("response", "UNPROCESSABLE_ENTITY"))
+    if "requestBody" in op:
+        # Any body can be malformed JSON (400), too large (413) or not JSON (415).
+        for code in (400, 413, 415):
+            responses.setdefault(str(code), _ref("response", HTTPStatus(code).name))
     for status, response in responses.items():
         if not isinstance(response, dict) or "$ref" in response:
             continue
@@ -212,7 +317,11 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str) -> None:
         if marks.get("etag") or (marks.get("if_match") and method != "delete"):
             headers.setdefault("ETag", _ref("header", "ETag"))
         if status == "201":
+            # grau.crud answers every create with the stored item's URL and version.
             headers.setdefault("Location", _ref("header", "Location"))
+            headers.setdefault("ETag", _ref("header", "ETag"))
+        if marks.get("idempotent"):
+            headers.setdefault("Idempotent-Replayed", _ref("header", "Idempotent-Replayed"))
         if not headers:
             del response["headers"]
     if not params:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -66,6 +66,10 @@ def init_app(app: Flask) -> Limiter:
         in_memory_fallback_enabled=True,
         swallow_errors=True,
     )
+    # Registered before the limiter's own hook, so it runs after it (Flask runs
+    # after_request hooks in reverse): the limiter sends Retry-After on every
+    # limited response, but it only means something on a 429.
+    app.after_request(_retry_after_only_when_limited)
     limiter.init_app(app)
     view: Any
     for endpoint, view in list(app.view_functions.items()):
@@ -80,6 +84,12 @@ def init_app(app: Flask) -> Limiter:
         app.view_functions[endpoint] = view
     app.extensions["grau.limiter"] = limiter
     return limiter
+
+
+def _retry_after_only_when_limited(response: Response) -> Response:
+    if response.status_code < 400:
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def _configured(config_key: str) -> Callable[[], str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -19,7 +19,18 @@ PAGE_MAX = 100_000
 
 
 class Schema(ma.Schema):
-    """Base schema: unknown fields are an error, never silently dropped."""
+    """Base schema: unknown fields are an error, never silently dropped.
+
+    `JSON_SCHEMA` holds rules that span fields (`dependentRequired`, `if`/`then`),
+    which marshmallow validates in code: `grau.openapi.finalize` merges them into
+    the schema's component so the spec states them too. `COMPLETE` marks an
+    output schema whose every field is always in the body (null when empty):
+    the spec then lists them all as required, so generated clients need no
+    "maybe missing" checks.
+    """
+
+    JSON_SCHEMA: ClassVar[dict[str, Any]] = {}
+    COMPLETE: ClassVar[bool] = False
 
     class Meta:
         unknown = ma.RAISE
@@ -31,6 +42,10 @@ def _no_nul(value: str) -> None:
         raise ma.ValidationError("Must not contain NUL characters.")
 
 
+# The spec's statement of `_no_nul`, so generated clients and fuzzers know it.
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+
+
 class Text(fields.String):
     """A string with a length cap and no NUL bytes (PostgreSQL rejects them)."""
 
@@ -39,6 +54,9 @@ class Text(fields.String):
         extra = kwargs.pop("validate", None)
         if extra is not None:
             validators.extend(extra if isinstance(extra, list) else [extra])
+        if not any(isinstance(v, validate.Regexp) for v in validators):
+            # A Regexp validator documents its own pattern, which excludes NUL already.
+            kwargs["metadata"] = {"pattern": NO_NUL_PATTERN, **kwargs.get("metadata", {})}
         super().__init__(validate=validators, **kwargs)
 
 
@@ -92,6 +110,8 @@ def one_of(choices: tuple[str, ...], **kwargs: Any) -> fields.String:
 class ServerTimestamps(Schema):
     """`created_at` and `updated_at`, which only the server sets."""
 
+    COMPLETE = True
+
     created_at = Timestamp(
         dump_only=True,
         bounded=False,
@@ -112,6 +132,8 @@ class ServerTimestamps(Schema):
 
 class Problem(Schema):
     """An RFC 9457 problem details object, returned for every error."""
+
+    JSON_SCHEMA = {"required": ["type", "title", "status"]}
 
     type = fields.String(
         metadata={
@@ -160,6 +182,8 @@ class PageArgs(Schema):
 class Pagination(Schema):
     """Where a page sits in the whole list."""
 
+    COMPLETE = True
+
     page = fields.Integer(metadata={"description": "This page's number.", "example": 1})
     page_size = fields.Integer(metadata={"description": "Items per page.", "example": 20})
     total = fields.Integer(metadata={"description": "Items in the whole list.", "example": 42})
@@ -173,6 +197,7 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
         (Schema,),
         {
             "__doc__": f"A page of {item.__name__} items.",
+            "COMPLETE": True,
             "items": fields.List(
                 fields.Nested(item), metadata={"description": "This page's items."}
             ),

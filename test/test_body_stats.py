@@ -9,6 +9,11 @@ from typing import Any
 import pytest
 from conftest import WEIGHT
 
+from grau.body_stats.schemas import MEASUREMENT_RULES
+
+# A whole measurement, as every PATCH that changes one must send it.
+MEASUREMENT = {"type": "weight", "value": 72.5, "unit": "kg"}
+
 URL = "/v1/body-stats"
 SERVER_OWNED = {
     "id": str(uuid.uuid4()),
@@ -518,7 +523,7 @@ def test_get_with_a_matching_if_none_match_gets_304(client, user, create_stat):
 
 def test_get_with_an_outdated_if_none_match_gets_200(client, user, create_stat):
     stat = create_stat(user)
-    client.patch(item_url(stat["id"]), json={"value": 73.0}, headers=user.headers)
+    client.patch(item_url(stat["id"]), json={**MEASUREMENT, "value": 73.0}, headers=user.headers)
 
     response = client.get(
         item_url(stat["id"]), headers={**user.headers, "If-None-Match": stat["_etag"]}
@@ -559,7 +564,9 @@ def test_get_of_an_unknown_id_gets_404(client, user):
 def test_patch_changes_only_the_fields_sent(client, user, create_stat):
     stat = create_stat(user, note="Morning")
 
-    response = client.patch(item_url(stat["id"]), json={"value": 71.0}, headers=user.headers)
+    response = client.patch(
+        item_url(stat["id"]), json={**MEASUREMENT, "value": 71.0}, headers=user.headers
+    )
 
     changed = {k for k, v in public(stat).items() if response.json[k] != v}
     assert changed == {"value", "updated_at"}
@@ -569,7 +576,9 @@ def test_patch_changes_only_the_fields_sent(client, user, create_stat):
 def test_patch_returns_a_new_etag(client, user, create_stat):
     stat = create_stat(user)
 
-    response = client.patch(item_url(stat["id"]), json={"value": 71.0}, headers=user.headers)
+    response = client.patch(
+        item_url(stat["id"]), json={**MEASUREMENT, "value": 71.0}, headers=user.headers
+    )
 
     assert response.headers["ETag"] != stat["_etag"]
 
@@ -594,10 +603,26 @@ def test_patch_to_another_type_and_unit_together_is_accepted(client, user, creat
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "partial", [{"unit": "lb"}, {"value": 71.0}, {"type": "waist", "unit": "cm"}]
+)
+def test_patch_with_part_of_a_measurement_gets_422_naming_what_is_missing(
+    client, user, create_stat, partial
+):
+    stat = create_stat(user)
+
+    response = client.patch(item_url(stat["id"]), json=partial, headers=user.headers)
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"type", "value", "unit"} - set(partial)
+
+
 def test_patch_making_the_unit_invalid_for_the_type_gets_422_on_unit(client, user, create_stat):
     stat = create_stat(user)
 
-    response = client.patch(item_url(stat["id"]), json={"unit": "cm"}, headers=user.headers)
+    response = client.patch(
+        item_url(stat["id"]), json={**MEASUREMENT, "unit": "cm"}, headers=user.headers
+    )
 
     assert response.status_code == 422
     assert "unit" in response.json["errors"]
@@ -605,7 +630,7 @@ def test_patch_making_the_unit_invalid_for_the_type_gets_422_on_unit(client, use
 
 def test_patch_making_the_unit_invalid_for_the_type_changes_nothing(client, user, create_stat):
     stat = create_stat(user)
-    client.patch(item_url(stat["id"]), json={"unit": "cm"}, headers=user.headers)
+    client.patch(item_url(stat["id"]), json={**MEASUREMENT, "unit": "cm"}, headers=user.headers)
 
     response = client.get(item_url(stat["id"]), headers=user.headers)
 
@@ -615,7 +640,11 @@ def test_patch_making_the_unit_invalid_for_the_type_changes_nothing(client, user
 def test_patch_making_the_value_implausible_gets_422_on_value(client, user, create_stat):
     stat = create_stat(user, value=300.0)  # 300 kg is plausible, 300 st (1905 kg) is not
 
-    response = client.patch(item_url(stat["id"]), json={"unit": "st"}, headers=user.headers)
+    response = client.patch(
+        item_url(stat["id"]),
+        json={**MEASUREMENT, "value": 300.0, "unit": "st"},
+        headers=user.headers,
+    )
 
     assert response.status_code == 422
     assert "value" in response.json["errors"]
@@ -623,11 +652,11 @@ def test_patch_making_the_value_implausible_gets_422_on_value(client, user, crea
 
 def test_patch_with_a_stale_if_match_gets_412(client, user, create_stat):
     stat = create_stat(user)
-    client.patch(item_url(stat["id"]), json={"value": 71.0}, headers=user.headers)
+    client.patch(item_url(stat["id"]), json={**MEASUREMENT, "value": 71.0}, headers=user.headers)
 
     response = client.patch(
         item_url(stat["id"]),
-        json={"value": 70.0},
+        json={**MEASUREMENT, "value": 70.0},
         headers={**user.headers, "If-Match": stat["_etag"]},
     )
 
@@ -636,10 +665,12 @@ def test_patch_with_a_stale_if_match_gets_412(client, user, create_stat):
 
 def test_patch_with_a_stale_if_match_changes_nothing(client, user, create_stat):
     stat = create_stat(user)
-    first = client.patch(item_url(stat["id"]), json={"value": 71.0}, headers=user.headers)
+    first = client.patch(
+        item_url(stat["id"]), json={**MEASUREMENT, "value": 71.0}, headers=user.headers
+    )
     client.patch(
         item_url(stat["id"]),
-        json={"value": 70.0},
+        json={**MEASUREMENT, "value": 70.0},
         headers={**user.headers, "If-Match": stat["_etag"]},
     )
 
@@ -653,7 +684,7 @@ def test_patch_with_the_current_if_match_gets_200(client, user, create_stat):
 
     response = client.patch(
         item_url(stat["id"]),
-        json={"value": 71.0},
+        json={**MEASUREMENT, "value": 71.0},
         headers={**user.headers, "If-Match": stat["_etag"]},
     )
 
@@ -717,7 +748,7 @@ def test_deleting_twice_gets_404(client, user, create_stat):
 
 def test_delete_with_a_stale_if_match_gets_412(client, user, create_stat):
     stat = create_stat(user)
-    client.patch(item_url(stat["id"]), json={"value": 71.0}, headers=user.headers)
+    client.patch(item_url(stat["id"]), json={**MEASUREMENT, "value": 71.0}, headers=user.headers)
 
     response = client.delete(
         item_url(stat["id"]), headers={**user.headers, "If-Match": stat["_etag"]}
@@ -728,7 +759,7 @@ def test_delete_with_a_stale_if_match_gets_412(client, user, create_stat):
 
 def test_delete_with_a_stale_if_match_keeps_the_stat(client, user, create_stat):
     stat = create_stat(user)
-    client.patch(item_url(stat["id"]), json={"value": 71.0}, headers=user.headers)
+    client.patch(item_url(stat["id"]), json={**MEASUREMENT, "value": 71.0}, headers=user.headers)
     client.delete(item_url(stat["id"]), headers={**user.headers, "If-Match": stat["_etag"]})
 
     response = client.get(item_url(stat["id"]), headers=user.headers)
@@ -750,7 +781,9 @@ def test_delete_with_the_current_if_match_gets_204(client, user, create_stat):
 
 OTHER_USER_REQUESTS = {
     "GET": lambda client, url, headers: client.get(url, headers=headers),
-    "PATCH": lambda client, url, headers: client.patch(url, json={"value": 99.0}, headers=headers),
+    "PATCH": lambda client, url, headers: client.patch(
+        url, json={**MEASUREMENT, "value": 99.0}, headers=headers
+    ),
     "DELETE": lambda client, url, headers: client.delete(url, headers=headers),
 }
 
@@ -801,7 +834,7 @@ def test_my_stat_is_unchanged_after_another_user_tries_to_change_it(
 def test_cached_list_shows_a_patch(client, user, create_stat):
     stat = create_stat(user)
     listing(client, user)
-    client.patch(item_url(stat["id"]), json={"value": 71.0}, headers=user.headers)
+    client.patch(item_url(stat["id"]), json={**MEASUREMENT, "value": 71.0}, headers=user.headers)
 
     response = listing(client, user)
 
@@ -830,7 +863,7 @@ def test_cached_list_shows_a_create(client, user, create_stat):
 def test_cached_item_shows_a_patch(client, user, create_stat):
     stat = create_stat(user)
     client.get(item_url(stat["id"]), headers=user.headers)
-    client.patch(item_url(stat["id"]), json={"value": 71.0}, headers=user.headers)
+    client.patch(item_url(stat["id"]), json={**MEASUREMENT, "value": 71.0}, headers=user.headers)
 
     response = client.get(item_url(stat["id"]), headers=user.headers)
 
@@ -935,8 +968,44 @@ def test_failed_request_does_not_burn_its_idempotency_key(client, user, invalid)
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"], ids=["empty", "256 chars", "tab"])
+@pytest.mark.parametrize(
+    "key",
+    ["", "x" * 256, "tab\there", "inner space", "schl\u00fcssel"],
+    ids=["empty", "256 chars", "tab", "space", "not ASCII"],
+)
 def test_unusable_idempotency_key_gets_422(client, user, key):
     response = post(client, user, WEIGHT, **{"Idempotency-Key": key})
 
     assert response.status_code == 422
+
+
+def test_patch_without_a_body_gets_422(client, user, create_stat):
+    stat = create_stat(user)
+
+    response = client.patch(item_url(stat["id"]), headers=user.headers)
+
+    assert response.status_code == 422
+    assert "_schema" in response.json["errors"]
+
+
+def _documented_ranges():
+    """(type, unit, minimum, maximum) as the spec's cross-field rules state them."""
+    for rule in MEASUREMENT_RULES["allOf"]:
+        stat_type = rule["if"]["properties"]["type"]["const"]
+        for per_unit in rule["then"]["allOf"]:
+            unit = per_unit["if"]["properties"]["unit"]["const"]
+            value = per_unit["then"]["properties"]["value"]
+            yield stat_type, unit, value["minimum"], value["maximum"]
+
+
+@pytest.mark.parametrize(("stat_type", "unit", "low", "high"), list(_documented_ranges()))
+def test_documented_value_range_is_exactly_what_is_accepted(
+    client, user, stat_type, unit, low, high
+):
+    """The spec's ranges are what generated clients and the fuzzer trust: the API must agree."""
+    statuses = [
+        post(client, user, {**WEIGHT, "type": stat_type, "unit": unit, "value": value}).status_code
+        for value in (low, high, low - 0.01, high + 0.01)
+    ]
+
+    assert statuses == [201, 201, 422, 422]

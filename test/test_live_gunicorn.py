@@ -311,12 +311,24 @@ def test_patch_with_if_match_succeeds_and_a_stale_etag_gets_412(
 ) -> None:
     url = f"/v1/body-stats/{stat['id']}"
     current = server.request("GET", url, token=alice.token).headers["ETag"]
-    patched = server.request("PATCH", url, {"value": 71.0}, alice.token, {"If-Match": current})
+    patched = server.request(
+        "PATCH",
+        url,
+        {"type": "weight", "value": 71.0, "unit": "kg"},
+        alice.token,
+        {"If-Match": current},
+    )
     assert patched.status == 200, patched.body
     assert patched.json["value"] == 71.0
     assert patched.headers["ETag"] != current
 
-    stale = server.request("PATCH", url, {"value": 70.0}, alice.token, {"If-Match": current})
+    stale = server.request(
+        "PATCH",
+        url,
+        {"type": "weight", "value": 70.0, "unit": "kg"},
+        alice.token,
+        {"If-Match": current},
+    )
     assert stale.status == 412, stale.body
     assert stale.content_type == "application/problem+json"
     assert server.request("GET", url, token=alice.token).json["value"] == 71.0
@@ -326,7 +338,7 @@ def test_patch_with_if_match_succeeds_and_a_stale_etag_gets_412(
 def test_another_user_gets_404_for_a_body_stat(
     server: Server, bob: Account, stat: dict[str, Any], method: str
 ) -> None:
-    body = {"value": 1.0} if method == "PATCH" else None
+    body = {"type": "weight", "value": 1.0, "unit": "kg"} if method == "PATCH" else None
     reply = server.request(method, f"/v1/body-stats/{stat['id']}", body, bob.token)
     assert reply.status == 404, reply.body
     assert reply.content_type == "application/problem+json"

@@ -246,3 +246,42 @@ def test_every_named_schema_is_documented(spec: dict[str, Any]) -> None:
             if not (prop.get("description") or "example" in prop or "examples" in prop):
                 undocumented.append(f"{name}.{field}")
     assert not undocumented, "\n".join(undocumented)
+
+
+def test_every_problem_response_shows_an_example_of_its_own_status(spec: dict[str, Any]) -> None:
+    # Without one, Swagger UI shows the Problem schema's generic 404 under a 401.
+    wrong = []
+    for path, method, op in _operations(spec):
+        for status, response in op["responses"].items():
+            media = _resolve(spec, response).get("content", {}).get(PROBLEM_JSON)
+            if media is None:
+                continue
+            example = media.get("example", {})
+            expected = 500 if status == "default" else int(status)
+            if example.get("status") != expected or example.get("type") != "about:blank":
+                wrong.append(f"{_name(path, method, op)} {status}: {example}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_tags_are_declared_described_and_read_as_titles(spec: dict[str, Any]) -> None:
+    # Tags title Swagger UI and ReDoc sections and Postman folders: "Body stats", not "body-stats".
+    declared = {tag["name"]: tag.get("description") for tag in spec["tags"]}
+    assert all(declared.values()), declared
+    assert all(name[0].isupper() and "-" not in name for name in declared), declared
+    used = {tag for _, _, op in _operations(spec) for tag in op["tags"]}
+    assert used == set(declared)
+
+
+def test_idempotent_creates_document_their_key_replays_and_conflicts(spec: dict[str, Any]) -> None:
+    posts = [
+        (path, op)
+        for path, method, op in _operations(spec)
+        if method == "post" and "201" in op["responses"]
+    ]
+    assert posts
+    for path, op in posts:
+        params = {_resolve(spec, p)["name"] for p in op.get("parameters", [])}
+        assert "Idempotency-Key" in params, path
+        assert {"409", "422"} <= set(op["responses"]), path
+        headers = op["responses"]["201"]["headers"]
+        assert {"Location", "ETag", "Idempotent-Replayed"} <= set(headers), path

@@ -188,7 +188,8 @@ class Api:
         )
 
     def patch_stat(self, token: str, stat_id: str, value: float) -> None:
-        self.expect(200, "PATCH", f"/v1/body-stats/{stat_id}", token, json={"value": value})
+        body = {"type": "weight", "value": value, "unit": "kg"}
+        self.expect(200, "PATCH", f"/v1/body-stats/{stat_id}", token, json=body)
 
     def values(self, token: str) -> dict[str, float]:
         """{stat id: value} as the user's body stats list shows them."""

@@ -159,7 +159,10 @@ def scenario(base_url: str) -> None:
     ok("get it (get_body_stat) -> 200, same ETag; with if_none_match -> 304")
 
     response = update_body_stat.sync_detailed(
-        stat_id, client=client, body=BodyStatUpdate(value=71.9), if_match=created_etag
+        stat_id,
+        client=client,
+        body=BodyStatUpdate(type_="weight", value=71.9, unit="kg"),
+        if_match=created_etag,
     )
     updated = expect(response, HTTPStatus.OK, BodyStat)
     check(updated.value == 71.9 and updated.type_ == "weight", f"updated to {updated.value}")
@@ -169,7 +172,10 @@ def scenario(base_url: str) -> None:
 
     problem = expect(
         update_body_stat.sync_detailed(
-            stat_id, client=client, body=BodyStatUpdate(value=70.0), if_match=created_etag
+            stat_id,
+            client=client,
+            body=BodyStatUpdate(type_="weight", value=70.0, unit="kg"),
+            if_match=created_etag,
         ),
         HTTPStatus.PRECONDITION_FAILED,
         Problem,

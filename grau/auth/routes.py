@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from grau.auth import service
 from grau.auth.schemas import LoginRequest, RefreshRequest, TokenPair
 from grau.auth.tokens import authenticated, current_session_id
 from grau.db.session import db
+from grau.extensions import Blueprint
 from grau.openapi import errors
 from grau.ratelimit import rate_limited
 

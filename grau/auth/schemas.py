@@ -13,7 +13,9 @@ class LoginRequest(Schema):
     email = fields.Email(
         required=True, validate=validate.Length(max=320), metadata={"example": "ana@example.com"}
     )
-    password = Text(required=True, max_length=128, metadata={"example": "correct horse battery"})
+    password = Text(
+        required=True, min_length=1, max_length=128, metadata={"example": "correct horse battery"}
+    )
 
 
 class RefreshRequest(Schema):
@@ -26,6 +28,8 @@ class RefreshRequest(Schema):
 
 class TokenPair(Schema):
     """Tokens for the Authorization header and for getting new ones."""
+
+    COMPLETE = True
 
     access_token = fields.String(
         metadata={

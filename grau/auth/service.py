@@ -44,9 +44,9 @@ def _token_pair(session: Session, auth_session: AuthSession) -> dict[str, Any]:
 def login(session: Session, email: str, password: str) -> dict[str, Any]:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        unauthorized("The email or password is wrong.", error="invalid_credentials")
+        unauthorized("The email or password is wrong.", error=None)
     if user.status != "active":
-        unauthorized("This account is suspended.", error="invalid_credentials")
+        unauthorized("This account is suspended.", error=None)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     auth_session = AuthSession(id=uuid.uuid4(), user_id=user.id)

@@ -74,7 +74,7 @@ def authenticate() -> tuple[uuid.UUID, uuid.UUID]:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
-        unauthorized("An access token is required.", error="invalid_request")
+        unauthorized("An access token is required.", error=None)
     if scheme.lower() != "bearer" or not token.strip():
         unauthorized("Use 'Authorization: Bearer <access token>'.", error="invalid_request")
     try:

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from grau import crud
 from grau.auth.tokens import authenticated, current_user_id
@@ -20,6 +19,7 @@ from grau.body_stats.schemas import (
     BodyStatUpdate,
 )
 from grau.db.session import db
+from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
 
@@ -63,7 +63,10 @@ class BodyStats(MethodView):
         return BODY_STATS.created(service.create(db(), current_user_id(), data))
 
 
-@blp.route("/<uuid:stat_id>")
+@blp.route(
+    "/<uuid:stat_id>",
+    parameters=[{"in": "path", "name": "stat_id", "description": "The body stat's id."}],
+)
 class BodyStatItem(MethodView):
     @authenticated
     @blp.response(200, BodyStat)

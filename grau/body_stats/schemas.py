@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -16,7 +18,7 @@ from grau.schemas import (
     page_schema,
     sort_field,
 )
-from grau.units import UNITS
+from grau.units import UNITS, from_canonical
 
 TYPES = tuple(STAT_TYPES)
 ALL_UNITS = tuple(UNITS)
@@ -61,8 +63,51 @@ RECORDED_AT = {
 }
 
 
+def _inward(value: float, up: bool) -> float:
+    """Round a range bound inward to 4 decimals, so the bound itself converts back inside."""
+    scaled = value * 10_000
+    return (math.ceil(scaled) if up else math.floor(scaled)) / 10_000
+
+
+def _measurement_rules() -> dict[str, object]:
+    """`service._validate_measurement` as JSON Schema: units per type, plausible values per unit.
+
+    Each rule applies only when the fields it names are sent, so it holds for
+    a partial update too.
+    """
+    rules = []
+    for stat_type, (units, (low, high)) in STAT_TYPES.items():
+        per_unit = [
+            {
+                "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
+                "then": {
+                    "properties": {
+                        "value": {
+                            "minimum": _inward(from_canonical(low, unit), up=True),
+                            "maximum": _inward(from_canonical(high, unit), up=False),
+                        }
+                    }
+                },
+            }
+            for unit in units
+        ]
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": stat_type}}, "required": ["type"]},
+                "then": {"properties": {"unit": {"enum": list(units)}}, "allOf": per_unit},
+            }
+        )
+    return {"allOf": rules}
+
+
+MEASUREMENT_RULES = _measurement_rules()
+MEASUREMENT = ("type", "value", "unit")
+
+
 class BodyStatCreate(Schema):
     """A new measurement."""
+
+    JSON_SCHEMA = MEASUREMENT_RULES
 
     type = _type_field(required=True)
     value = _value_field(required=True)
@@ -72,13 +117,33 @@ class BodyStatCreate(Schema):
 
 
 class BodyStatUpdate(Schema):
-    """A partial change: only the fields sent change."""
+    """A partial change: only the fields sent change.
+
+    `type`, `value` and `unit` make one measurement: send all three or none,
+    so that every update can be checked on its own.
+    """
+
+    JSON_SCHEMA = {
+        **MEASUREMENT_RULES,
+        "dependentRequired": {
+            name: [other for other in MEASUREMENT if other != name] for name in MEASUREMENT
+        },
+    }
 
     type = _type_field()
     value = _value_field()
     unit = _unit_field()
     recorded_at = Timestamp(metadata=RECORDED_AT)
     note = Text(max_length=1000, allow_none=True, metadata=NOTE)
+
+    @ma.validates_schema
+    def _whole_measurement(self, data: dict[str, object], **_: object) -> None:
+        sent = [name for name in MEASUREMENT if name in data]
+        if sent and len(sent) < len(MEASUREMENT):
+            missing = [name for name in MEASUREMENT if name not in data]
+            raise ma.ValidationError(
+                {name: ["Send type, value and unit together."] for name in missing}
+            )
 
 
 class BodyStat(ServerTimestamps):

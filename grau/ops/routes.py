@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from grau.cache import MemoryStore, Unavailable
 from grau.db.session import db
 from grau.errors import DB_RETRY_AFTER_S, problem
-from grau.extensions import cache
+from grau.extensions import Blueprint, cache
 from grau.openapi import errors
 from grau.ops.schemas import Health, Readiness
 
-blp = Blueprint("ops", __name__, description="Liveness and readiness for load balancers.")
+blp = Blueprint("health", __name__, description="Liveness and readiness for load balancers.")
 
 
 @blp.route("/health")

@@ -10,11 +10,15 @@ from grau.schemas import Schema
 class Health(Schema):
     """The process is up."""
 
+    COMPLETE = True
+
     status = fields.String(validate=validate.OneOf(["ok"]), metadata={"example": "ok"})
 
 
 class DependencyCheck(Schema):
     """The state of one dependency."""
+
+    JSON_SCHEMA = {"required": ["status"]}
 
     status = fields.String(
         validate=validate.OneOf(["ok", "down", "disabled"]), metadata={"example": "ok"}
@@ -24,6 +28,8 @@ class DependencyCheck(Schema):
 
 class Readiness(Schema):
     """Whether this instance can serve traffic, and the state of what it depends on."""
+
+    COMPLETE = True
 
     status = fields.String(
         validate=validate.OneOf(["ok", "degraded"]),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from grau.db.model import Base, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 
-GENDERS = ("female", "male", "non_binary", "other", "prefer_not_to_say")
+GENDERS = ("female", "male", "non_binary", "other", "unspecified")
 WEIGHT_UNITS = ("kg", "lb", "st")
 HEIGHT_UNITS = ("cm", "in")
 DATE_FORMATS = ("YYYY-MM-DD", "DD.MM.YYYY", "DD/MM/YYYY", "MM/DD/YYYY")
@@ -26,7 +26,7 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, Base):
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
     birthday: Mapped[date | None]
-    gender: Mapped[str | None] = mapped_column(String(20))
+    gender: Mapped[str] = mapped_column(String(20), default="unspecified")
     weight_unit: Mapped[str] = mapped_column(String(2), default="kg")
     height_unit: Mapped[str] = mapped_column(String(2), default="cm")
     date_format: Mapped[str] = mapped_column(String(10), default="YYYY-MM-DD")

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from grau import crud
 from grau.auth.tokens import authenticated, current_user_id
 from grau.db.session import db
+from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
 from grau.ratelimit import rate_limited
@@ -57,15 +57,15 @@ class Me(MethodView):
     @authenticated
     @blp.arguments(UserUpdate)
     @blp.response(200, User)
-    @errors(404, 409)
+    @errors(403, 404, 409)
     @conditional_write
     @blp.doc(operationId="updateCurrentUser")
     def patch(self, changes: dict[str, Any]) -> Response:
         """Update my profile
 
         Partial update: only the fields sent change. Changing `email` or
-        `password` needs `current_password`; a new password signs out every
-        session.
+        `password` needs `current_password` (403 if it is wrong); a new
+        password signs out every session.
         """
         return USERS.updated(service.update(db(), current_user_id(), changes))
 

@@ -42,7 +42,8 @@ class _Profile(Schema):
     last_name = Text(max_length=100, allow_none=True, metadata={"example": "Silva"})
     birthday = fields.Date(allow_none=True, validate=past_date, metadata={"example": "1990-04-12"})
     gender = fields.String(
-        allow_none=True, validate=validate.OneOf(GENDERS), metadata={"example": "female"}
+        validate=validate.OneOf(GENDERS),
+        metadata={"description": "`unspecified` until the user says.", "example": "female"},
     )
     weight_unit = fields.String(
         validate=validate.OneOf(WEIGHT_UNITS),
@@ -56,10 +57,16 @@ class _Profile(Schema):
         validate=validate.OneOf(DATE_FORMATS), metadata={"example": "YYYY-MM-DD"}
     )
     language = Text(max_length=35, validate=LANGUAGE, metadata={"example": "en"})
-    timezone = Text(
-        max_length=64,
+    # No length or pattern: the zone list bounds both, and a bare `format` lets
+    # clients and fuzzers draw names from it.
+    timezone = fields.String(
         validate=_timezone,
-        metadata={"description": "IANA time zone name.", "example": "Europe/Vienna"},
+        metadata={
+            "description": "IANA time zone name.",
+            # Not a JSON Schema format: names one of the zones in the IANA database.
+            "format": "iana-time-zone",
+            "example": "Europe/Vienna",
+        },
     )
 
 
@@ -81,6 +88,10 @@ class UserCreate(_Profile):
 
 class UserUpdate(_Profile):
     """A partial profile change. Changing `email` or `password` needs `current_password`."""
+
+    JSON_SCHEMA = {
+        "dependentRequired": {"email": ["current_password"], "password": ["current_password"]}
+    }
 
     email = fields.Email(validate=validate.Length(max=320), metadata=EMAIL_META)
     password = Text(

@@ -71,7 +71,12 @@ def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> Use
         if current_password is None:
             abort(422, errors={"current_password": [f"Required to change {sensitive[0]}."]})
         if not verify_password(user.password_hash, current_password):
-            abort(422, errors={"current_password": ["Incorrect password."]})
+            # Well-formed but the wrong credential: refused (403), not invalid (422).
+            abort(
+                403,
+                "current_password is not this account's password.",
+                errors={"current_password": ["Incorrect password."]},
+            )
     _check_unique(session, changes, user.id)
     revoked: list[uuid.UUID] = []
     if "password" in changes:

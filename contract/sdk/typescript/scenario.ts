@@ -110,7 +110,7 @@ async function scenario(): Promise<void> {
   const updatedEtag = await step("update with If-Match -> 200, new value, new ETag", async () => {
     const res = await api.v1.updateBodyStat(
       statId,
-      { value: 71.9 },
+      { type: "weight", value: 71.9, unit: "kg" },
       { headers: { "If-Match": created.etag } },
     );
     assertEqual(res.data.value, 71.9, "value");
@@ -121,7 +121,7 @@ async function scenario(): Promise<void> {
 
   await step("update with the stale If-Match -> typed 412 problem, nothing changed", async () => {
     const problem = await expectProblem(
-      api.v1.updateBodyStat(statId, { value: 70 }, { headers: { "If-Match": created.etag } }),
+      api.v1.updateBodyStat(statId, { type: "weight", value: 70, unit: "kg" }, { headers: { "If-Match": created.etag } }),
       412,
     );
     assertEqual(problem.title, "Precondition Failed", "problem title");

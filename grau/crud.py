@@ -1,8 +1,10 @@
 """The CRUD shape every owned resource shares, written once.
 
-Service side (take a session, return models): `get_owned`, `page_of`,
-`save`, `remove`: ownership, pagination, optimistic locking (`If-Match`) and
-cache invalidation after each commit.
+Service side (take a session, return models): `OwnedService` (list, get,
+create, update, delete of one model, with a resource's own filters and rules
+plugged in), built on `get_owned`, `page_of`, `save`, `remove`: ownership,
+pagination, optimistic locking (`If-Match`) and cache invalidation after each
+commit.
 
 Route side (return Flask responses): `Resource.page`, `.item`, `.created`,
 `.updated`, `.deleted`: serialized once, cached per user under versioned keys,
@@ -116,6 +118,94 @@ def commit(session: Session, scopes: Iterable[str], *, conflict: str = "") -> No
 def apply_changes(item: Any, changes: Mapping[str, Any]) -> None:
     for name, value in changes.items():
         setattr(item, name, value)
+
+
+Filter = Callable[[Select[Any], Mapping[str, Any]], Select[Any]]
+Rule = Callable[[Session, uuid.UUID, Any, Mapping[str, Any]], None]
+
+
+def _no_filter(query: Select[Any], _args: Mapping[str, Any]) -> Select[Any]:
+    return query
+
+
+def _assign(session: Session, user_id: uuid.UUID, item: Any, values: Mapping[str, Any]) -> None:
+    apply_changes(item, values)
+
+
+@dataclass
+class OwnedService:
+    """List, get, create, update and delete one model that belongs to users.
+
+    A resource plugs in what differs: `filter` (list query parameters),
+    `assign` (how a body's values land on the item, e.g. ids that must be the
+    user's own), `check` (rules on the finished item, e.g. valid units), and
+    `shared` (a column marking system rows everyone may read but nobody may
+    change, like the exercise catalog).
+    """
+
+    model: type[Any]
+    scope_name: str
+    filter: Filter = _no_filter
+    assign: Rule = _assign
+    check: Callable[[Any], None] | None = None
+    conflict: str = ""
+    shared: bool = False
+    options: tuple[Any, ...] = ()  # loader options (selectinload) for reads
+
+    def scope(self, user_id: uuid.UUID) -> str:
+        return f"{self.scope_name}:{user_id}"
+
+    def _visible(self, user_id: uuid.UUID) -> Any:
+        owner = self.model.user_id
+        return (owner == user_id) | owner.is_(None) if self.shared else owner == user_id
+
+    def list_page(
+        self, session: Session, user_id: uuid.UUID, args: Mapping[str, Any]
+    ) -> PageResult:
+        query = select(self.model).where(self._visible(user_id)).options(*self.options)
+        query = self.filter(query, args).order_by(*sort_clause(self.model, args["sort"]))
+        return page_of(session, query, args["page"], args["page_size"])
+
+    def get(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> Any:
+        """An item the user may read, or 404."""
+        item = session.get(self.model, item_id, options=self.options)
+        if item is None or not (item.user_id == user_id or (self.shared and item.user_id is None)):
+            abort(404, f"No {self.model.__name__} with this id is yours.")
+        return item
+
+    def get_writable(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> Any:
+        """An item the user may change: 403 for a shared system row."""
+        item = self.get(session, user_id, item_id)
+        if item.user_id is None:
+            abort(403, f"This {self.model.__name__} is part of grau's catalog and read-only.")
+        check_if_match(item)
+        return item
+
+    def create(self, session: Session, user_id: uuid.UUID, data: Mapping[str, Any]) -> Any:
+        item = self.model(user_id=user_id)
+        self.assign(session, user_id, item, data)
+        if self.check:
+            self.check(item)
+        save(session, item, [self.scope(user_id)], conflict=self.conflict)
+        return item
+
+    def update(
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        item_id: uuid.UUID,
+        changes: Mapping[str, Any],
+    ) -> Any:
+        item = self.get_writable(session, user_id, item_id)
+        self.assign(session, user_id, item, changes)
+        if self.check:
+            self.check(item)
+        save(session, item, [self.scope(user_id)], conflict=self.conflict)
+        return item
+
+    def delete(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
+        item = self.get_writable(session, user_id, item_id)
+        remove(session, item, [self.scope(user_id)])
 
 
 # ----------------------------------------------------------------------- route side

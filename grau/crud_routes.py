@@ -1,0 +1,144 @@
+"""The five CRUD operations of an owned resource, declared once for every resource.
+
+`crud_routes` registers on a blueprint what every owned resource offers:
+
+    GET    /            list (paginated, filtered, sorted; ETag, If-None-Match)
+    POST   /            create (201, Location, ETag; Idempotency-Key)
+    GET    /<item_arg>  read (ETag, If-None-Match)
+    PATCH  /<item_arg>  partial update (optional If-Match, 412 when stale)
+    DELETE /<item_arg>  delete (optional If-Match)
+
+with the decorators that make the contract (they are the OpenAPI document),
+the resource's schemas and the summaries and descriptions it passes in. A
+resource with more than this adds its own views next to these.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+
+from grau.auth.tokens import authenticated, current_user_id
+from grau.crud import OwnedService, Resource
+from grau.db.session import db
+from grau.extensions import Blueprint
+from grau.idempotency import idempotent
+from grau.openapi import conditional_read, conditional_write, errors
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Schemas:
+    item: type[ma.Schema]
+    create: type[ma.Schema]
+    update: type[ma.Schema]
+    page: type[ma.Schema]
+    query: type[ma.Schema]
+
+
+@dataclass(frozen=True)
+class Docs:
+    """Each operation's docstring: summary line, blank line, description."""
+
+    list: str
+    create: str
+    get: str
+    update: str
+    delete: str
+
+
+def _doc(text: str) -> Callable[[F], F]:
+    def decorator(func: F) -> F:
+        func.__doc__ = text
+        return func
+
+    return decorator
+
+
+def crud_routes(
+    blp: Blueprint,
+    service: OwnedService,
+    *,
+    name: str,
+    plural: str,
+    noun: str,
+    item_arg: str,
+    schemas: Schemas,
+    docs: Docs,
+    write_errors: tuple[int, ...] = (),
+) -> Resource:
+    """Register list/create on `""` and get/update/delete on `/<uuid:item_arg>`.
+
+    `name`/`plural` name the views (`BodyStat`, `BodyStats`), hence the
+    endpoints; `noun` ("body stat") names the item in its id's description;
+    `write_errors` adds statuses writes can return beyond the usual ones (403
+    for a read-only catalog row, 409 for a duplicate).
+    """
+    resource = Resource(
+        name=service.scope_name,
+        schema=schemas.item(),
+        endpoint=f"{blp.name}.{name}",
+        id_arg=item_arg,
+    )
+
+    class Collection(MethodView):
+        @authenticated
+        @blp.arguments(schemas.query, location="query")
+        @blp.response(200, schemas.page)
+        @conditional_read
+        @_doc(docs.list)
+        def get(self, args: dict[str, Any]) -> Response:
+            user_id = current_user_id()
+            return resource.page(user_id, lambda: service.list_page(db(), user_id, args))
+
+        @authenticated
+        @idempotent
+        @blp.arguments(schemas.create)
+        @blp.response(201, schemas.item)
+        @errors(*write_errors)
+        @_doc(docs.create)
+        def post(self, data: dict[str, Any]) -> Response:
+            return resource.created(service.create(db(), current_user_id(), data))
+
+    class Item(MethodView):
+        @authenticated
+        @blp.response(200, schemas.item)
+        @errors(404)
+        @conditional_read
+        @_doc(docs.get)
+        def get(self, **ids: uuid.UUID) -> Response:
+            user_id, item_id = current_user_id(), ids[item_arg]
+            return resource.item(user_id, item_id, lambda: service.get(db(), user_id, item_id))
+
+        @authenticated
+        @blp.arguments(schemas.update)
+        @blp.response(200, schemas.item)
+        @errors(404, *write_errors)
+        @conditional_write
+        @_doc(docs.update)
+        def patch(self, changes: dict[str, Any], **ids: uuid.UUID) -> Response:
+            item = service.update(db(), current_user_id(), ids[item_arg], changes)
+            return resource.updated(item)
+
+        @authenticated
+        @blp.response(204)
+        @errors(404, *write_errors)
+        @conditional_write
+        @_doc(docs.delete)
+        def delete(self, **ids: uuid.UUID) -> Response:
+            service.delete(db(), current_user_id(), ids[item_arg])
+            return resource.deleted()
+
+    Collection.__name__ = Collection.__qualname__ = plural
+    Item.__name__ = Item.__qualname__ = name
+    blp.route("")(Collection)
+    item_doc = [{"in": "path", "name": item_arg, "description": f"The {noun}'s id."}]
+    blp.route(f"/<uuid:{item_arg}>", parameters=item_doc)(Item)
+    return resource

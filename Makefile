@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: help install node run migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
+.PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
 	lint-spec spec-compat postman postman-check newman schemathesis sdk sdk-check browser-test contract contract-live live
 
 help: ## List the commands
@@ -26,8 +26,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed ## Create .venv and install grau with its pinned dependencies
 
-run: install upgrade ## Serve the API on the embedded default (SQLite + in-process cache) at http://127.0.0.1:5000
+run: install upgrade seed ## Serve the API on the embedded default (SQLite + in-process cache) at http://127.0.0.1:5000
 	$(BIN)/flask --app app:create_app run --host $(HOST) --port $(PORT)
+
+seed: install ## Load or update the exercise catalog (flask grau seed-catalog; idempotent)
+	$(BIN)/flask --app app:create_app grau seed-catalog
 
 upgrade: install ## Apply migrations (alembic upgrade head) to DATABASE_URL or the embedded SQLite file
 	$(BIN)/alembic upgrade head

@@ -19,14 +19,34 @@ from grau import errors, ratelimit
 from grau.auth.routes import blp as auth_blp
 from grau.body_stats.routes import blp as body_stats_blp
 from grau.cache import Cache, make_store
+from grau.catalog.routes import blp as equipment_blp
+from grau.catalog.routes import exercises_blp
+from grau.cli import grau_cli
 from grau.config import Settings, validate
 from grau.db import session as db_session
 from grau.extensions import GrauApi
+from grau.moods.routes import blp as mood_tags_blp
+from grau.moods.routes import moods_blp
+from grau.nutrition.routes import blp as nutrition_blp
 from grau.openapi import finalize
 from grau.ops.routes import blp as ops_blp
+from grau.plans.routes import blp as plans_blp
 from grau.users.routes import blp as users_blp
+from grau.workouts.routes import blp as workouts_blp
 
-DEFAULT_BLUEPRINTS: tuple[Blueprint, ...] = (ops_blp, auth_blp, users_blp, body_stats_blp)
+DEFAULT_BLUEPRINTS: tuple[Blueprint, ...] = (
+    ops_blp,
+    auth_blp,
+    users_blp,
+    body_stats_blp,
+    mood_tags_blp,
+    moods_blp,
+    nutrition_blp,
+    equipment_blp,
+    exercises_blp,
+    workouts_blp,
+    plans_blp,
+)
 
 API_DESCRIPTION = """\
 grau is an open-source backend for fitness tracking, for mobile and web apps:
@@ -120,6 +140,7 @@ def create_app(
     )
     app.before_request(_require_json_bodies)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
+    app.cli.add_command(grau_cli)
 
     api = GrauApi(app)
     api.spec.components.security_scheme(

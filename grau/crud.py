@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from grau import __version__
-from grau.db.model import Base
+from grau.db.model import Base, utcnow
 from grau.errors import abort
 from grau.extensions import cache
 
@@ -200,6 +200,9 @@ class OwnedService:
         self.assign(session, user_id, item, changes)
         if self.check:
             self.check(item)
+        # Always an UPDATE, so the version (the ETag) moves even when only a
+        # relationship (e.g. a mood's tags) changed.
+        item.updated_at = utcnow()
         save(session, item, [self.scope(user_id)], conflict=self.conflict)
         return item
 

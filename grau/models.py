@@ -2,8 +2,31 @@
 
 from grau.auth.models import AuthSession, RefreshToken
 from grau.body_stats.models import BodyStat
+from grau.catalog.models import Equipment, Exercise, ExerciseMuscle
 from grau.db.model import Base
 from grau.idempotency import IdempotencyKey
+from grau.moods.models import Mood, MoodTag
+from grau.nutrition.models import NutritionEntry
+from grau.plans.models import Plan, PlanDay, PlannedExercise
 from grau.users.models import User
+from grau.workouts.models import Workout, WorkoutSet
 
-__all__ = ["AuthSession", "Base", "BodyStat", "IdempotencyKey", "RefreshToken", "User"]
+__all__ = [
+    "AuthSession",
+    "Base",
+    "BodyStat",
+    "Equipment",
+    "Exercise",
+    "ExerciseMuscle",
+    "IdempotencyKey",
+    "Mood",
+    "MoodTag",
+    "NutritionEntry",
+    "Plan",
+    "PlanDay",
+    "PlannedExercise",
+    "RefreshToken",
+    "User",
+    "Workout",
+    "WorkoutSet",
+]

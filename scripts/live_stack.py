@@ -87,6 +87,12 @@ def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Ite
             **(extra_env or {}),
         }
         subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [str(BIN / "flask"), "--app", "app:create_app", "grau", "seed-catalog"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         log = open(ROOT / "build" / "live-stack.log", "ab")  # noqa: SIM115

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
+from grau.catalog.seed import seed_catalog
 from grau.db.session import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,9 +115,13 @@ def new_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
 @pytest.fixture(scope="session")
 def database(new_database: Callable[[], Database]) -> Database:
-    """The suite's database, migrated to head with alembic (as production is)."""
+    """The suite's database, migrated to head with alembic and seeded (as production is)."""
     db = new_database()
     command.upgrade(alembic_config(db.url), "head")
+    engine = make_engine(db.url)
+    with Session(engine) as session:
+        seed_catalog(session)
+    engine.dispose()
     return db
 
 

@@ -98,4 +98,25 @@ class OwnedBy:
         return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
 
-__all__ = ["Base", "OwnedBy", "Timestamps", "UTCDateTime", "UUIDPrimaryKey", "Versioned"]
+class SharedOrOwned:
+    """Catalog rows: `user_id` NULL for grau's system entries, else the owner's id."""
+
+    @declared_attr
+    def user_id(cls) -> Mapped[uuid.UUID | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class Entry(UUIDPrimaryKey, OwnedBy, Timestamps, Versioned):
+    """The columns every owned entry has: id, owner, timestamps, version."""
+
+
+__all__ = [
+    "Base",
+    "Entry",
+    "OwnedBy",
+    "SharedOrOwned",
+    "Timestamps",
+    "UTCDateTime",
+    "UUIDPrimaryKey",
+    "Versioned",
+]

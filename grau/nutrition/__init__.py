@@ -1,0 +1,1 @@
+"""Nutrition: water, energy and macronutrients the user logs."""

@@ -1,0 +1,1 @@
+"""Training plans: days, and the exercises planned on each."""

@@ -1,0 +1,1 @@
+"""Workouts and the sets performed in them."""

@@ -18,7 +18,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import marshmallow as ma
@@ -87,8 +87,9 @@ def check_if_match(item: Any) -> None:
     if_match = request.headers.get("If-Match")
     if if_match is None:
         return
-    tags = {tag.strip() for tag in if_match.split(",")}
-    if "*" not in tags and etag_of(item) not in tags:
+    # Any representation of the current version matches (see etag_of).
+    tags = {tag.strip().strip('"').split(".")[0] for tag in if_match.split(",")}
+    if "*" not in tags and etag_of(item).strip('"') not in tags:
         abort(412, "The resource changed since you read it; fetch it again (see ETag).")
 
 
@@ -151,6 +152,10 @@ class OwnedService:
     conflict: str = ""
     shared: bool = False
     options: tuple[Any, ...] = ()  # loader options (selectinload) for reads
+    # How a read shows an item, from the query (e.g. `unit`): (shown, ETag variant).
+    present: Callable[[Any, Mapping[str, Any]], tuple[Any, str]] | None = None
+    # Sort names that order by another column (e.g. "value" -> "canonical_value").
+    sort_columns: Mapping[str, str] = field(default_factory=dict)
 
     def scope(self, user_id: uuid.UUID) -> str:
         return f"{self.scope_name}:{user_id}"
@@ -163,8 +168,25 @@ class OwnedService:
         self, session: Session, user_id: uuid.UUID, args: Mapping[str, Any]
     ) -> PageResult:
         query = select(self.model).where(self._visible(user_id)).options(*self.options)
-        query = self.filter(query, args).order_by(*sort_clause(self.model, args["sort"]))
-        return page_of(session, query, args["page"], args["page_size"])
+        sort = args["sort"]
+        name = sort.lstrip("-")
+        sort = sort.replace(name, self.sort_columns.get(name, name))
+        query = self.filter(query, args).order_by(*sort_clause(self.model, sort))
+        result = page_of(session, query, args["page"], args["page_size"])
+        if self.present:
+            result.items = [self.present(item, args)[0] for item in result.items]
+        return result
+
+    def show(
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        item_id: uuid.UUID,
+        args: Mapping[str, Any],
+    ) -> tuple[Any, str]:
+        """An item as a read with these query `args` shows it, and its ETag variant."""
+        item = self.get(session, user_id, item_id)
+        return self.present(item, args) if self.present else (item, "")
 
     def get(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> Any:
         """An item the user may read, or 404."""
@@ -215,9 +237,15 @@ class OwnedService:
 
 
 def etag_of(item: Any, variant: str = "") -> str:
-    """A strong ETag from the row's version: changes exactly when the row does."""
-    raw = f"{__version__}:{item.id}:{item.version}:{variant}".encode()
-    return f'"{hashlib.blake2b(raw, digest_size=10).hexdigest()}"'
+    """A strong ETag from the row's version: changes exactly when the row does.
+
+    A representation variant (e.g. `?unit=lb`) is a suffix (`"<version hash>.lb"`),
+    so each representation has its own ETag for If-None-Match, while If-Match,
+    which asks "is this still the version I read?", accepts any of them.
+    """
+    raw = f"{__version__}:{item.id}:{item.version}".encode()
+    tag = hashlib.blake2b(raw, digest_size=10).hexdigest()
+    return f'"{tag}.{variant}"' if variant else f'"{tag}"'
 
 
 def _etag_of_body(body: bytes) -> str:
@@ -291,14 +319,33 @@ class Resource:
 
         return self._cached(user_id, _query_key("list"), produce)
 
-    def item(self, user_id: uuid.UUID, item_id: uuid.UUID, load: Callable[[], Any]) -> Response:
-        """A cached single item."""
+    def item(
+        self, user_id: uuid.UUID, item_id: uuid.UUID, load: Callable[[], Any | tuple[Any, str]]
+    ) -> Response:
+        """A cached single item; `load` returns it, or (it as shown, its ETag variant)."""
 
         def produce() -> tuple[bytes, str]:
-            item = load()
-            return _dumps(self.schema.dump(item)), etag_of(item)
+            loaded = load()
+            shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
+            return _dumps(self.schema.dump(shown)), etag_of(shown, variant)
 
         return self._cached(user_id, _query_key("item", str(item_id)), produce)
+
+    def computed(
+        self,
+        user_id: uuid.UUID,
+        key: tuple[str, ...],
+        schema: ma.Schema,
+        load: Callable[[], Any],
+    ) -> Response:
+        """A cached read computed from the user's items (a summary): keyed by `key` and
+        the query string, retired by every write to the scope like the items' reads."""
+
+        def produce() -> tuple[bytes, str]:
+            body = _dumps(schema.dump(load()))
+            return body, _etag_of_body(body)
+
+        return self._cached(user_id, _query_key(*key), produce)
 
     def created(self, item: Any) -> Response:
         args = {self.id_arg: item.id} if self.id_arg else {}

@@ -41,6 +41,7 @@ class Schemas:
     update: type[ma.Schema]
     page: type[ma.Schema]
     query: type[ma.Schema]
+    read: type[ma.Schema] | None = None  # query parameters of the item GET (e.g. `unit`)
 
 
 @dataclass(frozen=True)
@@ -107,15 +108,16 @@ def crud_routes(
         def post(self, data: dict[str, Any]) -> Response:
             return resource.created(service.create(db(), current_user_id(), data))
 
+    def read(self: MethodView, *query: dict[str, Any], **ids: uuid.UUID) -> Response:
+        user_id, item_id, args = current_user_id(), ids[item_arg], query[0] if query else {}
+        return resource.item(user_id, item_id, lambda: service.show(db(), user_id, item_id, args))
+
+    read = conditional_read(errors(404)(blp.response(200, schemas.item)(_doc(docs.get)(read))))
+    if schemas.read is not None:
+        read = blp.arguments(schemas.read, location="query")(read)
+
     class Item(MethodView):
-        @authenticated
-        @blp.response(200, schemas.item)
-        @errors(404)
-        @conditional_read
-        @_doc(docs.get)
-        def get(self, **ids: uuid.UUID) -> Response:
-            user_id, item_id = current_user_id(), ids[item_arg]
-            return resource.item(user_id, item_id, lambda: service.get(db(), user_id, item_id))
+        get = authenticated(read)
 
         @authenticated
         @blp.arguments(schemas.update)

@@ -120,7 +120,7 @@ def _pascal(segment: str) -> str:
 def _singular(word: str) -> str:
     if word.endswith("ies"):
         return word[:-3] + "y"
-    if word.endswith("ses") or word.endswith("xes"):
+    if word.endswith(("sses", "xes", "ches", "shes")):
         return word[:-2]
     if word.endswith("s") and not word.endswith("ss"):
         return word[:-1]

@@ -8,6 +8,9 @@ stored "canonically" is stored in the base unit of its quantity.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 # unit -> (quantity, factor to the quantity's base unit)
 UNITS: dict[str, tuple[str, float]] = {
     # mass, base kg
@@ -48,3 +51,43 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     if not same_quantity(from_unit, to_unit):
         raise ValueError(f"cannot convert {from_unit} to {to_unit}")
     return from_canonical(to_canonical(value, from_unit), to_unit)
+
+
+def tidy(value: float) -> float:
+    """Round a converted value to 12 significant digits: far below any scale's
+    precision, and enough that 1 kcal reads as 4.184 kJ, not 4.183999999999999."""
+    return float(f"{value:.12g}")
+
+
+class InUnit:
+    """An entry shown in another unit: its own attributes but `value` and `unit`.
+
+    A view, not a change: the stored row keeps the unit it was recorded in.
+    """
+
+    def __init__(self, entry: Any, unit: str) -> None:
+        self._entry = entry
+        self.unit = unit
+        self.value = tidy(convert(entry.value, entry.unit, unit))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._entry, name)
+
+
+def unit_view(
+    accepts: Callable[[Any], tuple[str, ...]],
+) -> Callable[[Any, Mapping[str, Any]], tuple[Any, str]]:
+    """A read's `unit` query parameter as a presenter for grau.crud.OwnedService.
+
+    An entry whose type accepts the unit is shown in it; any other (another
+    quantity, or no unit asked) as stored. The second value is the ETag variant:
+    the unit when converted, "" when shown as stored.
+    """
+
+    def present(entry: Any, args: Mapping[str, Any]) -> tuple[Any, str]:
+        unit = args.get("unit")
+        if unit is None or unit == entry.unit or unit not in accepts(entry):
+            return entry, ""
+        return InUnit(entry, unit), unit
+
+    return present

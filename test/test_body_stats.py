@@ -1009,3 +1009,205 @@ def test_documented_value_range_is_exactly_what_is_accepted(
     ]
 
     assert statuses == [201, 201, 422, 422]
+
+
+# ------------------------------------------------------------------ reads in a unit
+
+# Known values: 1 lb = 0.45359237 kg, 1 st = 14 lb = 6.35029318 kg, 1 in = 2.54 cm.
+CONVERSIONS = [
+    # (type, stored value, stored unit, asked unit, shown value)
+    ("weight", 45.359237, "kg", "lb", 100.0),
+    ("weight", 63.5029318, "kg", "st", 10.0),
+    ("weight", 100.0, "lb", "kg", 45.359237),
+    ("weight", 10.0, "st", "kg", 63.5029318),
+    ("weight", 10.0, "st", "lb", 140.0),
+    ("weight", 140.0, "lb", "st", 10.0),
+    ("height", 177.8, "cm", "in", 70.0),
+    ("height", 70.0, "in", "cm", 177.8),
+    ("waist", 81.28, "cm", "in", 32.0),
+    ("chest", 40.0, "in", "cm", 101.6),
+    ("hips", 38.0, "in", "cm", 96.52),
+]
+
+
+def stat_of(stat_type: str, value: float, unit: str) -> dict[str, Any]:
+    return {"type": stat_type, "value": value, "unit": unit, "recorded_at": at(3)}
+
+
+@pytest.mark.parametrize(("stat_type", "value", "unit", "asked", "shown"), CONVERSIONS)
+def test_get_in_a_unit_converts_the_value(
+    client, user, create_stat, stat_type, value, unit, asked, shown
+):
+    stat = create_stat(user, **stat_of(stat_type, value, unit))
+
+    response = client.get(item_url(stat["id"]), query_string={"unit": asked}, headers=user.headers)
+
+    assert response.status_code == 200
+    assert (response.json["value"], response.json["unit"]) == (pytest.approx(shown), asked)
+
+
+@pytest.mark.parametrize(("stat_type", "value", "unit", "asked", "shown"), CONVERSIONS)
+def test_list_in_a_unit_converts_the_value(
+    client, user, create_stat, stat_type, value, unit, asked, shown
+):
+    create_stat(user, **stat_of(stat_type, value, unit))
+
+    item = listing(client, user, unit=asked).json["items"][0]
+
+    assert (item["value"], item["unit"]) == (pytest.approx(shown), asked)
+
+
+def test_reading_in_a_unit_changes_nothing_stored(client, user, create_stat):
+    stat = create_stat(user, **stat_of("weight", 100.0, "lb"))
+    client.get(item_url(stat["id"]), query_string={"unit": "kg"}, headers=user.headers)
+    listing(client, user, unit="st")
+
+    response = client.get(item_url(stat["id"]), headers=user.headers)
+
+    assert response.json == public(stat)
+    assert response.headers["ETag"] == stat["_etag"]
+
+
+def test_value_converted_back_to_its_own_unit_reads_as_entered(client, user, create_stat):
+    stat = create_stat(user, **stat_of("weight", 160.0, "lb"))
+
+    response = client.get(item_url(stat["id"]), query_string={"unit": "lb"}, headers=user.headers)
+
+    assert response.json["value"] == 160.0  # not 160.00000000000003 by way of kg
+
+
+def test_list_in_lb_leaves_body_fat_and_lengths_in_their_own_unit(client, user, create_stat):
+    create_stat(user, **stat_of("weight", 45.359237, "kg"))
+    create_stat(user, **stat_of("body_fat", 18.5, "%"))
+    create_stat(user, **stat_of("height", 180.0, "cm"))
+    create_stat(user, **stat_of("waist", 32.0, "in"))
+
+    items = listing(client, user, unit="lb", sort="value").json["items"]
+
+    assert sorted((i["type"], i["value"], i["unit"]) for i in items) == [
+        ("body_fat", 18.5, "%"),
+        ("height", 180.0, "cm"),
+        ("waist", 32.0, "in"),
+        ("weight", pytest.approx(100.0), "lb"),
+    ]
+
+
+def test_list_in_cm_converts_every_length_and_leaves_weights(client, user, create_stat):
+    create_stat(user, **stat_of("weight", 100.0, "lb"))
+    create_stat(user, **stat_of("height", 70.0, "in"))
+    create_stat(user, **stat_of("hips", 95.0, "cm"))
+
+    items = listing(client, user, unit="cm").json["items"]
+
+    assert sorted((i["type"], i["value"], i["unit"]) for i in items) == [
+        ("height", pytest.approx(177.8), "cm"),
+        ("hips", 95.0, "cm"),
+        ("weight", 100.0, "lb"),
+    ]
+
+
+def test_get_of_a_stat_whose_type_has_no_such_unit_is_as_stored(client, user, create_stat):
+    stat = create_stat(user, **stat_of("body_fat", 18.5, "%"))
+
+    response = client.get(item_url(stat["id"]), query_string={"unit": "lb"}, headers=user.headers)
+
+    assert response.json == public(stat)
+    assert response.headers["ETag"] == stat["_etag"]  # the same representation
+
+
+@pytest.mark.parametrize("unit", ["g", "ml", "kcal", "KG", "pounds", ""])
+def test_get_in_a_unit_no_type_uses_gets_422_on_unit(client, user, create_stat, unit):
+    stat = create_stat(user)
+
+    response = client.get(item_url(stat["id"]), query_string={"unit": unit}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["unit"]
+
+
+@pytest.mark.parametrize("unit", ["g", "oz", "fl_oz", "pounds"])
+def test_list_in_a_unit_no_type_uses_gets_422_on_unit(client, user, unit):
+    response = listing(client, user, unit=unit)
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["unit"]
+
+
+def test_each_unit_of_an_item_has_its_own_etag(client, user, create_stat):
+    stat = create_stat(user)
+
+    etags = {
+        unit: client.get(
+            item_url(stat["id"]), query_string={"unit": unit}, headers=user.headers
+        ).headers["ETag"]
+        for unit in ("lb", "st")
+    }
+
+    assert len({stat["_etag"], etags["lb"], etags["st"]}) == 3
+
+
+def test_etag_of_another_unit_does_not_give_304(client, user, create_stat):
+    stat = create_stat(user)
+
+    response = client.get(
+        item_url(stat["id"]),
+        query_string={"unit": "lb"},
+        headers={**user.headers, "If-None-Match": stat["_etag"]},
+    )
+
+    assert response.status_code == 200
+    assert response.json["unit"] == "lb"
+
+
+def test_etag_of_the_same_unit_gives_304(client, user, create_stat):
+    stat = create_stat(user)
+    url = item_url(stat["id"])
+    etag = client.get(url, query_string={"unit": "lb"}, headers=user.headers).headers["ETag"]
+
+    response = client.get(
+        url, query_string={"unit": "lb"}, headers={**user.headers, "If-None-Match": etag}
+    )
+
+    assert response.status_code == 304
+
+
+def test_cached_item_in_a_unit_shows_a_patch(client, user, create_stat):
+    stat = create_stat(user)
+    url = item_url(stat["id"])
+    before = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
+    client.patch(url, json={**MEASUREMENT, "value": 45.359237}, headers=user.headers)
+
+    after = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
+
+    assert after.json["value"] == pytest.approx(100.0)
+    assert after.headers["ETag"] != before.headers["ETag"]
+
+
+def test_cached_list_in_a_unit_shows_a_create(client, user, create_stat):
+    create_stat(user)
+    listing(client, user, unit="lb")
+    create_stat(user, value=45.359237)
+
+    response = listing(client, user, unit="lb")
+
+    assert pytest.approx(100.0) in [item["value"] for item in response.json["items"]]
+
+
+def test_other_user_gets_404_for_my_body_stat_in_a_unit(client, user, other_user, create_stat):
+    stat = create_stat(user)
+
+    response = client.get(
+        item_url(stat["id"]), query_string={"unit": "lb"}, headers=other_user.headers
+    )
+
+    assert response.status_code == 404
+
+
+def test_other_user_never_sees_my_stat_in_their_list_in_a_unit(
+    client, user, other_user, create_stat
+):
+    create_stat(user)
+
+    response = listing(client, other_user, unit="lb")
+
+    assert response.json["items"] == []

@@ -143,6 +143,7 @@ def test_body_stat_operation_ids(spec: dict[str, Any]) -> None:
         ("get", "/v1/body-stats/{stat_id}"): "getBodyStat",
         ("patch", "/v1/body-stats/{stat_id}"): "updateBodyStat",
         ("delete", "/v1/body-stats/{stat_id}"): "deleteBodyStat",
+        ("get", "/v1/body-stats/summary"): "getBodyStatSummary",
     }
 
 

@@ -24,8 +24,6 @@ Negative cases are left as generated.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import threading
 import time
@@ -182,31 +180,133 @@ class GrauTokens:
 
 @schemathesis.hook("before_call")
 def unique_idempotency_keys(context: HookContext, case: Case, kwargs: dict[str, Any]) -> None:
+    """Every positive request gets a key of its own.
+
+    A key reused for another request is a 422 by contract, and a key replayed
+    after the stateful phase deleted what it created returns the stored first
+    response, which the fuzzer would take for a lost resource. Replays are
+    tested in test/test_body_stats.py and the idempotency tests instead.
+    """
     key = case.headers.get("Idempotency-Key")
     if key is None or case.meta is None or not case.meta.generation.mode.is_positive:
         return
-    # Key order kept: grau compares the body's bytes, so a reordered body is another body.
-    body = json.dumps(case.body, default=str).encode()
-    digest = hashlib.sha256(body).hexdigest()[:16]
-    case.headers["Idempotency-Key"] = f"{key[:238]}.{digest}"
+    case.headers["Idempotency-Key"] = f"{key[:200]}.{uuid.uuid4().hex}"
 
 
 @schemathesis.hook("before_call")
 def ordered_ranges(context: HookContext, case: Case, kwargs: dict[str, Any]) -> None:
-    """`<name>_from` after `<name>_to` is a 422 grau explains; clients send ranges in order."""
+    """Ranges come in order and within their cap, as grau requires and explains with 422.
+
+    `<name>_min`/`<name>_max`, a body's `started_at`/`ended_at`, and
+    `<name>_from`/`<name>_to` (timestamps or dates) and bare `from`/`to` dates:
+    JSON Schema cannot relate two values.
+    """
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
     query = case.query or {}
-    for name in [key.removesuffix("_from") for key in query if key.endswith("_from")]:
-        start, end = _moment(query.get(f"{name}_from")), _moment(query.get(f"{name}_to"))
-        if start is not None and end is not None and start > end:
-            query[f"{name}_from"], query[f"{name}_to"] = query[f"{name}_to"], query[f"{name}_from"]
+    for low_key in [key for key in query if key.endswith("_min")]:
+        high_key = low_key.removesuffix("_min") + "_max"
+        low, high = query.get(low_key), query.get(high_key)
+        if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+            query[low_key], query[high_key] = high, low
+    body = case.body if isinstance(case.body, dict) else {}
+    start, end = _moment(body.get("started_at")), _moment(body.get("ended_at"))
+    if start is not None and end is not None and start > end:
+        body["started_at"], body["ended_at"] = body["ended_at"], body["started_at"]
+    for start_key in [key for key in query if key == "from" or key.endswith("_from")]:
+        end_key = start_key.removesuffix("from") + "to"
+        start, end = _moment(query.get(start_key)), _moment(query.get(end_key))
+        if start is None or end is None:
+            continue
+        if start > end:
+            query[start_key], query[end_key] = query[end_key], query[start_key]
+            start, end = end, start
+        cap = MAX_SPAN_DAYS.get(case.operation.path)
+        if cap is not None and (end - start).days > cap:
+            query[start_key] = (end - timedelta(days=cap)).date().isoformat()
+
+
+# The longest `from`..`to` span each summary accepts (grau's schemas say why).
+MAX_SPAN_DAYS = {"/v1/nutrition-entries/daily-totals": 366, "/v1/body-stats/summary": 1827}
 
 
 def _moment(value: object) -> datetime | None:
+    """A timestamp with an offset, or a plain date as its UTC midnight; else None."""
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
         return None
+    if len(str(value)) == 10:  # YYYY-MM-DD
+        return parsed.replace(tzinfo=UTC)
     return parsed if parsed.tzinfo is not None else None
+
+
+# GET /v1/body-stats/summary: `unit` must be one of `type`'s units.
+SUMMARY_UNITS = {
+    "weight": ("kg", "lb", "st"),
+    "height": ("cm", "in"),
+    "body_fat": ("%",),
+    "waist": ("cm", "in"),
+    "chest": ("cm", "in"),
+    "hips": ("cm", "in"),
+}
+
+
+@schemathesis.hook("before_call")
+def summary_units(context: HookContext, case: Case, kwargs: dict[str, Any]) -> None:
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    if case.operation.path != "/v1/body-stats/summary":
+        return
+    query = case.query or {}
+    units = SUMMARY_UNITS.get(str(query.get("type")))
+    if units is not None and "unit" in query and query["unit"] not in units:
+        query["unit"] = units[0]
+
+
+# References to other objects: a made-up id is the user's mistake (422, as the
+# guide says), so positive cases reference real ones: no tags or equipment, and
+# a catalog exercise wherever an `exercise_id` goes.
+_catalog_exercise: dict[str, str] = {}
+
+
+@schemathesis.hook("before_call")
+def real_references(context: HookContext, case: Case, kwargs: dict[str, Any]) -> None:
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    if isinstance(case.body, dict | list):
+        case.body = _with_real_references(case.body, case)
+
+
+def _with_real_references(node: Any, case: Case) -> Any:
+    if isinstance(node, list):
+        return [_with_real_references(item, case) for item in node]
+    if not isinstance(node, dict):
+        return node
+    fixed = {}
+    for key, value in node.items():
+        if key.endswith("_ids") and isinstance(value, list):
+            fixed[key] = []
+        elif key == "exercise_id":
+            fixed[key] = _exercise_id(case)
+        else:
+            fixed[key] = _with_real_references(value, case)
+    return fixed
+
+
+def _exercise_id(case: Case) -> str:
+    """The id of one of grau's catalog exercises, looked up once per server."""
+    operation = case.operation
+    server = "in-process" if operation.app is not None else operation.schema.get_base_url()
+    if server not in _catalog_exercise:
+        path = "/v1/exercises?source=system&page_size=1"
+        headers = {"Authorization": case.headers.get("Authorization", "")}
+        if operation.app is not None:
+            body = operation.app.test_client().get(path, headers=headers).get_json()
+        else:
+            body = requests.get(f"{server}{path}", headers=headers, timeout=TIMEOUT_S).json()
+        _catalog_exercise[server] = body["items"][0]["id"]
+    return _catalog_exercise[server]
 
 
 # Formats whose valid values JSON Schema cannot bound: grau refuses dates before

@@ -1,8 +1,9 @@
-"""Body stat schemas: create, update, read, page and list query."""
+"""Body stat schemas: create, update, read, page, list and read queries, and the summary."""
 
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -18,11 +19,17 @@ from grau.schemas import (
     page_schema,
     sort_field,
 )
-from grau.units import UNITS, from_canonical
+from grau.units import from_canonical
 
 TYPES = tuple(STAT_TYPES)
-ALL_UNITS = tuple(UNITS)
+# Every unit some body stat type is measured in.
+ALL_UNITS = tuple(dict.fromkeys(u for units, _ in STAT_TYPES.values() for u in units))
 TYPE_DOC = "; ".join(f"{t}: {', '.join(units)}" for t, (units, _) in STAT_TYPES.items())
+# Units some body stat type is measured in, in STAT_TYPES order: what reads convert to.
+BUCKETS = ("day", "week", "month")
+# A summary's date range: whole local days, at most five years of them.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+MAX_SPAN = timedelta(days=5 * 365 + 2)
 
 
 def _type_field(**kwargs: object) -> fields.String:
@@ -53,6 +60,16 @@ def _unit_field(**kwargs: object) -> fields.String:
             "example": "kg",
         },
         **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _read_unit_field(description: str) -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(ALL_UNITS),
+        metadata={
+            "description": f"{description} Converted values are rounded to 9 decimal places.",
+            "example": "lb",
+        },
     )
 
 
@@ -172,9 +189,127 @@ class BodyStatQuery(PageArgs):
         bounded=False, metadata={"description": "Only stats recorded at or before this moment."}
     )
     sort = sort_field(SORTS, "-recorded_at")
+    unit = _read_unit_field(
+        "Show values in this unit: every stat whose type is measured in it is converted "
+        "(unit=lb converts weights; body fat and lengths keep their own unit)."
+    )
 
     @ma.validates_schema
     def _range(self, data: dict[str, object], **_: object) -> None:
         start, end = data.get("recorded_from"), data.get("recorded_to")
         if start is not None and end is not None and start > end:  # type: ignore[operator]
             raise ma.ValidationError("Must not be before recorded_from.", "recorded_to")
+
+
+class BodyStatReadQuery(Schema):
+    """How to show one body stat."""
+
+    unit = _read_unit_field(
+        "Show the value in this unit, if the stat's type is measured in it "
+        "(otherwise the stat keeps its own unit). Each unit has its own ETag."
+    )
+
+
+def _summary_date(description: str, **kwargs: object) -> fields.Date:
+    return fields.Date(
+        validate=validate.Range(min=EARLIEST_DATE, max=LATEST_DATE),
+        metadata={
+            "description": f"{description} Between {EARLIEST_DATE} and {LATEST_DATE}.",
+            "example": "2026-11-01",
+        },
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class BodyStatSummaryQuery(Schema):
+    """Which stats to summarize, per which period, in which unit."""
+
+    type = _type_field(required=True)
+    bucket = fields.String(
+        load_default="week",
+        validate=validate.OneOf(BUCKETS),
+        metadata={
+            "description": "The period of each bucket: a local day, a week from Monday, "
+            "or a calendar month. Default `week`.",
+            "example": "week",
+        },
+    )
+    date_from = _summary_date(
+        "Only stats recorded on or after this local date (the user's time zone).",
+        data_key="from",
+    )
+    date_to = _summary_date(
+        "Only stats recorded on or before this local date; at most "
+        f"{MAX_SPAN.days} days after `from`.",
+        data_key="to",
+    )
+    unit = _read_unit_field(
+        f"The unit of the results; it must be one the type is measured in ({TYPE_DOC}). "
+        "Default: the user's preferred unit (`weight_unit`, `height_unit`)."
+    )
+
+    @ma.validates_schema
+    def _unit_of_type(self, data: dict[str, object], **_: object) -> None:
+        stat_type, unit = data.get("type"), data.get("unit")
+        if stat_type is None or unit is None:
+            return
+        units = STAT_TYPES[str(stat_type)][0]
+        if unit not in units:
+            raise ma.ValidationError(f"A {stat_type} is measured in {', '.join(units)}.", "unit")
+
+    @ma.validates_schema
+    def _range(self, data: dict[str, object], **_: object) -> None:
+        start, end = data.get("date_from"), data.get("date_to")
+        if not isinstance(start, date) or not isinstance(end, date):
+            return
+        if start > end:
+            raise ma.ValidationError("Must not be before from.", "to")
+        if end - start > MAX_SPAN:
+            raise ma.ValidationError(f"Must be at most {MAX_SPAN.days} days after from.", "to")
+
+
+class BodyStatSummaryBucket(Schema):
+    """The stats of one period, in the summary's unit."""
+
+    COMPLETE = True
+
+    period_start = fields.Date(
+        metadata={
+            "description": "The local date the period starts on (a Monday for weeks, "
+            "the 1st for months).",
+            "example": "2026-11-16",
+        }
+    )
+    min = fields.Float(metadata={"description": "The lowest value.", "example": 71.8})
+    max = fields.Float(metadata={"description": "The highest value.", "example": 72.9})
+    average = fields.Float(metadata={"description": "The mean of the values.", "example": 72.35})
+    count = fields.Integer(
+        metadata={"description": "How many stats were recorded in the period.", "example": 4}
+    )
+
+
+class BodyStatSummary(Schema):
+    """One type of stat per day, week or month, in the user's time zone."""
+
+    COMPLETE = True
+
+    type = _type_field()
+    bucket = fields.String(
+        validate=validate.OneOf(BUCKETS),
+        metadata={"description": "The period of each bucket.", "example": "week"},
+    )
+    unit = fields.String(
+        validate=validate.OneOf(ALL_UNITS),
+        metadata={"description": "The unit of `min`, `max` and `average`.", "example": "kg"},
+    )
+    timezone = fields.String(
+        metadata={
+            "description": "The user's time zone (IANA), which the periods follow.",
+            "format": "iana-time-zone",  # as the profile's `timezone`
+            "example": "Europe/Berlin",
+        }
+    )
+    buckets = fields.List(
+        fields.Nested(BodyStatSummaryBucket),
+        metadata={"description": "The periods that have stats, oldest first."},
+    )

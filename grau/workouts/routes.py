@@ -1,8 +1,32 @@
-"""/v1/workouts and their sets."""
+"""/v1/workouts and their sets (/v1/workouts/{workout_id}/sets)."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+
+from grau.auth.tokens import authenticated, current_user_id
+from grau.crud_routes import Docs, Schemas, crud_routes
+from grau.db.session import db
 from grau.extensions import Blueprint
+from grau.idempotency import idempotent
+from grau.openapi import conditional_read, conditional_write, errors
+from grau.workouts.schemas import (
+    Workout,
+    WorkoutCreate,
+    WorkoutPage,
+    WorkoutQuery,
+    WorkoutSet,
+    WorkoutSetCreate,
+    WorkoutSetPage,
+    WorkoutSetQuery,
+    WorkoutSetUpdate,
+    WorkoutUpdate,
+)
+from grau.workouts.service import WORKOUT_SETS, WORKOUTS, NestedResource
 
 blp = Blueprint(
     "workouts",
@@ -10,3 +34,147 @@ blp = Blueprint(
     url_prefix="/v1/workouts",
     description="Workout sessions and the sets performed in them, in order.",
 )
+
+crud_routes(
+    blp,
+    WORKOUTS,
+    name="Workout",
+    plural="Workouts",
+    noun="workout",
+    item_arg="workout_id",
+    schemas=Schemas(
+        item=Workout,
+        create=WorkoutCreate,
+        update=WorkoutUpdate,
+        page=WorkoutPage,
+        query=WorkoutQuery,
+    ),
+    docs=Docs(
+        list="""List workouts
+
+        The user's workouts, most recently started first by default, each with
+        its sets in order (a page costs the same few queries however many
+        sets it holds). Filterable by when they started.
+        """,
+        create="""Start or log a workout
+
+        A name and when it started; `ended_at` (not before `started_at`) once
+        it is over. Add its sets with `POST /v1/workouts/{workout_id}/sets`.
+        """,
+        get="""Get a workout
+
+        One of the user's workouts with all its sets, ordered by `sequence`,
+        and an ETag that changes when the workout or any of its sets does.
+        """,
+        update="""Update a workout
+
+        Partial update: only the fields sent change. `started_at` and
+        `ended_at` are sent together (`ended_at` may be null), and `ended_at`
+        must not be before `started_at`.
+        """,
+        delete="""Delete a workout
+
+        Removes the workout and all its sets for good. With If-Match, only if
+        it is unchanged since it was read (a change to a set changes it too).
+        """,
+    ),
+)
+
+# ------------------------------------------------------------------------------- sets
+
+SETS = NestedResource(
+    name=WORKOUT_SETS.scope_name,
+    schema=WorkoutSet(),
+    endpoint=f"{blp.name}.WorkoutSetItem",
+    id_arg="set_id",
+    parent_arg="workout_id",
+    parent_key="workout_id",
+)
+WORKOUT_ID = {"in": "path", "name": "workout_id", "description": "The workout's id."}
+SET_ID = {"in": "path", "name": "set_id", "description": "The set's id (within this workout)."}
+
+
+@blp.route("/<uuid:workout_id>/sets", parameters=[WORKOUT_ID])
+class WorkoutSets(MethodView):
+    @authenticated
+    @blp.arguments(WorkoutSetQuery, location="query")
+    @blp.response(200, WorkoutSetPage)
+    @errors(404)
+    @conditional_read
+    def get(self, args: dict[str, Any], workout_id: uuid.UUID) -> Response:
+        """List a workout's sets
+
+        The sets of one of the user's workouts, by `sequence` (the order they
+        were done in), filterable by exercise. 404 if the workout is not the
+        user's.
+        """
+        user_id = current_user_id()
+        return SETS.page_in(
+            user_id, workout_id, lambda: WORKOUT_SETS.list_page(db(), user_id, workout_id, args)
+        )
+
+    @authenticated
+    @idempotent
+    @blp.arguments(WorkoutSetCreate)
+    @blp.response(201, WorkoutSet)
+    @errors(404, 409)
+    def post(self, data: dict[str, Any], workout_id: uuid.UUID) -> Response:
+        """Add a set to a workout
+
+        Without `sequence`, the set goes after the workout's last set; a
+        `sequence` another set holds is a 409. The exercise is one of grau's
+        catalog or the user's own (anything else is a 422 on `exercise_id`).
+        The workout's ETag changes too.
+        """
+        return SETS.created(WORKOUT_SETS.create(db(), current_user_id(), workout_id, data))
+
+
+@blp.route("/<uuid:workout_id>/sets/<uuid:set_id>", parameters=[WORKOUT_ID, SET_ID])
+class WorkoutSetItem(MethodView):
+    @authenticated
+    @blp.response(200, WorkoutSet)
+    @errors(404)
+    @conditional_read
+    def get(self, workout_id: uuid.UUID, set_id: uuid.UUID) -> Response:
+        """Get a set
+
+        One set of one of the user's workouts, with an ETag: send it in
+        If-Match when changing or deleting it. 404 if the set is not in this
+        workout.
+        """
+        user_id = current_user_id()
+        return SETS.item_in(
+            user_id,
+            workout_id,
+            set_id,
+            lambda: WORKOUT_SETS.get(db(), user_id, workout_id, set_id),
+        )
+
+    @authenticated
+    @blp.arguments(WorkoutSetUpdate)
+    @blp.response(200, WorkoutSet)
+    @errors(404, 409)
+    @conditional_write
+    def patch(self, changes: dict[str, Any], workout_id: uuid.UUID, set_id: uuid.UUID) -> Response:
+        """Update a set
+
+        Partial update: only the fields sent change; `weight` and
+        `weight_unit` are sent together. Moving the set to a `sequence`
+        another set holds is a 409. The workout's ETag changes too.
+        """
+        workout_set = WORKOUT_SETS.update(db(), current_user_id(), workout_id, set_id, changes)
+        return SETS.updated(workout_set)
+
+    @authenticated
+    @blp.response(204)
+    @errors(404)
+    @conditional_write
+    def delete(self, workout_id: uuid.UUID, set_id: uuid.UUID) -> Response:
+        """Delete a set
+
+        Removes the set for good; the other sets keep their `sequence`. With
+        If-Match, only if it is unchanged since it was read. The workout's
+        ETag changes too.
+        """
+        WORKOUT_SETS.delete(db(), current_user_id(), workout_id, set_id)
+        return SETS.deleted()

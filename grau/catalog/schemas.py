@@ -1,0 +1,445 @@
+"""Equipment and exercise schemas (create, update, read, page, list query) and exercise progress."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from grau.catalog.models import (
+    DIFFICULTIES,
+    EQUIPMENT_CATEGORIES,
+    EXERCISE_CATEGORIES,
+    LATERALITIES,
+    MUSCLES,
+)
+from grau.schemas import (
+    Number,
+    PageArgs,
+    Schema,
+    ServerTimestamps,
+    Text,
+    Timestamp,
+    one_of,
+    page_schema,
+    sort_field,
+)
+
+SORTS = ("name", "-name", "category", "-category", "created_at", "-created_at")
+SOURCES = ("all", "system", "own")
+PROGRESS_UNITS = ("kg", "lb")
+NAME_MAX = 80  # the models' column length
+MAX_EQUIPMENT = 20
+MAX_STEPS = 30
+STEP_MAX = 500
+# Bounds of a progress date filter: any real workout lies within, and a day
+# added to the upper one stays representable.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+# ------------------------------------------------------------------ shared fields
+
+
+class SortedList(fields.List):
+    """A list dumped in sorted order, so a representation (and its ETag) never
+    depends on the order rows were loaded or sent in."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if value is not None:
+            value = sorted(value, key=str)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class SystemFlag(fields.Boolean):
+    """`true` for grau's catalog rows (no owner), from the row's `user_id`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            attribute="user_id",
+            dump_only=True,
+            metadata={
+                "description": "`true` for grau's catalog entries (read-only, the same for "
+                "everyone), `false` for the user's own.",
+                "example": True,
+            },
+        )
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> bool:
+        return value is None
+
+
+def _unique(values: list[Any]) -> None:
+    if len(set(values)) != len(values):
+        raise ma.ValidationError("Must not list the same value twice.")
+
+
+def _name(example: str, **kwargs: Any) -> Text:
+    return Text(
+        min_length=1,
+        max_length=NAME_MAX,
+        metadata={
+            "description": "Display name; unique among the user's own entries (409 otherwise).",
+            "example": example,
+        },
+        **kwargs,
+    )
+
+
+def _slug() -> fields.String:
+    return fields.String(
+        dump_only=True,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={
+            "description": "Stable handle of a catalog entry (the same on every grau); "
+            "null for the user's own.",
+            "example": "barbell",
+        },
+    )
+
+
+def _id(example: str) -> fields.UUID:
+    return fields.UUID(dump_only=True, metadata={"description": "Its id.", "example": example})
+
+
+def _source() -> fields.String:
+    return one_of(
+        SOURCES,
+        load_default="all",
+        metadata={
+            "description": "`system`: grau's catalog only; `own`: the user's own only; "
+            "`all` (default): both.",
+            "example": "all",
+        },
+    )
+
+
+def _search() -> Text:
+    return Text(
+        min_length=1,
+        max_length=NAME_MAX,
+        metadata={
+            "description": "Only entries whose name contains this text, ignoring case "
+            "(`%` and `_` match themselves).",
+            "example": "press",
+        },
+    )
+
+
+# ---------------------------------------------------------------------- equipment
+
+EQUIPMENT_CATEGORY = {
+    "description": "Kind of equipment.",
+    "example": "free_weights",
+}
+DESCRIPTION = {
+    "description": "What it is, up to 1000 characters.",
+    "example": "A long bar loaded with plates.",
+}
+
+
+class EquipmentCreate(Schema):
+    """A new piece of the user's own equipment."""
+
+    name = _name("Sandbag", required=True)
+    category = one_of(EQUIPMENT_CATEGORIES, required=True, metadata=EQUIPMENT_CATEGORY)
+    description = Text(max_length=1000, allow_none=True, metadata=DESCRIPTION)
+
+
+class EquipmentUpdate(Schema):
+    """A partial change to the user's own equipment: only the fields sent change."""
+
+    name = _name("Sandbag")
+    category = one_of(EQUIPMENT_CATEGORIES, metadata=EQUIPMENT_CATEGORY)
+    description = Text(max_length=1000, allow_none=True, metadata=DESCRIPTION)
+
+
+class Equipment(ServerTimestamps):
+    """A piece of equipment: grau's (`system`) or the user's own."""
+
+    id = _id("0f6c2b1e-7d4a-4e59-9a1b-3c2d5e8f7a60")
+    slug = _slug()
+    system = SystemFlag()
+    name = _name("Barbell", dump_only=True)
+    category = one_of(EQUIPMENT_CATEGORIES, dump_only=True, metadata=EQUIPMENT_CATEGORY)
+    description = Text(max_length=1000, allow_none=True, dump_only=True, metadata=DESCRIPTION)
+
+
+EquipmentPage = page_schema(Equipment, "EquipmentPage")
+
+
+class EquipmentQuery(PageArgs):
+    """Filters and order for the equipment list."""
+
+    category = one_of(EQUIPMENT_CATEGORIES, metadata=EQUIPMENT_CATEGORY)
+    q = _search()
+    source = _source()
+    sort = sort_field(SORTS, "name")
+
+
+# ---------------------------------------------------------------------- exercises
+
+
+def _muscles(description: str, example: list[str], least: int, **kwargs: Any) -> SortedList:
+    return SortedList(
+        one_of(MUSCLES, metadata={"example": example[0]}),
+        validate=[validate.Length(min=least, max=len(MUSCLES)), _unique],
+        metadata={"description": description, "example": example, "uniqueItems": True},
+        **kwargs,
+    )
+
+
+PRIMARY = "Muscles the exercise mainly works (at least one), in alphabetical order."
+SECONDARY = (
+    "Muscles it also works, in alphabetical order. A muscle that is also primary is listed "
+    "as primary only."
+)
+EXERCISE_CATEGORY = {"description": "Kind of exercise.", "example": "strength"}
+LATERALITY = {
+    "description": "`bilateral`: both sides at once; `unilateral`: one side at a time.",
+    "example": "bilateral",
+}
+DIFFICULTY = {"description": "How hard it is to learn and perform.", "example": "beginner"}
+EQUIPMENT_IDS = {
+    "description": f"Ids of the equipment it needs (grau's or the user's own; at most "
+    f"{MAX_EQUIPMENT}), in id order. Another user's equipment is a 422.",
+    "example": ["0f6c2b1e-7d4a-4e59-9a1b-3c2d5e8f7a60"],
+    "uniqueItems": True,
+}
+INSTRUCTIONS = {
+    "description": f"How to perform it, step by step (at most {MAX_STEPS} steps of "
+    f"{STEP_MAX} characters each).",
+    "example": ["Lie on the bench with your feet flat.", "Lower the bar to your chest."],
+}
+
+
+def _equipment_ids(**kwargs: Any) -> SortedList:
+    return SortedList(
+        fields.UUID(metadata={"example": "0f6c2b1e-7d4a-4e59-9a1b-3c2d5e8f7a60"}),
+        validate=[validate.Length(max=MAX_EQUIPMENT), _unique],
+        metadata=EQUIPMENT_IDS,
+        **kwargs,
+    )
+
+
+def _instructions(**kwargs: Any) -> fields.List:
+    return fields.List(
+        Text(min_length=1, max_length=STEP_MAX, metadata={"example": "Brace your core."}),
+        validate=validate.Length(max=MAX_STEPS),
+        metadata=INSTRUCTIONS,
+        **kwargs,
+    )
+
+
+def _primary(**kwargs: Any) -> SortedList:
+    return _muscles(PRIMARY, ["glutes", "hamstrings"], 1, **kwargs)
+
+
+def _secondary(**kwargs: Any) -> SortedList:
+    return _muscles(SECONDARY, ["lower_back"], 0, **kwargs)
+
+
+class ExerciseCreate(Schema):
+    """A new exercise of the user's own."""
+
+    name = _name("Sandbag Shouldering", required=True)
+    category = one_of(EXERCISE_CATEGORIES, required=True, metadata=EXERCISE_CATEGORY)
+    primary_muscles = _primary(required=True)
+    secondary_muscles = _secondary(load_default=list)
+    equipment_ids = _equipment_ids(load_default=list)
+    laterality = one_of(
+        LATERALITIES,
+        load_default="bilateral",
+        metadata={**LATERALITY, "description": f"{LATERALITY['description']} Default bilateral."},
+    )
+    difficulty = one_of(
+        DIFFICULTIES,
+        load_default="beginner",
+        metadata={**DIFFICULTY, "description": f"{DIFFICULTY['description']} Default beginner."},
+    )
+    instructions = _instructions(load_default=list)
+
+
+class ExerciseUpdate(Schema):
+    """A partial change to the user's own exercise: only the fields sent change."""
+
+    name = _name("Sandbag Shouldering")
+    category = one_of(EXERCISE_CATEGORIES, metadata=EXERCISE_CATEGORY)
+    primary_muscles = _primary()
+    secondary_muscles = _secondary()
+    equipment_ids = _equipment_ids()
+    laterality = one_of(LATERALITIES, metadata=LATERALITY)
+    difficulty = one_of(DIFFICULTIES, metadata=DIFFICULTY)
+    instructions = _instructions()
+
+
+class Exercise(ServerTimestamps):
+    """An exercise: grau's (`system`) or the user's own."""
+
+    id = _id("9d1e5c3a-2b4f-4a6e-8c7d-1f0e2a3b4c5d")
+    slug = _slug()
+    system = SystemFlag()
+    name = _name("Barbell Bench Press", dump_only=True)
+    category = one_of(EXERCISE_CATEGORIES, dump_only=True, metadata=EXERCISE_CATEGORY)
+    primary_muscles = _primary(dump_only=True)
+    secondary_muscles = _secondary(dump_only=True)
+    equipment_ids = _equipment_ids(dump_only=True)
+    laterality = one_of(LATERALITIES, dump_only=True, metadata=LATERALITY)
+    difficulty = one_of(DIFFICULTIES, dump_only=True, metadata=DIFFICULTY)
+    instructions = _instructions(dump_only=True)
+
+
+ExercisePage = page_schema(Exercise, "ExercisePage")
+
+
+class ExerciseQuery(PageArgs):
+    """Filters and order for the exercise list; filters combine with AND."""
+
+    muscle = one_of(
+        MUSCLES,
+        metadata={
+            "description": "Only exercises that work this muscle, as primary or secondary.",
+            "example": "chest",
+        },
+    )
+    primary_muscle = one_of(
+        MUSCLES,
+        metadata={"description": "Only exercises with this primary muscle.", "example": "chest"},
+    )
+    equipment_id = fields.UUID(
+        metadata={
+            "description": "Only exercises that use this equipment.",
+            "example": "0f6c2b1e-7d4a-4e59-9a1b-3c2d5e8f7a60",
+        }
+    )
+    category = one_of(EXERCISE_CATEGORIES, metadata=EXERCISE_CATEGORY)
+    difficulty = one_of(DIFFICULTIES, metadata=DIFFICULTY)
+    laterality = one_of(LATERALITIES, metadata=LATERALITY)
+    q = _search()
+    source = _source()
+    sort = sort_field(SORTS, "name")
+
+
+# ----------------------------------------------------------------------- progress
+
+UNIT = {"description": "Unit of every weight in this body.", "example": "kg"}
+
+
+def _weight(description: str, example: float) -> fields.Float:
+    return Number(allow_none=True, metadata={"description": description, "example": example})
+
+
+def _day(value: date) -> None:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ma.ValidationError(f"Must be between {FIRST_DAY} and {LAST_DAY}.")
+
+
+class ExerciseProgressQuery(Schema):
+    """Which unit, and which days, the progress covers."""
+
+    unit = one_of(
+        PROGRESS_UNITS,
+        metadata={
+            "description": "Unit of the weights returned. Default: the user's preferred "
+            "weight unit if it is kg or lb, else kg.",
+            "example": "kg",
+        },
+    )
+    date_from = fields.Date(
+        validate=_day,
+        metadata={
+            "description": "Only workouts started on or after this day (in the user's time zone).",
+            "example": "2026-01-01",
+        },
+    )
+    date_to = fields.Date(
+        validate=_day,
+        metadata={
+            "description": "Only workouts started on or before this day (in the user's time zone).",
+            "example": "2026-12-31",
+        },
+    )
+
+    @ma.validates_schema
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        start, end = data.get("date_from"), data.get("date_to")
+        if start is not None and end is not None and start > end:
+            raise ma.ValidationError("Must not be before date_from.", "date_to")
+
+
+E1RM = (
+    "Estimated one-rep max (Epley: weight * (1 + reps / 30); a single rep is its own "
+    "weight), from sets with a weight above 0 and 1 to 12 reps; null if there is none."
+)
+WORKOUT_ID = {
+    "description": "The workout (session) the set was performed in.",
+    "example": "3c9e7b2a-5d1f-4e8a-9b6c-2a4d7e0f1b38",
+}
+STARTED_AT = {
+    "description": "When that workout started (UTC).",
+    "example": "2026-11-20T17:30:00+00:00",
+}
+
+
+class ExerciseBestSet(Schema):
+    """The heaviest set (ties: more reps, then the earliest)."""
+
+    COMPLETE = True
+
+    set_id = fields.UUID(
+        metadata={"description": "The set's id.", "example": "7e2d4c6b-1a3f-4b5e-8d9c-0f1e2a3b4c5d"}
+    )
+    workout_id = fields.UUID(metadata=WORKOUT_ID)
+    started_at = Timestamp(bounded=False, metadata=STARTED_AT)
+    weight = Number(metadata={"description": "Weight lifted, in `unit`.", "example": 100.0})
+    reps = fields.Integer(metadata={"description": "Repetitions.", "example": 5})
+    e1rm = _weight(E1RM, 116.667)
+
+
+class ExerciseProgressSession(Schema):
+    """One workout's sets of the exercise, aggregated."""
+
+    COMPLETE = True
+
+    workout_id = fields.UUID(metadata=WORKOUT_ID)
+    started_at = Timestamp(bounded=False, metadata=STARTED_AT)
+    date = fields.Date(
+        metadata={
+            "description": "The day it started, in the user's time zone.",
+            "example": "2026-11-20",
+        }
+    )
+    set_count = fields.Integer(
+        metadata={"description": "Sets of this exercise in the workout.", "example": 3}
+    )
+    volume = Number(
+        metadata={
+            "description": "Sum of weight * reps over the sets with both, in `unit`.",
+            "example": 1500.0,
+        }
+    )
+    top_weight = _weight("Heaviest weight lifted, in `unit`; null if no set had one.", 100.0)
+    best_e1rm = _weight(f"Best e1RM of the workout, in `unit`. {E1RM}", 116.667)
+
+
+class ExerciseProgress(Schema):
+    """The user's progress on one exercise, per workout in time order."""
+
+    COMPLETE = True
+
+    exercise_id = fields.UUID(
+        metadata={"description": "The exercise.", "example": "9d1e5c3a-2b4f-4a6e-8c7d-1f0e2a3b4c5d"}
+    )
+    unit = one_of(PROGRESS_UNITS, metadata=UNIT)
+    best_set = fields.Nested(
+        ExerciseBestSet,
+        allow_none=True,
+        metadata={
+            "description": "The best set in the period; null if no set had a weight and reps."
+        },
+    )
+    sessions = fields.List(
+        fields.Nested(ExerciseProgressSession),
+        metadata={"description": "One entry per workout with this exercise, oldest first."},
+    )

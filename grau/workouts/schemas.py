@@ -1,0 +1,332 @@
+"""Workout and workout set schemas: create, update, read, page and list query for each."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from grau.schemas import (
+    Number,
+    PageArgs,
+    Schema,
+    ServerTimestamps,
+    Text,
+    Timestamp,
+    page_schema,
+    sort_field,
+)
+from grau.units import from_canonical
+from grau.workouts.models import WEIGHT_UNITS
+
+# ----------------------------------------------------------------------------- sets
+
+MAX_SEQUENCE = 1000
+MAX_WEIGHT_KG = 1000.0
+# Four phases (lowering, pause, lifting, pause), each in seconds or X for explosive.
+TEMPO_PATTERN = r"^(?:[0-9]{1,2}|X)(?:-(?:[0-9]{1,2}|X)){3}$"
+
+
+def _max_weight(unit: str) -> float:
+    """1000 kg in `unit`, rounded down to 4 decimals so the bound itself is accepted."""
+    return math.floor(from_canonical(MAX_WEIGHT_KG, unit) * 10_000) / 10_000
+
+
+MAX_WEIGHT = {unit: _max_weight(unit) for unit in WEIGHT_UNITS}
+
+
+def _weight_rules() -> dict[str, Any]:
+    """`weight` and `weight_unit` as JSON Schema: sent together, null together, <= 1000 kg."""
+    per_unit = [
+        {
+            "if": {"properties": {"weight_unit": {"const": unit}}, "required": ["weight_unit"]},
+            "then": {"properties": {"weight": {"maximum": MAX_WEIGHT[unit]}}},
+        }
+        for unit in WEIGHT_UNITS
+    ]
+    null_together = [
+        {
+            "if": {"properties": {name: {"const": None}}, "required": [name]},
+            "then": {"properties": {other: {"const": None}}},
+        }
+        for name, other in (("weight", "weight_unit"), ("weight_unit", "weight"))
+    ]
+    return {
+        "dependentRequired": {"weight": ["weight_unit"], "weight_unit": ["weight"]},
+        "allOf": per_unit + null_together,
+    }
+
+
+WEIGHT_RULES = _weight_rules()
+
+
+class FullMatch(validate.Regexp):
+    """A Regexp over the whole string. Python's `$` also matches before a final
+    newline, JSON Schema's does not: the spec's pattern is the rule."""
+
+    def __init__(self, regex: str, *, error: str) -> None:
+        super().__init__(regex, error=error)
+        self._whole = re.compile(regex)
+
+    def __call__(self, value: str) -> str:  # type: ignore[override]
+        if self._whole.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+class WholeNumber(fields.Integer):
+    """JSON Schema's `integer`: `5` and `5.0`, never `5.5`, `"5"` or `true` (which
+    marshmallow's lax Integer takes). grau.moods has the same field: one for both
+    belongs in grau.schemas."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return int(value)
+
+
+def _half_steps(value: float) -> None:
+    if (value * 2) % 1:
+        raise ma.ValidationError("Must be a whole or half number, e.g. 7 or 7.5.")
+
+
+EXERCISE_ID = {
+    "description": "The exercise: one of grau's catalog or one of the user's own.",
+    "example": "0b6f1a52-7d8e-4c21-9a3f-5e2d1c0b9a87",
+}
+SEQUENCE = {
+    "description": f"The set's position in the workout (1 to {MAX_SEQUENCE}), unique within it. "
+    "On create, omit it to append the set after the last one. A position another set of the "
+    "workout holds is a 409: sets are never renumbered behind your back.",
+    "example": 1,
+}
+
+
+class _SetBody(Schema):
+    """The fields a client sends for a set; read, create and update share them."""
+
+    exercise_id = fields.UUID(metadata=EXERCISE_ID)
+    sequence = WholeNumber(validate=validate.Range(min=1, max=MAX_SEQUENCE), metadata=SEQUENCE)
+    reps = WholeNumber(
+        allow_none=True,
+        validate=validate.Range(min=0, max=1000),
+        metadata={"description": "Repetitions done (0 to 1000).", "example": 8},
+    )
+    weight = Number(
+        allow_none=True,
+        validate=validate.Range(min=0, max=max(MAX_WEIGHT.values())),
+        metadata={
+            "description": "Load lifted, in `weight_unit`: from 0 to 1000 kg "
+            f"({MAX_WEIGHT['lb']} lb). Sent together with `weight_unit`; both null for none.",
+            "example": 100.0,
+        },
+    )
+    weight_unit = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(WEIGHT_UNITS),
+        metadata={"description": "Unit of `weight`.", "example": "kg"},
+    )
+    rpe = Number(
+        allow_none=True,
+        validate=[validate.Range(min=1, max=10), _half_steps],
+        metadata={
+            "description": "Rate of perceived exertion, 1 to 10 in steps of 0.5.",
+            "example": 8.5,
+            "multipleOf": 0.5,
+        },
+    )
+    rir = WholeNumber(
+        allow_none=True,
+        validate=validate.Range(min=0, max=10),
+        metadata={"description": "Repetitions in reserve (0 to 10).", "example": 2},
+    )
+    rest_seconds = WholeNumber(
+        allow_none=True,
+        validate=validate.Range(min=0, max=3600),
+        metadata={"description": "Rest after the set, in seconds (0 to 3600).", "example": 90},
+    )
+    tempo = Text(
+        max_length=11,
+        allow_none=True,
+        validate=FullMatch(TEMPO_PATTERN, error="Four phases like 3-1-1-0 (seconds or X)."),
+        metadata={
+            "description": "Seconds lowering, paused, lifting and paused again, "
+            "each 0-99 or X (explosive).",
+            "example": "3-1-X-0",
+        },
+    )
+    duration_seconds = WholeNumber(
+        allow_none=True,
+        validate=validate.Range(min=0, max=86400),
+        metadata={
+            "description": "How long the set lasted, in seconds (0 to 86400), e.g. a plank.",
+            "example": 45,
+        },
+    )
+    note = Text(
+        max_length=1000,
+        allow_none=True,
+        metadata={"description": "Free text, up to 1000 characters.", "example": "Felt easy"},
+    )
+
+    @ma.validates_schema
+    def _weight_pair(self, data: dict[str, Any], **_: Any) -> None:
+        """What `WEIGHT_RULES` states: weight and its unit are sent and cleared together."""
+        sent = [name for name in ("weight", "weight_unit") if name in data]
+        if len(sent) == 1:
+            missing = "weight_unit" if sent == ["weight"] else "weight"
+            raise ma.ValidationError("Send weight and weight_unit together.", missing)
+        if sent and (data["weight"] is None) != (data["weight_unit"] is None):
+            raise ma.ValidationError("Clear weight and weight_unit together (both null).", "weight")
+
+
+class WorkoutSetCreate(_SetBody):
+    """A new set in a workout."""
+
+    JSON_SCHEMA = WEIGHT_RULES
+
+    exercise_id = fields.UUID(required=True, metadata=EXERCISE_ID)
+
+
+class WorkoutSetUpdate(_SetBody):
+    """A partial change to a set: only the fields sent change."""
+
+    JSON_SCHEMA = WEIGHT_RULES
+
+
+class WorkoutSet(_SetBody, ServerTimestamps):
+    """A set as stored, in the unit it was logged in."""
+
+    class Meta(Schema.Meta):
+        dump_only = tuple(_SetBody._declared_fields)
+
+    id = fields.UUID(dump_only=True, metadata={"example": "9e1c3b7a-52d4-4f0e-8a6b-3c2d1e0f9a8b"})
+    workout_id = fields.UUID(
+        dump_only=True,
+        metadata={
+            "description": "The workout this set belongs to.",
+            "example": "4d2a7c1e-8b3f-4e6a-9c0d-1f2e3a4b5c6d",
+        },
+    )
+    weight_kg = Number(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "`weight` in kg, to compare sets logged in different units.",
+            "example": 100.0,
+        },
+    )
+
+
+WorkoutSetPage = page_schema(WorkoutSet, "WorkoutSetPage")
+
+
+class WorkoutSetQuery(PageArgs):
+    """Filters and order for the sets of one workout."""
+
+    exercise_id = fields.UUID(metadata={"description": "Only sets of this exercise."})
+    sort = sort_field(("sequence", "-sequence"), "sequence")
+
+
+# ------------------------------------------------------------------------- workouts
+
+NAME = {"description": "What the workout was, 1 to 120 characters.", "example": "Push day"}
+STARTED_AT = {
+    "description": "When the workout started (RFC 3339 with offset).",
+    "example": "2026-11-20T18:00:00+01:00",
+}
+ENDED_AT = {
+    "description": "When it ended, not before `started_at`; null while it is still going on.",
+    "example": "2026-11-20T19:05:00+01:00",
+}
+WORKOUT_NOTE = {"description": "Free text, up to 1000 characters.", "example": "New gym"}
+SPAN = ("started_at", "ended_at")
+
+
+def _check_span(data: dict[str, Any]) -> None:
+    started: datetime | None = data.get("started_at")
+    ended: datetime | None = data.get("ended_at")
+    if started is not None and ended is not None and ended < started:
+        raise ma.ValidationError("Must not be before started_at.", "ended_at")
+
+
+class WorkoutCreate(Schema):
+    """A new workout; its sets are added under `/v1/workouts/{workout_id}/sets`."""
+
+    name = Text(required=True, min_length=1, max_length=120, metadata=NAME)
+    started_at = Timestamp(required=True, metadata=STARTED_AT)
+    ended_at = Timestamp(allow_none=True, metadata=ENDED_AT)
+    note = Text(max_length=1000, allow_none=True, metadata=WORKOUT_NOTE)
+
+    @ma.validates_schema
+    def _span(self, data: dict[str, Any], **_: Any) -> None:
+        _check_span(data)
+
+
+class WorkoutUpdate(Schema):
+    """A partial change: only the fields sent change.
+
+    `started_at` and `ended_at` make one time span: send both or neither
+    (`ended_at` may be null), so that every update can be checked on its own.
+    """
+
+    JSON_SCHEMA = {"dependentRequired": {"started_at": ["ended_at"], "ended_at": ["started_at"]}}
+
+    name = Text(min_length=1, max_length=120, metadata=NAME)
+    started_at = Timestamp(metadata=STARTED_AT)
+    ended_at = Timestamp(allow_none=True, metadata=ENDED_AT)
+    note = Text(max_length=1000, allow_none=True, metadata=WORKOUT_NOTE)
+
+    @ma.validates_schema
+    def _span(self, data: dict[str, Any], **_: Any) -> None:
+        sent = [name for name in SPAN if name in data]
+        if len(sent) == 1:
+            missing = "ended_at" if sent == ["started_at"] else "started_at"
+            raise ma.ValidationError("Send started_at and ended_at together.", missing)
+        _check_span(data)
+
+
+class Workout(ServerTimestamps):
+    """A workout as stored, with all its sets in order.
+
+    `updated_at` and the ETag change when the workout or any of its sets does.
+    """
+
+    id = fields.UUID(dump_only=True, metadata={"example": "4d2a7c1e-8b3f-4e6a-9c0d-1f2e3a4b5c6d"})
+    name = Text(max_length=120, dump_only=True, metadata=NAME)
+    started_at = Timestamp(dump_only=True, bounded=False, metadata=STARTED_AT)
+    ended_at = Timestamp(dump_only=True, bounded=False, allow_none=True, metadata=ENDED_AT)
+    note = Text(max_length=1000, allow_none=True, dump_only=True, metadata=WORKOUT_NOTE)
+    sets = fields.List(
+        fields.Nested(WorkoutSet),
+        dump_only=True,
+        metadata={"description": "The workout's sets, ordered by `sequence`."},
+    )
+
+
+WorkoutPage = page_schema(Workout, "WorkoutPage")
+SORTS = ("started_at", "-started_at", "name", "-name", "created_at", "-created_at")
+
+
+class WorkoutQuery(PageArgs):
+    """Filters and order for the workout list."""
+
+    started_from = Timestamp(
+        bounded=False, metadata={"description": "Only workouts started at or after this moment."}
+    )
+    started_to = Timestamp(
+        bounded=False, metadata={"description": "Only workouts started at or before this moment."}
+    )
+    sort = sort_field(SORTS, "-started_at")
+
+    @ma.validates_schema
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        start, end = data.get("started_from"), data.get("started_to")
+        if start is not None and end is not None and start > end:
+            raise ma.ValidationError("Must not be before started_from.", "started_to")

@@ -1,0 +1,290 @@
+"""Workout rules (a time span that ends after it starts) and sets nested in workouts.
+
+Besides the two services, this module holds a small, generic extension of
+`grau.crud` for owned rows that live inside an owned parent
+(`/parents/{parent_id}/children/{child_id}`): `NestedOwnedService` (service
+side) and `NestedResource` (route side). Nothing in them is specific to
+workouts; they are written to be moved into `grau/crud.py` as they are once a
+second nested resource needs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, url_for
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from grau import crud
+from grau.catalog.models import Exercise
+from grau.db.model import utcnow
+from grau.errors import abort
+from grau.units import to_canonical
+from grau.workouts.models import Workout, WorkoutSet
+from grau.workouts.schemas import MAX_SEQUENCE, MAX_WEIGHT, MAX_WEIGHT_KG
+
+# ------------------------------------------------- nested owned resources (generic)
+
+
+@dataclass
+class NestedOwnedService:
+    """List, get, create, update and delete rows owned through an owned parent.
+
+    The nested counterpart of `crud.OwnedService`, with the same hooks
+    (`filter`, `assign`, `check`, `conflict`) and these rules:
+    - every call names the parent: a parent that is not the user's, and an
+      item that belongs to another parent, are the same 404 as a missing id;
+    - children share the parent's cache scope: the parent's reads embed them
+      and deleting the parent deletes them, so a write to either retires the
+      cached reads of both;
+    - every child write also bumps the parent's version (its `updated_at`), so
+      the parent's ETag changes with the children it shows, and a concurrent
+      write to the same parent loses with 412 instead of interleaving.
+    The child model has `user_id` (the parent's owner, repeated) and the
+    foreign key named by `parent_key`.
+    """
+
+    model: type[Any]
+    parent: crud.OwnedService
+    parent_key: str  # the child's column naming its parent, e.g. "workout_id"
+    filter: crud.Filter = crud._no_filter
+    assign: crud.Rule = crud._assign
+    check: Callable[[Any], None] | None = None
+    conflict: str = ""
+
+    @property
+    def scope_name(self) -> str:
+        return self.parent.scope_name
+
+    def scope(self, user_id: uuid.UUID) -> str:
+        return self.parent.scope(user_id)
+
+    def get_parent(self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID) -> Any:
+        """The user's parent row, or 404."""
+        return crud.get_owned(session, self.parent.model, user_id, parent_id)
+
+    def list_page(
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        parent_id: uuid.UUID,
+        args: Mapping[str, Any],
+    ) -> crud.PageResult:
+        self.get_parent(session, user_id, parent_id)
+        model = self.model
+        query = select(model).where(
+            model.user_id == user_id, getattr(model, self.parent_key) == parent_id
+        )
+        query = self.filter(query, args).order_by(*crud.sort_clause(model, args["sort"]))
+        return crud.page_of(session, query, args["page"], args["page_size"])
+
+    def get(
+        self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID, item_id: uuid.UUID
+    ) -> Any:
+        """The user's item under this parent, or 404."""
+        item = session.get(self.model, item_id)
+        if item is None or item.user_id != user_id or getattr(item, self.parent_key) != parent_id:
+            abort(404, f"No {self.model.__name__} with this id is in this {self._parent_noun}.")
+        return item
+
+    def create(
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        parent_id: uuid.UUID,
+        data: Mapping[str, Any],
+    ) -> Any:
+        parent = self.get_parent(session, user_id, parent_id)
+        item = self.model(user_id=user_id, **{self.parent_key: parent_id})
+        self.assign(session, user_id, item, data)
+        if self.check:
+            self.check(item)
+        parent.updated_at = utcnow()
+        crud.save(session, item, [self.scope(user_id)], conflict=self.conflict)
+        return item
+
+    def update(
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        parent_id: uuid.UUID,
+        item_id: uuid.UUID,
+        changes: Mapping[str, Any],
+    ) -> Any:
+        item = self.get(session, user_id, parent_id, item_id)
+        crud.check_if_match(item)
+        self.assign(session, user_id, item, changes)
+        if self.check:
+            self.check(item)
+        item.updated_at = utcnow()
+        self.get_parent(session, user_id, parent_id).updated_at = utcnow()
+        crud.save(session, item, [self.scope(user_id)], conflict=self.conflict)
+        return item
+
+    def delete(
+        self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID, item_id: uuid.UUID
+    ) -> None:
+        item = self.get(session, user_id, parent_id, item_id)
+        crud.check_if_match(item)
+        self.get_parent(session, user_id, parent_id).updated_at = utcnow()
+        crud.remove(session, item, [self.scope(user_id)])
+
+    @property
+    def _parent_noun(self) -> str:
+        return str(self.parent.model.__name__).lower()
+
+
+@dataclass
+class NestedResource(crud.Resource):
+    """`crud.Resource` for children: cache keys and Location name the parent too.
+
+    The children share the parent's cache scope (`name`), so their keys must
+    differ from the parent's: `("list", parent_id)` and `("item", parent_id,
+    item_id)` against the parent's `("list",)` and `("item", parent_id)`. A
+    key without the parent would also serve a child cached under one parent
+    at another parent's URL.
+    """
+
+    parent_arg: str = ""  # the parent's URL argument, e.g. "workout_id"
+    parent_key: str = ""  # the child's attribute holding it, e.g. "workout_id"
+
+    def page_in(
+        self, user_id: uuid.UUID, parent_id: uuid.UUID, load: Callable[[], crud.PageResult]
+    ) -> Response:
+        """A cached page of one parent's children."""
+
+        def produce() -> tuple[bytes, str]:
+            result = load()
+            result.items = self.schema.dump(result.items, many=True)
+            body = crud._dumps(result.envelope())
+            return body, crud._etag_of_body(body)
+
+        return self._cached(user_id, crud._query_key("list", str(parent_id)), produce)
+
+    def item_in(
+        self,
+        user_id: uuid.UUID,
+        parent_id: uuid.UUID,
+        item_id: uuid.UUID,
+        load: Callable[[], Any],
+    ) -> Response:
+        """A cached child of one parent."""
+
+        def produce() -> tuple[bytes, str]:
+            item = load()
+            return crud._dumps(self.schema.dump(item)), crud.etag_of(item)
+
+        key = crud._query_key("item", str(parent_id), str(item_id))
+        return self._cached(user_id, key, produce)
+
+    def created(self, item: Any) -> Response:
+        location = url_for(
+            self.endpoint, **{self.parent_arg: getattr(item, self.parent_key), self.id_arg: item.id}
+        )
+        body = crud._dumps(self.schema.dump(item))
+        return crud.json_response(body, 201, crud.etag_of(item), {"Location": location})
+
+
+# --------------------------------------------------------------------------- workouts
+
+
+def _check_span(workout: Workout) -> None:
+    """The schemas check the span a request sends; this checks the row that results."""
+    if workout.ended_at is not None and workout.ended_at < workout.started_at:
+        abort(422, errors={"ended_at": ["Must not be before started_at."]})
+
+
+def _filter_workouts(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
+    if "started_from" in args:
+        query = query.where(Workout.started_at >= args["started_from"])
+    if "started_to" in args:
+        query = query.where(Workout.started_at <= args["started_to"])
+    return query
+
+
+WORKOUTS = crud.OwnedService(
+    Workout,
+    "workouts",
+    filter=_filter_workouts,
+    check=_check_span,
+    # Every read embeds the sets: one more query per page or item, however many.
+    options=(selectinload(Workout.sets),),
+)
+
+# ------------------------------------------------------------------------------- sets
+
+
+def _usable_exercise(session: Session, user_id: uuid.UUID, exercise_id: uuid.UUID) -> None:
+    """422 on `exercise_id` unless it is a catalog exercise or the user's own."""
+    exercise = session.get(Exercise, exercise_id)
+    if exercise is None or exercise.user_id not in (None, user_id):
+        # The same words for someone else's exercise and for none at all: no existence leak.
+        abort(422, errors={"exercise_id": ["Not an exercise of grau's catalog or of yours."]})
+
+
+def _taken(session: Session, workout_set: WorkoutSet, sequence: int) -> bool:
+    query = select(WorkoutSet.id).where(
+        WorkoutSet.workout_id == workout_set.workout_id, WorkoutSet.sequence == sequence
+    )
+    if workout_set.id is not None:
+        query = query.where(WorkoutSet.id != workout_set.id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _next_sequence(session: Session, workout_id: uuid.UUID) -> int:
+    last = session.scalar(
+        select(func.max(WorkoutSet.sequence)).where(WorkoutSet.workout_id == workout_id)
+    )
+    if (last or 0) >= MAX_SEQUENCE:
+        abort(409, f"The last set is at {MAX_SEQUENCE}, the highest sequence; send a free one.")
+    return (last or 0) + 1
+
+
+def _assign_set(
+    session: Session, user_id: uuid.UUID, workout_set: WorkoutSet, values: Mapping[str, Any]
+) -> None:
+    if "exercise_id" in values:
+        _usable_exercise(session, user_id, values["exercise_id"])
+    sequence = values.get("sequence")
+    if sequence is not None and _taken(session, workout_set, sequence):
+        abort(409, f"Another set of this workout has sequence {sequence}.")
+    crud.apply_changes(workout_set, values)
+    if workout_set.sequence is None:
+        workout_set.sequence = _next_sequence(session, workout_set.workout_id)
+
+
+def _check_weight(workout_set: WorkoutSet) -> None:
+    """A weight needs its unit (and the reverse), is at most 1000 kg; sets `weight_kg`."""
+    weight, unit = workout_set.weight, workout_set.weight_unit
+    if (weight is None) != (unit is None):
+        missing = "weight_unit" if unit is None else "weight"
+        abort(422, errors={missing: ["Send weight and weight_unit together."]})
+    if weight is None or unit is None:
+        workout_set.weight_kg = None
+        return
+    weight_kg = to_canonical(weight, unit)
+    if not 0 <= weight_kg <= MAX_WEIGHT_KG:
+        abort(422, errors={"weight": [f"Must be between 0 and {MAX_WEIGHT[unit]:g} {unit}."]})
+    workout_set.weight_kg = weight_kg
+
+
+def _filter_sets(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
+    if "exercise_id" in args:
+        query = query.where(WorkoutSet.exercise_id == args["exercise_id"])
+    return query
+
+
+WORKOUT_SETS = NestedOwnedService(
+    WorkoutSet,
+    parent=WORKOUTS,
+    parent_key="workout_id",
+    filter=_filter_sets,
+    assign=_assign_set,
+    check=_check_weight,
+    # The unique (workout_id, sequence) constraint, when two writers race for one position.
+    conflict="Another set of this workout took this sequence meanwhile; read the sets again.",
+)

@@ -1,0 +1,1139 @@
+"""/v1/equipment and /v1/exercises: grau's read-only catalog beside each user's own entries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+
+from grau.catalog.models import MUSCLES, Exercise
+from grau.catalog.seed import load_data
+from grau.workouts.models import Workout, WorkoutSet
+
+EXERCISES = "/v1/exercises"
+EQUIPMENT = "/v1/equipment"
+SYSTEM_EXERCISES = load_data("exercises.json")
+SYSTEM_EQUIPMENT = load_data("equipment.json")
+
+EXERCISE = {
+    "name": "Sandbag Shouldering",
+    "category": "strength",
+    "primary_muscles": ["hamstrings", "glutes"],
+    "secondary_muscles": ["lower_back"],
+    "laterality": "unilateral",
+    "difficulty": "intermediate",
+    "instructions": ["Hinge over the bag.", "Lap it.", "Drive it onto one shoulder."],
+}
+GEAR = {"name": "Sandbag", "category": "free_weights", "description": "A bag of sand."}
+SERVER_OWNED = {
+    "id": str(uuid.uuid4()),
+    "user_id": str(uuid.uuid4()),
+    "slug": "my_slug",
+    "system": True,
+    "created_at": "2025-01-01T00:00:00+00:00",
+    "updated_at": "2025-01-01T00:00:00+00:00",
+    "version": 7,
+}
+
+
+def url(base: str, item_id: str) -> str:
+    return f"{base}/{item_id}"
+
+
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json["items"]]
+
+
+def names(response: Any) -> list[str]:
+    return [item["name"] for item in response.json["items"]]
+
+
+@pytest.fixture
+def listing(client) -> Callable[..., Any]:
+    def get(base: str, account: Any, **query: Any) -> Any:
+        response = client.get(base, query_string=query, headers=account.headers)
+        assert response.status_code == 200, response.json
+        return response
+
+    return get
+
+
+@pytest.fixture
+def make_exercise(client) -> Callable[..., dict[str, Any]]:
+    def make(account: Any, **fields: Any) -> dict[str, Any]:
+        response = client.post(EXERCISES, json={**EXERCISE, **fields}, headers=account.headers)
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+@pytest.fixture
+def make_equipment(client) -> Callable[..., dict[str, Any]]:
+    def make(account: Any, **fields: Any) -> dict[str, Any]:
+        response = client.post(EQUIPMENT, json={**GEAR, **fields}, headers=account.headers)
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+@pytest.fixture
+def system_exercise(client, user) -> dict[str, Any]:
+    response = client.get(
+        EXERCISES, query_string={"q": "Barbell Bench Press"}, headers=user.headers
+    )
+    return next(e for e in response.json["items"] if e["slug"] == "barbell_bench_press")
+
+
+@pytest.fixture
+def system_equipment(client, user) -> dict[str, Any]:
+    response = client.get(EQUIPMENT, query_string={"q": "barbell"}, headers=user.headers)
+    return next(e for e in response.json["items"] if e["slug"] == "barbell")
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "_etag"}
+
+
+@contextmanager
+def counted_queries(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def log_a_set(db_session: Any, user_id: str, exercise_id: str) -> None:
+    """A logged set of the exercise (the workouts API is built elsewhere)."""
+    workout = Workout(
+        user_id=uuid.UUID(user_id),
+        name="Push day",
+        started_at=datetime(2025, 3, 1, 17, tzinfo=UTC),
+    )
+    workout.sets = [
+        WorkoutSet(
+            user_id=workout.user_id,
+            exercise_id=uuid.UUID(exercise_id),
+            sequence=1,
+            reps=5,
+            weight=100.0,
+            weight_unit="kg",
+            weight_kg=100.0,
+        )
+    ]
+    db_session.add(workout)
+    db_session.commit()
+
+
+# ------------------------------------------------------------------ the catalog
+
+
+def test_fresh_install_lists_every_system_exercise(client, user, listing):
+    response = listing(EXERCISES, user, source="system", page_size=100)
+
+    assert response.json["pagination"]["total"] == len(SYSTEM_EXERCISES) >= 100
+    assert response.json["pagination"]["total_pages"] == 2
+
+
+def test_fresh_install_lists_every_system_equipment(client, user, listing):
+    response = listing(EQUIPMENT, user, source="system", page_size=100)
+
+    assert sorted(e["slug"] for e in response.json["items"]) == sorted(
+        e["slug"] for e in SYSTEM_EQUIPMENT
+    )
+
+
+@pytest.mark.parametrize("muscle", MUSCLES)
+def test_every_muscle_group_has_system_exercises(client, user, listing, muscle):
+    response = listing(EXERCISES, user, muscle=muscle, page_size=100)
+
+    items = response.json["items"]
+    assert items
+    assert all(muscle in e["primary_muscles"] + e["secondary_muscles"] for e in items)
+
+
+def test_system_exercise_is_shown_as_in_the_catalog_data(client, user, system_exercise):
+    data = next(e for e in SYSTEM_EXERCISES if e["slug"] == "barbell_bench_press")
+
+    assert {k: system_exercise[k] for k in ("name", "category", "instructions", "system")} == {
+        "name": data["name"],
+        "category": data["category"],
+        "instructions": data["instructions"],
+        "system": True,
+    }
+    assert system_exercise["primary_muscles"] == sorted(data["primary_muscles"])
+    assert system_exercise["secondary_muscles"] == sorted(data["secondary_muscles"])
+
+
+def test_system_exercise_lists_its_equipment_by_id(client, user, listing, system_exercise):
+    data = next(e for e in SYSTEM_EXERCISES if e["slug"] == "barbell_bench_press")
+    gear = listing(EQUIPMENT, user, source="system", page_size=100).json["items"]
+    by_slug = {e["slug"]: e["id"] for e in gear}
+
+    assert system_exercise["equipment_ids"] == sorted(by_slug[s] for s in data["equipment"])
+
+
+def test_every_user_sees_the_same_catalog(client, user, other_user, listing):
+    mine = listing(EXERCISES, user, source="system", page=2, page_size=50)
+    theirs = listing(EXERCISES, other_user, source="system", page=2, page_size=50)
+
+    assert ids(mine) == ids(theirs)
+
+
+@pytest.mark.parametrize("base", [EXERCISES, EQUIPMENT])
+def test_catalog_needs_a_token(client, base):
+    response = client.get(base)
+
+    assert response.status_code == 401
+
+
+# ---------------------------------------------------------- catalog is read-only
+
+
+def test_patch_of_a_system_exercise_gets_403_problem(client, user, system_exercise):
+    response = client.patch(
+        url(EXERCISES, system_exercise["id"]), json={"name": "Mine now"}, headers=user.headers
+    )
+
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+
+
+def test_delete_of_a_system_exercise_gets_403(client, user, system_exercise):
+    response = client.delete(url(EXERCISES, system_exercise["id"]), headers=user.headers)
+
+    assert response.status_code == 403
+
+
+def test_system_exercise_is_unchanged_after_refused_writes(client, user, system_exercise):
+    client.patch(url(EXERCISES, system_exercise["id"]), json={"name": "X"}, headers=user.headers)
+    client.delete(url(EXERCISES, system_exercise["id"]), headers=user.headers)
+
+    response = client.get(url(EXERCISES, system_exercise["id"]), headers=user.headers)
+
+    assert response.json == system_exercise
+
+
+@pytest.mark.parametrize("method", ["patch", "delete"])
+def test_writes_to_system_equipment_get_403(client, user, system_equipment, method):
+    response = getattr(client, method)(
+        url(EQUIPMENT, system_equipment["id"]), json={"name": "Mine"}, headers=user.headers
+    )
+
+    assert response.status_code == 403
+
+
+# ---------------------------------------------------------------- own exercises
+
+
+def test_create_exercise_gets_201_with_location_and_etag(client, user):
+    response = client.post(EXERCISES, json=EXERCISE, headers=user.headers)
+
+    assert response.status_code == 201
+    assert response.headers["Location"] == url(EXERCISES, response.json["id"])
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_create_exercise_returns_it_as_stored(client, user, make_exercise):
+    exercise = make_exercise(user)
+
+    assert public(exercise) | {"id": "-", "created_at": "-", "updated_at": "-"} == {
+        "id": "-",
+        "slug": None,
+        "system": False,
+        "name": "Sandbag Shouldering",
+        "category": "strength",
+        "primary_muscles": ["glutes", "hamstrings"],
+        "secondary_muscles": ["lower_back"],
+        "equipment_ids": [],
+        "laterality": "unilateral",
+        "difficulty": "intermediate",
+        "instructions": EXERCISE["instructions"],
+        "created_at": "-",
+        "updated_at": "-",
+    }
+
+
+def test_create_exercise_with_only_the_required_fields_gets_the_defaults(client, user):
+    body = {"name": "Odd Lift", "category": "strength", "primary_muscles": ["abs"]}
+
+    response = client.post(EXERCISES, json=body, headers=user.headers)
+
+    assert {
+        k: response.json[k]
+        for k in ("secondary_muscles", "equipment_ids", "laterality", "difficulty", "instructions")
+    } == {
+        "secondary_muscles": [],
+        "equipment_ids": [],
+        "laterality": "bilateral",
+        "difficulty": "beginner",
+        "instructions": [],
+    }
+
+
+def test_get_returns_the_created_exercise(client, user, make_exercise):
+    exercise = make_exercise(user)
+
+    response = client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    assert response.json == public(exercise)
+    assert response.headers["ETag"] == exercise["_etag"]
+
+
+def test_exercise_may_use_system_and_own_equipment(
+    client, user, make_exercise, make_equipment, system_equipment
+):
+    mine = make_equipment(user)
+
+    exercise = make_exercise(user, equipment_ids=[mine["id"], system_equipment["id"]])
+
+    assert exercise["equipment_ids"] == sorted([mine["id"], system_equipment["id"]])
+
+
+def test_exercise_with_another_users_equipment_gets_422_on_equipment_ids(
+    client, user, other_user, make_equipment
+):
+    theirs = make_equipment(other_user)
+
+    response = client.post(
+        EXERCISES, json={**EXERCISE, "equipment_ids": [theirs["id"]]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert "equipment_ids" in response.json["errors"]
+
+
+def test_another_users_equipment_gets_the_same_422_as_an_unknown_id(
+    client, user, other_user, make_equipment
+):
+    theirs = make_equipment(other_user)["id"]
+    unknown = str(uuid.uuid4())
+
+    answers = [
+        client.post(EXERCISES, json={**EXERCISE, "equipment_ids": [i]}, headers=user.headers)
+        for i in (theirs, unknown)
+    ]
+
+    messages = [
+        a.json["errors"]["equipment_ids"][0].replace(i, "ID")
+        for a, i in zip(answers, (theirs, unknown), strict=True)
+    ]
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"primary_muscles": ["chest", "chest"]}, "primary_muscles"),
+        ({"primary_muscles": []}, "primary_muscles"),
+        ({"primary_muscles": ["wings"]}, "primary_muscles"),
+        ({"secondary_muscles": ["abs", "abs"]}, "secondary_muscles"),
+        ({"category": "yoga"}, "category"),
+        ({"laterality": "both"}, "laterality"),
+        ({"difficulty": "easy"}, "difficulty"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 81}, "name"),
+        ({"name": "Bench\x00Press"}, "name"),
+        ({"instructions": ["step"] * 31}, "instructions"),
+        ({"instructions": ["x" * 501]}, "instructions"),
+        ({"instructions": [""]}, "instructions"),
+        ({"instructions": "Just do it."}, "instructions"),
+        ({"equipment_ids": ["not-a-uuid"]}, "equipment_ids"),
+        ({"equipment_ids": [str(uuid.uuid4())] * 2}, "equipment_ids"),
+    ],
+    ids=lambda v: str(v)[:40] if isinstance(v, dict) else v,
+)
+def test_invalid_exercise_gets_422_naming_the_field(client, user, change, field):
+    response = client.post(EXERCISES, json={**EXERCISE, **change}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("missing", ["name", "category", "primary_muscles"])
+def test_create_exercise_without_a_required_field_gets_422_naming_it(client, user, missing):
+    body = {k: v for k, v in EXERCISE.items() if k != missing}
+
+    response = client.post(EXERCISES, json=body, headers=user.headers)
+
+    assert response.status_code == 422
+    assert missing in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_exercise_create_gets_422_naming_it(client, user, field):
+    response = client.post(
+        EXERCISES, json={**EXERCISE, field: SERVER_OWNED[field]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_duplicate_own_exercise_name_gets_409(client, user, make_exercise):
+    make_exercise(user)
+
+    response = client.post(EXERCISES, json=EXERCISE, headers=user.headers)
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+
+
+def test_own_exercise_may_share_a_name_with_the_catalog(client, user, system_exercise):
+    response = client.post(
+        EXERCISES, json={**EXERCISE, "name": system_exercise["name"]}, headers=user.headers
+    )
+
+    assert response.status_code == 201
+
+
+def test_two_users_may_use_the_same_exercise_name(client, user, other_user, make_exercise):
+    make_exercise(user)
+
+    response = client.post(EXERCISES, json=EXERCISE, headers=other_user.headers)
+
+    assert response.status_code == 201
+
+
+# ---------------------------------------------------------------------- listing
+
+
+@pytest.fixture
+def three_own(user, make_exercise) -> dict[str, str]:
+    """Created in order a, b, c; each sort key orders them differently."""
+    a = make_exercise(user, name="Bravo Row", category="strength")
+    b = make_exercise(user, name="Charlie Stretch", category="mobility")
+    c = make_exercise(user, name="Alpha Jump", category="plyometrics")
+    return {"a": a["id"], "b": b["id"], "c": c["id"]}
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("name", "cab"),
+        ("-name", "bac"),
+        ("category", "bca"),
+        ("-category", "acb"),
+        ("created_at", "abc"),
+        ("-created_at", "cba"),
+    ],
+)
+def test_exercises_sort_by_each_allowed_key(client, user, listing, three_own, sort, order):
+    response = listing(EXERCISES, user, source="own", sort=sort)
+
+    assert ids(response) == [three_own[k] for k in order]
+
+
+def test_exercises_are_sorted_by_name_by_default(client, user, listing, three_own):
+    response = listing(EXERCISES, user, source="own")
+
+    assert ids(response) == [three_own[k] for k in "cab"]
+
+
+@pytest.mark.parametrize("sort", ["slug", "user_id", "name,category", ""])
+def test_unknown_exercise_sort_gets_422(client, user, sort):
+    response = client.get(EXERCISES, query_string={"sort": sort}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert "sort" in response.json["errors"]
+
+
+def test_own_and_system_exercises_list_together_by_default(
+    client, user, listing, make_exercise, system_exercise
+):
+    mine = make_exercise(user, name="Barbell Bench Press Paused")
+
+    response = listing(EXERCISES, user, q="barbell bench press")
+
+    assert {mine["id"], system_exercise["id"]} <= set(ids(response))
+
+
+def test_source_own_lists_only_own_exercises(client, user, listing, three_own):
+    response = listing(EXERCISES, user, source="own")
+
+    assert set(ids(response)) == set(three_own.values())
+
+
+def test_source_system_lists_no_own_exercise(client, user, listing, make_exercise):
+    make_exercise(user, name="Aaa First")
+
+    response = listing(EXERCISES, user, source="system", page_size=100)
+
+    assert all(e["system"] for e in response.json["items"])
+    assert response.json["pagination"]["total"] == len(SYSTEM_EXERCISES)
+
+
+def test_muscle_filter_matches_primary_and_secondary(client, user, listing, make_exercise):
+    primary = make_exercise(user, name="P", primary_muscles=["neck"], secondary_muscles=[])
+    secondary = make_exercise(user, name="S", primary_muscles=["abs"], secondary_muscles=["neck"])
+    make_exercise(user, name="N", primary_muscles=["abs"], secondary_muscles=[])
+
+    response = listing(EXERCISES, user, source="own", muscle="neck")
+
+    assert ids(response) == [primary["id"], secondary["id"]]
+
+
+def test_primary_muscle_filter_skips_secondary_use(client, user, listing, make_exercise):
+    primary = make_exercise(user, name="P", primary_muscles=["neck"], secondary_muscles=[])
+    make_exercise(user, name="S", primary_muscles=["abs"], secondary_muscles=["neck"])
+
+    response = listing(EXERCISES, user, source="own", primary_muscle="neck")
+
+    assert ids(response) == [primary["id"]]
+
+
+def test_equipment_filter(client, user, listing, make_exercise, make_equipment, system_equipment):
+    bag = make_equipment(user)
+    with_bag = make_exercise(user, name="Bag", equipment_ids=[bag["id"]])
+    make_exercise(user, name="Bar", equipment_ids=[system_equipment["id"]])
+
+    response = listing(EXERCISES, user, equipment_id=bag["id"])
+
+    assert ids(response) == [with_bag["id"]]
+
+
+def test_system_equipment_filter_finds_catalog_exercises(client, user, listing, system_equipment):
+    expected = sum("barbell" in e["equipment"] for e in SYSTEM_EXERCISES)
+
+    response = listing(EXERCISES, user, equipment_id=system_equipment["id"])
+
+    assert response.json["pagination"]["total"] == expected > 0
+
+
+def test_another_users_equipment_filter_finds_nothing(
+    client, user, other_user, listing, make_exercise, make_equipment
+):
+    bag = make_equipment(other_user)
+    make_exercise(other_user, equipment_ids=[bag["id"]])
+
+    response = listing(EXERCISES, user, equipment_id=bag["id"])
+
+    assert response.json["pagination"]["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("category", "plyometrics"), ("difficulty", "advanced")]
+)
+def test_exercise_filters_by_a_column(client, user, listing, make_exercise, name, value):
+    wanted = make_exercise(user, name="Wanted", **{name: value})
+    make_exercise(user, name="Other")
+
+    response = listing(EXERCISES, user, source="own", **{name: value})
+
+    assert ids(response) == [wanted["id"]]
+
+
+def test_laterality_filter(client, user, listing, make_exercise):
+    make_exercise(user, name="One Side", laterality="unilateral")
+    both = make_exercise(user, name="Both Sides", laterality="bilateral")
+
+    response = listing(EXERCISES, user, source="own", laterality="bilateral")
+
+    assert ids(response) == [both["id"]]
+
+
+def test_catalog_filters_combine(client, user, listing):
+    expected = [
+        e["name"]
+        for e in SYSTEM_EXERCISES
+        if e["category"] == "strength"
+        and e["difficulty"] == "beginner"
+        and "chest" in e["primary_muscles"] + e["secondary_muscles"]
+    ]
+
+    response = listing(
+        EXERCISES, user, muscle="chest", category="strength", difficulty="beginner", page_size=100
+    )
+
+    assert sorted(names(response)) == sorted(expected)
+
+
+def test_q_is_a_case_insensitive_substring(client, user, listing, make_exercise):
+    found = make_exercise(user, name="Sandbag Carry")
+    make_exercise(user, name="Farmer Walk")
+
+    response = listing(EXERCISES, user, source="own", q="BAG car")
+
+    assert ids(response) == [found["id"]]
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_"])
+def test_q_matches_like_wildcards_literally(client, user, listing, make_exercise, wildcard):
+    found = make_exercise(user, name=f"Row 100{wildcard}")
+    make_exercise(user, name="Row 1000")
+
+    response = listing(EXERCISES, user, source="own", q=f"100{wildcard}")
+
+    assert ids(response) == [found["id"]]
+
+
+def test_q_with_a_backslash_matches_it_literally(client, user, listing, make_exercise):
+    found = make_exercise(user, name="Push\\Pull")
+    make_exercise(user, name="Push Pull")
+
+    response = listing(EXERCISES, user, source="own", q="h\\P")
+
+    assert ids(response) == [found["id"]]
+
+
+def test_q_finds_catalog_exercises(client, user, listing):
+    expected = sorted(e["name"] for e in SYSTEM_EXERCISES if "squat" in e["name"].lower())
+
+    response = listing(EXERCISES, user, source="system", q="Squat", page_size=100)
+
+    assert sorted(names(response)) == expected != []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("q", "a\x00b"),
+        ("q", ""),
+        ("q", "x" * 81),
+        ("muscle", "wings"),
+        ("primary_muscle", "wings"),
+        ("equipment_id", "bar"),
+        ("category", "yoga"),
+        ("difficulty", "easy"),
+        ("laterality", "both"),
+        ("source", "theirs"),
+        ("page_size", 101),
+    ],
+)
+def test_invalid_exercise_list_argument_gets_422_naming_it(client, user, name, value):
+    response = client.get(EXERCISES, query_string={name: value}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert name in response.json["errors"]
+
+
+def test_45_own_exercises_page_in_threes(client, user, listing, make_exercise):
+    for i in range(7):
+        make_exercise(user, name=f"Move {i}")
+
+    response = listing(EXERCISES, user, source="own", page=3, page_size=3)
+
+    assert response.json["pagination"] == {"page": 3, "page_size": 3, "total": 7, "total_pages": 3}
+    assert names(response) == ["Move 6"]
+
+
+def test_listing_100_exercises_takes_a_constant_number_of_queries(client, user, engine):
+    client.get(EQUIPMENT, headers=user.headers)  # the token's session check, cached after this
+    with counted_queries(engine) as few:
+        client.get(EXERCISES, query_string={"page_size": 5}, headers=user.headers)
+    with counted_queries(engine) as many:
+        response = client.get(EXERCISES, query_string={"page_size": 100}, headers=user.headers)
+
+    assert len(response.json["items"]) == 100
+    assert all(e["primary_muscles"] for e in response.json["items"])
+    selects = [s for s in many if s.lstrip().upper().startswith("SELECT")]
+    # count, exercises, their muscles, their equipment
+    assert (len(many), len(selects)) == (len(few), 4), many
+
+
+def test_exercise_list_etag_gives_304(client, user, listing):
+    etag = listing(EXERCISES, user).headers["ETag"]
+
+    response = client.get(EXERCISES, headers={**user.headers, "If-None-Match": etag})
+
+    assert response.status_code == 304
+
+
+def test_cached_exercise_list_shows_a_create(client, user, listing, make_exercise):
+    listing(EXERCISES, user, source="own")
+    made = make_exercise(user)
+
+    response = listing(EXERCISES, user, source="own")
+
+    assert ids(response) == [made["id"]]
+
+
+# ------------------------------------------------------------------- ownership
+
+OTHER_USER_REQUESTS = {
+    "GET": lambda client, target, headers: client.get(target, headers=headers),
+    "PATCH": lambda client, target, headers: client.patch(
+        target, json={"name": "Stolen"}, headers=headers
+    ),
+    "DELETE": lambda client, target, headers: client.delete(target, headers=headers),
+}
+
+
+@pytest.mark.parametrize("method", OTHER_USER_REQUESTS)
+def test_other_user_gets_404_for_my_exercise(client, user, other_user, make_exercise, method):
+    exercise = make_exercise(user)
+
+    response = OTHER_USER_REQUESTS[method](
+        client, url(EXERCISES, exercise["id"]), other_user.headers
+    )
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("method", OTHER_USER_REQUESTS)
+def test_other_user_gets_404_for_my_equipment(client, user, other_user, make_equipment, method):
+    gear = make_equipment(user)
+
+    response = OTHER_USER_REQUESTS[method](client, url(EQUIPMENT, gear["id"]), other_user.headers)
+
+    assert response.status_code == 404
+
+
+def test_other_users_exercise_404_is_the_same_as_a_missing_ones(
+    client, user, other_user, make_exercise
+):
+    exercise = make_exercise(user)
+
+    mine = client.get(url(EXERCISES, exercise["id"]), headers=other_user.headers).json
+    missing = client.get(url(EXERCISES, str(uuid.uuid4())), headers=other_user.headers).json
+
+    assert mine | {"instance": ""} == missing | {"instance": ""}
+
+
+@pytest.mark.parametrize("base", [EXERCISES, EQUIPMENT])
+def test_other_user_never_lists_my_entries(
+    client, user, other_user, listing, make_exercise, make_equipment, base
+):
+    make_exercise(user)
+    make_equipment(user)
+
+    response = listing(base, other_user, source="own")
+
+    assert response.json["pagination"]["total"] == 0
+
+
+def test_my_exercise_is_unchanged_after_another_user_tries_to_change_it(
+    client, user, other_user, make_exercise
+):
+    exercise = make_exercise(user)
+    for method in ("PATCH", "DELETE"):
+        OTHER_USER_REQUESTS[method](client, url(EXERCISES, exercise["id"]), other_user.headers)
+
+    response = client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    assert response.json == public(exercise)
+
+
+# ------------------------------------------------------------- changing exercises
+
+
+def test_patch_changes_only_the_fields_sent(client, user, make_exercise):
+    exercise = make_exercise(user)
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]), json={"difficulty": "advanced"}, headers=user.headers
+    )
+
+    changed = {k for k, v in public(exercise).items() if response.json[k] != v}
+    assert changed == {"difficulty", "updated_at"}
+
+
+def test_patch_replaces_both_muscle_lists(client, user, make_exercise):
+    exercise = make_exercise(user)
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]),
+        json={"primary_muscles": ["lower_back", "glutes"], "secondary_muscles": ["hamstrings"]},
+        headers=user.headers,
+    )
+
+    assert (response.json["primary_muscles"], response.json["secondary_muscles"]) == (
+        ["glutes", "lower_back"],
+        ["hamstrings"],
+    )
+
+
+def test_patched_muscles_read_back_the_same(client, user, make_exercise):
+    exercise = make_exercise(user)
+    patched = client.patch(
+        url(EXERCISES, exercise["id"]),
+        json={"primary_muscles": ["lower_back", "abs"], "secondary_muscles": ["glutes"]},
+        headers=user.headers,
+    )
+
+    response = client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    assert response.json == patched.json
+    assert response.headers["ETag"] == patched.headers["ETag"]
+
+
+def test_a_muscle_in_both_lists_is_primary_only(client, user, make_exercise):
+    exercise = make_exercise(
+        user, primary_muscles=["chest", "triceps"], secondary_muscles=["chest", "front_delts"]
+    )
+
+    assert (exercise["primary_muscles"], exercise["secondary_muscles"]) == (
+        ["chest", "triceps"],
+        ["front_delts"],
+    )
+
+
+def test_patch_of_primary_muscles_alone_keeps_the_other_secondary_ones(client, user, make_exercise):
+    exercise = make_exercise(user)  # primary glutes, hamstrings; secondary lower_back
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]),
+        json={"primary_muscles": ["lower_back", "quads"]},
+        headers=user.headers,
+    )
+
+    assert (response.json["primary_muscles"], response.json["secondary_muscles"]) == (
+        ["lower_back", "quads"],
+        [],
+    )
+
+
+def test_patch_of_secondary_muscles_alone_keeps_the_primary_ones(client, user, make_exercise):
+    exercise = make_exercise(user)
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]),
+        json={"secondary_muscles": ["glutes", "calves"]},
+        headers=user.headers,
+    )
+
+    assert (response.json["primary_muscles"], response.json["secondary_muscles"]) == (
+        ["glutes", "hamstrings"],
+        ["calves"],
+    )
+
+
+def test_patch_equipment_ids_with_another_users_equipment_gets_422(
+    client, user, other_user, make_exercise, make_equipment
+):
+    exercise = make_exercise(user)
+    theirs = make_equipment(other_user)
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]), json={"equipment_ids": [theirs["id"]]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert "equipment_ids" in response.json["errors"]
+
+
+def test_patch_can_clear_the_equipment(client, user, make_exercise, system_equipment):
+    exercise = make_exercise(user, equipment_ids=[system_equipment["id"]])
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]), json={"equipment_ids": []}, headers=user.headers
+    )
+
+    assert response.json["equipment_ids"] == []
+
+
+def test_patch_to_a_duplicate_name_gets_409(client, user, make_exercise):
+    make_exercise(user, name="Taken")
+    exercise = make_exercise(user, name="Free")
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]), json={"name": "Taken"}, headers=user.headers
+    )
+
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_exercise_patch_gets_422(client, user, make_exercise, field):
+    exercise = make_exercise(user)
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]), json={field: SERVER_OWNED[field]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_patch_with_a_stale_if_match_gets_412(client, user, make_exercise):
+    exercise = make_exercise(user)
+    client.patch(url(EXERCISES, exercise["id"]), json={"name": "New"}, headers=user.headers)
+
+    response = client.patch(
+        url(EXERCISES, exercise["id"]),
+        json={"name": "Newer"},
+        headers={**user.headers, "If-Match": exercise["_etag"]},
+    )
+
+    assert response.status_code == 412
+
+
+def test_get_with_a_matching_if_none_match_gets_304(client, user, make_exercise):
+    exercise = make_exercise(user)
+
+    response = client.get(
+        url(EXERCISES, exercise["id"]), headers={**user.headers, "If-None-Match": exercise["_etag"]}
+    )
+
+    assert response.status_code == 304
+
+
+def test_cached_exercise_shows_a_patch(client, user, make_exercise):
+    exercise = make_exercise(user)
+    client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+    client.patch(url(EXERCISES, exercise["id"]), json={"name": "Renamed"}, headers=user.headers)
+
+    response = client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    assert response.json["name"] == "Renamed"
+
+
+# ------------------------------------------------------------ deleting exercises
+
+
+def test_delete_own_exercise_gets_204_then_404(client, user, make_exercise):
+    exercise = make_exercise(user)
+
+    deleted = client.delete(url(EXERCISES, exercise["id"]), headers=user.headers)
+    response = client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    assert (deleted.status_code, response.status_code) == (204, 404)
+
+
+def test_delete_with_a_stale_if_match_gets_412(client, user, make_exercise):
+    exercise = make_exercise(user)
+    client.patch(url(EXERCISES, exercise["id"]), json={"name": "New"}, headers=user.headers)
+
+    response = client.delete(
+        url(EXERCISES, exercise["id"]), headers={**user.headers, "If-Match": exercise["_etag"]}
+    )
+
+    assert response.status_code == 412
+
+
+def test_deleting_an_exercise_used_in_a_logged_set_gets_409(
+    client, user, make_exercise, db_session
+):
+    exercise = make_exercise(user)
+    log_a_set(db_session, user.id, exercise["id"])
+
+    response = client.delete(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    assert response.status_code == 409
+    assert "logged sets" in response.json["detail"]
+
+
+def test_exercise_used_in_a_logged_set_survives_the_refused_delete(
+    client, user, make_exercise, db_session
+):
+    exercise = make_exercise(user)
+    log_a_set(db_session, user.id, exercise["id"])
+    client.delete(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    response = client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    assert response.json == public(exercise)
+
+
+def test_deleting_an_account_removes_its_exercises_and_their_sets(
+    client, user, make_exercise, db_session
+):
+    exercise = make_exercise(user)
+    log_a_set(db_session, user.id, exercise["id"])
+
+    response = client.delete("/v1/users/me", headers=user.headers)
+
+    assert response.status_code == 204
+    db_session.expire_all()
+    assert db_session.get(Exercise, uuid.UUID(exercise["id"])) is None
+
+
+# ---------------------------------------------------------------- own equipment
+
+
+def test_create_equipment_returns_it_as_stored(client, user, make_equipment):
+    gear = make_equipment(user)
+
+    assert {k: gear[k] for k in ("slug", "system", "name", "category", "description")} == {
+        "slug": None,
+        "system": False,
+        **GEAR,
+    }
+
+
+def test_get_returns_system_equipment(client, user, system_equipment):
+    response = client.get(url(EQUIPMENT, system_equipment["id"]), headers=user.headers)
+
+    assert response.json == system_equipment
+    assert response.json["system"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"category": "weights"}, "category"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 81}, "name"),
+        ({"description": "x" * 1001}, "description"),
+        ({"description": "a\x00b"}, "description"),
+        ({"name": None}, "name"),
+    ],
+)
+def test_invalid_equipment_gets_422_naming_the_field(client, user, change, field):
+    response = client.post(EQUIPMENT, json={**GEAR, **change}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_equipment_create_gets_422(client, user, field):
+    response = client.post(
+        EQUIPMENT, json={**GEAR, field: SERVER_OWNED[field]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_duplicate_own_equipment_name_gets_409(client, user, make_equipment):
+    make_equipment(user)
+
+    response = client.post(EQUIPMENT, json=GEAR, headers=user.headers)
+
+    assert response.status_code == 409
+
+
+def test_patch_equipment_changes_only_the_fields_sent(client, user, make_equipment):
+    gear = make_equipment(user)
+
+    response = client.patch(
+        url(EQUIPMENT, gear["id"]), json={"description": None}, headers=user.headers
+    )
+
+    changed = {k for k, v in public(gear).items() if response.json[k] != v}
+    assert changed == {"description", "updated_at"}
+
+
+def test_patch_equipment_with_a_stale_if_match_gets_412(client, user, make_equipment):
+    gear = make_equipment(user)
+    client.patch(url(EQUIPMENT, gear["id"]), json={"name": "Bag"}, headers=user.headers)
+
+    response = client.patch(
+        url(EQUIPMENT, gear["id"]),
+        json={"name": "Big Bag"},
+        headers={**user.headers, "If-Match": gear["_etag"]},
+    )
+
+    assert response.status_code == 412
+
+
+def test_equipment_get_with_a_matching_if_none_match_gets_304(client, user, make_equipment):
+    gear = make_equipment(user)
+
+    response = client.get(
+        url(EQUIPMENT, gear["id"]), headers={**user.headers, "If-None-Match": gear["_etag"]}
+    )
+
+    assert response.status_code == 304
+
+
+def test_delete_own_equipment_gets_204_then_404(client, user, make_equipment):
+    gear = make_equipment(user)
+
+    deleted = client.delete(url(EQUIPMENT, gear["id"]), headers=user.headers)
+    response = client.get(url(EQUIPMENT, gear["id"]), headers=user.headers)
+
+    assert (deleted.status_code, response.status_code) == (204, 404)
+
+
+def test_deleted_equipment_leaves_the_exercises_that_used_it(
+    client, user, listing, make_exercise, make_equipment, system_equipment
+):
+    bag = make_equipment(user)
+    exercise = make_exercise(user, equipment_ids=[bag["id"], system_equipment["id"]])
+    listing(EXERCISES, user, source="own")  # cached before the delete
+    client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+
+    client.delete(url(EQUIPMENT, bag["id"]), headers=user.headers)
+
+    listed = listing(EXERCISES, user, source="own").json["items"][0]
+    read = client.get(url(EXERCISES, exercise["id"]), headers=user.headers)
+    assert listed["equipment_ids"] == read.json["equipment_ids"] == [system_equipment["id"]]
+    assert read.headers["ETag"] != exercise["_etag"]
+
+
+@pytest.fixture
+def three_gear(user, make_equipment) -> dict[str, str]:
+    a = make_equipment(user, name="Bravo Bag", category="free_weights")
+    b = make_equipment(user, name="Charlie Cable", category="cables")
+    c = make_equipment(user, name="Alpha Mat", category="accessories")
+    return {"a": a["id"], "b": b["id"], "c": c["id"]}
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("name", "cab"),
+        ("-name", "bac"),
+        ("category", "cba"),
+        ("-category", "abc"),
+        ("created_at", "abc"),
+        ("-created_at", "cba"),
+    ],
+)
+def test_equipment_sorts_by_each_allowed_key(client, user, listing, three_gear, sort, order):
+    response = listing(EQUIPMENT, user, source="own", sort=sort)
+
+    assert ids(response) == [three_gear[k] for k in order]
+
+
+def test_equipment_filters_by_category(client, user, listing, three_gear):
+    response = listing(EQUIPMENT, user, source="own", category="cables")
+
+    assert ids(response) == [three_gear["b"]]
+
+
+def test_equipment_q_search(client, user, listing, three_gear):
+    response = listing(EQUIPMENT, user, q="BAG")
+
+    assert three_gear["a"] in ids(response)
+    assert all("bag" in n.lower() for n in names(response))
+
+
+@pytest.mark.parametrize(("source", "systems"), [("system", {True}), ("own", {False})])
+def test_equipment_source_filter(client, user, listing, three_gear, source, systems):
+    response = listing(EQUIPMENT, user, source=source, page_size=100)
+
+    assert {e["system"] for e in response.json["items"]} == systems
+
+
+def test_equipment_lists_catalog_and_own_together(client, user, listing, three_gear):
+    response = listing(EQUIPMENT, user, page_size=100)
+
+    assert response.json["pagination"]["total"] == len(SYSTEM_EQUIPMENT) + 3
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("q", "a\x00b"), ("category", "weights"), ("source", "x"), ("sort", "description")],
+)
+def test_invalid_equipment_list_argument_gets_422(client, user, name, value):
+    response = client.get(EQUIPMENT, query_string={name: value}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert name in response.json["errors"]
+
+
+# ------------------------------------------------------------------- idempotency
+
+
+def test_exercise_retry_with_the_same_idempotency_key_creates_one(client, user, listing):
+    key = str(uuid.uuid4())
+    first = client.post(EXERCISES, json=EXERCISE, headers={**user.headers, "Idempotency-Key": key})
+    retry = client.post(EXERCISES, json=EXERCISE, headers={**user.headers, "Idempotency-Key": key})
+
+    assert retry.json["id"] == first.json["id"]
+    assert listing(EXERCISES, user, source="own").json["pagination"]["total"] == 1

@@ -1,0 +1,430 @@
+"""GET /v1/exercises/{exercise_id}/progress: best set, Epley e1RM and volume per workout.
+
+Sets are written straight into the database (the workouts API is built
+elsewhere); every expectation is computed by hand in the test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from grau.workouts.models import Workout, WorkoutSet
+
+LB_PER_KG = 2.20462262185
+EXERCISES = "/v1/exercises"
+
+
+def progress_url(exercise_id: str) -> str:
+    return f"{EXERCISES}/{exercise_id}/progress"
+
+
+@pytest.fixture
+def exercise_id(client, user) -> str:
+    """A catalog exercise everyone can log."""
+    response = client.get(EXERCISES, query_string={"q": "Barbell Back Squat"}, headers=user.headers)
+    return next(e["id"] for e in response.json["items"] if e["slug"] == "barbell_back_squat")
+
+
+@pytest.fixture
+def log_workout(db_session) -> Callable[..., str]:
+    """A workout of `account` at `started_at` with sets of (weight_kg, reps) of the exercise."""
+
+    def log(
+        account: Any,
+        exercise_id: str,
+        started_at: datetime,
+        sets: list[tuple[float | None, int | None]],
+    ) -> str:
+        owner = uuid.UUID(account.id)
+        workout = Workout(user_id=owner, name="Leg day", started_at=started_at)
+        workout.sets = [
+            WorkoutSet(
+                user_id=owner,
+                exercise_id=uuid.UUID(exercise_id),
+                sequence=number,
+                reps=reps,
+                weight=weight,
+                weight_unit=None if weight is None else "kg",
+                weight_kg=weight,
+            )
+            for number, (weight, reps) in enumerate(sets, start=1)
+        ]
+        db_session.add(workout)
+        db_session.commit()
+        return str(workout.id)
+
+    return log
+
+
+def day(n: int, hour: int = 17) -> datetime:
+    return datetime(2025, 3, n, hour, tzinfo=UTC)
+
+
+def get(client: Any, account: Any, exercise_id: str, **query: Any) -> Any:
+    return client.get(progress_url(exercise_id), query_string=query, headers=account.headers)
+
+
+# -------------------------------------------------------------------------- e1RM
+
+
+def test_100_kg_for_5_reps_estimates_116_667(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(100.0, 5)])
+
+    session = get(client, user, exercise_id).json["sessions"][0]
+
+    assert session["best_e1rm"] == pytest.approx(116.667, abs=1e-3)  # 100 * (1 + 5/30)
+
+
+def test_a_single_rep_is_its_own_one_rep_max(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(140.0, 1)])
+
+    session = get(client, user, exercise_id).json["sessions"][0]
+
+    assert session["best_e1rm"] == 140.0  # not 140 * (1 + 1/30)
+
+
+def test_12_reps_count_for_the_e1rm_and_13_do_not(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(60.0, 12), (80.0, 13)])
+
+    session = get(client, user, exercise_id).json["sessions"][0]
+
+    assert session["best_e1rm"] == pytest.approx(84.0)  # 60 * (1 + 12/30); 80 x 13 left out
+
+
+@pytest.mark.parametrize(
+    "sets", [[(None, 5)], [(0.0, 5)], [(80.0, 20)], [(80.0, 0)], [(80.0, None)]]
+)
+def test_sets_without_an_estimable_weight_and_reps_have_no_e1rm(
+    client, user, exercise_id, log_workout, sets
+):
+    log_workout(user, exercise_id, day(1), sets)
+
+    session = get(client, user, exercise_id).json["sessions"][0]
+
+    assert session["best_e1rm"] is None
+    assert session["set_count"] == 1
+
+
+# ------------------------------------------------------------------ per session
+
+
+def test_a_session_sums_volume_and_counts_sets(client, user, exercise_id, log_workout):
+    workout = log_workout(user, exercise_id, day(1), [(100.0, 5), (90.0, 8), (80.0, 10)])
+
+    session = get(client, user, exercise_id).json["sessions"][0]
+
+    assert session == {
+        "workout_id": workout,
+        "started_at": "2025-03-01T17:00:00+00:00",
+        "date": "2025-03-01",
+        "set_count": 3,
+        "volume": 2020.0,  # 500 + 720 + 800
+        "top_weight": 100.0,
+        # max(116.667, 90 * (1 + 8/30) = 114, 80 * (1 + 10/30) = 106.667)
+        "best_e1rm": pytest.approx(116.667, abs=1e-3),
+    }
+
+
+def test_volume_leaves_out_sets_without_weight_or_reps(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(100.0, 5), (None, 10), (70.0, None), (50.0, 20)])
+
+    session = get(client, user, exercise_id).json["sessions"][0]
+
+    assert (session["volume"], session["set_count"]) == (1500.0, 4)  # 500 + 50 * 20
+
+
+def test_sessions_are_per_workout_oldest_first(client, user, exercise_id, log_workout):
+    later = log_workout(user, exercise_id, day(8), [(105.0, 5)])
+    earlier = log_workout(user, exercise_id, day(1), [(100.0, 5), (100.0, 5)])
+
+    sessions = get(client, user, exercise_id).json["sessions"]
+
+    assert [(s["workout_id"], s["set_count"], s["volume"]) for s in sessions] == [
+        (earlier, 2, 1000.0),
+        (later, 1, 525.0),
+    ]
+    assert sessions[1]["best_e1rm"] == pytest.approx(122.5)  # 105 * (1 + 5/30)
+
+
+def test_sets_of_other_exercises_do_not_count(client, user, exercise_id, log_workout):
+    response = client.get(EXERCISES, query_string={"q": "Deadlift"}, headers=user.headers)
+    other = response.json["items"][0]["id"]
+    log_workout(user, other, day(1), [(200.0, 3)])
+    log_workout(user, exercise_id, day(2), [(100.0, 5)])
+
+    body = get(client, user, exercise_id).json
+
+    assert [s["top_weight"] for s in body["sessions"]] == [100.0]
+    assert body["best_set"]["weight"] == 100.0
+
+
+def test_other_users_sets_do_not_count(client, user, other_user, exercise_id, log_workout):
+    log_workout(other_user, exercise_id, day(1), [(250.0, 1)])
+
+    body = get(client, user, exercise_id).json
+
+    assert (body["best_set"], body["sessions"]) == (None, [])
+
+
+def test_no_sets_means_no_best_set_and_no_sessions(client, user, exercise_id):
+    body = get(client, user, exercise_id).json
+
+    assert body == {"exercise_id": exercise_id, "unit": "kg", "best_set": None, "sessions": []}
+
+
+# ---------------------------------------------------------------------- best set
+
+
+def test_best_set_is_the_heaviest(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(100.0, 10)])
+    workout = log_workout(user, exercise_id, day(2), [(110.0, 1)])
+
+    best = get(client, user, exercise_id).json["best_set"]
+
+    assert {k: v for k, v in best.items() if k != "set_id"} == {
+        "workout_id": workout,
+        "started_at": "2025-03-02T17:00:00+00:00",
+        "weight": 110.0,
+        "reps": 1,
+        "e1rm": 110.0,
+    }
+
+
+def test_equal_weights_are_ranked_by_reps(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(100.0, 3), (100.0, 5), (100.0, 4)])
+
+    best = get(client, user, exercise_id).json["best_set"]
+
+    assert (best["weight"], best["reps"]) == (100.0, 5)
+
+
+def test_equal_sets_are_ranked_by_the_earliest(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(9), [(100.0, 5)])
+    first = log_workout(user, exercise_id, day(2), [(100.0, 5)])
+
+    best = get(client, user, exercise_id).json["best_set"]
+
+    assert best["workout_id"] == first
+
+
+def test_best_set_beyond_12_reps_has_no_e1rm(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(100.0, 15)])
+
+    best = get(client, user, exercise_id).json["best_set"]
+
+    assert (best["weight"], best["reps"], best["e1rm"]) == (100.0, 15, None)
+
+
+def test_sets_without_reps_are_never_the_best_set(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(200.0, None), (200.0, 0), (90.0, 5)])
+
+    best = get(client, user, exercise_id).json["best_set"]
+
+    assert (best["weight"], best["reps"]) == (90.0, 5)
+
+
+# ------------------------------------------------------------------------ units
+
+
+def test_unit_lb_converts_every_weight(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(100.0, 5), (90.0, 8), (80.0, 10)])
+
+    body = get(client, user, exercise_id, unit="lb").json
+
+    session, best = body["sessions"][0], body["best_set"]
+    assert body["unit"] == "lb"
+    assert best["weight"] == pytest.approx(100 * LB_PER_KG, abs=1e-3)  # 220.462
+    assert best["e1rm"] == pytest.approx(100 * (1 + 5 / 30) * LB_PER_KG, abs=1e-3)  # 257.206
+    assert session["volume"] == pytest.approx(2020 * LB_PER_KG, abs=1e-3)  # 4453.338
+    assert session["top_weight"] == pytest.approx(220.462, abs=1e-3)
+
+
+def test_a_weight_logged_in_lb_reads_back_in_lb(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(225 / LB_PER_KG, 5)])
+
+    best = get(client, user, exercise_id, unit="lb").json["best_set"]
+
+    assert best["weight"] == 225.0
+    assert best["e1rm"] == 262.5  # 225 * (1 + 5/30)
+
+
+@pytest.mark.parametrize(("preferred", "unit"), [("lb", "lb"), ("kg", "kg"), ("st", "kg")])
+def test_default_unit_is_the_users_weight_unit_if_kg_or_lb(
+    client, register, exercise_id, preferred, unit
+):
+    account = register(weight_unit=preferred)
+
+    body = get(client, account, exercise_id).json
+
+    assert body["unit"] == unit
+
+
+def test_unit_parameter_overrides_the_preferred_unit(client, register, exercise_id):
+    account = register(weight_unit="lb")
+
+    body = get(client, account, exercise_id, unit="kg").json
+
+    assert body["unit"] == "kg"
+
+
+# ------------------------------------------------------------------------ dates
+
+
+@pytest.fixture
+def vienna_user(register):
+    return register(timezone="Europe/Vienna")
+
+
+def test_session_date_is_the_local_day(client, vienna_user, exercise_id, log_workout):
+    # 23:30 UTC on 1 March is 00:30 on 2 March in Vienna.
+    log_workout(vienna_user, exercise_id, datetime(2025, 3, 1, 23, 30, tzinfo=UTC), [(100, 5)])
+
+    session = get(client, vienna_user, exercise_id).json["sessions"][0]
+
+    assert (session["started_at"], session["date"]) == ("2025-03-01T23:30:00+00:00", "2025-03-02")
+
+
+@pytest.mark.parametrize(
+    ("query", "dates"),
+    [
+        ({"date_from": "2025-03-02"}, ["2025-03-02", "2025-03-03"]),
+        ({"date_to": "2025-03-02"}, ["2025-03-01", "2025-03-02"]),
+        ({"date_from": "2025-03-02", "date_to": "2025-03-02"}, ["2025-03-02"]),
+        ({"date_from": "2025-03-04"}, []),
+    ],
+)
+def test_date_range_includes_both_local_days(
+    client, vienna_user, exercise_id, log_workout, query, dates
+):
+    # Local days 1, 2 and 3 March; the middle one starts 00:30 local (23:30 UTC the day before).
+    log_workout(vienna_user, exercise_id, datetime(2025, 3, 1, 10, tzinfo=UTC), [(100, 5)])
+    log_workout(vienna_user, exercise_id, datetime(2025, 3, 1, 23, 30, tzinfo=UTC), [(100, 5)])
+    log_workout(vienna_user, exercise_id, datetime(2025, 3, 3, 22, 30, tzinfo=UTC), [(100, 5)])
+
+    sessions = get(client, vienna_user, exercise_id, **query).json["sessions"]
+
+    assert [s["date"] for s in sessions] == dates
+
+
+def test_best_set_is_the_best_within_the_dates(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(150.0, 1)])
+    log_workout(user, exercise_id, day(5), [(120.0, 3)])
+
+    best = get(client, user, exercise_id, date_from="2025-03-02").json["best_set"]
+
+    assert best["weight"] == 120.0
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"date_from": "2025-03-05", "date_to": "2025-03-04"}, "date_to"),
+        ({"date_from": "1899-12-31"}, "date_from"),
+        ({"date_to": "3000-01-01"}, "date_to"),
+        ({"date_to": "yesterday"}, "date_to"),
+        ({"unit": "st"}, "unit"),
+    ],
+)
+def test_invalid_progress_query_gets_422_naming_it(client, user, exercise_id, query, field):
+    response = get(client, user, exercise_id, **query)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+# ------------------------------------------------------------------- visibility
+
+
+def test_progress_of_my_own_exercise(client, user, log_workout):
+    mine = client.post(
+        EXERCISES,
+        json={"name": "Zercher Squat", "category": "strength", "primary_muscles": ["quads"]},
+        headers=user.headers,
+    ).json["id"]
+    log_workout(user, mine, day(1), [(80.0, 5)])
+
+    response = get(client, user, mine)
+
+    assert response.json["best_set"]["weight"] == 80.0
+
+
+def test_progress_of_another_users_exercise_gets_404(client, user, other_user):
+    theirs = client.post(
+        EXERCISES,
+        json={"name": "Secret Lift", "category": "strength", "primary_muscles": ["quads"]},
+        headers=other_user.headers,
+    ).json["id"]
+
+    response = get(client, user, theirs)
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_progress_of_an_unknown_exercise_gets_404(client, user):
+    response = get(client, user, str(uuid.uuid4()))
+
+    assert response.status_code == 404
+
+
+def test_progress_needs_a_token(client, exercise_id):
+    response = client.get(progress_url(exercise_id))
+
+    assert response.status_code == 401
+
+
+# ----------------------------------------------------------- freshness and cost
+
+
+def test_progress_etag_gives_304(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(100.0, 5)])
+    etag = get(client, user, exercise_id).headers["ETag"]
+
+    response = client.get(
+        progress_url(exercise_id), headers={**user.headers, "If-None-Match": etag}
+    )
+
+    assert response.status_code == 304
+
+
+def test_progress_shows_a_set_logged_after_it_was_read(client, user, exercise_id, log_workout):
+    log_workout(user, exercise_id, day(1), [(100.0, 5)])
+    first = get(client, user, exercise_id)
+    log_workout(user, exercise_id, day(2), [(105.0, 5)])
+
+    response = client.get(
+        progress_url(exercise_id), headers={**user.headers, "If-None-Match": first.headers["ETag"]}
+    )
+
+    assert response.status_code == 200
+    assert len(response.json["sessions"]) == 2
+
+
+def test_progress_takes_the_same_queries_for_1_or_20_workouts(
+    client, user, exercise_id, log_workout, engine
+):
+    def selects() -> int:
+        statements: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert get(client, user, exercise_id).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
+
+    log_workout(user, exercise_id, day(1), [(100.0, 5)])
+    one = selects()
+    for n in range(2, 21):
+        log_workout(user, exercise_id, day(n), [(100.0, 5), (90.0, 8)])
+
+    assert selects() == one <= 4  # exercise, user, per-workout aggregate, best set

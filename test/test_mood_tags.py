@@ -1,0 +1,618 @@
+"""/v1/mood-tags: a user's own tags, unique by label, and what deleting one does to moods."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from grau.moods.models import TAG_CATEGORIES
+
+URL = "/v1/mood-tags"
+MOODS_URL = "/v1/moods"
+RAINY = {"category": "weather", "label": "Rainy", "icon": "cloud-rain"}
+MOOD = {"value": 4, "recorded_at": "2025-03-01T19:30:00+01:00"}
+SERVER_OWNED = {
+    "id": str(uuid.uuid4()),
+    "user_id": str(uuid.uuid4()),
+    "created_at": "2025-01-01T00:00:00+00:00",
+    "updated_at": "2025-01-01T00:00:00+00:00",
+    "version": 7,
+}
+
+
+def item_url(tag_id: str) -> str:
+    return f"{URL}/{tag_id}"
+
+
+def mood_url(mood_id: str) -> str:
+    return f"{MOODS_URL}/{mood_id}"
+
+
+def post(client: FlaskClient, account: Any, body: Any, **headers: str) -> Any:
+    return client.post(URL, json=body, headers={**account.headers, **headers})
+
+
+def listing(client: FlaskClient, account: Any, **query: Any) -> Any:
+    return client.get(URL, query_string=query, headers=account.headers)
+
+
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json["items"]]
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the API returns it (without the factory's `_etag`)."""
+    return {k: v for k, v in item.items() if k != "_etag"}
+
+
+@pytest.fixture
+def create_tag(client):
+    def make(account: Any, **fields: Any) -> dict[str, Any]:
+        response = post(client, account, {**RAINY, **fields})
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+@pytest.fixture
+def create_mood(client):
+    def make(account: Any, **fields: Any) -> dict[str, Any]:
+        response = client.post(MOODS_URL, json={**MOOD, **fields}, headers=account.headers)
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+# ------------------------------------------------------------------------- create
+
+
+def test_create_gets_201_with_location_and_etag(client, user):
+    response = post(client, user, RAINY)
+
+    assert response.status_code == 201
+    assert response.headers["Location"] == item_url(response.json["id"])
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_create_returns_the_tag_as_stored(client, user):
+    response = post(client, user, RAINY)
+
+    assert set(response.json) == {
+        "id",
+        "category",
+        "label",
+        "icon",
+        "created_at",
+        "updated_at",
+    }
+    assert {k: response.json[k] for k in RAINY} == RAINY
+
+
+@pytest.mark.parametrize("category", TAG_CATEGORIES)
+def test_every_category_is_accepted(client, user, category):
+    response = post(client, user, {**RAINY, "category": category})
+
+    assert (response.status_code, response.json["category"]) == (201, category)
+
+
+def test_icon_is_optional_and_null_when_absent(client, user):
+    response = post(client, user, {"category": "sleep", "label": "Slept well"})
+
+    assert (response.status_code, response.json["icon"]) == (201, None)
+
+
+def test_emoji_icon_and_label_are_kept_as_sent(client, user):
+    response = post(client, user, {"category": "emotions", "label": "Grateful 🙏", "icon": "🙏"})
+
+    assert (response.json["label"], response.json["icon"]) == ("Grateful 🙏", "🙏")
+
+
+@pytest.mark.parametrize("length", [1, 50])
+def test_label_of_1_to_50_characters_is_accepted(client, user, length):
+    response = post(client, user, {**RAINY, "label": "x" * length})
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["", "   ", "\t\n", "x" * 51, "rain\x00y", None, 7],
+    ids=["empty", "spaces", "whitespace", "51 characters", "NUL", "null", "number"],
+)
+def test_unacceptable_label_gets_422_on_label(client, user, label):
+    response = post(client, user, {**RAINY, "label": label})
+
+    assert response.status_code == 422
+    assert "label" in response.json["errors"]
+
+
+@pytest.mark.parametrize("icon", ["x" * 65, "a\x00b", 3])
+def test_unacceptable_icon_gets_422_on_icon(client, user, icon):
+    response = post(client, user, {**RAINY, "icon": icon})
+
+    assert response.status_code == 422
+    assert "icon" in response.json["errors"]
+
+
+@pytest.mark.parametrize("category", ["mood", "Weather", "", None])
+def test_unknown_category_gets_422_on_category(client, user, category):
+    response = post(client, user, {**RAINY, "category": category})
+
+    assert response.status_code == 422
+    assert "category" in response.json["errors"]
+
+
+@pytest.mark.parametrize("missing", ["category", "label"])
+def test_create_without_a_required_field_gets_422_naming_it(client, user, missing):
+    body = {k: v for k, v in RAINY.items() if k != missing}
+
+    response = post(client, user, body)
+
+    assert response.status_code == 422
+    assert missing in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_create_gets_422_naming_it(client, user, field):
+    response = post(client, user, {**RAINY, field: SERVER_OWNED[field]})
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_unknown_field_in_create_gets_422_naming_it(client, user):
+    response = post(client, user, {**RAINY, "color": "blue"})
+
+    assert response.status_code == 422
+    assert "color" in response.json["errors"]
+
+
+def test_create_without_a_token_gets_401(client):
+    response = client.post(URL, json=RAINY)
+
+    assert response.status_code == 401
+
+
+# ------------------------------------------------------------------ unique labels
+
+
+def test_a_second_tag_with_the_same_label_gets_409(client, user, create_tag):
+    create_tag(user)
+
+    response = post(client, user, {**RAINY, "category": "places"})
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_refused_duplicate_creates_nothing(client, user, create_tag):
+    create_tag(user)
+    post(client, user, RAINY)
+
+    response = listing(client, user)
+
+    assert response.json["pagination"]["total"] == 1
+
+
+def test_labels_differing_in_case_are_different_labels(client, user, create_tag):
+    create_tag(user)
+
+    response = post(client, user, {**RAINY, "label": "rainy"})
+
+    assert response.status_code == 201
+
+
+def test_another_user_may_use_the_same_label(client, user, other_user, create_tag):
+    create_tag(user)
+
+    response = post(client, other_user, RAINY)
+
+    assert response.status_code == 201
+
+
+def test_renaming_to_a_label_already_taken_gets_409(client, user, create_tag):
+    create_tag(user)
+    sunny = create_tag(user, label="Sunny")
+
+    response = client.patch(item_url(sunny["id"]), json={"label": "Rainy"}, headers=user.headers)
+
+    assert response.status_code == 409
+
+
+def test_a_refused_rename_changes_nothing(client, user, create_tag):
+    create_tag(user)
+    sunny = create_tag(user, label="Sunny")
+    client.patch(item_url(sunny["id"]), json={"label": "Rainy"}, headers=user.headers)
+
+    response = client.get(item_url(sunny["id"]), headers=user.headers)
+
+    assert response.json == public(sunny)
+
+
+def test_renaming_a_tag_to_its_own_label_is_accepted(client, user, create_tag):
+    tag = create_tag(user)
+
+    response = client.patch(item_url(tag["id"]), json={"label": "Rainy"}, headers=user.headers)
+
+    assert response.status_code == 200
+
+
+def test_a_deleted_tags_label_can_be_used_again(client, user, create_tag):
+    tag = create_tag(user)
+    client.delete(item_url(tag["id"]), headers=user.headers)
+
+    response = post(client, user, RAINY)
+
+    assert response.status_code == 201
+
+
+# --------------------------------------------------------------------------- list
+
+
+def test_list_returns_items_and_pagination(client, user, create_tag):
+    tag = create_tag(user)
+
+    response = listing(client, user)
+
+    assert response.json == {
+        "items": [public(tag)],
+        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
+    }
+
+
+def test_25_tags_in_pages_of_10_make_3_pages(client, user, create_tag):
+    for n in range(25):
+        create_tag(user, label=f"tag {n:02d}")
+
+    response = listing(client, user, page=3, page_size=10)
+
+    assert response.json["pagination"] == {
+        "page": 3,
+        "page_size": 10,
+        "total": 25,
+        "total_pages": 3,
+    }
+    assert [item["label"] for item in response.json["items"]] == [f"tag {n}" for n in range(20, 25)]
+
+
+def test_list_filters_by_category(client, user, create_tag):
+    create_tag(user)
+    office = create_tag(user, category="work", label="Office")
+    create_tag(user, category="places", label="Home office")
+
+    response = listing(client, user, category="work")
+
+    assert ids(response) == [office["id"]]
+
+
+def test_list_with_an_unknown_category_gets_422(client, user):
+    response = listing(client, user, category="mood")
+
+    assert response.status_code == 422
+    assert "category" in response.json["errors"]
+
+
+@pytest.fixture
+def three_tags(user, create_tag) -> dict[str, str]:
+    """Created in order a, b, c; label and category order them differently."""
+    a = create_tag(user, label="Beach", category="places")
+    b = create_tag(user, label="Commute", category="chores")
+    c = create_tag(user, label="Anxious", category="emotions")
+    return {"a": a["id"], "b": b["id"], "c": c["id"]}
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("label", "cab"),
+        ("-label", "bac"),
+        ("category", "bca"),
+        ("-category", "acb"),
+        ("created_at", "abc"),
+        ("-created_at", "cba"),
+    ],
+)
+def test_list_sorts_by_each_allowed_key(client, user, three_tags, sort, order):
+    response = listing(client, user, sort=sort)
+
+    assert ids(response) == [three_tags[name] for name in order]
+
+
+def test_default_order_is_by_label(client, user, three_tags):
+    response = listing(client, user)
+
+    assert ids(response) == [three_tags[name] for name in "cab"]
+
+
+@pytest.mark.parametrize("sort", ["icon", "user_id", "label,category", ""])
+def test_unknown_sort_gets_422(client, user, sort):
+    response = listing(client, user, sort=sort)
+
+    assert response.status_code == 422
+    assert "sort" in response.json["errors"]
+
+
+def test_list_without_a_token_gets_401(client):
+    assert client.get(URL).status_code == 401
+
+
+# ---------------------------------------------------------------- read and change
+
+
+def test_get_returns_the_tag_with_the_etag_of_the_create(client, user, create_tag):
+    tag = create_tag(user)
+
+    response = client.get(item_url(tag["id"]), headers=user.headers)
+
+    assert (response.json, response.headers["ETag"]) == (public(tag), tag["_etag"])
+
+
+def test_get_with_a_matching_if_none_match_gets_304(client, user, create_tag):
+    tag = create_tag(user)
+
+    response = client.get(
+        item_url(tag["id"]), headers={**user.headers, "If-None-Match": tag["_etag"]}
+    )
+
+    assert response.status_code == 304
+
+
+def test_list_with_a_matching_if_none_match_gets_304(client, user, create_tag):
+    create_tag(user)
+    etag = listing(client, user).headers["ETag"]
+
+    response = client.get(URL, headers={**user.headers, "If-None-Match": etag})
+
+    assert response.status_code == 304
+
+
+def test_get_of_an_unknown_id_gets_404(client, user):
+    response = client.get(item_url(str(uuid.uuid4())), headers=user.headers)
+
+    assert response.status_code == 404
+
+
+def test_patch_changes_only_the_fields_sent(client, user, create_tag):
+    tag = create_tag(user)
+
+    response = client.patch(item_url(tag["id"]), json={"icon": "umbrella"}, headers=user.headers)
+
+    changed = {k for k, v in public(tag).items() if response.json[k] != v}
+    assert changed == {"icon", "updated_at"}
+
+
+def test_patch_can_clear_the_icon(client, user, create_tag):
+    tag = create_tag(user)
+
+    response = client.patch(item_url(tag["id"]), json={"icon": None}, headers=user.headers)
+
+    assert response.json["icon"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("category", "mood"), ("label", " "), ("label", None), ("icon", "x" * 65)]
+)
+def test_patch_with_an_invalid_field_gets_422_naming_it(client, user, create_tag, field, value):
+    tag = create_tag(user)
+
+    response = client.patch(item_url(tag["id"]), json={field: value}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_patch_gets_422_naming_it(client, user, create_tag, field):
+    tag = create_tag(user)
+
+    response = client.patch(
+        item_url(tag["id"]), json={field: SERVER_OWNED[field]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_patch_with_a_stale_if_match_gets_412(client, user, create_tag):
+    tag = create_tag(user)
+    client.patch(item_url(tag["id"]), json={"icon": "umbrella"}, headers=user.headers)
+
+    response = client.patch(
+        item_url(tag["id"]),
+        json={"icon": "cloud"},
+        headers={**user.headers, "If-Match": tag["_etag"]},
+    )
+
+    assert response.status_code == 412
+
+
+def test_patch_with_the_current_if_match_gets_200(client, user, create_tag):
+    tag = create_tag(user)
+
+    response = client.patch(
+        item_url(tag["id"]),
+        json={"icon": "cloud"},
+        headers={**user.headers, "If-Match": tag["_etag"]},
+    )
+
+    assert response.status_code == 200
+
+
+def test_cached_list_shows_a_rename(client, user, create_tag):
+    tag = create_tag(user)
+    listing(client, user)
+    client.patch(item_url(tag["id"]), json={"label": "Drizzle"}, headers=user.headers)
+
+    response = listing(client, user)
+
+    assert [item["label"] for item in response.json["items"]] == ["Drizzle"]
+
+
+# ------------------------------------------------------------------------- delete
+
+
+def test_delete_gets_204_and_the_tag_is_gone(client, user, create_tag):
+    tag = create_tag(user)
+
+    deleted = client.delete(item_url(tag["id"]), headers=user.headers)
+
+    assert deleted.status_code == 204
+    assert client.get(item_url(tag["id"]), headers=user.headers).status_code == 404
+
+
+def test_delete_with_a_stale_if_match_gets_412_and_keeps_the_tag(client, user, create_tag):
+    tag = create_tag(user)
+    client.patch(item_url(tag["id"]), json={"icon": "umbrella"}, headers=user.headers)
+
+    response = client.delete(
+        item_url(tag["id"]), headers={**user.headers, "If-Match": tag["_etag"]}
+    )
+
+    assert response.status_code == 412
+    assert client.get(item_url(tag["id"]), headers=user.headers).status_code == 200
+
+
+# ------------------------------------------------------------- deleting a used tag
+
+
+def test_deleting_a_tag_removes_it_from_its_moods(client, user, create_tag, create_mood):
+    rainy, tired = create_tag(user), create_tag(user, label="Tired", category="sleep")
+    mood = create_mood(user, tag_ids=[rainy["id"], tired["id"]])
+    client.delete(item_url(rainy["id"]), headers=user.headers)
+
+    response = client.get(mood_url(mood["id"]), headers=user.headers)
+
+    assert response.json["tag_ids"] == [tired["id"]]
+
+
+def test_deleting_a_tag_keeps_its_moods(client, user, create_tag, create_mood):
+    tag = create_tag(user)
+    mood = create_mood(user, tag_ids=[tag["id"]])
+    client.delete(item_url(tag["id"]), headers=user.headers)
+
+    response = client.get(MOODS_URL, headers=user.headers)
+
+    assert [item["id"] for item in response.json["items"]] == [mood["id"]]
+
+
+def test_cached_mood_read_drops_a_deleted_tag(client, user, create_tag, create_mood):
+    tag = create_tag(user)
+    mood = create_mood(user, tag_ids=[tag["id"]])
+    assert client.get(mood_url(mood["id"]), headers=user.headers).json["tag_ids"] == [tag["id"]]
+    client.delete(item_url(tag["id"]), headers=user.headers)
+
+    response = client.get(mood_url(mood["id"]), headers=user.headers)
+
+    assert response.json["tag_ids"] == []
+
+
+def test_cached_mood_list_filtered_by_a_deleted_tag_becomes_empty(
+    client, user, create_tag, create_mood
+):
+    tag = create_tag(user)
+    create_mood(user, tag_ids=[tag["id"]])
+    query = {"tag_id": tag["id"]}
+    assert client.get(MOODS_URL, query_string=query, headers=user.headers).json["items"]
+    client.delete(item_url(tag["id"]), headers=user.headers)
+
+    response = client.get(MOODS_URL, query_string=query, headers=user.headers)
+
+    assert response.json["items"] == []
+
+
+def test_a_mood_gets_a_new_etag_when_its_tag_is_deleted(client, user, create_tag, create_mood):
+    """Else a client holding the old ETag would get 304 for a body that changed."""
+    tag = create_tag(user)
+    mood = create_mood(user, tag_ids=[tag["id"]])
+    client.delete(item_url(tag["id"]), headers=user.headers)
+
+    response = client.get(
+        mood_url(mood["id"]), headers={**user.headers, "If-None-Match": mood["_etag"]}
+    )
+
+    assert response.status_code == 200
+    assert datetime.fromisoformat(response.json["updated_at"]) > datetime.fromisoformat(
+        mood["updated_at"]
+    )
+
+
+def test_a_write_to_a_mood_read_before_its_tag_was_deleted_gets_412(
+    client, user, create_tag, create_mood
+):
+    tag = create_tag(user)
+    mood = create_mood(user, tag_ids=[tag["id"]])
+    client.delete(item_url(tag["id"]), headers=user.headers)
+
+    response = client.patch(
+        mood_url(mood["id"]), json={"value": 5}, headers={**user.headers, "If-Match": mood["_etag"]}
+    )
+
+    assert response.status_code == 412
+
+
+def test_deleting_an_unused_tag_leaves_moods_versions_alone(client, user, create_tag, create_mood):
+    used, unused = create_tag(user), create_tag(user, label="Unused")
+    mood = create_mood(user, tag_ids=[used["id"]])
+    client.delete(item_url(unused["id"]), headers=user.headers)
+
+    response = client.get(
+        mood_url(mood["id"]), headers={**user.headers, "If-None-Match": mood["_etag"]}
+    )
+
+    assert response.status_code == 304
+
+
+# ---------------------------------------------------------------------- ownership
+
+OTHER_USER_REQUESTS = {
+    "GET": lambda client, url, headers: client.get(url, headers=headers),
+    "PATCH": lambda client, url, headers: client.patch(
+        url, json={"label": "Mine now"}, headers=headers
+    ),
+    "DELETE": lambda client, url, headers: client.delete(url, headers=headers),
+}
+
+
+@pytest.mark.parametrize("method", OTHER_USER_REQUESTS)
+def test_other_user_gets_404_for_my_mood_tag(client, user, other_user, create_tag, method):
+    tag = create_tag(user)
+
+    response = OTHER_USER_REQUESTS[method](client, item_url(tag["id"]), other_user.headers)
+
+    assert response.status_code == 404
+
+
+def test_other_user_never_sees_my_tag_in_their_list(client, user, other_user, create_tag):
+    create_tag(user)
+
+    response = listing(client, other_user)
+
+    assert response.json["pagination"]["total"] == 0
+
+
+def test_my_tag_is_unchanged_after_another_user_tries_to_change_it(
+    client, user, other_user, create_tag
+):
+    tag = create_tag(user)
+    for method in ("PATCH", "DELETE"):
+        OTHER_USER_REQUESTS[method](client, item_url(tag["id"]), other_user.headers)
+
+    response = client.get(item_url(tag["id"]), headers=user.headers)
+
+    assert response.json == public(tag)
+
+
+def test_retry_with_the_same_idempotency_key_creates_one_tag(client, user):
+    key = str(uuid.uuid4())
+    first = post(client, user, RAINY, **{"Idempotency-Key": key})
+
+    retry = post(client, user, RAINY, **{"Idempotency-Key": key})
+
+    assert (retry.status_code, retry.json["id"]) == (201, first.json["id"])
+    assert listing(client, user).json["pagination"]["total"] == 1

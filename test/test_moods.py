@@ -1,0 +1,782 @@
+"""/v1/moods: values and their labels, the user's own tags by id, filters, and query counts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, event, select
+
+from grau.moods import models
+from grau.moods.schemas import Mood as MoodSchema
+from grau.moods.service import MOODS
+
+URL = "/v1/moods"
+TAGS_URL = "/v1/mood-tags"
+MOOD = {"value": 4, "recorded_at": "2025-03-01T19:30:00+01:00"}
+LABELS = ["awful", "bad", "meh", "okay", "good", "great", "amazing"]
+SERVER_OWNED = {
+    "id": str(uuid.uuid4()),
+    "user_id": str(uuid.uuid4()),
+    "created_at": "2025-01-01T00:00:00+00:00",
+    "updated_at": "2025-01-01T00:00:00+00:00",
+    "version": 7,
+    "label": "amazing",
+}
+
+
+def item_url(mood_id: str) -> str:
+    return f"{URL}/{mood_id}"
+
+
+def post(client: FlaskClient, account: Any, body: Any, **headers: str) -> Any:
+    return client.post(URL, json=body, headers={**account.headers, **headers})
+
+
+def patch(client: FlaskClient, account: Any, mood_id: str, body: Any, **headers: str) -> Any:
+    return client.patch(item_url(mood_id), json=body, headers={**account.headers, **headers})
+
+
+def listing(client: FlaskClient, account: Any, **query: Any) -> Any:
+    return client.get(URL, query_string=query, headers=account.headers)
+
+
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json["items"]]
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "_etag"}
+
+
+def at(day: int, hour: int = 8) -> str:
+    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"
+
+
+@pytest.fixture
+def create_tag(client):
+    def make(account: Any, label: str = "Rainy", category: str = "weather") -> str:
+        body = {"label": label, "category": category}
+        response = client.post(TAGS_URL, json=body, headers=account.headers)
+        assert response.status_code == 201, response.json
+        return str(response.json["id"])
+
+    return make
+
+
+@pytest.fixture
+def create_mood(client):
+    def make(account: Any, **fields: Any) -> dict[str, Any]:
+        response = post(client, account, {**MOOD, **fields})
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+# ------------------------------------------------------------------------- create
+
+
+def test_create_gets_201_with_location_and_etag(client, user):
+    response = post(client, user, MOOD)
+
+    assert response.status_code == 201
+    assert response.headers["Location"] == item_url(response.json["id"])
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_create_returns_the_mood_as_stored(client, user):
+    response = post(client, user, {**MOOD, "note": "Long walk"})
+
+    assert {
+        k: v for k, v in response.json.items() if k not in ("id", "created_at", "updated_at")
+    } == {
+        "value": 4,
+        "label": "good",
+        "recorded_at": "2025-03-01T18:30:00+00:00",
+        "note": "Long walk",
+        "tag_ids": [],
+    }
+
+
+@pytest.mark.parametrize(("value", "label"), list(enumerate(LABELS)))
+def test_each_value_gets_its_label(client, user, value, label):
+    response = post(client, user, {**MOOD, "value": value})
+
+    assert (response.status_code, response.json["label"]) == (201, label)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [-1, 7, 4.5, "4", True, None, [4], 10**30, 1e300],
+    ids=["-1", "7", "4.5", "string", "boolean", "null", "list", "10^30", "1e300"],
+)
+def test_unacceptable_value_gets_422_on_value(client, user, value):
+    response = post(client, user, {**MOOD, "value": value})
+
+    assert response.status_code == 422
+    assert "value" in response.json["errors"]
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_json_number_gets_422_on_value(client, user, token):
+    body = json.dumps({**MOOD, "value": 0}).replace('"value": 0', f'"value": {token}')
+
+    response = client.post(URL, data=body, content_type="application/json", headers=user.headers)
+
+    assert response.status_code == 422
+    assert "value" in response.json["errors"]
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer(client, user):
+    """JSON Schema's `integer` includes 4.0, so the API takes it as 4."""
+    response = post(client, user, {**MOOD, "value": 4.0})
+
+    assert (response.status_code, response.json["value"]) == (201, 4)
+
+
+@pytest.mark.parametrize("missing", ["value", "recorded_at"])
+def test_create_without_a_required_field_gets_422_naming_it(client, user, missing):
+    body = {k: v for k, v in MOOD.items() if k != missing}
+
+    response = post(client, user, body)
+
+    assert response.status_code == 422
+    assert missing in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    "recorded_at",
+    ["2025-03-01T07:30:00", "3000-01-01T00:00:00+00:00", "1800-01-01T00:00:00+00:00", "today"],
+    ids=["naive", "year 3000", "year 1800", "not a date"],
+)
+def test_unacceptable_recorded_at_gets_422_on_recorded_at(client, user, recorded_at):
+    response = post(client, user, {**MOOD, "recorded_at": recorded_at})
+
+    assert response.status_code == 422
+    assert "recorded_at" in response.json["errors"]
+
+
+@pytest.mark.parametrize("note", ["a\x00b", "x" * 1001], ids=["NUL", "1001 characters"])
+def test_unacceptable_note_gets_422_on_note(client, user, note):
+    response = post(client, user, {**MOOD, "note": note})
+
+    assert response.status_code == 422
+    assert "note" in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_create_gets_422_naming_it(client, user, field):
+    response = post(client, user, {**MOOD, field: SERVER_OWNED[field]})
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_unknown_field_in_create_gets_422_naming_it(client, user):
+    response = post(client, user, {**MOOD, "tags": []})
+
+    assert response.status_code == 422
+    assert "tags" in response.json["errors"]
+
+
+def test_create_without_a_token_gets_401(client):
+    assert client.post(URL, json=MOOD).status_code == 401
+
+
+# ----------------------------------------------------------------------- tag ids
+
+
+def test_create_with_my_tags_returns_them_ordered_by_label(client, user, create_tag):
+    tired = create_tag(user, "Tired", "sleep")
+    rainy = create_tag(user, "Rainy", "weather")
+    office = create_tag(user, "Office", "work")
+
+    response = post(client, user, {**MOOD, "tag_ids": [tired, rainy, office]})
+
+    assert response.json["tag_ids"] == [office, rainy, tired]
+
+
+def test_tag_order_is_the_same_in_the_write_and_in_later_reads(
+    client, user, create_tag, create_mood
+):
+    """By code point ("Z" before "a"), whatever the database's collation."""
+    lower, upper = create_tag(user, "apple"), create_tag(user, "Banana")
+    mood = create_mood(user, tag_ids=[lower, upper])
+
+    read = client.get(item_url(mood["id"]), headers=user.headers).json["tag_ids"]
+    listed = listing(client, user).json["items"][0]["tag_ids"]
+
+    assert mood["tag_ids"] == read == listed == [upper, lower]
+
+
+def test_another_users_tag_id_gets_422_on_tag_ids(client, user, other_user, create_tag):
+    theirs = create_tag(other_user)
+
+    response = post(client, user, {**MOOD, "tag_ids": [theirs]})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["tag_ids"]
+
+
+def test_an_unknown_tag_id_gets_the_same_422_as_another_users(client, user, other_user, create_tag):
+    theirs, unknown = create_tag(other_user), str(uuid.uuid4())
+
+    refused = [
+        post(client, user, {**MOOD, "tag_ids": [tag_id]}).json for tag_id in (theirs, unknown)
+    ]
+
+    assert [body["errors"]["tag_ids"] for body in refused] == [
+        [f"Not one of your mood tags: {theirs}."],
+        [f"Not one of your mood tags: {unknown}."],
+    ]
+
+
+def test_one_foreign_tag_among_mine_refuses_the_whole_mood(client, user, other_user, create_tag):
+    mine, theirs = create_tag(user), create_tag(other_user)
+    post(client, user, {**MOOD, "tag_ids": [mine, theirs]})
+
+    response = listing(client, user)
+
+    assert response.json["pagination"]["total"] == 0
+
+
+def test_the_same_tag_id_twice_gets_422_on_tag_ids(client, user, create_tag):
+    """Duplicates are refused, not merged: the spec says `uniqueItems`, and a repeat is a bug."""
+    tag = create_tag(user)
+
+    response = post(client, user, {**MOOD, "tag_ids": [tag, tag]})
+
+    assert response.status_code == 422
+    assert "tag_ids" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    "tag_ids",
+    [None, "a", ["not-a-uuid"], [7], [str(uuid.uuid4()) for _ in range(51)]],
+    ids=["null", "string", "not a uuid", "number", "51 ids"],
+)
+def test_malformed_tag_ids_get_422_on_tag_ids(client, user, tag_ids):
+    response = post(client, user, {**MOOD, "tag_ids": tag_ids})
+
+    assert response.status_code == 422
+    assert "tag_ids" in response.json["errors"]
+
+
+def test_50_of_my_tags_are_accepted(client, user, create_tag):
+    tags = [create_tag(user, f"tag {n:02d}") for n in range(50)]
+
+    response = post(client, user, {**MOOD, "tag_ids": tags})
+
+    assert response.json["tag_ids"] == tags
+
+
+def test_patch_with_tag_ids_replaces_the_whole_set(client, user, create_tag, create_mood):
+    a, b, c = (create_tag(user, label) for label in ("A", "B", "C"))
+    mood = create_mood(user, tag_ids=[a, b])
+
+    response = patch(client, user, mood["id"], {"tag_ids": [c, b]})
+
+    assert response.json["tag_ids"] == [b, c]
+
+
+def test_patch_with_an_empty_list_removes_every_tag(client, user, create_tag, create_mood):
+    mood = create_mood(user, tag_ids=[create_tag(user)])
+
+    response = patch(client, user, mood["id"], {"tag_ids": []})
+
+    assert response.json["tag_ids"] == []
+
+
+def test_patch_without_tag_ids_keeps_the_tags(client, user, create_tag, create_mood):
+    tag = create_tag(user)
+    mood = create_mood(user, tag_ids=[tag])
+
+    response = patch(client, user, mood["id"], {"value": 1})
+
+    assert (response.json["tag_ids"], response.json["label"]) == ([tag], "bad")
+
+
+def test_patch_with_another_users_tag_gets_422_and_changes_nothing(
+    client, user, other_user, create_tag, create_mood
+):
+    mood = create_mood(user, tag_ids=[create_tag(user)])
+
+    refused = patch(client, user, mood["id"], {"tag_ids": [create_tag(other_user)], "value": 0})
+
+    assert (refused.status_code, list(refused.json["errors"])) == (422, ["tag_ids"])
+    assert client.get(item_url(mood["id"]), headers=user.headers).json == public(mood)
+
+
+def test_changing_only_the_tags_gives_a_new_etag(client, user, create_tag, create_mood):
+    mood = create_mood(user)
+
+    response = patch(client, user, mood["id"], {"tag_ids": [create_tag(user)]})
+
+    assert response.headers["ETag"] != mood["_etag"]
+
+
+def test_cached_mood_shows_a_change_of_tags(client, user, create_tag, create_mood):
+    mood = create_mood(user)
+    client.get(item_url(mood["id"]), headers=user.headers)
+    tag = create_tag(user)
+    patch(client, user, mood["id"], {"tag_ids": [tag]})
+
+    response = client.get(item_url(mood["id"]), headers=user.headers)
+
+    assert response.json["tag_ids"] == [tag]
+
+
+# --------------------------------------------------------------------------- list
+
+
+def test_list_returns_items_and_pagination(client, user, create_mood):
+    mood = create_mood(user)
+
+    response = listing(client, user)
+
+    assert response.json == {
+        "items": [public(mood)],
+        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
+    }
+
+
+def test_25_moods_in_pages_of_10_make_3_pages(client, user, create_mood):
+    for day in range(1, 26):
+        create_mood(user, recorded_at=at(day))
+
+    response = listing(client, user, page=3, page_size=10)
+
+    assert response.json["pagination"] == {
+        "page": 3,
+        "page_size": 10,
+        "total": 25,
+        "total_pages": 3,
+    }
+    assert [item["recorded_at"] for item in response.json["items"]] == [
+        at(day) for day in (5, 4, 3, 2, 1)
+    ]
+
+
+@pytest.fixture
+def week(user, create_tag, create_mood) -> dict[str, Any]:
+    """Five days of moods; `rain` on days 1, 3 and 5, `work` on 2 and 3."""
+    rain, work = create_tag(user, "Rain"), create_tag(user, "Work", "work")
+    tags = {1: [rain], 2: [work], 3: [rain, work], 4: [], 5: [rain]}
+    values = {1: 0, 2: 3, 3: 2, 4: 6, 5: 5}
+    moods = {
+        day: create_mood(user, recorded_at=at(day), value=values[day], tag_ids=tags[day])["id"]
+        for day in range(1, 6)
+    }
+    return {"rain": rain, "work": work, "moods": moods}
+
+
+def days(response: Any, week: dict[str, Any]) -> list[int]:
+    by_id = {mood_id: day for day, mood_id in week["moods"].items()}
+    return [by_id[mood_id] for mood_id in ids(response)]
+
+
+def test_recorded_from_and_to_are_inclusive(client, user, week):
+    response = listing(client, user, recorded_from=at(2), recorded_to="2025-03-04T09:00:00+01:00")
+
+    assert days(response, week) == [4, 3, 2]
+
+
+def test_recorded_from_and_to_at_the_same_moment_select_it(client, user, week):
+    response = listing(client, user, recorded_from=at(3), recorded_to=at(3))
+
+    assert days(response, week) == [3]
+
+
+def test_recorded_from_after_recorded_to_gets_422(client, user):
+    response = listing(client, user, recorded_from=at(3), recorded_to=at(2))
+
+    assert response.status_code == 422
+    assert "recorded_to" in response.json["errors"]
+
+
+def test_naive_recorded_to_gets_422(client, user):
+    response = listing(client, user, recorded_to="2025-03-02T08:00:00")
+
+    assert response.status_code == 422
+    assert "recorded_to" in response.json["errors"]
+
+
+@pytest.mark.parametrize(("tag", "expected"), [("rain", [5, 3, 1]), ("work", [3, 2])])
+def test_list_filters_by_tag(client, user, week, tag, expected):
+    response = listing(client, user, tag_id=week[tag])
+
+    assert days(response, week) == expected
+
+
+def test_tag_filter_counts_each_mood_once(client, user, week):
+    response = listing(client, user, tag_id=week["rain"])
+
+    assert response.json["pagination"]["total"] == 3
+
+
+def test_tag_filter_combines_with_the_date_range(client, user, week):
+    response = listing(client, user, tag_id=week["rain"], recorded_from=at(2), recorded_to=at(4))
+
+    assert days(response, week) == [3]
+
+
+def test_filtering_by_another_users_tag_matches_nothing(client, user, other_user, week):
+    response = listing(client, other_user, tag_id=week["rain"])
+
+    assert response.json["items"] == []
+
+
+def test_filtering_by_a_malformed_tag_id_gets_422(client, user):
+    response = listing(client, user, tag_id="rain")
+
+    assert response.status_code == 422
+    assert "tag_id" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"value_min": 3}, [5, 4, 2]),
+        ({"value_max": 2}, [3, 1]),
+        ({"value_min": 2, "value_max": 5}, [5, 3, 2]),
+        ({"value_min": 6, "value_max": 6}, [4]),
+        ({"value_min": 1, "value_max": 1}, []),
+    ],
+    ids=["at least 3", "at most 2", "2 to 5", "exactly 6", "exactly 1"],
+)
+def test_list_filters_by_value(client, user, week, query, expected):
+    response = listing(client, user, **query)
+
+    assert days(response, week) == expected
+
+
+def test_value_min_above_value_max_gets_422(client, user):
+    response = listing(client, user, value_min=4, value_max=3)
+
+    assert response.status_code == 422
+    assert "value_max" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("value_min", -1), ("value_max", 7), ("value_min", "good")]
+)
+def test_value_filter_out_of_range_gets_422_naming_it(client, user, name, value):
+    response = listing(client, user, **{name: value})
+
+    assert response.status_code == 422
+    assert name in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("recorded_at", [1, 2, 3, 4, 5]),
+        ("-recorded_at", [5, 4, 3, 2, 1]),
+        ("value", [1, 3, 2, 5, 4]),
+        ("-value", [4, 5, 2, 3, 1]),
+        ("created_at", [1, 2, 3, 4, 5]),
+        ("-created_at", [5, 4, 3, 2, 1]),
+    ],
+)
+def test_list_sorts_by_each_allowed_key(client, user, week, sort, expected):
+    response = listing(client, user, sort=sort)
+
+    assert days(response, week) == expected
+
+
+def test_created_at_order_is_not_recorded_at_order(client, user, create_mood):
+    late, early = create_mood(user, recorded_at=at(9)), create_mood(user, recorded_at=at(1))
+
+    response = listing(client, user, sort="created_at")
+
+    assert ids(response) == [late["id"], early["id"]]
+
+
+def test_default_order_is_newest_recorded_first(client, user, week):
+    assert days(listing(client, user), week) == [5, 4, 3, 2, 1]
+
+
+@pytest.mark.parametrize("sort", ["label", "note", "user_id", ""])
+def test_unknown_sort_gets_422(client, user, sort):
+    response = listing(client, user, sort=sort)
+
+    assert response.status_code == 422
+    assert "sort" in response.json["errors"]
+
+
+def test_list_without_a_token_gets_401(client):
+    assert client.get(URL).status_code == 401
+
+
+# ---------------------------------------------------------------- read and change
+
+
+def test_get_returns_the_mood_with_the_etag_of_the_create(client, user, create_tag, create_mood):
+    mood = create_mood(user, tag_ids=[create_tag(user)])
+
+    response = client.get(item_url(mood["id"]), headers=user.headers)
+
+    assert (response.json, response.headers["ETag"]) == (public(mood), mood["_etag"])
+
+
+def test_get_with_a_matching_if_none_match_gets_304(client, user, create_mood):
+    mood = create_mood(user)
+
+    response = client.get(
+        item_url(mood["id"]), headers={**user.headers, "If-None-Match": mood["_etag"]}
+    )
+
+    assert response.status_code == 304
+
+
+def test_list_with_a_matching_if_none_match_gets_304(client, user, create_mood):
+    create_mood(user)
+    etag = listing(client, user).headers["ETag"]
+
+    response = client.get(URL, headers={**user.headers, "If-None-Match": etag})
+
+    assert response.status_code == 304
+
+
+def test_get_of_an_unknown_id_gets_404(client, user):
+    assert client.get(item_url(str(uuid.uuid4())), headers=user.headers).status_code == 404
+
+
+def test_patch_changes_only_the_fields_sent(client, user, create_mood):
+    mood = create_mood(user, note="Long walk")
+
+    response = patch(client, user, mood["id"], {"value": 6})
+
+    changed = {k for k, v in public(mood).items() if response.json[k] != v}
+    assert changed == {"value", "label", "updated_at"}
+    assert (response.json["value"], response.json["label"]) == (6, "amazing")
+
+
+def test_patch_can_clear_the_note(client, user, create_mood):
+    mood = create_mood(user, note="Long walk")
+
+    response = patch(client, user, mood["id"], {"note": None})
+
+    assert response.json["note"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("value", 7),
+        ("value", None),
+        ("recorded_at", None),
+        ("recorded_at", "3000-01-01T00:00:00+00:00"),
+        ("note", "a\x00b"),
+        ("tag_ids", None),
+    ],
+)
+def test_patch_with_an_invalid_field_gets_422_naming_it(client, user, create_mood, field, value):
+    mood = create_mood(user)
+
+    response = patch(client, user, mood["id"], {field: value})
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_patch_gets_422_naming_it(client, user, create_mood, field):
+    mood = create_mood(user)
+
+    response = patch(client, user, mood["id"], {field: SERVER_OWNED[field]})
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_patch_with_a_stale_if_match_gets_412_and_changes_nothing(client, user, create_mood):
+    mood = create_mood(user)
+    first = patch(client, user, mood["id"], {"value": 5})
+
+    response = patch(client, user, mood["id"], {"value": 1}, **{"If-Match": mood["_etag"]})
+
+    assert response.status_code == 412
+    assert client.get(item_url(mood["id"]), headers=user.headers).json == first.json
+
+
+def test_patch_with_the_current_if_match_gets_200(client, user, create_mood):
+    mood = create_mood(user)
+
+    response = patch(client, user, mood["id"], {"value": 5}, **{"If-Match": mood["_etag"]})
+
+    assert response.status_code == 200
+
+
+def test_cached_list_shows_a_patch(client, user, create_mood):
+    mood = create_mood(user)
+    listing(client, user)
+    patch(client, user, mood["id"], {"value": 2})
+
+    response = listing(client, user)
+
+    assert [item["label"] for item in response.json["items"]] == ["meh"]
+
+
+def test_delete_gets_204_and_the_mood_is_gone(client, user, create_mood):
+    mood = create_mood(user)
+
+    deleted = client.delete(item_url(mood["id"]), headers=user.headers)
+
+    assert deleted.status_code == 204
+    assert client.get(item_url(mood["id"]), headers=user.headers).status_code == 404
+
+
+def test_deleting_a_mood_keeps_its_tags(client, user, create_tag, create_mood):
+    tag = create_tag(user)
+    mood = create_mood(user, tag_ids=[tag])
+    client.delete(item_url(mood["id"]), headers=user.headers)
+
+    response = client.get(f"{TAGS_URL}/{tag}", headers=user.headers)
+
+    assert response.status_code == 200
+
+
+def test_delete_with_a_stale_if_match_gets_412(client, user, create_mood):
+    mood = create_mood(user)
+    patch(client, user, mood["id"], {"value": 5})
+
+    response = client.delete(
+        item_url(mood["id"]), headers={**user.headers, "If-Match": mood["_etag"]}
+    )
+
+    assert response.status_code == 412
+
+
+# ---------------------------------------------------------------------- ownership
+
+OTHER_USER_REQUESTS = {
+    "GET": lambda client, url, headers: client.get(url, headers=headers),
+    "PATCH": lambda client, url, headers: client.patch(url, json={"value": 0}, headers=headers),
+    "DELETE": lambda client, url, headers: client.delete(url, headers=headers),
+}
+
+
+@pytest.mark.parametrize("method", OTHER_USER_REQUESTS)
+def test_other_user_gets_404_for_my_mood(client, user, other_user, create_mood, method):
+    mood = create_mood(user)
+
+    response = OTHER_USER_REQUESTS[method](client, item_url(mood["id"]), other_user.headers)
+
+    assert response.status_code == 404
+
+
+def test_other_user_never_sees_my_mood_in_their_list(client, user, other_user, create_mood):
+    create_mood(user)
+
+    response = listing(client, other_user)
+
+    assert response.json["pagination"]["total"] == 0
+
+
+def test_my_mood_is_unchanged_after_another_user_tries_to_change_it(
+    client, user, other_user, create_mood
+):
+    mood = create_mood(user)
+    for method in ("PATCH", "DELETE"):
+        OTHER_USER_REQUESTS[method](client, item_url(mood["id"]), other_user.headers)
+
+    response = client.get(item_url(mood["id"]), headers=user.headers)
+
+    assert response.json == public(mood)
+
+
+def test_retry_with_the_same_idempotency_key_creates_one_mood(client, user, create_tag):
+    key, body = str(uuid.uuid4()), {**MOOD, "tag_ids": [create_tag(user)]}
+    first = post(client, user, body, **{"Idempotency-Key": key})
+
+    retry = post(client, user, body, **{"Idempotency-Key": key})
+
+    assert (retry.status_code, retry.json) == (201, first.json)
+    assert listing(client, user).json["pagination"]["total"] == 1
+
+
+# ------------------------------------------------------------------ query counts
+
+
+@contextmanager
+def selects(engine: Engine) -> Iterator[list[str]]:
+    """The SELECT statements run on `engine` (the tests' sessions use its connection)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def store_moods(db_session: Any, user_id: str, count: int, tags_each: int) -> None:
+    """`count` moods of one user, each with `tags_each` of their tags, written directly."""
+    owner = uuid.UUID(user_id)
+    tags = [
+        models.MoodTag(user_id=owner, category="other", label=f"tag {n}") for n in range(tags_each)
+    ]
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    db_session.add_all(
+        models.Mood(user_id=owner, value=n % 7, recorded_at=start + timedelta(hours=n), tags=tags)
+        for n in range(count)
+    )
+    db_session.commit()
+    # Reads below must load from the database, not from this session's identity map.
+    db_session.expunge_all()
+
+
+def test_listing_100_moods_with_3_tags_each_costs_as_many_queries_as_1_mood(
+    client, engine, db_session, register
+):
+    one, hundred = register(), register()
+    store_moods(db_session, one.id, 1, 1)
+    store_moods(db_session, hundred.id, 100, 3)
+    for account in (one, hundred):  # a token's first check may query; not what is counted
+        client.get(TAGS_URL, headers=account.headers)
+
+    counts, pages = [], []
+    for account in (one, hundred):
+        with selects(engine) as seen:
+            pages.append(listing(client, account, page_size=100).json["items"])
+        counts.append(len(seen))
+
+    assert counts[0] == counts[1]
+    assert [[len(item["tag_ids"]) for item in page] for page in pages] == [[1], [3] * 100]
+
+
+def test_a_page_of_moods_with_their_tags_is_three_selects(db_session, engine, user):
+    """Count, page, and one `IN` query for every mood's tags; dumping loads nothing more."""
+    store_moods(db_session, user.id, 100, 3)
+    args = {"page": 1, "page_size": 100, "sort": "-recorded_at"}
+
+    with selects(engine) as seen:
+        page = MOODS.list_page(db_session, uuid.UUID(user.id), args)
+        dumped = MoodSchema().dump(page.items, many=True)
+
+    assert len(seen) == 3
+    assert [len(item["tag_ids"]) for item in dumped] == [3] * 100
+
+
+def test_reading_a_mood_with_50_tags_is_two_selects(db_session, engine, user):
+    store_moods(db_session, user.id, 1, 50)
+    mood_id = db_session.scalar(select(models.Mood.id).filter_by(user_id=uuid.UUID(user.id)))
+
+    with selects(engine) as seen:
+        mood = MOODS.get(db_session, uuid.UUID(user.id), mood_id)
+        dumped = MoodSchema().dump(mood)
+
+    assert len(seen) == 2
+    assert len(dumped["tag_ids"]) == 50

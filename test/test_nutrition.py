@@ -1,0 +1,1126 @@
+"""/v1/nutrition-entries: logging, listing, converting, changing and removing one's own entries,
+and the daily totals per local day and type."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, literal, select
+
+from grau.db.model import UTCDateTime
+from grau.nutrition.models import NutritionEntry
+from grau.nutrition.schemas import AMOUNT_RULES
+from grau.nutrition.sql import bucket_start, local_bucket
+
+URL = "/v1/nutrition-entries"
+TOTALS_URL = f"{URL}/daily-totals"
+WATER = {"type": "water", "value": 250.0, "unit": "ml", "recorded_at": "2026-11-20T07:30:00+01:00"}
+AMOUNT = {"type": "water", "value": 250.0, "unit": "ml"}
+SERVER_OWNED = {
+    "id": str(uuid.uuid4()),
+    "user_id": str(uuid.uuid4()),
+    "created_at": "2025-01-01T00:00:00+00:00",
+    "updated_at": "2025-01-01T00:00:00+00:00",
+    "version": 7,
+    "canonical_value": 250.0,
+}
+# Exact by definition (grau.units): what conversions are checked against.
+ML_PER_FL_OZ = 29.5735295625
+KJ_PER_KCAL = 4.184
+G_PER_OZ = 28.349523125
+
+
+def item_url(entry_id: str) -> str:
+    return f"{URL}/{entry_id}"
+
+
+def post(client: Any, account: Any, body: Any, **headers: str) -> Any:
+    return client.post(URL, json=body, headers={**account.headers, **headers})
+
+
+def listing(client: Any, account: Any, **query: Any) -> Any:
+    return client.get(URL, query_string=query, headers=account.headers)
+
+
+def read(client: Any, account: Any, entry_id: str, **query: Any) -> Any:
+    return client.get(item_url(entry_id), query_string=query, headers=account.headers)
+
+
+def totals(client: Any, account: Any, **query: Any) -> Any:
+    return client.get(TOTALS_URL, query_string=query, headers=account.headers)
+
+
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json["items"]]
+
+
+def public(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the API returns it (without the factory's `_etag`)."""
+    return {k: v for k, v in entry.items() if k != "_etag"}
+
+
+def at(day: int, hour: int = 8) -> str:
+    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"
+
+
+@pytest.fixture
+def create_entry(client: Any) -> Callable[..., dict[str, Any]]:
+    def make(account: Any, **fields: Any) -> dict[str, Any]:
+        response = post(client, account, {**WATER, **fields})
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+@contextmanager
+def selects(engine: Engine) -> Iterator[list[str]]:
+    """The SELECT statements run on `engine` (the tests' sessions use its connection)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def store_entries(db_session: Any, user_id: str, count: int) -> None:
+    """`count` water entries of one user, an hour apart, written directly."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    db_session.add_all(
+        NutritionEntry(
+            user_id=uuid.UUID(user_id),
+            type="water",
+            value=250.0,
+            unit="ml",
+            canonical_value=250.0,
+            recorded_at=start + timedelta(hours=n),
+        )
+        for n in range(count)
+    )
+    db_session.commit()
+    db_session.expunge_all()
+
+
+# ------------------------------------------------------------------------- create
+
+VALID = [
+    ("water", "ml", 250.0),
+    ("water", "l", 1.5),
+    ("water", "fl_oz", 8.0),
+    ("calories", "kcal", 650.0),
+    ("calories", "kj", 2720.0),
+    *[
+        (t, u, v)
+        for t in ("protein", "carbohydrates", "fat", "fiber")
+        for u, v in [("g", 30.0), ("mg", 500.0), ("oz", 1.5)]
+    ],
+]
+
+
+@pytest.mark.parametrize(("entry_type", "unit", "value"), VALID)
+def test_create_each_type_in_each_unit_gets_201_with_location_and_etag(
+    client, user, entry_type, unit, value
+):
+    response = post(client, user, {**WATER, "type": entry_type, "unit": unit, "value": value})
+
+    assert response.status_code == 201
+    assert response.headers["Location"] == item_url(response.json["id"])
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_create_returns_the_entry_as_stored_in_the_unit_sent(client, user):
+    response = post(client, user, {**WATER, "value": 8.0, "unit": "fl_oz", "note": "Gym"})
+
+    assert {k: response.json[k] for k in ("type", "value", "unit", "recorded_at", "note")} == {
+        "type": "water",
+        "value": 8.0,
+        "unit": "fl_oz",
+        "recorded_at": "2026-11-20T06:30:00+00:00",
+        "note": "Gym",
+    }
+
+
+def test_create_does_not_expose_internal_columns(client, user):
+    response = post(client, user, WATER)
+
+    assert set(response.json) == {
+        "id", "type", "value", "unit", "recorded_at", "note", "created_at", "updated_at",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "canonical"),
+    [("fl_oz", 8.0, 8 * ML_PER_FL_OZ), ("l", 1.5, 1500.0), ("ml", 250.0, 250.0)],
+)
+def test_create_stores_the_canonical_amount(client, user, db_session, unit, value, canonical):
+    response = post(client, user, {**WATER, "unit": unit, "value": value})
+
+    stored = db_session.get(NutritionEntry, uuid.UUID(response.json["id"]))
+    assert stored.canonical_value == pytest.approx(canonical, rel=1e-12)
+
+
+def test_zero_is_a_valid_amount(client, user):
+    response = post(client, user, {**WATER, "value": 0})
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("entry_type", "unit"),
+    [("water", "kcal"), ("water", "g"), ("calories", "ml"), ("protein", "kj"), ("fiber", "l")],
+)
+def test_unit_not_valid_for_the_type_gets_422_on_unit(client, user, entry_type, unit):
+    response = post(client, user, {**WATER, "type": entry_type, "unit": unit, "value": 1})
+
+    assert response.status_code == 422
+    assert "unit" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("entry_type", "unit", "value"),
+    [
+        ("water", "l", 20.01),
+        ("water", "ml", 20_001),
+        ("water", "fl_oz", 677),
+        ("calories", "kcal", 20_001),
+        ("calories", "kj", 83_681),
+        ("protein", "g", 2_001),
+        ("fat", "mg", 2_000_001),
+        ("fiber", "oz", 71),
+        ("water", "ml", -1),
+        ("water", "ml", 10**400),
+    ],
+)
+def test_amount_outside_the_types_range_gets_422_on_value(client, user, entry_type, unit, value):
+    response = post(client, user, {**WATER, "type": entry_type, "unit": unit, "value": value})
+
+    assert response.status_code == 422
+    assert "value" in response.json["errors"]
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_json_number_gets_422_on_value(client, user, token):
+    body = json.dumps({**WATER, "value": 0}).replace('"value": 0', f'"value": {token}')
+
+    response = client.post(URL, data=body, content_type="application/json", headers=user.headers)
+
+    assert response.status_code == 422
+    assert "value" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    "value", ["250", True, None, [250]], ids=["string", "bool", "null", "list"]
+)
+def test_value_that_is_not_a_json_number_gets_422_on_value(client, user, value):
+    response = post(client, user, {**WATER, "value": value})
+
+    assert response.status_code == 422
+    assert "value" in response.json["errors"]
+
+
+def test_unknown_type_gets_422_on_type(client, user):
+    response = post(client, user, {**WATER, "type": "sugar"})
+
+    assert response.status_code == 422
+    assert "type" in response.json["errors"]
+
+
+@pytest.mark.parametrize("missing", ["type", "value", "unit", "recorded_at"])
+def test_create_without_a_required_field_gets_422_naming_it(client, user, missing):
+    response = post(client, user, {k: v for k, v in WATER.items() if k != missing})
+
+    assert response.status_code == 422
+    assert missing in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_create_gets_422_naming_it(client, user, field):
+    response = post(client, user, {**WATER, field: SERVER_OWNED[field]})
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("recorded_at", "3000-01-01T00:00:00+00:00"), ("recorded_at", "2025-03-01T08:00:00"),
+     ("note", "a\x00b"), ("note", "x" * 1001), ("mood", "great")],
+    ids=["future", "naive", "NUL", "long note", "unknown field"],
+)  # fmt: skip
+def test_invalid_field_in_create_gets_422_naming_it(client, user, field, value):
+    response = post(client, user, {**WATER, field: value})
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_create_without_a_token_gets_401(client):
+    response = client.post(URL, json=WATER)
+
+    assert response.status_code == 401
+
+
+def _documented_maxima() -> Iterator[tuple[str, str, float]]:
+    """(type, unit, maximum) as the spec's cross-field rules state them."""
+    for rule in AMOUNT_RULES["allOf"]:
+        entry_type = rule["if"]["properties"]["type"]["const"]
+        for per_unit in rule["then"]["allOf"]:
+            unit = per_unit["if"]["properties"]["unit"]["const"]
+            yield entry_type, unit, per_unit["then"]["properties"]["value"]["maximum"]
+
+
+@pytest.mark.parametrize(("entry_type", "unit", "high"), list(_documented_maxima()))
+def test_documented_value_range_is_exactly_what_is_accepted(client, user, entry_type, unit, high):
+    """The spec's ranges are what generated clients and the fuzzer trust: the API must agree."""
+    statuses = [
+        post(client, user, {**WATER, "type": entry_type, "unit": unit, "value": v}).status_code
+        for v in (0, high, -0.01, high + 0.01)
+    ]
+
+    assert statuses == [201, 201, 422, 422]
+
+
+def test_documented_maxima_are_the_issues_limits():
+    maxima = {(t, u): high for t, u, high in _documented_maxima()}
+
+    assert (maxima["water", "l"], maxima["water", "ml"]) == (20, 20_000)
+    assert (maxima["calories", "kcal"], maxima["calories", "kj"]) == (20_000, 83_680)
+    assert (maxima["protein", "g"], maxima["fiber", "mg"]) == (2_000, 2_000_000)
+    # Rounded down to 4 decimals: 20 l is 676.28045... fl_oz, 2 kg is 70.54792... oz.
+    assert (maxima["water", "fl_oz"], maxima["fat", "oz"]) == (676.2804, 70.5479)
+
+
+# -------------------------------------------------------------------- idempotency
+
+
+def test_retry_with_the_same_idempotency_key_creates_one_entry(client, user):
+    key = str(uuid.uuid4())
+    first = post(client, user, WATER, **{"Idempotency-Key": key})
+
+    retry = post(client, user, WATER, **{"Idempotency-Key": key})
+
+    assert (retry.status_code, retry.json["id"]) == (201, first.json["id"])
+    assert listing(client, user).json["pagination"]["total"] == 1
+
+
+# --------------------------------------------------------------------------- list
+
+
+def test_list_returns_items_and_pagination(client, user, create_entry):
+    entry = create_entry(user)
+
+    response = listing(client, user)
+
+    assert response.json == {
+        "items": [public(entry)],
+        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
+    }
+
+
+def test_45_items_in_pages_of_20_make_3_pages(client, user, db_session):
+    store_entries(db_session, user.id, 45)
+
+    response = listing(client, user, page=3, page_size=20)
+
+    assert response.json["pagination"] == {
+        "page": 3,
+        "page_size": 20,
+        "total": 45,
+        "total_pages": 3,
+    }
+    assert len(response.json["items"]) == 5
+
+
+@pytest.mark.parametrize(("name", "value"), [("page_size", 101), ("page", 0), ("page", "two")])
+def test_page_argument_out_of_range_gets_422_naming_it(client, user, name, value):
+    response = listing(client, user, **{name: value})
+
+    assert response.status_code == 422
+    assert name in response.json["errors"]
+
+
+def test_list_filters_by_type(client, user, create_entry):
+    create_entry(user)
+    calories = create_entry(user, type="calories", value=500, unit="kcal")
+
+    response = listing(client, user, type="calories")
+
+    assert ids(response) == [calories["id"]]
+
+
+def test_recorded_from_and_to_include_their_own_moments(client, user, create_entry):
+    create_entry(user, recorded_at=at(1))
+    second = create_entry(user, recorded_at=at(2))
+    third = create_entry(user, recorded_at=at(3))
+    create_entry(user, recorded_at=at(4))
+
+    response = listing(client, user, recorded_from=at(2), recorded_to="2025-03-03T09:00:00+01:00")
+
+    assert ids(response) == [third["id"], second["id"]]
+
+
+def test_recorded_from_after_recorded_to_gets_422(client, user):
+    response = listing(client, user, recorded_from=at(3), recorded_to=at(2))
+
+    assert response.status_code == 422
+    assert "recorded_to" in response.json["errors"]
+
+
+@pytest.fixture
+def three_entries(user, create_entry) -> dict[str, str]:
+    """Created in order a, b, c; each sort orders them differently, and by amount not by number:
+    a = 1 l (1000 ml), b = 500 ml, c = 2 fl_oz (59.1 ml)."""
+    a = create_entry(user, recorded_at=at(3), value=1, unit="l")
+    b = create_entry(user, recorded_at=at(1), value=500, unit="ml")
+    c = create_entry(user, recorded_at=at(2), value=2, unit="fl_oz")
+    return {"a": a["id"], "b": b["id"], "c": c["id"]}
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("recorded_at", "bca"),
+        ("-recorded_at", "acb"),
+        ("created_at", "abc"),
+        ("-created_at", "cba"),
+        ("value", "cba"),
+        ("-value", "abc"),
+    ],
+)
+def test_list_sorts_by_each_allowed_key(client, user, three_entries, sort, order):
+    response = listing(client, user, sort=sort)
+
+    assert ids(response) == [three_entries[name] for name in order]
+
+
+def test_default_order_is_newest_recorded_first(client, user, three_entries):
+    response = listing(client, user)
+
+    assert ids(response) == [three_entries[name] for name in "acb"]
+
+
+@pytest.mark.parametrize("sort", ["note", "canonical_value", "user_id", ""])
+def test_unknown_sort_gets_422(client, user, sort):
+    response = listing(client, user, sort=sort)
+
+    assert response.status_code == 422
+    assert "sort" in response.json["errors"]
+
+
+def test_list_in_a_unit_converts_the_entries_of_that_quantity(client, user, create_entry):
+    create_entry(user, value=500, unit="ml", recorded_at=at(2))
+    create_entry(user, value=8, unit="fl_oz", recorded_at=at(1))
+
+    response = listing(client, user, unit="l")
+
+    assert [(i["value"], i["unit"]) for i in response.json["items"]] == [
+        (0.5, "l"),
+        (pytest.approx(8 * ML_PER_FL_OZ / 1000, rel=1e-12), "l"),
+    ]
+
+
+def test_list_in_a_unit_keeps_other_quantities_in_their_own_unit(client, user, create_entry):
+    create_entry(user, value=1.5, unit="l", recorded_at=at(3))
+    create_entry(user, type="calories", value=500, unit="kcal", recorded_at=at(2))
+    create_entry(user, type="protein", value=1, unit="oz", recorded_at=at(1))
+
+    response = listing(client, user, unit="ml")
+
+    assert [(i["type"], i["value"], i["unit"]) for i in response.json["items"]] == [
+        ("water", 1500.0, "ml"),
+        ("calories", 500.0, "kcal"),
+        ("protein", 1.0, "oz"),
+    ]
+
+
+@pytest.mark.parametrize("unit", ["kg", "lb", "cm", "%", "litre"])
+def test_list_in_a_unit_no_nutrition_type_accepts_gets_422(client, user, unit):
+    response = listing(client, user, unit=unit)
+
+    assert response.status_code == 422
+    assert "unit" in response.json["errors"]
+
+
+def test_list_in_a_unit_has_its_own_etag(client, user, create_entry):
+    create_entry(user)
+
+    as_stored, in_litres = listing(client, user), listing(client, user, unit="l")
+
+    assert as_stored.headers["ETag"] != in_litres.headers["ETag"]
+
+
+def test_list_with_a_matching_if_none_match_gets_304(client, user, create_entry):
+    create_entry(user)
+    etag = listing(client, user, unit="l").headers["ETag"]
+
+    response = client.get(
+        URL, query_string={"unit": "l"}, headers={**user.headers, "If-None-Match": etag}
+    )
+
+    assert response.status_code == 304
+
+
+def test_listing_100_entries_costs_as_many_queries_as_1(client, engine, db_session, register):
+    one, hundred = register(), register()
+    store_entries(db_session, one.id, 1)
+    store_entries(db_session, hundred.id, 100)
+    for account in (one, hundred):  # a token's first check may query; not what is counted
+        totals(client, account, **{"from": "2025-01-01", "to": "2025-01-01"})
+
+    counts, sizes = [], []
+    for account in (one, hundred):
+        with selects(engine) as seen:
+            sizes.append(len(listing(client, account, page_size=100, unit="l").json["items"]))
+        counts.append(len(seen))
+
+    assert sizes == [1, 100]
+    assert counts[0] == counts[1] == 2  # count and page
+
+
+def test_list_without_a_token_gets_401(client):
+    response = client.get(URL)
+
+    assert response.status_code == 401
+
+
+# ----------------------------------------------------------------------- read one
+
+
+def test_get_returns_the_entry_with_the_etag_of_the_create(client, user, create_entry):
+    entry = create_entry(user)
+
+    response = read(client, user, entry["id"])
+
+    assert response.json == public(entry)
+    assert response.headers["ETag"] == entry["_etag"]
+
+
+KNOWN_CONVERSIONS = [
+    ("water", 1, "fl_oz", "ml", ML_PER_FL_OZ),
+    ("water", 1000, "ml", "fl_oz", 1000 / ML_PER_FL_OZ),
+    ("water", 1, "l", "ml", 1000),
+    ("water", 250, "ml", "l", 0.25),
+    ("calories", 1, "kcal", "kj", KJ_PER_KCAL),
+    ("calories", KJ_PER_KCAL, "kj", "kcal", 1),
+    ("protein", 1, "oz", "g", G_PER_OZ),
+    ("fat", 500, "mg", "g", 0.5),
+    ("fiber", 1, "g", "mg", 1000),
+]
+
+
+@pytest.mark.parametrize(("entry_type", "value", "unit", "target", "expected"), KNOWN_CONVERSIONS)
+def test_get_in_a_unit_converts_by_the_units_definition(
+    client, user, create_entry, entry_type, value, unit, target, expected
+):
+    entry = create_entry(user, type=entry_type, value=value, unit=unit)
+
+    response = read(client, user, entry["id"], unit=target)
+
+    assert response.json["unit"] == target
+    # Rounded to 12 significant digits: at most 5e-12 off.
+    assert response.json["value"] == pytest.approx(expected, rel=1e-11)
+
+
+def test_get_in_a_unit_drops_float_noise(client, user, create_entry):
+    entry = create_entry(user, type="calories", value=1, unit="kcal")
+
+    response = read(client, user, entry["id"], unit="kj")
+
+    assert response.json["value"] == 4.184  # not 4.183999999999999
+
+
+def test_get_in_a_unit_changes_nothing_but_value_and_unit(client, user, create_entry):
+    entry = create_entry(user, note="Gym")
+
+    response = read(client, user, entry["id"], unit="l")
+
+    changed = {k for k, v in public(entry).items() if response.json[k] != v}
+    assert changed == {"value", "unit"}
+
+
+@pytest.mark.parametrize("unit", ["ml", "kcal", "g"], ids=["its own", "energy", "mass"])
+def test_get_in_its_own_or_another_quantitys_unit_is_the_stored_entry(
+    client, user, create_entry, unit
+):
+    entry = create_entry(user)
+
+    response = read(client, user, entry["id"], unit=unit)
+
+    assert response.json == public(entry)
+    assert response.headers["ETag"] == entry["_etag"]
+
+
+def test_get_in_a_unit_has_its_own_etag(client, user, create_entry):
+    entry = create_entry(user)
+
+    etags = {read(client, user, entry["id"], unit=u).headers["ETag"] for u in ("l", "fl_oz")}
+
+    assert len(etags | {entry["_etag"]}) == 3
+
+
+def test_get_in_a_unit_with_its_etag_in_if_none_match_gets_304(client, user, create_entry):
+    entry = create_entry(user)
+    etag = read(client, user, entry["id"], unit="l").headers["ETag"]
+
+    response = client.get(
+        item_url(entry["id"]),
+        query_string={"unit": "l"},
+        headers={**user.headers, "If-None-Match": etag},
+    )
+
+    assert response.status_code == 304
+
+
+def test_get_in_a_unit_with_the_stored_etag_in_if_none_match_gets_200(client, user, create_entry):
+    entry = create_entry(user)
+
+    response = client.get(
+        item_url(entry["id"]),
+        query_string={"unit": "l"},
+        headers={**user.headers, "If-None-Match": entry["_etag"]},
+    )
+
+    assert response.status_code == 200
+
+
+def test_get_in_a_unit_no_nutrition_type_accepts_gets_422(client, user, create_entry):
+    entry = create_entry(user)
+
+    response = read(client, user, entry["id"], unit="kg")
+
+    assert response.status_code == 422
+    assert "unit" in response.json["errors"]
+
+
+def test_get_of_an_unknown_id_gets_404(client, user):
+    response = read(client, user, str(uuid.uuid4()))
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+# ------------------------------------------------------------------------- change
+
+
+def test_patch_changes_only_the_fields_sent(client, user, create_entry):
+    entry = create_entry(user, note="Gym")
+
+    response = client.patch(
+        item_url(entry["id"]), json={**AMOUNT, "value": 300.0}, headers=user.headers
+    )
+
+    changed = {k for k, v in public(entry).items() if response.json[k] != v}
+    assert changed == {"value", "updated_at"}
+    assert response.json["value"] == 300.0
+    assert response.headers["ETag"] != entry["_etag"]
+
+
+def test_patch_can_clear_the_note(client, user, create_entry):
+    entry = create_entry(user, note="Gym")
+
+    response = client.patch(item_url(entry["id"]), json={"note": None}, headers=user.headers)
+
+    assert response.json["note"] is None
+
+
+def test_patch_to_another_type_stores_its_canonical_amount(client, user, create_entry, db_session):
+    entry = create_entry(user)
+
+    response = client.patch(
+        item_url(entry["id"]),
+        json={"type": "protein", "value": 2, "unit": "oz"},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 200
+    stored = db_session.get(NutritionEntry, uuid.UUID(entry["id"]))
+    assert stored.canonical_value == pytest.approx(2 * G_PER_OZ / 1000, rel=1e-12)  # kg
+
+
+@pytest.mark.parametrize(
+    "partial", [{"unit": "l"}, {"value": 1.0}, {"type": "calories", "unit": "kcal"}]
+)
+def test_patch_with_part_of_an_amount_gets_422_naming_what_is_missing(
+    client, user, create_entry, partial
+):
+    entry = create_entry(user)
+
+    response = client.patch(item_url(entry["id"]), json=partial, headers=user.headers)
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"type", "value", "unit"} - set(partial)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({**AMOUNT, "unit": "kcal"}, "unit"), ({**AMOUNT, "value": 21, "unit": "l"}, "value")],
+)
+def test_patch_making_the_amount_invalid_gets_422_and_changes_nothing(
+    client, user, create_entry, change, field
+):
+    entry = create_entry(user)
+
+    response = client.patch(item_url(entry["id"]), json=change, headers=user.headers)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+    assert read(client, user, entry["id"]).json == public(entry)
+
+
+def test_patch_with_a_stale_if_match_gets_412_and_changes_nothing(client, user, create_entry):
+    entry = create_entry(user)
+    first = client.patch(
+        item_url(entry["id"]), json={**AMOUNT, "value": 300.0}, headers=user.headers
+    )
+
+    response = client.patch(
+        item_url(entry["id"]),
+        json={**AMOUNT, "value": 400.0},
+        headers={**user.headers, "If-Match": entry["_etag"]},
+    )
+
+    assert response.status_code == 412
+    assert read(client, user, entry["id"]).json == first.json
+
+
+def test_patch_with_the_current_if_match_gets_200(client, user, create_entry):
+    entry = create_entry(user)
+
+    response = client.patch(
+        item_url(entry["id"]),
+        json={**AMOUNT, "value": 300.0},
+        headers={**user.headers, "If-Match": entry["_etag"]},
+    )
+
+    assert response.status_code == 200
+
+
+def test_patch_with_the_etag_of_a_read_in_another_unit_gets_200(client, user, create_entry):
+    entry = create_entry(user)
+    etag = read(client, user, entry["id"], unit="l").headers["ETag"]
+
+    response = client.patch(
+        item_url(entry["id"]), json={"note": "Gym"}, headers={**user.headers, "If-Match": etag}
+    )
+
+    assert response.status_code == 200
+
+
+def test_patch_with_a_stale_etag_of_a_read_in_another_unit_gets_412(client, user, create_entry):
+    entry = create_entry(user)
+    etag = read(client, user, entry["id"], unit="l").headers["ETag"]
+    client.patch(item_url(entry["id"]), json={"note": "Gym"}, headers=user.headers)
+
+    response = client.patch(
+        item_url(entry["id"]), json={"note": "Run"}, headers={**user.headers, "If-Match": etag}
+    )
+
+    assert response.status_code == 412
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_patch_gets_422_naming_it(client, user, create_entry, field):
+    entry = create_entry(user)
+
+    response = client.patch(
+        item_url(entry["id"]), json={field: SERVER_OWNED[field]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_patch_without_a_body_gets_422(client, user, create_entry):
+    entry = create_entry(user)
+
+    response = client.patch(item_url(entry["id"]), headers=user.headers)
+
+    assert response.status_code == 422
+
+
+# ------------------------------------------------------------------------- remove
+
+
+def test_delete_gets_204_and_the_entry_is_gone(client, user, create_entry):
+    entry = create_entry(user)
+
+    response = client.delete(item_url(entry["id"]), headers=user.headers)
+
+    assert response.status_code == 204
+    assert read(client, user, entry["id"]).status_code == 404
+
+
+def test_delete_with_a_stale_if_match_gets_412_and_keeps_the_entry(client, user, create_entry):
+    entry = create_entry(user)
+    client.patch(item_url(entry["id"]), json={"note": "Gym"}, headers=user.headers)
+
+    response = client.delete(
+        item_url(entry["id"]), headers={**user.headers, "If-Match": entry["_etag"]}
+    )
+
+    assert response.status_code == 412
+    assert read(client, user, entry["id"]).status_code == 200
+
+
+# ---------------------------------------------------------------------- ownership
+
+OTHER_USER_REQUESTS = {
+    "GET": lambda client, url, headers: client.get(url, headers=headers),
+    "GET in a unit": lambda client, url, headers: client.get(f"{url}?unit=l", headers=headers),
+    "PATCH": lambda client, url, headers: client.patch(
+        url, json={**AMOUNT, "value": 1.0}, headers=headers
+    ),
+    "DELETE": lambda client, url, headers: client.delete(url, headers=headers),
+}
+
+
+@pytest.mark.parametrize("method", OTHER_USER_REQUESTS)
+def test_other_user_gets_404_for_my_entry(client, user, other_user, create_entry, method):
+    entry = create_entry(user)
+
+    response = OTHER_USER_REQUESTS[method](client, item_url(entry["id"]), other_user.headers)
+
+    assert response.status_code == 404
+
+
+def test_my_entry_is_unchanged_after_another_user_tries_to_change_it(
+    client, user, other_user, create_entry
+):
+    entry = create_entry(user)
+    for method in ("PATCH", "DELETE"):
+        OTHER_USER_REQUESTS[method](client, item_url(entry["id"]), other_user.headers)
+
+    assert read(client, user, entry["id"]).json == public(entry)
+
+
+def test_other_user_never_sees_my_entry_in_their_list(client, user, other_user, create_entry):
+    create_entry(user)
+
+    response = listing(client, other_user)
+
+    assert response.json["pagination"]["total"] == 0
+
+
+def test_other_users_entries_are_not_in_my_daily_totals(client, user, other_user, create_entry):
+    create_entry(other_user, recorded_at="2025-03-01T12:00:00+00:00")
+
+    response = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-01"})
+
+    assert response.json["days"] == [{"date": "2025-03-01", "totals": []}]
+
+
+# ------------------------------------------------------------------ cache freshness
+
+
+def test_cached_list_in_a_unit_shows_a_patch(client, user, create_entry):
+    entry = create_entry(user)
+    listing(client, user, unit="l")
+    client.patch(item_url(entry["id"]), json={**AMOUNT, "value": 500.0}, headers=user.headers)
+
+    response = listing(client, user, unit="l")
+
+    assert [item["value"] for item in response.json["items"]] == [0.5]
+
+
+def test_cached_item_in_a_unit_shows_a_patch(client, user, create_entry):
+    entry = create_entry(user)
+    read(client, user, entry["id"], unit="l")
+    client.patch(item_url(entry["id"]), json={**AMOUNT, "value": 500.0}, headers=user.headers)
+
+    response = read(client, user, entry["id"], unit="l")
+
+    assert response.json["value"] == 0.5
+
+
+# ------------------------------------------------------------------- daily totals
+
+
+def day_totals(response: Any) -> dict[str, list[dict[str, Any]]]:
+    return {day["date"]: day["totals"] for day in response.json["days"]}
+
+
+def test_daily_totals_add_water_in_mixed_units_in_ml(client, user, create_entry):
+    for value, unit in [(1, "l"), (500, "ml"), (8, "fl_oz")]:
+        create_entry(user, value=value, unit=unit, recorded_at="2025-03-01T12:00:00+00:00")
+
+    response = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-01"})
+
+    # 1000 ml + 500 ml + 8 x 29.5735295625 ml
+    assert response.json["days"] == [
+        {
+            "date": "2025-03-01",
+            "totals": [{"type": "water", "total": 1736.5882365, "unit": "ml", "count": 3}],
+        }
+    ]
+
+
+def test_daily_totals_report_each_type_in_its_unit_in_a_fixed_order(client, user, create_entry):
+    noon = "2025-03-01T12:00:00+00:00"
+    for entry_type, value, unit in [
+        ("fiber", 10, "g"),
+        ("protein", 30, "g"),
+        ("protein", 1, "oz"),
+        ("protein", 500, "mg"),
+        ("calories", 500, "kcal"),
+        ("calories", 418.4, "kj"),
+        ("water", 0.5, "l"),
+    ]:
+        create_entry(user, type=entry_type, value=value, unit=unit, recorded_at=noon)
+
+    response = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-01"})
+
+    assert day_totals(response)["2025-03-01"] == [
+        {"type": "water", "total": 500.0, "unit": "ml", "count": 1},
+        {"type": "calories", "total": 600.0, "unit": "kcal", "count": 2},  # 500 + 418.4 / 4.184
+        {"type": "protein", "total": 58.849523125, "unit": "g", "count": 3},  # 30 + 28.35 + 0.5
+        {"type": "fiber", "total": 10.0, "unit": "g", "count": 1},
+    ]
+
+
+def test_daily_totals_list_every_day_of_the_range(client, user, create_entry):
+    create_entry(user, recorded_at="2025-03-02T12:00:00+00:00")
+
+    response = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-03"})
+
+    assert response.json == {
+        "from": "2025-03-01",
+        "to": "2025-03-03",
+        "timezone": "UTC",
+        "days": [
+            {"date": "2025-03-01", "totals": []},
+            {"date": "2025-03-02", "totals": [
+                {"type": "water", "total": 250.0, "unit": "ml", "count": 1}
+            ]},
+            {"date": "2025-03-03", "totals": []},
+        ],
+    }  # fmt: skip
+
+
+def test_daily_totals_leave_out_days_outside_the_range(client, user, create_entry):
+    for moment in ("2025-02-28T23:59:59+00:00", "2025-03-01T00:00:00+00:00",
+                   "2025-03-02T23:59:59+00:00", "2025-03-03T00:00:00+00:00"):  # fmt: skip
+        create_entry(user, recorded_at=moment)
+
+    response = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-02"})
+
+    assert {day: [t["count"] for t in ts] for day, ts in day_totals(response).items()} == {
+        "2025-03-01": [1],
+        "2025-03-02": [1],
+    }
+
+
+def test_daily_totals_filter_by_type(client, user, create_entry):
+    create_entry(user, recorded_at="2025-03-01T12:00:00+00:00")
+    create_entry(user, type="calories", value=500, unit="kcal", recorded_at="2025-03-01T13:00:00Z")
+
+    response = totals(
+        client, user, **{"from": "2025-03-01", "to": "2025-03-01", "type": "calories"}
+    )
+
+    assert [t["type"] for t in day_totals(response)["2025-03-01"]] == ["calories"]
+
+
+def test_an_entry_at_2330_local_counts_for_that_local_day(client, register, create_entry):
+    """Auckland is UTC+12 in June: both entries are on 10 June in UTC, on two days locally."""
+    account = register(timezone="Pacific/Auckland")
+    create_entry(account, recorded_at="2025-06-10T23:30:00+12:00")  # 11:30 UTC
+    create_entry(account, recorded_at="2025-06-11T00:30:00+12:00")  # 12:30 UTC
+
+    response = totals(client, account, **{"from": "2025-06-10", "to": "2025-06-11"})
+
+    assert response.json["timezone"] == "Pacific/Auckland"
+    assert {day: [t["count"] for t in ts] for day, ts in day_totals(response).items()} == {
+        "2025-06-10": [1],
+        "2025-06-11": [1],
+    }
+
+
+def test_the_same_entries_in_utc_fall_on_one_day(client, user, create_entry):
+    create_entry(user, recorded_at="2025-06-10T23:30:00+12:00")
+    create_entry(user, recorded_at="2025-06-11T00:30:00+12:00")
+
+    response = totals(client, user, **{"from": "2025-06-10", "to": "2025-06-11"})
+
+    assert {day: [t["count"] for t in ts] for day, ts in day_totals(response).items()} == {
+        "2025-06-10": [2],
+        "2025-06-11": [],
+    }
+
+
+def test_local_days_follow_daylight_saving_time(client, register, create_entry):
+    """Los Angeles leaves DST at 02:00 on 2 November 2025 (UTC-7, then UTC-8).
+
+    One fixed offset gets one of these wrong: with -7, 07:30Z on the 3rd would
+    be the 3rd; with -8, 07:30Z on the 2nd would be the 1st.
+    """
+    account = register(timezone="America/Los_Angeles")
+    for moment in (
+        "2025-11-01T23:30:00-07:00",  # 2 Nov 06:30 UTC: 1 Nov
+        "2025-11-02T00:30:00-07:00",  # 2 Nov 07:30 UTC: 2 Nov
+        "2025-11-02T23:30:00-08:00",  # 3 Nov 07:30 UTC: 2 Nov
+        "2025-11-03T00:30:00-08:00",  # 3 Nov 08:30 UTC: 3 Nov
+    ):
+        create_entry(account, recorded_at=moment)
+
+    response = totals(client, account, **{"from": "2025-11-01", "to": "2025-11-03"})
+
+    assert {day: [t["count"] for t in ts] for day, ts in day_totals(response).items()} == {
+        "2025-11-01": [1],
+        "2025-11-02": [2],
+        "2025-11-03": [1],
+    }
+
+
+def test_daily_totals_follow_a_time_zone_change(client, user, create_entry):
+    create_entry(user, recorded_at="2025-06-11T00:30:00+12:00")  # 10 June 12:30 UTC
+    query = {"from": "2025-06-10", "to": "2025-06-11"}
+    before = totals(client, user, **query)
+    client.patch("/v1/users/me", json={"timezone": "Pacific/Auckland"}, headers=user.headers)
+
+    after = totals(client, user, **query)
+
+    assert [len(ts) for ts in day_totals(before).values()] == [1, 0]
+    assert [len(ts) for ts in day_totals(after).values()] == [0, 1]
+    assert after.json["timezone"] == "Pacific/Auckland"
+
+
+def test_cached_daily_totals_show_a_new_entry(client, user, create_entry):
+    query = {"from": "2025-03-01", "to": "2025-03-01"}
+    create_entry(user, recorded_at="2025-03-01T12:00:00+00:00")
+    totals(client, user, **query)
+    create_entry(user, recorded_at="2025-03-01T13:00:00+00:00")
+
+    response = totals(client, user, **query)
+
+    assert day_totals(response)["2025-03-01"][0]["count"] == 2
+
+
+def test_daily_totals_with_a_matching_if_none_match_get_304(client, user, create_entry):
+    query = {"from": "2025-03-01", "to": "2025-03-01"}
+    create_entry(user, recorded_at="2025-03-01T12:00:00+00:00")
+    etag = totals(client, user, **query).headers["ETag"]
+
+    response = client.get(
+        TOTALS_URL, query_string=query, headers={**user.headers, "If-None-Match": etag}
+    )
+
+    assert response.status_code == 304
+
+
+def test_daily_totals_are_one_grouped_sum_in_sql_however_many_entries(
+    client, engine, db_session, register
+):
+    few, many = register(), register()
+    store_entries(db_session, few.id, 2)
+    store_entries(db_session, many.id, 200)  # an hour apart: 9 days
+    query = {"from": "2025-01-01", "to": "2025-01-10"}
+    for account in (few, many):  # a token's first check may query; not what is counted
+        listing(client, account)
+
+    counts, seen_sql = [], []
+    for account in (few, many):
+        with selects(engine) as seen:
+            response = totals(client, account, **query)
+        counts.append(len(seen))
+        seen_sql.extend(seen)
+
+    assert counts[0] == counts[1] == 2  # the user's time zone, the grouped sums
+    assert sum(t["count"] for ts in day_totals(response).values() for t in ts) == 200
+    assert any("GROUP BY" in s and "sum(" in s.lower() for s in seen_sql)
+
+
+def test_a_span_of_366_days_is_accepted(client, user):
+    response = totals(client, user, **{"from": "2024-01-01", "to": "2024-12-31"})
+
+    assert response.status_code == 200
+    assert len(response.json["days"]) == 366
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": "2024-01-01", "to": "2025-01-02"}, "to"),  # 367 days apart
+        ({"from": "2025-03-02", "to": "2025-03-01"}, "to"),
+        ({"to": "2025-03-01"}, "from"),
+        ({"from": "2025-03-01"}, "to"),
+        ({"from": "2025-03-01T00:00:00Z", "to": "2025-03-01"}, "from"),
+        ({"from": "01.03.2025", "to": "2025-03-01"}, "from"),
+        ({"from": "1899-12-31", "to": "1900-01-01"}, "from"),
+        ({"from": "2999-12-31", "to": "3000-01-01"}, "to"),
+        ({"from": "2025-03-01", "to": "2025-03-01", "type": "sugar"}, "type"),
+    ],
+    ids=["367 days", "reversed", "no from", "no to", "datetime", "not ISO", "before 1900",
+         "after 2999", "unknown type"],
+)  # fmt: skip
+def test_invalid_daily_totals_query_gets_422_naming_the_field(client, user, query, field):
+    response = totals(client, user, **query)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_daily_totals_are_not_taken_for_an_entry_id(client, user):
+    """`/daily-totals` is its own route, not `/{entry_id}` with a bad id."""
+    response = client.get(TOTALS_URL, headers=user.headers)
+
+    assert response.status_code == 422
+    assert {"from", "to"} <= set(response.json["errors"])
+
+
+def test_daily_totals_without_a_token_get_401(client):
+    response = client.get(TOTALS_URL, query_string={"from": "2025-03-01", "to": "2025-03-01"})
+
+    assert response.status_code == 401
+
+
+# ------------------------------------------------------------ the bucketing helper
+
+MOMENTS = [
+    datetime(2025, 11, 2, 6, 30, tzinfo=UTC),
+    datetime(2025, 11, 2, 7, 30, tzinfo=UTC),
+    datetime(2025, 11, 3, 7, 30, tzinfo=UTC),
+    datetime(2025, 11, 3, 8, 30, tzinfo=UTC),
+    datetime(2025, 6, 30, 12, 30, tzinfo=UTC),
+    datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC),
+]
+ZONES = ["UTC", "America/Los_Angeles", "Pacific/Auckland", "Asia/Kolkata"]
+
+
+def in_sql(db_session: Any, moment: datetime, tz: str, bucket: Any) -> date:
+    return db_session.scalar(select(local_bucket(literal(moment, UTCDateTime()), tz, bucket)))
+
+
+@pytest.mark.parametrize(
+    ("moment", "tz", "bucket", "expected"),
+    [
+        (MOMENTS[2], "America/Los_Angeles", "day", date(2025, 11, 2)),  # Sun 23:30 PST
+        (MOMENTS[2], "America/Los_Angeles", "week", date(2025, 10, 27)),  # that Sunday's Monday
+        (MOMENTS[3], "America/Los_Angeles", "week", date(2025, 11, 3)),  # Mon 00:30 PST
+        (MOMENTS[4], "Pacific/Auckland", "month", date(2025, 7, 1)),  # 1 July 00:30 NZST
+        (MOMENTS[4], "UTC", "month", date(2025, 6, 1)),
+        (MOMENTS[5], "Asia/Kolkata", "day", date(2025, 1, 1)),  # 05:29:59 IST
+        (MOMENTS[5], "Asia/Kolkata", "week", date(2024, 12, 30)),  # across the year
+    ],
+)
+def test_local_bucket_in_sql(db_session, moment, tz, bucket, expected):
+    assert in_sql(db_session, moment, tz, bucket) == expected
+
+
+@pytest.mark.parametrize("bucket", ["day", "week", "month"])
+@pytest.mark.parametrize("tz", ZONES)
+def test_local_bucket_in_sql_agrees_with_python(db_session, tz, bucket):
+    assert [in_sql(db_session, m, tz, bucket) for m in MOMENTS] == [
+        bucket_start(m, tz, bucket) for m in MOMENTS
+    ]

@@ -1,0 +1,1130 @@
+"""/v1/plans: plans as one document (days, planned exercises), one active plan per user."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import jsonschema
+import pytest
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from grau.catalog.models import Exercise
+from grau.errors import APIError
+from grau.plans import service
+from grau.plans.models import Plan, PlanDay, PlannedExercise
+from grau.plans.schemas import WEIGHT_WITH_UNIT
+
+URL = "/v1/plans"
+SERVER_OWNED = {
+    "id": str(uuid.uuid4()),
+    "user_id": str(uuid.uuid4()),
+    "created_at": "2025-01-01T00:00:00+00:00",
+    "updated_at": "2025-01-01T00:00:00+00:00",
+    "version": 7,
+}
+
+
+def item_url(plan_id: str) -> str:
+    return f"{URL}/{plan_id}"
+
+
+def listing(client: Any, account: Any, **query: Any) -> Any:
+    return client.get(URL, query_string=query, headers=account.headers)
+
+
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json["items"]]
+
+
+def public(plan: dict[str, Any]) -> dict[str, Any]:
+    """A plan as the API returns it (without the factory's `_etag`)."""
+    return {k: v for k, v in plan.items() if k != "_etag"}
+
+
+def day(name: str, *exercise_ids: str, **fields: Any) -> dict[str, Any]:
+    return {"name": name, "exercises": [{"exercise_id": i} for i in exercise_ids], **fields}
+
+
+def planned(body: dict[str, Any], day_index: int = 0, index: int = 0) -> dict[str, Any]:
+    exercise: dict[str, Any] = body["days"][day_index]["exercises"][index]
+    return exercise
+
+
+def error_at(response: Any, day_index: int, index: int) -> dict[str, Any]:
+    """The errors of one planned exercise, by its path in the document."""
+    errors: dict[str, Any] = response.json["errors"]["days"][str(day_index)]["exercises"]
+    return errors[str(index)]
+
+
+@pytest.fixture
+def system_ids(db_session: Session) -> list[str]:
+    """Ids of a few exercises from grau's seeded catalog."""
+    rows = db_session.scalars(
+        select(Exercise.id).where(Exercise.user_id.is_(None)).order_by(Exercise.name).limit(8)
+    )
+    found = [str(i) for i in rows]
+    assert len(found) == 8
+    return found
+
+
+@pytest.fixture
+def own_exercise(db_session: Session) -> Callable[..., str]:
+    """An exercise that belongs to `account`, as the user would add it."""
+
+    def make(account: Any, name: str = "Tire flip") -> str:
+        exercise = Exercise(
+            user_id=uuid.UUID(account.id),
+            name=name,
+            category="strength",
+            laterality="bilateral",
+            difficulty="advanced",
+        )
+        db_session.add(exercise)
+        db_session.commit()
+        return str(exercise.id)
+
+    return make
+
+
+@pytest.fixture
+def create_plan(client: Any) -> Callable[..., dict[str, Any]]:
+    def make(account: Any, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Full body", **fields}
+        response = client.post(URL, json=body, headers=account.headers)
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+@contextmanager
+def counting_queries(engine: Any) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def plan_queries(statements: list[str]) -> list[str]:
+    """Statements on the plan tables (auth and cache lookups aside)."""
+    return [s for s in statements if "plan" in s.lower()]
+
+
+def client_view(app: Any, account: Any, plan_id: str) -> dict[str, Any]:
+    response = app.test_client().get(item_url(plan_id), headers=account.headers)
+    assert response.status_code == 200
+    view: dict[str, Any] = response.json
+    return view
+
+
+def active_ids(client: Any, account: Any) -> list[str]:
+    return ids(listing(client, account, is_active="true"))
+
+
+# ------------------------------------------------------------------------- create
+
+
+def test_create_gets_201_with_location_and_etag(client, user):
+    response = client.post(URL, json={"name": "Full body"}, headers=user.headers)
+
+    assert response.status_code == 201
+    assert response.headers["Location"] == item_url(response.json["id"])
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_create_returns_the_whole_document_as_stored(client, user, system_ids):
+    body = {
+        "name": "Upper/lower",
+        "description": "Four days a week",
+        "days": [
+            {
+                "name": "Upper",
+                "note": "Heavy",
+                "exercises": [
+                    {
+                        "exercise_id": system_ids[0],
+                        "target_sets": 5,
+                        "target_reps": 5,
+                        "target_weight": 80.5,
+                        "weight_unit": "kg",
+                        "note": "Pause",
+                    },
+                    {"exercise_id": system_ids[1], "target_sets": 3, "target_rpe": 8.5},
+                ],
+            }
+        ],
+    }
+
+    response = client.post(URL, json=body, headers=user.headers)
+
+    assert {
+        k: v for k, v in response.json.items() if k not in ("id", "created_at", "updated_at")
+    } == {
+        "name": "Upper/lower",
+        "description": "Four days a week",
+        "is_active": False,
+        "days": [
+            {
+                "position": 0,
+                "name": "Upper",
+                "note": "Heavy",
+                "exercises": [
+                    {
+                        "position": 0,
+                        "exercise_id": system_ids[0],
+                        "target_sets": 5,
+                        "target_reps": 5,
+                        "target_weight": 80.5,
+                        "weight_unit": "kg",
+                        "target_rpe": None,
+                        "note": "Pause",
+                    },
+                    {
+                        "position": 1,
+                        "exercise_id": system_ids[1],
+                        "target_sets": 3,
+                        "target_reps": None,
+                        "target_weight": None,
+                        "weight_unit": None,
+                        "target_rpe": 8.5,
+                        "note": None,
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def test_create_with_only_a_name_has_no_days_and_is_inactive(client, user):
+    response = client.post(URL, json={"name": "Later"}, headers=user.headers)
+
+    assert (response.json["days"], response.json["description"], response.json["is_active"]) == (
+        [],
+        None,
+        False,
+    )
+
+
+def test_list_order_is_the_position_of_days_and_exercises(client, user, system_ids):
+    a, b, c = system_ids[:3]
+    body = {"name": "Order", "days": [day("Z", c, a, b), day("A", b), day("M")]}
+
+    response = client.post(URL, json=body, headers=user.headers)
+
+    days = response.json["days"]
+    assert [(d["position"], d["name"]) for d in days] == [(0, "Z"), (1, "A"), (2, "M")]
+    assert [(e["position"], e["exercise_id"]) for e in days[0]["exercises"]] == [
+        (0, c),
+        (1, a),
+        (2, b),
+    ]
+
+
+def test_the_same_exercise_may_appear_twice_on_a_day(client, user, system_ids):
+    response = client.post(
+        URL,
+        json={"name": "Twice", "days": [day("A", system_ids[0], system_ids[0])]},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 201
+
+
+def test_a_plan_may_use_the_users_own_exercise(client, user, own_exercise):
+    mine = own_exercise(user)
+
+    response = client.post(
+        URL, json={"name": "Mine", "days": [day("A", mine)]}, headers=user.headers
+    )
+
+    assert response.status_code == 201
+    assert planned(response.json)["exercise_id"] == mine
+
+
+def test_another_users_exercise_gets_422_naming_its_path(
+    client, user, other_user, own_exercise, system_ids
+):
+    theirs = own_exercise(other_user)
+    body = {"name": "Sneaky", "days": [day("A", system_ids[0]), day("B", system_ids[1], theirs)]}
+
+    response = client.post(URL, json=body, headers=user.headers)
+
+    assert response.status_code == 422
+    assert response.json["errors"] == {
+        "days": {
+            "1": {
+                "exercises": {
+                    "1": {
+                        "exercise_id": ["No exercise with this id is in grau's catalog or yours."]
+                    }
+                }
+            }
+        }
+    }
+
+
+def test_another_users_exercise_creates_no_plan(client, user, other_user, own_exercise):
+    theirs = own_exercise(other_user)
+    client.post(URL, json={"name": "Sneaky", "days": [day("A", theirs)]}, headers=user.headers)
+
+    response = listing(client, user)
+
+    assert response.json["pagination"]["total"] == 0
+
+
+def test_unknown_exercise_id_gets_the_same_422_as_another_users(
+    client, user, other_user, own_exercise
+):
+    theirs = own_exercise(other_user)
+    foreign = client.post(URL, json={"name": "X", "days": [day("A", theirs)]}, headers=user.headers)
+    unknown = client.post(
+        URL, json={"name": "X", "days": [day("A", str(uuid.uuid4()))]}, headers=user.headers
+    )
+
+    assert (unknown.status_code, unknown.json["errors"]) == (422, foreign.json["errors"])
+
+
+def test_every_unusable_exercise_is_named(client, user, system_ids):
+    missing = str(uuid.uuid4())
+    body = {"name": "X", "days": [day("A", missing, system_ids[0], missing)]}
+
+    response = client.post(URL, json=body, headers=user.headers)
+
+    assert set(response.json["errors"]["days"]["0"]["exercises"]) == {"0", "2"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("target_sets", 0),
+        ("target_sets", 21),
+        ("target_sets", 2.5),
+        ("target_sets", "3"),
+        ("target_sets", True),
+        ("target_reps", 0),
+        ("target_reps", 101),
+        ("target_rpe", 0.5),
+        ("target_rpe", 10.5),
+        ("target_rpe", "8"),
+        ("note", "a\x00b"),
+        ("note", "x" * 1001),
+        ("exercise_id", "bench press"),
+        ("exercise_id", None),
+    ],
+)
+def test_bad_target_gets_422_naming_its_path(client, user, system_ids, field, value):
+    exercise = {"exercise_id": system_ids[0], field: value}
+    body = {"name": "X", "days": [{"name": "A", "exercises": [exercise]}]}
+
+    response = client.post(URL, json=body, headers=user.headers)
+
+    assert response.status_code == 422
+    assert field in error_at(response, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("weight", "unit"), [(-1, "kg"), (5000.01, "lb"), (60, "st"), (60, "KG"), ("60", "kg")]
+)
+def test_bad_target_weight_or_unit_gets_422(client, user, system_ids, weight, unit):
+    exercise = {"exercise_id": system_ids[0], "target_weight": weight, "weight_unit": unit}
+
+    response = client.post(
+        URL,
+        json={"name": "X", "days": [day("A") | {"exercises": [exercise]}]},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 422
+    assert set(error_at(response, 0, 0)) & {"target_weight", "weight_unit"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        ({"target_weight": 60}, "weight_unit"),
+        ({"target_weight": 60, "weight_unit": None}, "weight_unit"),
+        ({"weight_unit": "lb"}, "target_weight"),
+        ({"target_weight": None, "weight_unit": "lb"}, "target_weight"),
+    ],
+    ids=["weight alone", "weight with null unit", "unit alone", "unit with null weight"],
+)
+def test_weight_and_unit_come_together(client, user, system_ids, sent, named):
+    exercise = {"exercise_id": system_ids[0], **sent}
+
+    response = client.post(
+        URL,
+        json={"name": "X", "days": [day("A") | {"exercises": [exercise]}]},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 422
+    assert named in error_at(response, 0, 0)
+
+
+WEIGHT_PAIRS = [
+    {},
+    {"target_weight": 60},
+    {"weight_unit": "kg"},
+    {"target_weight": 60, "weight_unit": "kg"},
+    {"target_weight": 60, "weight_unit": None},
+    {"target_weight": None, "weight_unit": "kg"},
+    {"target_weight": None, "weight_unit": None},
+    {"target_weight": None},
+    {"weight_unit": None},
+]
+
+
+@pytest.mark.parametrize("sent", WEIGHT_PAIRS, ids=[str(p) for p in WEIGHT_PAIRS])
+def test_documented_weight_rule_is_exactly_what_is_accepted(client, user, system_ids, sent):
+    """Generated clients and the fuzzer trust the spec's rule: the API must agree with it."""
+    documented = jsonschema.Draft202012Validator(WEIGHT_WITH_UNIT).is_valid(sent)
+    exercise = {"exercise_id": system_ids[0], **sent}
+
+    response = client.post(
+        URL,
+        json={"name": "X", "days": [day("A") | {"exercises": [exercise]}]},
+        headers=user.headers,
+    )
+
+    assert response.status_code == (201 if documented else 422)
+
+
+def test_a_whole_float_is_a_count(client, user, system_ids):
+    exercise = {"exercise_id": system_ids[0], "target_sets": 3.0, "target_reps": 10.0}
+
+    response = client.post(
+        URL,
+        json={"name": "X", "days": [day("A") | {"exercises": [exercise]}]},
+        headers=user.headers,
+    )
+
+    assert (planned(response.json)["target_sets"], planned(response.json)["target_reps"]) == (3, 10)
+
+
+@pytest.mark.parametrize(
+    ("weight", "unit"), [(0, "kg"), (5000, "lb"), (None, None)], ids=["bodyweight", "max", "none"]
+)
+def test_acceptable_weight_is_stored_with_its_unit(client, user, system_ids, weight, unit):
+    exercise = {"exercise_id": system_ids[0], "target_weight": weight, "weight_unit": unit}
+
+    response = client.post(
+        URL,
+        json={"name": "X", "days": [day("A") | {"exercises": [exercise]}]},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 201
+    stored = planned(response.json)
+    assert (stored["target_weight"], stored["weight_unit"]) == (weight, unit)
+
+
+def test_14_days_of_30_exercises_are_accepted(client, user, system_ids):
+    body = {"name": "Max", "days": [day(f"D{i}", *(system_ids * 4)[:30]) for i in range(14)]}
+
+    response = client.post(URL, json=body, headers=user.headers)
+
+    assert response.status_code == 201
+    assert [len(d["exercises"]) for d in response.json["days"]] == [30] * 14
+
+
+def test_15_days_get_422_on_days(client, user):
+    response = client.post(
+        URL, json={"name": "X", "days": [day(f"D{i}") for i in range(15)]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert "days" in response.json["errors"]
+
+
+def test_31_exercises_on_a_day_get_422_on_that_day(client, user, system_ids):
+    body = {"name": "X", "days": [day("A"), day("B", *(system_ids * 4)[:31])]}
+
+    response = client.post(URL, json=body, headers=user.headers)
+
+    assert response.status_code == 422
+    assert "exercises" in response.json["errors"]["days"]["1"]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 121}, "name"),
+        ({"name": None}, "name"),
+        ({"name": "X", "description": "x" * 2001}, "description"),
+        ({"name": "X", "is_active": 1}, "is_active"),
+        ({"name": "X", "is_active": "true"}, "is_active"),
+        ({"name": "X", "days": None}, "days"),
+        ({"name": "X", "days": {"name": "A"}}, "days"),
+    ],
+    ids=[
+        "no name",
+        "empty name",
+        "long name",
+        "null name",
+        "long description",
+        "is_active 1",
+        "is_active string",
+        "null days",
+        "days object",
+    ],
+)
+def test_invalid_plan_field_gets_422_naming_it(client, user, body, named):
+    response = client.post(URL, json=body, headers=user.headers)
+
+    assert response.status_code == 422
+    assert named in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("bad_day", "named"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 81}, "name"),
+        ({"name": "A", "position": 3}, "position"),
+        ({"name": "A", "id": str(uuid.uuid4())}, "id"),
+        ({"name": "A", "exercises": None}, "exercises"),
+    ],
+    ids=["no name", "empty name", "long name", "position", "id", "null exercises"],
+)
+def test_invalid_day_gets_422_naming_its_path(client, user, bad_day, named):
+    response = client.post(
+        URL, json={"name": "X", "days": [day("ok"), bad_day]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert named in response.json["errors"]["days"]["1"]
+
+
+@pytest.mark.parametrize("field", ["position", "id", "plan_id", "sets"])
+def test_unknown_or_server_owned_field_on_a_planned_exercise_gets_422(
+    client, user, system_ids, field
+):
+    exercise = {"exercise_id": system_ids[0], field: 1}
+
+    response = client.post(
+        URL,
+        json={"name": "X", "days": [day("A") | {"exercises": [exercise]}]},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 422
+    assert field in error_at(response, 0, 0)
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_create_gets_422_naming_it(client, user, field):
+    response = client.post(
+        URL, json={"name": "X", field: SERVER_OWNED[field]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_create_without_a_token_gets_401(client):
+    response = client.post(URL, json={"name": "X"})
+
+    assert response.status_code == 401
+
+
+def test_retry_with_the_same_idempotency_key_creates_one_plan(client, user, system_ids):
+    body = {"name": "Once", "days": [day("A", system_ids[0])]}
+    headers = {**user.headers, "Idempotency-Key": str(uuid.uuid4())}
+    first = client.post(URL, json=body, headers=headers)
+
+    retry = client.post(URL, json=body, headers=headers)
+
+    assert (retry.status_code, retry.json["id"]) == (201, first.json["id"])
+    assert listing(client, user).json["pagination"]["total"] == 1
+
+
+# --------------------------------------------------------------------------- list
+
+
+def test_list_returns_items_and_pagination(client, user, create_plan, system_ids):
+    plan = create_plan(user, days=[day("A", system_ids[0])])
+
+    response = listing(client, user)
+
+    assert response.json == {
+        "items": [public(plan)],
+        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
+    }
+
+
+def test_list_pages(client, user, create_plan):
+    for name in "ABCDE":
+        create_plan(user, name=name)
+
+    response = listing(client, user, page=3, page_size=2)
+
+    assert [item["name"] for item in response.json["items"]] == ["E"]
+    assert response.json["pagination"] == {"page": 3, "page_size": 2, "total": 5, "total_pages": 3}
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", ["B"]), ("false", ["A", "C"])])
+def test_list_filters_by_is_active(client, user, create_plan, value, expected):
+    for name in "ABC":
+        create_plan(user, name=name, is_active=name == "B")
+
+    response = listing(client, user, is_active=value)
+
+    assert [item["name"] for item in response.json["items"]] == expected
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "True", ""])
+def test_list_with_an_unclear_is_active_gets_422(client, user, value):
+    response = listing(client, user, is_active=value)
+
+    assert response.status_code == 422
+    assert "is_active" in response.json["errors"]
+
+
+@pytest.fixture
+def three_plans(client, user, create_plan) -> dict[str, str]:
+    """Created in order a, b, c and then b updated; each sort key orders them differently."""
+    a = create_plan(user, name="Beta")
+    b = create_plan(user, name="Gamma")
+    c = create_plan(user, name="Alpha")
+    client.patch(item_url(b["id"]), json={"description": "touched"}, headers=user.headers)
+    return {"a": a["id"], "b": b["id"], "c": c["id"]}
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("name", "cab"),
+        ("-name", "bac"),
+        ("created_at", "abc"),
+        ("-created_at", "cba"),
+        ("updated_at", "acb"),
+        ("-updated_at", "bca"),
+    ],
+)
+def test_list_sorts_by_each_allowed_key(client, user, three_plans, sort, order):
+    response = listing(client, user, sort=sort)
+
+    assert ids(response) == [three_plans[name] for name in order]
+
+
+def test_default_order_is_by_name(client, user, three_plans):
+    response = listing(client, user)
+
+    assert ids(response) == [three_plans[name] for name in "cab"]
+
+
+@pytest.mark.parametrize("sort", ["is_active", "user_id", "description", ""])
+def test_unknown_sort_gets_422(client, user, sort):
+    response = listing(client, user, sort=sort)
+
+    assert response.status_code == 422
+    assert "sort" in response.json["errors"]
+
+
+def test_list_without_a_token_gets_401(client):
+    assert client.get(URL).status_code == 401
+
+
+# ----------------------------------------------------------------------- read one
+
+
+def test_get_returns_the_plan(client, user, create_plan, system_ids):
+    plan = create_plan(user, days=[day("A", *system_ids[:3]), day("B", system_ids[3])])
+
+    response = client.get(item_url(plan["id"]), headers=user.headers)
+
+    assert (response.status_code, response.json) == (200, public(plan))
+
+
+def test_get_returns_the_etag_of_the_create(client, user, create_plan):
+    plan = create_plan(user)
+
+    response = client.get(item_url(plan["id"]), headers=user.headers)
+
+    assert response.headers["ETag"] == plan["_etag"]
+
+
+def test_get_with_a_matching_if_none_match_gets_304(client, user, create_plan):
+    plan = create_plan(user)
+
+    response = client.get(
+        item_url(plan["id"]), headers={**user.headers, "If-None-Match": plan["_etag"]}
+    )
+
+    assert response.status_code == 304
+    assert response.get_data() == b""
+
+
+def test_list_with_a_matching_if_none_match_gets_304(client, user, create_plan):
+    create_plan(user)
+    etag = listing(client, user).headers["ETag"]
+
+    response = client.get(URL, headers={**user.headers, "If-None-Match": etag})
+
+    assert response.status_code == 304
+
+
+def test_get_of_an_unknown_id_gets_404(client, user):
+    response = client.get(item_url(str(uuid.uuid4())), headers=user.headers)
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+# ------------------------------------------------------------------------ queries
+
+
+def test_reading_a_plan_of_7_days_of_8_exercises_costs_what_one_day_costs(
+    client, user, create_plan, system_ids, engine
+):
+    small = create_plan(user, days=[day("A", system_ids[0])])
+    big = create_plan(user, days=[day(f"D{i}", *system_ids) for i in range(7)])
+
+    counts = []
+    for plan in (small, big):
+        with counting_queries(engine) as statements:
+            response = client.get(item_url(plan["id"]), headers=user.headers)
+        assert response.status_code == 200
+        counts.append((len(statements), len(plan_queries(statements))))
+
+    # The plan, its days, their exercises: one query each, then nothing per row.
+    assert counts[0] == counts[1]
+    assert counts[1][1] == 3
+    assert len(big["days"]) == 7 and {len(d["exercises"]) for d in big["days"]} == {8}
+
+
+def test_listing_five_big_plans_costs_what_one_small_plan_costs(
+    client, user, create_plan, system_ids, engine
+):
+    create_plan(user, name="small", days=[day("A", system_ids[0])])
+    with counting_queries(engine) as statements:
+        one = listing(client, user)
+    small = (len(statements), len(plan_queries(statements)))
+    for n in range(5):
+        create_plan(user, name=f"big {n}", days=[day(f"D{i}", *system_ids) for i in range(7)])
+
+    with counting_queries(engine) as statements:
+        six = listing(client, user)
+
+    assert (one.json["pagination"]["total"], six.json["pagination"]["total"]) == (1, 6)
+    # Count, page, days, exercises.
+    assert (len(statements), len(plan_queries(statements))) == small
+    assert small[1] == 4
+
+
+# ------------------------------------------------------------------------- change
+
+
+def test_patch_changes_only_the_fields_sent(client, user, create_plan, system_ids):
+    plan = create_plan(user, description="Old", days=[day("A", system_ids[0])])
+
+    response = client.patch(item_url(plan["id"]), json={"name": "Renamed"}, headers=user.headers)
+
+    changed = {k for k, v in public(plan).items() if response.json[k] != v}
+    assert changed == {"name", "updated_at"}
+
+
+def test_patch_with_days_replaces_every_day(client, user, create_plan, system_ids):
+    a, b, c, d = system_ids[:4]
+    plan = create_plan(user, days=[day("Old 1", a, b), day("Old 2", c)])
+
+    response = client.patch(
+        item_url(plan["id"]),
+        json={"days": [day("New", d, a) | {"note": "fresh"}]},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 200
+    assert [(x["position"], x["name"], x["note"]) for x in response.json["days"]] == [
+        (0, "New", "fresh")
+    ]
+    assert [(e["position"], e["exercise_id"]) for e in response.json["days"][0]["exercises"]] == [
+        (0, d),
+        (1, a),
+    ]
+
+
+def test_replaced_days_are_what_a_read_returns(client, user, create_plan, system_ids):
+    plan = create_plan(user, days=[day("Old", system_ids[0])])
+    patched = client.patch(
+        item_url(plan["id"]),
+        json={"days": [day("X", system_ids[1]), day("Y")]},
+        headers=user.headers,
+    )
+
+    response = client.get(item_url(plan["id"]), headers=user.headers)
+
+    assert response.json == patched.json
+
+
+def test_replacing_days_leaves_no_orphan_rows(client, user, create_plan, system_ids, db_session):
+    plan = create_plan(user, days=[day("Old 1", *system_ids[:3]), day("Old 2", system_ids[3])])
+    client.patch(
+        item_url(plan["id"]), json={"days": [day("New", system_ids[4])]}, headers=user.headers
+    )
+
+    plan_id = uuid.UUID(plan["id"])
+    day_ids = list(db_session.scalars(select(PlanDay.id).where(PlanDay.plan_id == plan_id)))
+    exercises = db_session.scalar(
+        select(func.count()).select_from(PlannedExercise).where(PlannedExercise.day_id.in_(day_ids))
+    )
+    all_exercises = db_session.scalar(select(func.count()).select_from(PlannedExercise))
+
+    assert (len(day_ids), exercises, all_exercises) == (1, 1, 1)
+
+
+def test_patch_with_empty_days_removes_every_day(client, user, create_plan, system_ids):
+    plan = create_plan(user, days=[day("A", system_ids[0])])
+
+    response = client.patch(item_url(plan["id"]), json={"days": []}, headers=user.headers)
+
+    assert response.json["days"] == []
+
+
+def test_replacing_days_changes_the_etag(client, user, create_plan, system_ids):
+    plan = create_plan(user, days=[day("A", system_ids[0])])
+
+    response = client.patch(
+        item_url(plan["id"]), json={"days": [day("A", system_ids[1])]}, headers=user.headers
+    )
+
+    assert response.headers["ETag"] != plan["_etag"]
+
+
+def test_read_after_replacing_days_is_not_a_304_for_the_old_etag(
+    client, user, create_plan, system_ids
+):
+    plan = create_plan(user, days=[day("A", system_ids[0])])
+    client.get(item_url(plan["id"]), headers=user.headers)
+    client.patch(
+        item_url(plan["id"]), json={"days": [day("A", system_ids[1])]}, headers=user.headers
+    )
+
+    response = client.get(
+        item_url(plan["id"]), headers={**user.headers, "If-None-Match": plan["_etag"]}
+    )
+
+    assert response.status_code == 200
+    assert planned(response.json)["exercise_id"] == system_ids[1]
+
+
+def test_cached_list_shows_replaced_days(client, user, create_plan, system_ids):
+    plan = create_plan(user, days=[day("A", system_ids[0])])
+    listing(client, user)
+    client.patch(item_url(plan["id"]), json={"days": [day("B")]}, headers=user.headers)
+
+    response = listing(client, user)
+
+    assert [d["name"] for d in response.json["items"][0]["days"]] == ["B"]
+
+
+def test_patch_with_another_users_exercise_gets_422_and_changes_nothing(
+    client, user, other_user, own_exercise, create_plan, system_ids
+):
+    plan = create_plan(user, days=[day("A", system_ids[0])])
+    theirs = own_exercise(other_user)
+
+    response = client.patch(
+        item_url(plan["id"]), json={"name": "New", "days": [day("A", theirs)]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert "exercise_id" in error_at(response, 0, 0)
+    assert client.get(item_url(plan["id"]), headers=user.headers).json == public(plan)
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"name": None}, "name"),
+        ({"name": ""}, "name"),
+        ({"days": None}, "days"),
+        ({"is_active": None}, "is_active"),
+        ({"is_active": 0}, "is_active"),
+    ],
+)
+def test_patch_with_an_invalid_field_gets_422_naming_it(client, user, create_plan, body, named):
+    plan = create_plan(user)
+
+    response = client.patch(item_url(plan["id"]), json=body, headers=user.headers)
+
+    assert response.status_code == 422
+    assert named in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+def test_server_owned_field_in_patch_gets_422_naming_it(client, user, create_plan, field):
+    plan = create_plan(user)
+
+    response = client.patch(
+        item_url(plan["id"]), json={field: SERVER_OWNED[field]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_patch_can_clear_the_description(client, user, create_plan):
+    plan = create_plan(user, description="Old")
+
+    response = client.patch(item_url(plan["id"]), json={"description": None}, headers=user.headers)
+
+    assert response.json["description"] is None
+
+
+def test_patch_with_a_stale_if_match_gets_412_and_changes_nothing(
+    client, user, create_plan, system_ids
+):
+    plan = create_plan(user, days=[day("A", system_ids[0])])
+    first = client.patch(item_url(plan["id"]), json={"days": [day("B")]}, headers=user.headers)
+
+    response = client.patch(
+        item_url(plan["id"]),
+        json={"days": [day("C")]},
+        headers={**user.headers, "If-Match": plan["_etag"]},
+    )
+
+    assert response.status_code == 412
+    assert client.get(item_url(plan["id"]), headers=user.headers).json == first.json
+
+
+def test_patch_with_the_current_if_match_gets_200(client, user, create_plan):
+    plan = create_plan(user)
+
+    response = client.patch(
+        item_url(plan["id"]),
+        json={"name": "New"},
+        headers={**user.headers, "If-Match": plan["_etag"]},
+    )
+
+    assert response.status_code == 200
+
+
+def test_replacing_days_of_a_plan_changed_meanwhile_gets_412_and_deletes_nothing(
+    app, user, create_plan, system_ids, session_factory, engine
+):
+    """A writer that read an older version must not delete days it never saw.
+
+    The plan row is written (and version-checked) before its days are
+    deleted, so on PostgreSQL a concurrent writer waits on that row, then
+    fails, without issuing a DELETE at all.
+    """
+    user_id = uuid.UUID(user.id)
+    plan = create_plan(user, days=[day("Original", system_ids[0])])
+    plan_id = uuid.UUID(plan["id"])
+    with app.test_request_context(), session_factory() as slow:
+        # Held, so the session's identity map keeps this (soon stale) version.
+        slow_read = service.PLANS.get(slow, user_id, plan_id)
+        assert slow_read.version == 1
+        # Another writer commits meanwhile (on the same connection here, so as a bare UPDATE).
+        bump = update(Plan).where(Plan.id == plan_id).values(version=Plan.version + 1)
+        slow.execute(bump, execution_options={"synchronize_session": False})
+
+        with counting_queries(engine) as statements, pytest.raises(APIError) as refused:
+            service.PLANS.update(slow, user_id, plan_id, {"days": [day("Slow")]})
+
+    assert refused.value.code == 412
+    assert not [s for s in statements if s.lstrip().upper().startswith("DELETE")]
+    assert client_view(app, user, plan["id"])["days"] == plan["days"]
+
+
+# ------------------------------------------------------------------------- remove
+
+
+def test_delete_gets_204_and_the_plan_is_gone(client, user, create_plan):
+    plan = create_plan(user)
+
+    response = client.delete(item_url(plan["id"]), headers=user.headers)
+
+    assert response.status_code == 204
+    assert client.get(item_url(plan["id"]), headers=user.headers).status_code == 404
+
+
+def test_delete_removes_the_days_and_planned_exercises(
+    client, user, create_plan, system_ids, db_session
+):
+    plan = create_plan(user, days=[day("A", *system_ids[:2]), day("B", system_ids[2])])
+
+    client.delete(item_url(plan["id"]), headers=user.headers)
+
+    assert db_session.scalar(select(func.count()).select_from(PlanDay)) == 0
+    assert db_session.scalar(select(func.count()).select_from(PlannedExercise)) == 0
+
+
+def test_delete_with_a_stale_if_match_gets_412_and_keeps_the_plan(client, user, create_plan):
+    plan = create_plan(user)
+    client.patch(item_url(plan["id"]), json={"name": "New"}, headers=user.headers)
+
+    response = client.delete(
+        item_url(plan["id"]), headers={**user.headers, "If-Match": plan["_etag"]}
+    )
+
+    assert response.status_code == 412
+    assert client.get(item_url(plan["id"]), headers=user.headers).status_code == 200
+
+
+# --------------------------------------------------------------------- activation
+
+
+def test_creating_an_active_plan_deactivates_the_previous_one(client, user, create_plan):
+    first = create_plan(user, name="First", is_active=True)
+
+    second = create_plan(user, name="Second", is_active=True)
+
+    assert active_ids(client, user) == [second["id"]]
+    assert client.get(item_url(first["id"]), headers=user.headers).json["is_active"] is False
+
+
+def test_activating_by_patch_switches_the_active_plan(client, user, create_plan):
+    first = create_plan(user, name="First", is_active=True)
+    second = create_plan(user, name="Second")
+    assert active_ids(client, user) == [first["id"]]
+
+    response = client.patch(item_url(second["id"]), json={"is_active": True}, headers=user.headers)
+
+    assert response.json["is_active"] is True
+    assert active_ids(client, user) == [second["id"]]
+
+
+def test_the_deactivated_plan_gets_a_new_etag(client, user, create_plan):
+    first = create_plan(user, name="First", is_active=True)
+    client.get(item_url(first["id"]), headers=user.headers)
+    create_plan(user, name="Second", is_active=True)
+
+    response = client.get(
+        item_url(first["id"]), headers={**user.headers, "If-None-Match": first["_etag"]}
+    )
+
+    assert response.status_code == 200
+    assert response.headers["ETag"] != first["_etag"]
+
+
+def test_reactivating_the_active_plan_keeps_it_active(client, user, create_plan):
+    plan = create_plan(user, is_active=True)
+
+    response = client.patch(item_url(plan["id"]), json={"is_active": True}, headers=user.headers)
+
+    assert response.json["is_active"] is True
+    assert active_ids(client, user) == [plan["id"]]
+
+
+def test_deactivating_leaves_no_active_plan(client, user, create_plan):
+    plan = create_plan(user, is_active=True)
+
+    client.patch(item_url(plan["id"]), json={"is_active": False}, headers=user.headers)
+
+    assert active_ids(client, user) == []
+
+
+def test_creating_an_inactive_plan_keeps_the_active_one(client, user, create_plan):
+    active = create_plan(user, name="Active", is_active=True)
+
+    create_plan(user, name="Draft", is_active=False)
+
+    assert active_ids(client, user) == [active["id"]]
+
+
+def test_activation_leaves_another_users_active_plan_alone(client, user, other_user, create_plan):
+    theirs = create_plan(other_user, is_active=True)
+
+    create_plan(user, is_active=True)
+
+    assert active_ids(client, other_user) == [theirs["id"]]
+
+
+def test_a_failed_activation_deactivates_nothing(
+    client, user, other_user, own_exercise, create_plan
+):
+    active = create_plan(user, name="Active", is_active=True)
+    theirs = own_exercise(other_user)
+
+    client.post(
+        URL,
+        json={"name": "Bad", "is_active": True, "days": [day("A", theirs)]},
+        headers=user.headers,
+    )
+
+    assert active_ids(client, user) == [active["id"]]
+
+
+@pytest.fixture
+def lost_race(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another request activated a plan after this one looked for the active plan to deactivate."""
+    monkeypatch.setattr(service, "_deactivate_others", lambda *args: None)
+
+
+def test_concurrent_activation_by_patch_gets_409_and_one_plan_stays_active(
+    client, user, create_plan, lost_race
+):
+    winner = create_plan(user, name="Winner", is_active=True)
+    loser = create_plan(user, name="Loser")
+
+    response = client.patch(item_url(loser["id"]), json={"is_active": True}, headers=user.headers)
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert active_ids(client, user) == [winner["id"]]
+
+
+def test_concurrent_activation_by_create_gets_409_and_creates_nothing(
+    client, user, create_plan, lost_race
+):
+    winner = create_plan(user, name="Winner", is_active=True)
+
+    response = client.post(URL, json={"name": "Loser", "is_active": True}, headers=user.headers)
+
+    assert response.status_code == 409
+    assert ids(listing(client, user)) == [winner["id"]]
+
+
+# ---------------------------------------------------------------------- ownership
+
+OTHER_USER_REQUESTS = {
+    "GET": lambda client, url, headers: client.get(url, headers=headers),
+    "PATCH": lambda client, url, headers: client.patch(
+        url, json={"name": "Mine now", "is_active": True, "days": []}, headers=headers
+    ),
+    "DELETE": lambda client, url, headers: client.delete(url, headers=headers),
+}
+
+
+@pytest.mark.parametrize("method", OTHER_USER_REQUESTS)
+def test_other_user_gets_404_for_my_plan(client, user, other_user, create_plan, method):
+    plan = create_plan(user)
+
+    response = OTHER_USER_REQUESTS[method](client, item_url(plan["id"]), other_user.headers)
+
+    assert response.status_code == 404
+
+
+def test_other_user_never_sees_my_plan_in_their_list(client, user, other_user, create_plan):
+    create_plan(user, is_active=True)
+
+    response = listing(client, other_user)
+
+    assert response.json["pagination"]["total"] == 0
+
+
+def test_my_plan_is_unchanged_after_another_user_tries_to_change_it(
+    client, user, other_user, create_plan, system_ids
+):
+    plan = create_plan(user, is_active=True, days=[day("A", system_ids[0])])
+    for method in ("PATCH", "DELETE"):
+        OTHER_USER_REQUESTS[method](client, item_url(plan["id"]), other_user.headers)
+
+    response = client.get(item_url(plan["id"]), headers=user.headers)
+
+    assert response.json == public(plan)

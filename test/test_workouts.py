@@ -1,0 +1,1292 @@
+"""/v1/workouts and /v1/workouts/{workout_id}/sets: logging workouts set by set, one's own only."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from grau.catalog.models import Exercise
+from grau.workouts.models import Workout, WorkoutSet
+
+URL = "/v1/workouts"
+PUSH_DAY = {
+    "name": "Push day",
+    "started_at": "2025-03-01T18:00:00+01:00",
+    "ended_at": "2025-03-01T19:05:00+01:00",
+}
+SERVER_OWNED = {
+    "id": str(uuid.uuid4()),
+    "user_id": str(uuid.uuid4()),
+    "created_at": "2025-01-01T00:00:00+00:00",
+    "updated_at": "2025-01-01T00:00:00+00:00",
+    "version": 7,
+}
+
+
+def workout_url(workout_id: str) -> str:
+    return f"{URL}/{workout_id}"
+
+
+def sets_url(workout_id: str) -> str:
+    return f"{URL}/{workout_id}/sets"
+
+
+def set_url(workout_id: str, set_id: str) -> str:
+    return f"{URL}/{workout_id}/sets/{set_id}"
+
+
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json["items"]]
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the API returns it (without the factory's `_etag`)."""
+    return {k: v for k, v in item.items() if k != "_etag"}
+
+
+def at(day: int, hour: int = 8) -> str:
+    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"
+
+
+# ------------------------------------------------------------------------ factories
+
+
+@pytest.fixture
+def exercise_id(db_session) -> str:
+    """An exercise of grau's system catalog (seeded by the test database fixture)."""
+    found = db_session.scalar(
+        select(Exercise.id).where(Exercise.user_id.is_(None)).order_by(Exercise.slug).limit(1)
+    )
+    assert found is not None, "the system catalog is not seeded"
+    return str(found)
+
+
+@pytest.fixture
+def private_exercise(db_session) -> Callable[..., str]:
+    """A user's own exercise, written directly (the exercise API is not what is tested here)."""
+
+    def make(account: Any) -> str:
+        exercise = Exercise(
+            user_id=uuid.UUID(account.id),
+            name=f"Own {uuid.uuid4().hex[:8]}",
+            category="strength",
+            laterality="bilateral",
+            difficulty="beginner",
+        )
+        db_session.add(exercise)
+        db_session.commit()
+        return str(exercise.id)
+
+    return make
+
+
+@pytest.fixture
+def create_workout(client) -> Callable[..., dict[str, Any]]:
+    def make(account: Any, **fields: Any) -> dict[str, Any]:
+        response = client.post(URL, json={**PUSH_DAY, **fields}, headers=account.headers)
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+@pytest.fixture
+def create_set(client, exercise_id) -> Callable[..., dict[str, Any]]:
+    def make(account: Any, workout_id: str, **fields: Any) -> dict[str, Any]:
+        body = {"exercise_id": exercise_id, "reps": 8, "weight": 100.0, "weight_unit": "kg"}
+        response = client.post(
+            sets_url(workout_id), json={**body, **fields}, headers=account.headers
+        )
+        assert response.status_code == 201, response.json
+        return {**response.json, "_etag": response.headers["ETag"]}
+
+    return make
+
+
+@pytest.fixture
+def workout(user, create_workout) -> dict[str, Any]:
+    return create_workout(user)
+
+
+def post_set(client: Any, account: Any, workout_id: str, body: dict[str, Any], **headers: str):
+    return client.post(sets_url(workout_id), json=body, headers={**account.headers, **headers})
+
+
+# --------------------------------------------------------------------- query count
+
+
+@pytest.fixture
+def count_queries(engine) -> Callable[[], Any]:
+    """`with count_queries() as statements:` collects the SQL sent to the test database."""
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting
+
+
+def warm_up(client: Any, *accounts: Any) -> None:
+    """A first request per account, so its session check is cached before counting."""
+    for account in accounts:
+        assert client.get("/v1/users/me", headers=account.headers).status_code == 200
+
+
+def selects(statements: list[str]) -> int:
+    return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+
+
+@pytest.fixture
+def insert_workouts(db_session, exercise_id) -> Callable[..., list[str]]:
+    """`count` workouts of `sets` sets each, inserted directly (hundreds of requests are slow)."""
+
+    def insert(account: Any, count: int, sets: int) -> list[str]:
+        owner = uuid.UUID(account.id)
+        start = datetime(2025, 1, 1, 8, tzinfo=UTC)
+        workouts = []
+        for n in range(count):
+            workout = Workout(
+                user_id=owner, name=f"Workout {n}", started_at=start + timedelta(days=n)
+            )
+            workout.sets = [
+                WorkoutSet(
+                    user_id=owner,
+                    exercise_id=uuid.UUID(exercise_id),
+                    sequence=s + 1,
+                    reps=5,
+                    weight=60.0,
+                    weight_unit="kg",
+                    weight_kg=60.0,
+                )
+                for s in range(sets)
+            ]
+            workouts.append(workout)
+        db_session.add_all(workouts)
+        db_session.commit()
+        return [str(w.id) for w in workouts]
+
+    return insert
+
+
+def test_reading_a_workout_of_30_sets_takes_as_many_queries_as_one_of_1(
+    client, user, insert_workouts, count_queries
+):
+    one, thirty = insert_workouts(user, 1, 1)[0], insert_workouts(user, 1, 30)[0]
+    warm_up(client, user)
+
+    with count_queries() as for_one:
+        small = client.get(workout_url(one), headers=user.headers)
+    with count_queries() as for_thirty:
+        large = client.get(workout_url(thirty), headers=user.headers)
+
+    assert (len(small.json["sets"]), len(large.json["sets"])) == (1, 30)
+    assert len(for_thirty) == len(for_one)
+    assert selects(for_thirty) <= 2, for_thirty  # the workout, then all its sets
+
+
+def test_reading_a_workout_returns_its_30_sets_in_order(client, user, insert_workouts):
+    workout_id = insert_workouts(user, 1, 30)[0]
+
+    response = client.get(workout_url(workout_id), headers=user.headers)
+
+    assert [s["sequence"] for s in response.json["sets"]] == list(range(1, 31))
+
+
+def test_listing_100_workouts_takes_as_many_queries_as_listing_1(
+    client, user, other_user, insert_workouts, count_queries
+):
+    insert_workouts(user, 1, 3)
+    insert_workouts(other_user, 100, 3)
+    warm_up(client, user, other_user)
+
+    with count_queries() as for_one:
+        small = client.get(URL, query_string={"page_size": 100}, headers=user.headers)
+    with count_queries() as for_hundred:
+        large = client.get(URL, query_string={"page_size": 100}, headers=other_user.headers)
+
+    assert (len(small.json["items"]), len(large.json["items"])) == (1, 100)
+    assert sum(len(w["sets"]) for w in large.json["items"]) == 300
+    assert len(for_hundred) == len(for_one)
+    assert selects(for_hundred) <= 3, for_hundred  # count, the page, all its sets
+
+
+def test_listing_100_sets_takes_as_many_queries_as_listing_1(
+    client, user, insert_workouts, count_queries
+):
+    one, hundred = insert_workouts(user, 1, 1)[0], insert_workouts(user, 1, 100)[0]
+    warm_up(client, user)
+
+    with count_queries() as for_one:
+        client.get(sets_url(one), query_string={"page_size": 100}, headers=user.headers)
+    with count_queries() as for_hundred:
+        large = client.get(sets_url(hundred), query_string={"page_size": 100}, headers=user.headers)
+
+    assert len(large.json["items"]) == 100
+    assert len(for_hundred) == len(for_one)
+
+
+# ------------------------------------------------------------------ workout: create
+
+
+def test_create_workout_gets_201_with_location_and_etag(client, user):
+    response = client.post(URL, json=PUSH_DAY, headers=user.headers)
+
+    assert response.status_code == 201
+    assert response.headers["Location"] == workout_url(response.json["id"])
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_create_workout_returns_it_as_stored_in_utc_without_sets(client, user):
+    response = client.post(URL, json={**PUSH_DAY, "note": "New gym"}, headers=user.headers)
+
+    assert {
+        k: v for k, v in response.json.items() if k not in ("id", "created_at", "updated_at")
+    } == {
+        "name": "Push day",
+        "started_at": "2025-03-01T17:00:00+00:00",
+        "ended_at": "2025-03-01T18:05:00+00:00",
+        "note": "New gym",
+        "sets": [],
+    }
+
+
+def test_a_workout_without_an_end_is_still_going_on(client, user):
+    response = client.post(URL, json={"name": "Legs", "started_at": at(1)}, headers=user.headers)
+
+    assert response.status_code == 201
+    assert (response.json["ended_at"], response.json["note"]) == (None, None)
+
+
+def test_ended_at_before_started_at_gets_422_on_ended_at(client, user):
+    response = client.post(
+        URL, json={**PUSH_DAY, "ended_at": "2025-03-01T17:59:59+01:00"}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["ended_at"]
+
+
+def test_ended_at_equal_to_started_at_is_accepted(client, user):
+    response = client.post(
+        URL, json={**PUSH_DAY, "ended_at": "2025-03-01T17:00:00Z"}, headers=user.headers
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("missing", ["name", "started_at"])
+def test_create_workout_without_a_required_field_gets_422_naming_it(client, user, missing):
+    body = {k: v for k, v in PUSH_DAY.items() if k != missing}
+
+    response = client.post(URL, json=body, headers=user.headers)
+
+    assert response.status_code == 422
+    assert missing in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", ""),
+        ("name", "x" * 121),
+        ("name", "a\x00b"),
+        ("started_at", "2025-03-01T18:00:00"),
+        ("started_at", "3000-01-01T00:00:00+00:00"),
+        ("ended_at", "1800-01-01T00:00:00+00:00"),
+        ("note", "x" * 1001),
+    ],
+    ids=["empty name", "121 chars", "NUL", "naive", "future", "year 1800", "long note"],
+)
+def test_invalid_workout_field_gets_422_naming_it(client, user, field, value):
+    response = client.post(URL, json={**PUSH_DAY, field: value}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("field", [*SERVER_OWNED, "sets"])
+def test_server_owned_field_in_workout_create_gets_422_naming_it(client, user, field):
+    response = client.post(
+        URL, json={**PUSH_DAY, field: SERVER_OWNED.get(field, [])}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+# -------------------------------------------------------------------- workout: list
+
+
+def test_list_workouts_returns_items_and_pagination(client, user, workout):
+    response = client.get(URL, headers=user.headers)
+
+    assert response.json == {
+        "items": [public(workout)],
+        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
+    }
+
+
+def test_25_workouts_in_pages_of_10_make_3_pages(client, user, create_workout):
+    for day in range(1, 26):
+        create_workout(user, started_at=at(day), ended_at=None)
+
+    response = client.get(URL, query_string={"page": 3, "page_size": 10}, headers=user.headers)
+
+    assert response.json["pagination"] == {
+        "page": 3,
+        "page_size": 10,
+        "total": 25,
+        "total_pages": 3,
+    }
+    assert len(response.json["items"]) == 5
+
+
+def test_list_embeds_each_workouts_sets_in_order(client, user, workout, create_set):
+    second = create_set(user, workout["id"], sequence=2)
+    first = create_set(user, workout["id"], sequence=1)
+
+    response = client.get(URL, headers=user.headers)
+
+    assert [s["id"] for s in response.json["items"][0]["sets"]] == [first["id"], second["id"]]
+
+
+@pytest.fixture
+def three_workouts(user, create_workout) -> dict[str, str]:
+    """Created in order a, b, c; every sort key orders them differently."""
+    a = create_workout(user, name="Bench", started_at=at(3), ended_at=None)
+    b = create_workout(user, name="Squat", started_at=at(1), ended_at=None)
+    c = create_workout(user, name="Arms", started_at=at(2), ended_at=None)
+    return {"a": a["id"], "b": b["id"], "c": c["id"]}
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("started_at", "bca"),
+        ("-started_at", "acb"),
+        ("name", "cab"),
+        ("-name", "bac"),
+        ("created_at", "abc"),
+        ("-created_at", "cba"),
+    ],
+)
+def test_list_workouts_sorts_by_each_allowed_key(client, user, three_workouts, sort, order):
+    response = client.get(URL, query_string={"sort": sort}, headers=user.headers)
+
+    assert ids(response) == [three_workouts[name] for name in order]
+
+
+def test_default_order_is_most_recently_started_first(client, user, three_workouts):
+    response = client.get(URL, headers=user.headers)
+
+    assert ids(response) == [three_workouts[name] for name in "acb"]
+
+
+@pytest.mark.parametrize("sort", ["note", "user_id", "ended_at", "sequence", ""])
+def test_unknown_workout_sort_gets_422(client, user, sort):
+    response = client.get(URL, query_string={"sort": sort}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert "sort" in response.json["errors"]
+
+
+def test_started_from_and_to_select_an_inclusive_range(client, user, three_workouts):
+    response = client.get(
+        URL,
+        query_string={"started_from": "2025-03-02T09:00:00+01:00", "started_to": at(3)},
+        headers=user.headers,
+    )
+
+    assert ids(response) == [three_workouts["a"], three_workouts["c"]]
+
+
+def test_started_from_alone_filters(client, user, three_workouts):
+    response = client.get(URL, query_string={"started_from": at(3)}, headers=user.headers)
+
+    assert ids(response) == [three_workouts["a"]]
+
+
+def test_started_to_alone_filters(client, user, three_workouts):
+    response = client.get(URL, query_string={"started_to": at(1)}, headers=user.headers)
+
+    assert ids(response) == [three_workouts["b"]]
+
+
+def test_started_from_after_started_to_gets_422(client, user):
+    response = client.get(
+        URL, query_string={"started_from": at(3), "started_to": at(2)}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert "started_to" in response.json["errors"]
+
+
+# ------------------------------------------------------------ workout: read, change
+
+
+def test_get_workout_returns_it_with_the_etag_of_the_create(client, user, workout):
+    response = client.get(workout_url(workout["id"]), headers=user.headers)
+
+    assert response.json == public(workout)
+    assert response.headers["ETag"] == workout["_etag"]
+
+
+def test_get_workout_with_a_matching_if_none_match_gets_304(client, user, workout):
+    response = client.get(
+        workout_url(workout["id"]), headers={**user.headers, "If-None-Match": workout["_etag"]}
+    )
+
+    assert response.status_code == 304
+
+
+def test_get_of_an_unknown_workout_gets_404(client, user):
+    response = client.get(workout_url(str(uuid.uuid4())), headers=user.headers)
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_patch_workout_changes_only_the_fields_sent(client, user, workout):
+    response = client.patch(workout_url(workout["id"]), json={"name": "Pull"}, headers=user.headers)
+
+    changed = {k for k, v in public(workout).items() if response.json[k] != v}
+    assert changed == {"name", "updated_at"}
+
+
+def test_patch_can_end_a_workout_by_sending_its_span(client, user, create_workout):
+    workout = create_workout(user, ended_at=None)
+
+    response = client.patch(
+        workout_url(workout["id"]),
+        json={"started_at": PUSH_DAY["started_at"], "ended_at": "2025-03-01T19:30:00+01:00"},
+        headers=user.headers,
+    )
+
+    assert response.json["ended_at"] == "2025-03-01T18:30:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("sent", "missing"), [("ended_at", "started_at"), ("started_at", "ended_at")]
+)
+def test_patch_with_half_of_the_span_gets_422_naming_the_other_half(
+    client, user, workout, sent, missing
+):
+    response = client.patch(
+        workout_url(workout["id"]), json={sent: PUSH_DAY[sent]}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == [missing]
+
+
+def test_patch_ending_before_the_start_gets_422_and_changes_nothing(client, user, workout):
+    response = client.patch(
+        workout_url(workout["id"]),
+        json={"started_at": at(2), "ended_at": at(1)},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 422
+    assert "ended_at" in response.json["errors"]
+    assert client.get(workout_url(workout["id"]), headers=user.headers).json == public(workout)
+
+
+def test_patch_workout_with_a_stale_if_match_gets_412(client, user, workout):
+    client.patch(workout_url(workout["id"]), json={"name": "Pull"}, headers=user.headers)
+
+    response = client.patch(
+        workout_url(workout["id"]),
+        json={"name": "Legs"},
+        headers={**user.headers, "If-Match": workout["_etag"]},
+    )
+
+    assert response.status_code == 412
+
+
+def test_patch_workout_with_the_current_if_match_gets_200(client, user, workout):
+    response = client.patch(
+        workout_url(workout["id"]),
+        json={"name": "Legs"},
+        headers={**user.headers, "If-Match": workout["_etag"]},
+    )
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("field", [*SERVER_OWNED, "sets"])
+def test_server_owned_field_in_workout_patch_gets_422_naming_it(client, user, workout, field):
+    response = client.patch(
+        workout_url(workout["id"]),
+        json={field: SERVER_OWNED.get(field, [])},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_delete_workout_gets_204_and_then_404(client, user, workout):
+    deleted = client.delete(workout_url(workout["id"]), headers=user.headers)
+
+    response = client.get(workout_url(workout["id"]), headers=user.headers)
+
+    assert (deleted.status_code, response.status_code) == (204, 404)
+
+
+def test_deleting_a_workout_deletes_its_sets(client, user, workout, create_set, db_session):
+    create_set(user, workout["id"])
+    create_set(user, workout["id"])
+
+    client.delete(workout_url(workout["id"]), headers=user.headers)
+
+    remaining = db_session.scalar(
+        select(func.count())
+        .select_from(WorkoutSet)
+        .where(WorkoutSet.workout_id == uuid.UUID(workout["id"]))
+    )
+    assert remaining == 0
+
+
+def test_delete_workout_with_a_stale_if_match_gets_412(client, user, workout):
+    client.patch(workout_url(workout["id"]), json={"name": "Pull"}, headers=user.headers)
+
+    response = client.delete(
+        workout_url(workout["id"]), headers={**user.headers, "If-Match": workout["_etag"]}
+    )
+
+    assert response.status_code == 412
+
+
+# ----------------------------------------------------------------------- sets: create
+
+
+def test_create_set_gets_201_with_location_to_the_set_and_etag(client, user, workout, exercise_id):
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "reps": 5})
+
+    assert response.status_code == 201
+    assert response.headers["Location"] == set_url(workout["id"], response.json["id"])
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_create_set_returns_it_as_stored(client, user, workout, exercise_id):
+    body = {
+        "exercise_id": exercise_id,
+        "reps": 8,
+        "weight": 225.0,
+        "weight_unit": "lb",
+        "rpe": 8.5,
+        "rir": 2,
+        "rest_seconds": 120,
+        "tempo": "3-1-X-0",
+        "duration_seconds": 40,
+        "note": "Paused reps",
+    }
+
+    response = post_set(client, user, workout["id"], body)
+
+    stored = {k: v for k, v in response.json.items() if k not in ("id", "created_at", "updated_at")}
+    # 225 lb x 0.45359237 kg/lb = 102.05828325 kg, and the set keeps the unit it was logged in.
+    assert stored == {
+        **body,
+        "workout_id": workout["id"],
+        "sequence": 1,
+        "weight_kg": pytest.approx(102.05828325),
+    }
+
+
+def test_a_set_without_weight_stores_no_weight(client, user, workout, exercise_id):
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "reps": 20})
+
+    assert (response.json["weight"], response.json["weight_unit"], response.json["weight_kg"]) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_sets_without_a_sequence_are_appended_in_order(client, user, workout, create_set):
+    made = [create_set(user, workout["id"])["sequence"] for _ in range(3)]
+
+    assert made == [1, 2, 3]
+
+
+def test_a_set_without_a_sequence_goes_after_the_highest_one(client, user, workout, create_set):
+    create_set(user, workout["id"], sequence=10)
+    create_set(user, workout["id"], sequence=4)
+
+    appended = create_set(user, workout["id"])
+
+    assert appended["sequence"] == 11
+
+
+def test_sequences_count_per_workout(client, user, create_workout, create_set):
+    first, second = create_workout(user), create_workout(user)
+    create_set(user, first["id"])
+    create_set(user, first["id"])
+
+    appended = create_set(user, second["id"])
+
+    assert appended["sequence"] == 1
+
+
+def test_a_sequence_another_set_holds_gets_409(client, user, workout, create_set, exercise_id):
+    create_set(user, workout["id"], sequence=2)
+
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "sequence": 2})
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_conflicting_sequence_creates_nothing(client, user, workout, create_set, exercise_id):
+    create_set(user, workout["id"], sequence=2)
+    post_set(client, user, workout["id"], {"exercise_id": exercise_id, "sequence": 2})
+
+    response = client.get(sets_url(workout["id"]), headers=user.headers)
+
+    assert response.json["pagination"]["total"] == 1
+
+
+def test_sequence_1000_is_the_last_and_nothing_appends_after_it(
+    client, user, workout, create_set, exercise_id
+):
+    create_set(user, workout["id"], sequence=1000)
+
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id})
+
+    assert response.status_code == 409
+
+
+def test_a_users_own_exercise_can_be_logged(client, user, workout, private_exercise):
+    mine = private_exercise(user)
+
+    response = post_set(client, user, workout["id"], {"exercise_id": mine})
+
+    assert (response.status_code, response.json["exercise_id"]) == (201, mine)
+
+
+def test_another_users_exercise_gets_422_on_exercise_id(
+    client, user, other_user, workout, private_exercise
+):
+    theirs = private_exercise(other_user)
+
+    response = post_set(client, user, workout["id"], {"exercise_id": theirs})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["exercise_id"]
+
+
+def test_an_unknown_exercise_gets_the_same_422_as_another_users(
+    client, user, other_user, workout, private_exercise
+):
+    theirs = post_set(client, user, workout["id"], {"exercise_id": private_exercise(other_user)})
+    unknown = post_set(client, user, workout["id"], {"exercise_id": str(uuid.uuid4())})
+
+    assert unknown.status_code == 422
+    assert unknown.json["errors"] == theirs.json["errors"]
+
+
+def test_create_set_without_an_exercise_gets_422_naming_it(client, user, workout):
+    response = post_set(client, user, workout["id"], {"reps": 5})
+
+    assert response.status_code == 422
+    assert "exercise_id" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("weight", "unit"),
+    [(0, "kg"), (1000, "kg"), (2204.6226, "lb"), (0, "lb")],
+    ids=["0 kg", "1000 kg", "1000 kg in lb", "0 lb"],
+)
+def test_weights_up_to_1000_kg_in_either_unit_are_accepted(
+    client, user, workout, exercise_id, weight, unit
+):
+    response = post_set(
+        client,
+        user,
+        workout["id"],
+        {"exercise_id": exercise_id, "weight": weight, "weight_unit": unit},
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("weight", "unit"),
+    [(-0.5, "kg"), (1000.01, "kg"), (2204.63, "lb"), (5000, "lb"), ("100", "kg"), (True, "kg")],
+    ids=["negative", "over 1000 kg", "over 1000 kg in lb", "5000 lb", "string", "boolean"],
+)
+def test_weight_out_of_range_or_not_a_number_gets_422_on_weight(
+    client, user, workout, exercise_id, weight, unit
+):
+    response = post_set(
+        client,
+        user,
+        workout["id"],
+        {"exercise_id": exercise_id, "weight": weight, "weight_unit": unit},
+    )
+
+    assert response.status_code == 422
+    assert "weight" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "missing"),
+    [({"weight": 60}, "weight_unit"), ({"weight_unit": "kg"}, "weight")],
+)
+def test_weight_without_its_unit_and_the_reverse_get_422_naming_the_missing_one(
+    client, user, workout, exercise_id, sent, missing
+):
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, **sent})
+
+    assert response.status_code == 422
+    assert missing in response.json["errors"]
+
+
+def test_a_weight_with_a_null_unit_gets_422(client, user, workout, exercise_id):
+    response = post_set(
+        client, user, workout["id"], {"exercise_id": exercise_id, "weight": 60, "weight_unit": None}
+    )
+
+    assert response.status_code == 422
+    assert "weight" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("weight_unit", "st"),
+        ("reps", -1),
+        ("reps", 1001),
+        ("reps", 2.5),
+        ("reps", "5"),
+        ("reps", True),
+        ("rpe", "8"),
+        ("rpe", 0.5),
+        ("rpe", 10.5),
+        ("rpe", 8.3),
+        ("rir", -1),
+        ("rir", 11),
+        ("rest_seconds", 3601),
+        ("duration_seconds", -1),
+        ("duration_seconds", 86401),
+        ("sequence", 0),
+        ("sequence", 1001),
+        ("note", "x" * 1001),
+        ("note", "a\x00b"),
+    ],
+)
+def test_invalid_set_field_gets_422_naming_it(client, user, workout, exercise_id, field, value):
+    body = {"exercise_id": exercise_id, field: value}
+    if field == "weight_unit":
+        body["weight"] = 60
+
+    response = post_set(client, user, workout["id"], body)
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("tempo", ["3-1-1-0", "3-1-X-0", "10-0-2-1", "X-X-X-X"])
+def test_tempo_of_four_phases_is_accepted(client, user, workout, exercise_id, tempo):
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "tempo": tempo})
+
+    assert (response.status_code, response.json["tempo"]) == (201, tempo)
+
+
+@pytest.mark.parametrize(
+    "tempo", ["3110", "3-1-1", "3-1-1-0-0", "3-1-1-0\n", "x-1-1-0", "100-1-1-0", "3 -1-1-0", ""]
+)
+def test_tempo_that_is_not_four_phases_gets_422(client, user, workout, exercise_id, tempo):
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "tempo": tempo})
+
+    assert response.status_code == 422
+    assert "tempo" in response.json["errors"]
+
+
+@pytest.mark.parametrize("rpe", [1, 7.5, 10])
+def test_rpe_in_half_steps_is_accepted(client, user, workout, exercise_id, rpe):
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "rpe": rpe})
+
+    assert (response.status_code, response.json["rpe"]) == (201, rpe)
+
+
+@pytest.mark.parametrize("field", [*SERVER_OWNED, "workout_id", "weight_kg"])
+def test_server_owned_field_in_set_create_gets_422_naming_it(
+    client, user, workout, exercise_id, field
+):
+    value = SERVER_OWNED.get(field, workout["id"] if field == "workout_id" else 60.0)
+
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, field: value})
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_create_set_in_an_unknown_workout_gets_404(client, user, exercise_id):
+    response = post_set(client, user, str(uuid.uuid4()), {"exercise_id": exercise_id})
+
+    assert response.status_code == 404
+
+
+def test_retried_set_create_with_the_same_idempotency_key_creates_one_set(
+    client, user, workout, exercise_id
+):
+    key = str(uuid.uuid4())
+    body = {"exercise_id": exercise_id, "reps": 5}
+    first = post_set(client, user, workout["id"], body, **{"Idempotency-Key": key})
+
+    retry = post_set(client, user, workout["id"], body, **{"Idempotency-Key": key})
+
+    assert (retry.status_code, retry.json["id"]) == (201, first.json["id"])
+    assert (
+        client.get(sets_url(workout["id"]), headers=user.headers).json["pagination"]["total"] == 1
+    )
+
+
+# ------------------------------------------------------------------------- sets: list
+
+
+def test_list_sets_is_ordered_by_sequence_with_pagination(client, user, workout, create_set):
+    made = {n: create_set(user, workout["id"], sequence=n)["id"] for n in (3, 1, 2)}
+
+    response = client.get(sets_url(workout["id"]), headers=user.headers)
+
+    assert ids(response) == [made[1], made[2], made[3]]
+    assert response.json["pagination"] == {"page": 1, "page_size": 20, "total": 3, "total_pages": 1}
+
+
+def test_list_sets_sorts_by_descending_sequence(client, user, workout, create_set):
+    made = [create_set(user, workout["id"])["id"] for _ in range(3)]
+
+    response = client.get(
+        sets_url(workout["id"]), query_string={"sort": "-sequence"}, headers=user.headers
+    )
+
+    assert ids(response) == made[::-1]
+
+
+def test_list_sets_pages(client, user, workout, create_set):
+    made = [create_set(user, workout["id"])["id"] for _ in range(5)]
+
+    response = client.get(
+        sets_url(workout["id"]), query_string={"page": 2, "page_size": 2}, headers=user.headers
+    )
+
+    assert ids(response) == made[2:4]
+    assert response.json["pagination"]["total_pages"] == 3
+
+
+def test_list_sets_filters_by_exercise(client, user, workout, create_set, private_exercise):
+    create_set(user, workout["id"])
+    mine = create_set(user, workout["id"], exercise_id=private_exercise(user))
+
+    response = client.get(
+        sets_url(workout["id"]),
+        query_string={"exercise_id": mine["exercise_id"]},
+        headers=user.headers,
+    )
+
+    assert ids(response) == [mine["id"]]
+
+
+def test_list_sets_shows_only_this_workouts_sets(client, user, create_workout, create_set):
+    first, second = create_workout(user), create_workout(user)
+    create_set(user, first["id"])
+    theirs = create_set(user, second["id"])
+
+    response = client.get(sets_url(second["id"]), headers=user.headers)
+
+    assert ids(response) == [theirs["id"]]
+
+
+def test_list_sets_of_an_unknown_workout_gets_404(client, user):
+    response = client.get(sets_url(str(uuid.uuid4())), headers=user.headers)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("sort", ["reps", "created_at", "weight"])
+def test_unknown_set_sort_gets_422(client, user, workout, sort):
+    response = client.get(
+        sets_url(workout["id"]), query_string={"sort": sort}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert "sort" in response.json["errors"]
+
+
+# --------------------------------------------------------------- sets: read, change
+
+
+@pytest.fixture
+def a_set(user, workout, create_set) -> dict[str, Any]:
+    return create_set(user, workout["id"], note="First")
+
+
+def test_get_set_returns_it_with_the_etag_of_the_create(client, user, a_set):
+    response = client.get(set_url(a_set["workout_id"], a_set["id"]), headers=user.headers)
+
+    assert response.json == public(a_set)
+    assert response.headers["ETag"] == a_set["_etag"]
+
+
+def test_get_set_with_a_matching_if_none_match_gets_304(client, user, a_set):
+    response = client.get(
+        set_url(a_set["workout_id"], a_set["id"]),
+        headers={**user.headers, "If-None-Match": a_set["_etag"]},
+    )
+
+    assert response.status_code == 304
+
+
+def test_patch_set_changes_only_the_fields_sent(client, user, a_set):
+    response = client.patch(
+        set_url(a_set["workout_id"], a_set["id"]), json={"reps": 6}, headers=user.headers
+    )
+
+    changed = {k for k, v in public(a_set).items() if response.json[k] != v}
+    assert changed == {"reps", "updated_at"}
+
+
+def test_patch_set_to_another_unit_recomputes_weight_kg(client, user, a_set):
+    response = client.patch(
+        set_url(a_set["workout_id"], a_set["id"]),
+        json={"weight": 100.0, "weight_unit": "lb"},
+        headers=user.headers,
+    )
+
+    assert response.json["weight_kg"] == pytest.approx(45.359237)
+
+
+def test_patch_set_can_clear_the_weight(client, user, a_set):
+    response = client.patch(
+        set_url(a_set["workout_id"], a_set["id"]),
+        json={"weight": None, "weight_unit": None},
+        headers=user.headers,
+    )
+
+    assert (response.json["weight"], response.json["weight_unit"], response.json["weight_kg"]) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_patch_set_with_the_weight_alone_gets_422_on_weight_unit(client, user, a_set):
+    response = client.patch(
+        set_url(a_set["workout_id"], a_set["id"]), json={"weight": 90}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert "weight_unit" in response.json["errors"]
+
+
+def test_patch_set_to_its_own_sequence_is_no_conflict(client, user, a_set):
+    response = client.patch(
+        set_url(a_set["workout_id"], a_set["id"]),
+        json={"sequence": a_set["sequence"]},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 200
+
+
+def test_patch_set_to_a_free_sequence_moves_it(client, user, workout, create_set):
+    first = create_set(user, workout["id"])
+    second = create_set(user, workout["id"])
+
+    client.patch(set_url(workout["id"], first["id"]), json={"sequence": 3}, headers=user.headers)
+
+    response = client.get(workout_url(workout["id"]), headers=user.headers)
+    assert [s["id"] for s in response.json["sets"]] == [second["id"], first["id"]]
+
+
+def test_patch_set_to_a_taken_sequence_gets_409_and_changes_nothing(
+    client, user, workout, create_set
+):
+    first = create_set(user, workout["id"])
+    second = create_set(user, workout["id"])
+
+    response = client.patch(
+        set_url(workout["id"], second["id"]), json={"sequence": 1}, headers=user.headers
+    )
+
+    assert response.status_code == 409
+    assert client.get(set_url(workout["id"], second["id"]), headers=user.headers).json == public(
+        second
+    )
+    assert first["sequence"] == 1
+
+
+def test_patch_set_to_another_users_exercise_gets_422(
+    client, user, other_user, a_set, private_exercise
+):
+    response = client.patch(
+        set_url(a_set["workout_id"], a_set["id"]),
+        json={"exercise_id": private_exercise(other_user)},
+        headers=user.headers,
+    )
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["exercise_id"]
+
+
+@pytest.mark.parametrize("field", [*SERVER_OWNED, "workout_id", "weight_kg"])
+def test_server_owned_field_in_set_patch_gets_422_naming_it(client, user, a_set, field):
+    value = SERVER_OWNED.get(field, a_set["workout_id"] if field == "workout_id" else 60.0)
+
+    response = client.patch(
+        set_url(a_set["workout_id"], a_set["id"]), json={field: value}, headers=user.headers
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_patch_set_with_a_stale_if_match_gets_412(client, user, a_set):
+    url = set_url(a_set["workout_id"], a_set["id"])
+    client.patch(url, json={"reps": 6}, headers=user.headers)
+
+    response = client.patch(
+        url, json={"reps": 7}, headers={**user.headers, "If-Match": a_set["_etag"]}
+    )
+
+    assert response.status_code == 412
+
+
+def test_patch_set_with_the_current_if_match_gets_200(client, user, a_set):
+    response = client.patch(
+        set_url(a_set["workout_id"], a_set["id"]),
+        json={"reps": 7},
+        headers={**user.headers, "If-Match": a_set["_etag"]},
+    )
+
+    assert response.status_code == 200
+
+
+def test_delete_set_gets_204_and_then_404(client, user, a_set):
+    url = set_url(a_set["workout_id"], a_set["id"])
+
+    deleted = client.delete(url, headers=user.headers)
+
+    assert (deleted.status_code, client.get(url, headers=user.headers).status_code) == (204, 404)
+
+
+def test_deleting_a_set_keeps_the_others_sequences(client, user, workout, create_set):
+    made = [create_set(user, workout["id"]) for _ in range(3)]
+
+    client.delete(set_url(workout["id"], made[1]["id"]), headers=user.headers)
+
+    response = client.get(workout_url(workout["id"]), headers=user.headers)
+    assert [s["sequence"] for s in response.json["sets"]] == [1, 3]
+
+
+def test_delete_set_with_a_stale_if_match_gets_412_and_keeps_it(client, user, a_set):
+    url = set_url(a_set["workout_id"], a_set["id"])
+    client.patch(url, json={"reps": 6}, headers=user.headers)
+
+    response = client.delete(url, headers={**user.headers, "If-Match": a_set["_etag"]})
+
+    assert response.status_code == 412
+    assert client.get(url, headers=user.headers).status_code == 200
+
+
+# ------------------------------------------------- sets change the workout they are in
+
+
+def test_adding_a_set_shows_in_the_cached_workout_read(client, user, workout, create_set):
+    client.get(workout_url(workout["id"]), headers=user.headers)
+    added = create_set(user, workout["id"])
+
+    response = client.get(workout_url(workout["id"]), headers=user.headers)
+
+    assert [s["id"] for s in response.json["sets"]] == [added["id"]]
+
+
+def test_adding_a_set_shows_in_the_cached_workout_list(client, user, workout, create_set):
+    client.get(URL, headers=user.headers)
+    added = create_set(user, workout["id"])
+
+    response = client.get(URL, headers=user.headers)
+
+    assert [s["id"] for s in response.json["items"][0]["sets"]] == [added["id"]]
+
+
+def test_adding_a_set_changes_the_workouts_etag(client, user, workout, create_set):
+    create_set(user, workout["id"])
+
+    response = client.get(
+        workout_url(workout["id"]), headers={**user.headers, "If-None-Match": workout["_etag"]}
+    )
+
+    assert response.status_code == 200
+    assert response.headers["ETag"] != workout["_etag"]
+
+
+def test_changing_a_set_shows_in_the_cached_workout_read(client, user, workout, a_set):
+    client.get(workout_url(workout["id"]), headers=user.headers)
+    client.patch(set_url(workout["id"], a_set["id"]), json={"reps": 3}, headers=user.headers)
+
+    response = client.get(workout_url(workout["id"]), headers=user.headers)
+
+    assert [s["reps"] for s in response.json["sets"]] == [3]
+
+
+def test_deleting_a_set_removes_it_from_the_cached_workout_read(client, user, workout, a_set):
+    client.get(workout_url(workout["id"]), headers=user.headers)
+    client.delete(set_url(workout["id"], a_set["id"]), headers=user.headers)
+
+    response = client.get(workout_url(workout["id"]), headers=user.headers)
+
+    assert response.json["sets"] == []
+
+
+def test_a_workout_etag_read_before_a_set_change_is_stale_for_its_patch(
+    client, user, workout, create_set
+):
+    create_set(user, workout["id"])
+
+    response = client.patch(
+        workout_url(workout["id"]),
+        json={"name": "Pull"},
+        headers={**user.headers, "If-Match": workout["_etag"]},
+    )
+
+    assert response.status_code == 412
+
+
+def test_deleting_a_workout_retires_its_cached_set_reads(client, user, workout, a_set):
+    url = set_url(workout["id"], a_set["id"])
+    client.get(url, headers=user.headers)
+    client.get(sets_url(workout["id"]), headers=user.headers)
+    client.delete(workout_url(workout["id"]), headers=user.headers)
+
+    assert client.get(url, headers=user.headers).status_code == 404
+    assert client.get(sets_url(workout["id"]), headers=user.headers).status_code == 404
+
+
+def test_a_cached_set_is_not_served_under_another_workouts_url(
+    client, user, create_workout, create_set
+):
+    first, second = create_workout(user), create_workout(user)
+    made = create_set(user, first["id"])
+    client.get(set_url(first["id"], made["id"]), headers=user.headers)
+
+    response = client.get(set_url(second["id"], made["id"]), headers=user.headers)
+
+    assert response.status_code == 404
+
+
+def test_cached_set_lists_are_per_workout(client, user, create_workout, create_set):
+    first, second = create_workout(user), create_workout(user)
+    create_set(user, first["id"])
+    client.get(sets_url(first["id"]), headers=user.headers)
+
+    response = client.get(sets_url(second["id"]), headers=user.headers)
+
+    assert response.json["items"] == []
+
+
+# -------------------------------------------------------------------------- ownership
+
+# Each takes (client, workout id, set id, headers, exercise id).
+NESTED_REQUESTS = {
+    "list sets": lambda c, w, s, h, e: c.get(sets_url(w), headers=h),
+    "create set": lambda c, w, s, h, e: c.post(sets_url(w), json={"exercise_id": e}, headers=h),
+    "get set": lambda c, w, s, h, e: c.get(set_url(w, s), headers=h),
+    "update set": lambda c, w, s, h, e: c.patch(set_url(w, s), json={"reps": 1}, headers=h),
+    "delete set": lambda c, w, s, h, e: c.delete(set_url(w, s), headers=h),
+}
+WORKOUT_REQUESTS = {
+    "get": lambda c, w, h: c.get(workout_url(w), headers=h),
+    "update": lambda c, w, h: c.patch(workout_url(w), json={"name": "Mine now"}, headers=h),
+    "delete": lambda c, w, h: c.delete(workout_url(w), headers=h),
+}
+
+
+@pytest.mark.parametrize("method", WORKOUT_REQUESTS)
+def test_other_user_gets_404_for_my_workout(client, user, other_user, workout, method):
+    response = WORKOUT_REQUESTS[method](client, workout["id"], other_user.headers)
+
+    assert response.status_code == 404
+
+
+def test_other_user_never_sees_my_workout_in_their_list(client, user, other_user, workout):
+    response = client.get(URL, headers=other_user.headers)
+
+    assert response.json["pagination"]["total"] == 0
+
+
+@pytest.mark.parametrize("name", NESTED_REQUESTS)
+def test_other_user_gets_404_on_every_path_under_my_workout(
+    client, user, other_user, workout, a_set, exercise_id, name
+):
+    response = NESTED_REQUESTS[name](
+        client, workout["id"], a_set["id"], other_user.headers, exercise_id
+    )
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", NESTED_REQUESTS)
+def test_my_set_id_under_another_users_workout_gets_404(
+    client, user, other_user, create_workout, a_set, exercise_id, name
+):
+    theirs = create_workout(other_user)
+
+    response = NESTED_REQUESTS[name](client, theirs["id"], a_set["id"], user.headers, exercise_id)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", ["get set", "update set", "delete set"])
+def test_a_set_under_another_of_my_workouts_gets_404(
+    client, user, create_workout, a_set, exercise_id, name
+):
+    other_workout = create_workout(user)
+
+    response = NESTED_REQUESTS[name](
+        client, other_workout["id"], a_set["id"], user.headers, exercise_id
+    )
+
+    assert response.status_code == 404
+
+
+def test_my_workout_and_sets_are_unchanged_after_another_user_tries(
+    client, user, other_user, workout, a_set, exercise_id
+):
+    for name in ("create set", "update set", "delete set"):
+        NESTED_REQUESTS[name](client, workout["id"], a_set["id"], other_user.headers, exercise_id)
+    for method in ("update", "delete"):
+        WORKOUT_REQUESTS[method](client, workout["id"], other_user.headers)
+
+    response = client.get(workout_url(workout["id"]), headers=user.headers)
+
+    assert response.json["sets"] == [public(a_set)]
+    assert response.json["name"] == workout["name"]
+
+
+def test_nested_paths_without_a_token_get_401(client, workout, a_set):
+    responses = [
+        client.get(sets_url(workout["id"])),
+        client.post(sets_url(workout["id"]), json={}),
+        client.get(set_url(workout["id"], a_set["id"])),
+    ]
+
+    assert [r.status_code for r in responses] == [401, 401, 401]

@@ -47,6 +47,21 @@ const AUTH = {
 };
 // Account fields that take the run's fresh identity wherever a body has them.
 const IDENTITY = { email: 'email', password: 'password', username: 'username', refresh_token: 'refreshToken' };
+// References to other objects in request bodies: lists of ids start empty, and
+// an exercise is one of grau's catalog exercises, looked up by the Auth folder
+// (a made-up id is the client's mistake: 422).
+const REFERENCES = { exercise_id: 'catalogExerciseId' };
+const withReferences = (value) => {
+  if (Array.isArray(value)) return value.map(withReferences);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => {
+      if (key.endsWith('_ids') && Array.isArray(v)) return [key, []];
+      if (key in REFERENCES) return [key, `{{${REFERENCES[key]}}}`];
+      return [key, withReferences(v)];
+    }),
+  );
+};
 // A quoted ETag no representation ever has.
 const STALE_ETAG = '"0000000000-stale"';
 
@@ -159,7 +174,18 @@ class Builder {
     return name ? `${camel(name)}ETag` : null;
   }
 
-  /** Rank inside a tag folder: create, list, get, update, others, delete. */
+  /**
+   * Order inside a tag folder. Creates and lists by rank; then reads, changes and deletes, nested resources first
+   * (a set before its workout): a child's write moves its parent's version, so
+   * the parent is read (its ETag taken) after its children are done with.
+   */
+  static order(o) {
+    const rank = Builder.rank(o);
+    const depth = o.path.split('/').filter(isParam).length;
+    return rank < 2 ? rank : 10 + (9 - depth) * 10 + rank;
+  }
+
+  /** Rank of an operation: create, list, get, update, others, delete. */
   static rank(o) {
     if (o.method === 'POST' && !endsWithParam(o.path)) return 0;
     if (o.method === 'GET') return endsWithParam(o.path) ? 2 : 1;
@@ -192,7 +218,9 @@ class Builder {
     if (!schema) return null;
     // A partial update leaves secrets out: changing a password signs out every session.
     const partial = o.method === 'PATCH';
-    const value = exampleOf(this.spec, schema, (_, p) => p.readOnly || (partial && p.writeOnly), o.id);
+    const value = withReferences(
+      exampleOf(this.spec, schema, (_, p) => p.readOnly || (partial && p.writeOnly), o.id),
+    );
     for (const [field, variable] of Object.entries(IDENTITY)) {
       if (field in value) value[field] = `{{${variable}}}`;
     }
@@ -215,7 +243,8 @@ class Builder {
   /**
    * One request item. Options: name, status (expected; default the first 2xx),
    * noauth, body (fields to override), ifMatch (header value),
-   * tokens ('store' | 'rotate'), prerequest (script lines).
+   * tokens ('store' | 'rotate'), prerequest (script lines), query (values to
+   * send), storeFirst (variable for the first listed item's id).
    */
   item(o, options = {}) {
     const template = this.templates.get(o.key);
@@ -229,6 +258,10 @@ class Builder {
       query.value = this.parameterValue(p ?? {});
       // Send what has a default (paging, sort); filters stay off but visible.
       query.disabled = !(p?.required || 'default' in s);
+      if (options.query && query.key in options.query) {
+        query.value = String(options.query[query.key]);
+        query.disabled = false;
+      }
     }
     for (const variable of request.url.variable ?? []) {
       variable.value = `{{${this.pathVariable(o, variable.key)}}}`;
@@ -271,11 +304,14 @@ class Builder {
       const writes = ['POST', 'PUT', 'PATCH'].includes(o.method) && !options.tokens;
       plan.echo = writes ? this.echo(o, body, expected.schema) : {};
       plan.idIs = endsWithParam(o.path) && hasId ? this.pathVariable(o, o.path.split('/').pop().slice(1, -1)) : null;
-      plan.listHas = o.method === 'GET' && items && owner?.from === 'create' ? owner.name : null;
+      plan.listHas =
+        o.method === 'GET' && items && owner?.from === 'create' && !options.storeFirst ? owner.name : null;
       plan.store = {
         tokens: Boolean(options.tokens),
         id: status === 201 && hasId && owner?.from === 'create' ? owner.name : null,
-        firstId: o.method === 'GET' && items && owner?.from === 'list' ? owner.name : null,
+        firstId:
+          options.storeFirst ??
+          (o.method === 'GET' && items && owner?.from === 'list' ? owner.name : null),
         // Kept where the spec documents an ETag, and from creates (their version, for If-Match).
         etag: name && (expected.headers.includes('ETag') || status === 201) ? `${camel(name)}ETag` : null,
       };
@@ -330,7 +366,7 @@ class Builder {
     const sorted = ops
       .filter((o) => !special.has(o.id))
       .map((o, index) => ({ o, index }))
-      .sort((a, b) => Builder.rank(a.o) - Builder.rank(b.o) || a.index - b.index)
+      .sort((a, b) => Builder.order(a.o) - Builder.order(b.o) || a.index - b.index)
       .map(({ o }) => o);
     const items = [];
     for (const o of sorted) {
@@ -366,6 +402,11 @@ class Builder {
         this.item(login, { name: 'Log in with a wrong password', status: 401, body: { password: 'x{{password}}' } }),
         this.item(me, { name: `${me.op.summary} without a token`, status: 401, noauth: true }),
         this.item(this.op(AUTH.refresh), { tokens: 'rotate' }),
+        this.item(this.op('listExercises'), {
+          name: 'Find a catalog exercise (for requests that reference one)',
+          query: { source: 'system', page_size: 1 },
+          storeFirst: REFERENCES.exercise_id,
+        }),
         ...this.tagItems(this.ops.filter((o) => o.tag === login.tag)),
       ],
     };

@@ -122,8 +122,13 @@ export function exampleOf(spec, schema, skip = () => false, where = 'schema') {
   const name = schemaName(schema) ?? where;
   const s = deref(spec, schema);
   if (s !== schema) return exampleOf(spec, s, skip, name);
-  if ('default' in s) return s.default;
+  if ('default' in s && s.default !== null) return s.default;
   if (Array.isArray(s.enum) && s.enum.length) return s.enum[0];
+  // A nullable reference (anyOf [X, null]): the example of X.
+  for (const key of ['anyOf', 'oneOf']) {
+    const options = (s[key] ?? []).filter((option) => deref(spec, option).type !== 'null');
+    if (options.length) return exampleOf(spec, options[0], skip, name);
+  }
   // allOf without properties composes the example; beside properties it holds
   // cross-field rules (if/then), which carry no examples of their own.
   if (s.allOf && !s.properties) return Object.assign({}, ...s.allOf.map((part) => exampleOf(spec, part, skip, name) ?? {}));

@@ -249,6 +249,11 @@ def _merge_cross_field_rules(spec: APISpec) -> None:
         if component is None:
             continue
         component.update(deepcopy(getattr(schema_class, "JSON_SCHEMA", {})))
+        together = getattr(schema_class, "TOGETHER", ())
+        if together:
+            component["dependentRequired"] = {
+                name: [other for other in together if other != name] for name in together
+            }
         if getattr(schema_class, "COMPLETE", False):
             component["required"] = list(component.get("properties", {}))
 

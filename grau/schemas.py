@@ -31,6 +31,15 @@ class Schema(ma.Schema):
 
     JSON_SCHEMA: ClassVar[dict[str, Any]] = {}
     COMPLETE: ClassVar[bool] = False
+    # Fields that only make sense together: sent all or none (one group).
+    TOGETHER: ClassVar[tuple[str, ...]] = ()
+
+    @ma.validates_schema
+    def _sent_together(self, data: dict[str, Any], **_: Any) -> None:
+        sent = [name for name in self.TOGETHER if name in data]
+        if sent and len(sent) < len(self.TOGETHER):
+            message = f"Send {', '.join(self.TOGETHER)} together."
+            raise ma.ValidationError({n: [message] for n in self.TOGETHER if n not in data})
 
     class Meta:
         unknown = ma.RAISE

@@ -140,27 +140,14 @@ class BodyStatUpdate(Schema):
     so that every update can be checked on its own.
     """
 
-    JSON_SCHEMA = {
-        **MEASUREMENT_RULES,
-        "dependentRequired": {
-            name: [other for other in MEASUREMENT if other != name] for name in MEASUREMENT
-        },
-    }
+    JSON_SCHEMA = MEASUREMENT_RULES
+    TOGETHER = MEASUREMENT
 
     type = _type_field()
     value = _value_field()
     unit = _unit_field()
     recorded_at = Timestamp(metadata=RECORDED_AT)
     note = Text(max_length=1000, allow_none=True, metadata=NOTE)
-
-    @ma.validates_schema
-    def _whole_measurement(self, data: dict[str, object], **_: object) -> None:
-        sent = [name for name in MEASUREMENT if name in data]
-        if sent and len(sent) < len(MEASUREMENT):
-            missing = [name for name in MEASUREMENT if name not in data]
-            raise ma.ValidationError(
-                {name: ["Send type, value and unit together."] for name in missing}
-            )
 
 
 class BodyStat(ServerTimestamps):

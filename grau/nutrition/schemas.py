@@ -118,27 +118,14 @@ class NutritionEntryUpdate(Schema):
     that every update can be checked on its own.
     """
 
-    JSON_SCHEMA = {
-        **AMOUNT_RULES,
-        "dependentRequired": {
-            name: [other for other in AMOUNT if other != name] for name in AMOUNT
-        },
-    }
+    JSON_SCHEMA = AMOUNT_RULES
+    TOGETHER = AMOUNT
 
     type = _type_field()
     value = _value_field()
     unit = _unit_field()
     recorded_at = Timestamp(metadata=RECORDED_AT)
     note = Text(max_length=1000, allow_none=True, metadata=NOTE)
-
-    @ma.validates_schema
-    def _whole_amount(self, data: dict[str, Any], **_: Any) -> None:
-        sent = [name for name in AMOUNT if name in data]
-        if sent and len(sent) < len(AMOUNT):
-            missing = [name for name in AMOUNT if name not in data]
-            raise ma.ValidationError(
-                {name: ["Send type, value and unit together."] for name in missing}
-            )
 
 
 class NutritionEntry(ServerTimestamps):

@@ -206,9 +206,9 @@ def ordered_ranges(context: HookContext, case: Case, kwargs: dict[str, Any]) -> 
     query = case.query or {}
     for low_key in [key for key in query if key.endswith("_min")]:
         high_key = low_key.removesuffix("_min") + "_max"
-        low, high = query.get(low_key), query.get(high_key)
-        if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
-            query[low_key], query[high_key] = high, low
+        low, high = _number(query.get(low_key)), _number(query.get(high_key))
+        if low is not None and high is not None and low > high:
+            query[low_key], query[high_key] = query[high_key], query[low_key]
     body = case.body if isinstance(case.body, dict) else {}
     start, end = _moment(body.get("started_at")), _moment(body.get("ended_at"))
     if start is not None and end is not None and start > end:
@@ -228,6 +228,14 @@ def ordered_ranges(context: HookContext, case: Case, kwargs: dict[str, Any]) -> 
 
 # The longest `from`..`to` span each summary accepts (grau's schemas say why).
 MAX_SPAN_DAYS = {"/v1/nutrition-entries/daily-totals": 366, "/v1/body-stats/summary": 1827}
+
+
+def _number(value: object) -> float | None:
+    """A query value as a number (the coverage phase sends some as strings)."""
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
 
 
 def _moment(value: object) -> datetime | None:

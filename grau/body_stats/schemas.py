@@ -66,10 +66,9 @@ def _unit_field(**kwargs: object) -> fields.String:
 def _read_unit_field(description: str) -> fields.String:
     return fields.String(
         validate=validate.OneOf(ALL_UNITS),
-        metadata={
-            "description": f"{description} Converted values are rounded to 9 decimal places.",
-            "example": "lb",
-        },
+        # No example: Swagger UI would fill it in, and a first "Try it out"
+        # should show stats as stored.
+        metadata={"description": f"{description} Converted values keep 12 significant digits."},
     )
 
 
@@ -255,7 +254,7 @@ class BodyStatSummaryQuery(Schema):
             raise ma.ValidationError(f"Must be at most {MAX_SPAN.days} days after from.", "to")
 
 
-class BodyStatSummaryBucket(Schema):
+class BodyStatSummaryPeriod(Schema):
     """The stats of one period, in the summary's unit."""
 
     COMPLETE = True
@@ -297,6 +296,6 @@ class BodyStatSummary(Schema):
         }
     )
     buckets = fields.List(
-        fields.Nested(BodyStatSummaryBucket),
+        fields.Nested(BodyStatSummaryPeriod),
         metadata={"description": "The periods that have stats, oldest first."},
     )

@@ -152,7 +152,6 @@ def _read_unit_field() -> fields.String:
             "in a list of water and calories `unit=l` shows the water in litres and the "
             "calories as stored. Converted values are rounded to 12 significant digits. "
             "Without it, each entry comes in the unit it was recorded in.",
-            "example": "l",
         },
     )
 

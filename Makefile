@@ -102,7 +102,9 @@ sdk-check: sdk ## Generate both clients and use each against GRAU_BASE_URL
 browser-test: install ## Swagger UI and ReDoc at GRAU_BASE_URL in headless Chromium
 	$(BIN)/pytest -q -p no:cacheprovider contract/browser
 
-contract-live: newman schemathesis sdk-check browser-test ## The live checks, against GRAU_BASE_URL
+# schemathesis last: it spends the login and registration rate limits, which the
+# other checks need a few of.
+contract-live: newman sdk-check browser-test schemathesis ## The live checks, against GRAU_BASE_URL
 
 contract: install node ## Spec lint, drift checks, then the live checks on a fresh gunicorn + PostgreSQL + Redis
 	$(MAKE) --no-print-directory lint-spec openapi-check postman-check spec-compat

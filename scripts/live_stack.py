@@ -84,6 +84,10 @@ def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Ite
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_URL,
             "CACHE_KEY_PREFIX": f"grau-live-{secrets.token_hex(4)}",
+            # Rate limits stay on (the fuzzer must see its 429s), with room for
+            # the few accounts each contract check signs up from 127.0.0.1.
+            "RATELIMIT_REGISTER": "20 per minute",
+            "RATELIMIT_LOGIN": "30 per minute",
             **(extra_env or {}),
         }
         subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)

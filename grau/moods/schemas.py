@@ -15,6 +15,7 @@ from grau.schemas import (
     ServerTimestamps,
     Text,
     Timestamp,
+    WholeNumber,
     one_of,
     page_schema,
     sort_field,
@@ -126,21 +127,6 @@ TAG_IDS = {
     # States what `_distinct` enforces, so generated clients and fuzzers know it.
     "uniqueItems": True,
 }
-
-
-class WholeNumber(fields.Integer):
-    """JSON Schema's `integer`: `4` and `4.0` (no fraction), never `"4"` or `true`.
-
-    marshmallow's strict Integer also refuses `4.0`, which the spec calls an
-    integer; its lax one takes `"4"`, which the spec does not.
-    """
-
-    def _validated(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid")
-        if isinstance(value, float) and not value.is_integer():
-            raise self.make_error("invalid")
-        return int(value)
 
 
 def _value(*, query: bool = False, **kwargs: Any) -> fields.Integer:

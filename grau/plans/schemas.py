@@ -16,7 +16,9 @@ from grau.schemas import (
     PageArgs,
     Schema,
     ServerTimestamps,
+    StrictBoolean,
     Text,
+    WholeNumber,
     page_schema,
     sort_field,
 )
@@ -43,26 +45,6 @@ POSITION = {
     "description": "0-based place in the list; it is the order in which the list was sent.",
     "example": 0,
 }
-
-
-class StrictBoolean(fields.Boolean):
-    """A JSON true or false: marshmallow's Boolean also takes 1, "yes" and "on"."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
-
-
-class WholeNumber(fields.Integer):
-    """A JSON integer: 3, or 3.0, which JSON Schema counts as the same; never 3.5, "3" or true."""
-
-    def _validated(self, value: Any) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.make_error("invalid", input=value)
-        return super()._validated(value)
 
 
 # `_whole_weight` as JSON Schema: a target weight (not null) needs its unit, and a unit its weight.

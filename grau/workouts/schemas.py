@@ -17,6 +17,7 @@ from grau.schemas import (
     ServerTimestamps,
     Text,
     Timestamp,
+    WholeNumber,
     page_schema,
     sort_field,
 )
@@ -76,19 +77,6 @@ class FullMatch(validate.Regexp):
         if self._whole.fullmatch(value) is None:
             raise ma.ValidationError(self._format_error(value))
         return value
-
-
-class WholeNumber(fields.Integer):
-    """JSON Schema's `integer`: `5` and `5.0`, never `5.5`, `"5"` or `true` (which
-    marshmallow's lax Integer takes). grau.moods has the same field: one for both
-    belongs in grau.schemas."""
-
-    def _validated(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid")
-        if isinstance(value, float) and not value.is_integer():
-            raise self.make_error("invalid")
-        return int(value)
 
 
 def _half_steps(value: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -128,6 +129,31 @@ class Timestamp(fields.AwareDateTime):
         if isinstance(value, datetime):
             value = value.astimezone(UTC)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+def unit_value_rules(bounds: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
+    """A typed value's rules as JSON Schema: `bounds[type][unit]` holds the value's
+    `minimum`/`maximum` in that unit; the units listed are the ones the type accepts.
+
+    Each rule applies only when the fields it names are sent, so it holds for
+    a partial update too.
+    """
+    rules = []
+    for value_type, per_unit in bounds.items():
+        by_unit = [
+            {
+                "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
+                "then": {"properties": {"value": dict(limits)}},
+            }
+            for unit, limits in per_unit.items()
+        ]
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": value_type}}, "required": ["type"]},
+                "then": {"properties": {"unit": {"enum": list(per_unit)}}, "allOf": by_unit},
+            }
+        )
+    return {"allOf": rules}
 
 
 def past_date(value: date) -> None:

@@ -18,6 +18,7 @@ from grau.schemas import (
     Timestamp,
     page_schema,
     sort_field,
+    unit_value_rules,
 )
 from grau.units import from_canonical
 
@@ -85,38 +86,19 @@ def _inward(value: float, up: bool) -> float:
     return (math.ceil(scaled) if up else math.floor(scaled)) / 10_000
 
 
-def _measurement_rules() -> dict[str, object]:
-    """`service._validate_measurement` as JSON Schema: units per type, plausible values per unit.
-
-    Each rule applies only when the fields it names are sent, so it holds for
-    a partial update too.
-    """
-    rules = []
-    for stat_type, (units, (low, high)) in STAT_TYPES.items():
-        per_unit = [
-            {
-                "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
-                "then": {
-                    "properties": {
-                        "value": {
-                            "minimum": _inward(from_canonical(low, unit), up=True),
-                            "maximum": _inward(from_canonical(high, unit), up=False),
-                        }
-                    }
-                },
+# `service._validate_measurement` as JSON Schema: units per type, plausible values per unit.
+MEASUREMENT_RULES = unit_value_rules(
+    {
+        stat_type: {
+            unit: {
+                "minimum": _inward(from_canonical(low, unit), up=True),
+                "maximum": _inward(from_canonical(high, unit), up=False),
             }
             for unit in units
-        ]
-        rules.append(
-            {
-                "if": {"properties": {"type": {"const": stat_type}}, "required": ["type"]},
-                "then": {"properties": {"unit": {"enum": list(units)}}, "allOf": per_unit},
-            }
-        )
-    return {"allOf": rules}
-
-
-MEASUREMENT_RULES = _measurement_rules()
+        }
+        for stat_type, (units, (low, high)) in STAT_TYPES.items()
+    }
+)
 MEASUREMENT = ("type", "value", "unit")
 
 

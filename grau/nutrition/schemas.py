@@ -19,6 +19,7 @@ from grau.schemas import (
     Timestamp,
     page_schema,
     sort_field,
+    unit_value_rules,
 )
 
 TYPES = tuple(NUTRITION_TYPES)
@@ -71,31 +72,13 @@ RECORDED_AT = {
 }
 
 
-def _amount_rules() -> dict[str, Any]:
-    """`service._validate_amount` as JSON Schema: units per type, the largest value per unit.
-
-    Each rule applies only when the fields it names are sent, so it holds for
-    a partial update too.
-    """
-    rules = []
-    for entry_type, (units, _) in NUTRITION_TYPES.items():
-        per_unit = [
-            {
-                "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
-                "then": {"properties": {"value": {"maximum": max_value(entry_type, unit)}}},
-            }
-            for unit in units
-        ]
-        rules.append(
-            {
-                "if": {"properties": {"type": {"const": entry_type}}, "required": ["type"]},
-                "then": {"properties": {"unit": {"enum": list(units)}}, "allOf": per_unit},
-            }
-        )
-    return {"allOf": rules}
-
-
-AMOUNT_RULES = _amount_rules()
+# `service._validate_amount` as JSON Schema: units per type, the largest value per unit.
+AMOUNT_RULES = unit_value_rules(
+    {
+        entry_type: {unit: {"maximum": max_value(entry_type, unit)} for unit in units}
+        for entry_type, (units, _) in NUTRITION_TYPES.items()
+    }
+)
 AMOUNT = ("type", "value", "unit")
 
 

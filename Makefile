@@ -61,10 +61,10 @@ test: install ## Run the tests: on PostgreSQL + Redis when reachable (always und
 	@$(MAKE) --no-print-directory test-embedded
 
 test-stack: install ## Run the tests against PostgreSQL + Redis (TEST_DATABASE_URL, TEST_REDIS_URL)
-	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" TEST_REDIS_URL="$(TEST_REDIS_URL)" $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" TEST_REDIS_URL="$(TEST_REDIS_URL)" $(BIN)/pytest --junitxml=build/junit/stack.xml $(PYTEST_ARGS)
 
 test-embedded: install ## Run the tests on the embedded default (SQLite + in-process cache)
-	env -u TEST_DATABASE_URL -u TEST_REDIS_URL TEST_EMBEDDED=1 $(BIN)/pytest $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL TEST_EMBEDDED=1 $(BIN)/pytest --junitxml=build/junit/embedded.xml $(PYTEST_ARGS)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -100,7 +100,7 @@ sdk-check: sdk ## Generate both clients and use each against GRAU_BASE_URL
 	bash contract/sdk/check.sh
 
 browser-test: install ## Swagger UI and ReDoc at GRAU_BASE_URL in headless Chromium
-	$(BIN)/pytest -q -p no:cacheprovider contract/browser
+	$(BIN)/pytest -q -p no:cacheprovider --junitxml=build/junit/browser.xml contract/browser
 
 # schemathesis last: it spends the login and registration rate limits, which the
 # other checks need a few of.

@@ -1290,3 +1290,165 @@ def test_nested_paths_without_a_token_get_401(client, workout, a_set):
     ]
 
     assert [r.status_code for r in responses] == [401, 401, 401]
+
+
+# ------------------------------------------------------------- weights in another unit
+
+READS = {
+    "workout list": lambda workout_id, set_id: URL,
+    "workout": lambda workout_id, set_id: workout_url(workout_id),
+    "set list": lambda workout_id, set_id: sets_url(workout_id),
+    "set": lambda workout_id, set_id: set_url(workout_id, set_id),
+}
+
+
+def shown_sets(response: Any) -> list[dict[str, Any]]:
+    """The sets a read shows, whichever of the four reads it is."""
+    body = response.json
+    if "items" in body:
+        body = body["items"]
+        return [s for item in body for s in item["sets"]] if "sets" in body[0] else body
+    return body.get("sets", [body])
+
+
+@pytest.mark.parametrize("read", READS)
+def test_unit_lb_shows_a_100_kg_set_as_220_462262185_lb(client, user, a_set, read):
+    url = READS[read](a_set["workout_id"], a_set["id"])
+
+    response = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
+
+    # 100 kg / 0.45359237 kg/lb = 220.46226218487757 lb, tidied to 12 significant digits.
+    expected = {**public(a_set), "weight": 220.462262185, "weight_unit": "lb"}
+    assert shown_sets(response) == [expected]
+
+
+@pytest.mark.parametrize("read", READS)
+def test_unit_kg_shows_a_225_lb_set_as_102_05828325_kg(client, user, workout, create_set, read):
+    made = create_set(user, workout["id"], weight=225.0, weight_unit="lb")
+    url = READS[read](workout["id"], made["id"])
+
+    response = client.get(url, query_string={"unit": "kg"}, headers=user.headers)
+
+    # 225 lb x 0.45359237 kg/lb = 102.05828325 kg.
+    [shown] = shown_sets(response)
+    assert (shown["weight"], shown["weight_unit"]) == (102.05828325, "kg")
+    assert shown["weight_kg"] == pytest.approx(102.05828325)
+
+
+@pytest.mark.parametrize("read", READS)
+def test_a_set_without_weight_is_unchanged_in_any_unit(client, user, workout, create_set, read):
+    made = create_set(user, workout["id"], weight=None, weight_unit=None)
+    url = READS[read](workout["id"], made["id"])
+
+    response = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
+
+    assert shown_sets(response) == [public(made)]
+
+
+@pytest.mark.parametrize("read", ["workout", "set"])
+def test_unit_kg_on_a_kg_set_is_the_stored_representation_with_its_etag(client, user, a_set, read):
+    url = READS[read](a_set["workout_id"], a_set["id"])
+    plain = client.get(url, headers=user.headers)
+
+    response = client.get(url, query_string={"unit": "kg"}, headers=user.headers)
+
+    assert response.json == plain.json
+    assert response.headers["ETag"] == plain.headers["ETag"]
+    assert "." not in response.headers["ETag"]
+
+
+@pytest.mark.parametrize("read", ["workout", "set"])
+def test_each_unit_shown_has_its_own_etag_and_304(client, user, a_set, read):
+    url = READS[read](a_set["workout_id"], a_set["id"])
+    plain = client.get(url, headers=user.headers).headers["ETag"]
+
+    in_lb = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
+    again = client.get(
+        url,
+        query_string={"unit": "lb"},
+        headers={**user.headers, "If-None-Match": in_lb.headers["ETag"]},
+    )
+    plain_tag_for_lb = client.get(
+        url, query_string={"unit": "lb"}, headers={**user.headers, "If-None-Match": plain}
+    )
+
+    assert in_lb.headers["ETag"] != plain
+    assert in_lb.headers["ETag"].endswith('.lb"')
+    assert again.status_code == 304
+    assert plain_tag_for_lb.status_code == 200
+
+
+def test_a_workout_with_kg_and_lb_sets_converts_only_the_others(client, user, workout, create_set):
+    create_set(user, workout["id"])
+    create_set(user, workout["id"], weight=225.0, weight_unit="lb")
+    plain = client.get(workout_url(workout["id"]), headers=user.headers)
+
+    response = client.get(
+        workout_url(workout["id"]), query_string={"unit": "kg"}, headers=user.headers
+    )
+
+    assert [(s["weight"], s["weight_unit"]) for s in response.json["sets"]] == [
+        (100.0, "kg"),
+        (102.05828325, "kg"),
+    ]
+    # One set shows differently, so this is another representation with another ETag.
+    assert response.headers["ETag"] != plain.headers["ETag"]
+
+
+def test_a_read_in_another_unit_leaves_the_stored_set_untouched(client, user, a_set, db_session):
+    client.get(
+        set_url(a_set["workout_id"], a_set["id"]), query_string={"unit": "lb"}, headers=user.headers
+    )
+
+    response = client.get(set_url(a_set["workout_id"], a_set["id"]), headers=user.headers)
+    db_session.expire_all()
+    row = db_session.get(WorkoutSet, uuid.UUID(a_set["id"]))
+
+    assert response.json == public(a_set)
+    assert response.headers["ETag"] == a_set["_etag"]
+    assert (row.weight, row.weight_unit, row.weight_kg) == (100.0, "kg", 100.0)
+
+
+def test_patch_set_with_the_etag_of_its_lb_read_gets_200(client, user, a_set):
+    url = set_url(a_set["workout_id"], a_set["id"])
+    etag = client.get(url, query_string={"unit": "lb"}, headers=user.headers).headers["ETag"]
+
+    response = client.patch(url, json={"reps": 5}, headers={**user.headers, "If-Match": etag})
+
+    assert response.status_code == 200
+    assert (response.json["reps"], response.json["weight"], response.json["weight_unit"]) == (
+        5,
+        100.0,
+        "kg",
+    )
+
+
+def test_patch_workout_with_the_etag_of_its_lb_read_gets_200(client, user, a_set):
+    url = workout_url(a_set["workout_id"])
+    etag = client.get(url, query_string={"unit": "lb"}, headers=user.headers).headers["ETag"]
+
+    response = client.patch(url, json={"name": "Legs"}, headers={**user.headers, "If-Match": etag})
+
+    assert response.status_code == 200
+    assert response.json["name"] == "Legs"
+
+
+def test_patch_set_with_a_stale_lb_etag_gets_412(client, user, a_set):
+    url = set_url(a_set["workout_id"], a_set["id"])
+    etag = client.get(url, query_string={"unit": "lb"}, headers=user.headers).headers["ETag"]
+    client.patch(url, json={"reps": 5}, headers=user.headers)
+
+    response = client.patch(url, json={"reps": 6}, headers={**user.headers, "If-Match": etag})
+
+    assert response.status_code == 412
+
+
+@pytest.mark.parametrize("read", READS)
+@pytest.mark.parametrize("unit", ["st", "g", "KG", ""])
+def test_a_unit_other_than_kg_or_lb_gets_422_on_unit(client, user, a_set, read, unit):
+    url = READS[read](a_set["workout_id"], a_set["id"])
+
+    response = client.get(url, query_string={"unit": unit}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert "unit" in str(response.json)

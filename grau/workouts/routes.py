@@ -19,10 +19,12 @@ from grau.workouts.schemas import (
     WorkoutCreate,
     WorkoutPage,
     WorkoutQuery,
+    WorkoutReadQuery,
     WorkoutSet,
     WorkoutSetCreate,
     WorkoutSetPage,
     WorkoutSetQuery,
+    WorkoutSetReadQuery,
     WorkoutSetUpdate,
     WorkoutUpdate,
 )
@@ -48,13 +50,15 @@ crud_routes(
         update=WorkoutUpdate,
         page=WorkoutPage,
         query=WorkoutQuery,
+        read=WorkoutReadQuery,
     ),
     docs=Docs(
         list="""List workouts
 
         The user's workouts, most recently started first by default, each with
         its sets in order (a page costs the same few queries however many
-        sets it holds). Filterable by when they started.
+        sets it holds). Filterable by when they started; `unit` shows every
+        set's weight in kg or lb.
         """,
         create="""Start or log a workout
 
@@ -65,6 +69,8 @@ crud_routes(
 
         One of the user's workouts with all its sets, ordered by `sequence`,
         and an ETag that changes when the workout or any of its sets does.
+        With `unit`, set weights are shown in kg or lb (as stored without it);
+        each unit shown has its own ETag, and If-Match accepts any of them.
         """,
         update="""Update a workout
 
@@ -105,8 +111,8 @@ class WorkoutSets(MethodView):
         """List a workout's sets
 
         The sets of one of the user's workouts, by `sequence` (the order they
-        were done in), filterable by exercise. 404 if the workout is not the
-        user's.
+        were done in), filterable by exercise; `unit` shows weights in kg or
+        lb. 404 if the workout is not the user's.
         """
         user_id = current_user_id()
         return SETS.page_in(
@@ -132,22 +138,24 @@ class WorkoutSets(MethodView):
 @blp.route("/<uuid:workout_id>/sets/<uuid:set_id>", parameters=[WORKOUT_ID, SET_ID])
 class WorkoutSetItem(MethodView):
     @authenticated
+    @blp.arguments(WorkoutSetReadQuery, location="query")
     @blp.response(200, WorkoutSet)
     @errors(404)
     @conditional_read
-    def get(self, workout_id: uuid.UUID, set_id: uuid.UUID) -> Response:
+    def get(self, args: dict[str, Any], workout_id: uuid.UUID, set_id: uuid.UUID) -> Response:
         """Get a set
 
         One set of one of the user's workouts, with an ETag: send it in
-        If-Match when changing or deleting it. 404 if the set is not in this
-        workout.
+        If-Match when changing or deleting it. With `unit`, its weight is
+        shown in kg or lb (with that unit's own ETag, which If-Match accepts
+        too). 404 if the set is not in this workout.
         """
         user_id = current_user_id()
         return SETS.item_in(
             user_id,
             workout_id,
             set_id,
-            lambda: WORKOUT_SETS.get(db(), user_id, workout_id, set_id),
+            lambda: WORKOUT_SETS.show(db(), user_id, workout_id, set_id, args),
         )
 
     @authenticated

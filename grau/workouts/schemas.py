@@ -40,6 +40,19 @@ def _max_weight(unit: str) -> float:
 MAX_WEIGHT = {unit: _max_weight(unit) for unit in WEIGHT_UNITS}
 
 
+def _read_unit_field(description: str) -> fields.String:
+    """The `unit` query parameter of the reads: show set weights in kg or lb."""
+    return fields.String(
+        validate=validate.OneOf(WEIGHT_UNITS),
+        # No example: Swagger UI would fill it in, and a first "Try it out"
+        # should show sets as stored.
+        metadata={
+            "description": f"{description} Sets without a weight are unchanged; converted "
+            "weights keep 12 significant digits, and each unit has its own ETag."
+        },
+    )
+
+
 def _weight_rules() -> dict[str, Any]:
     """`weight` and `weight_unit` as JSON Schema: sent together, null together, <= 1000 kg."""
     per_unit = [
@@ -220,6 +233,13 @@ class WorkoutSetQuery(PageArgs):
 
     exercise_id = fields.UUID(metadata={"description": "Only sets of this exercise."})
     sort = sort_field(("sequence", "-sequence"), "sequence")
+    unit = _read_unit_field("Show each set's `weight` in this unit (`weight_unit` says so).")
+
+
+class WorkoutSetReadQuery(Schema):
+    """How to show one set."""
+
+    unit = _read_unit_field("Show the set's `weight` in this unit (`weight_unit` says so).")
 
 
 # ------------------------------------------------------------------------- workouts
@@ -312,9 +332,16 @@ class WorkoutQuery(PageArgs):
         bounded=False, metadata={"description": "Only workouts started at or before this moment."}
     )
     sort = sort_field(SORTS, "-started_at")
+    unit = _read_unit_field("Show the `weight` of every set in this unit (`weight_unit` says so).")
 
     @ma.validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:
         start, end = data.get("started_from"), data.get("started_to")
         if start is not None and end is not None and start > end:
             raise ma.ValidationError("Must not be before started_from.", "started_to")
+
+
+class WorkoutReadQuery(Schema):
+    """How to show one workout."""
+
+    unit = _read_unit_field("Show the `weight` of every set in this unit (`weight_unit` says so).")

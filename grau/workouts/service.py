@@ -23,7 +23,7 @@ from grau import crud
 from grau.catalog.models import Exercise
 from grau.db.model import utcnow
 from grau.errors import abort
-from grau.units import to_canonical
+from grau.units import convert, tidy, to_canonical
 from grau.workouts.models import Workout, WorkoutSet
 from grau.workouts.schemas import MAX_SEQUENCE, MAX_WEIGHT, MAX_WEIGHT_KG
 
@@ -45,7 +45,8 @@ class NestedOwnedService:
       the parent's ETag changes with the children it shows, and a concurrent
       write to the same parent loses with 412 instead of interleaving.
     The child model has `user_id` (the parent's owner, repeated) and the
-    foreign key named by `parent_key`.
+    foreign key named by `parent_key`. `present` is `crud.OwnedService`'s:
+    how a read shows an item from its query (e.g. `unit`), and its ETag variant.
     """
 
     model: type[Any]
@@ -55,6 +56,7 @@ class NestedOwnedService:
     assign: crud.Rule = crud._assign
     check: Callable[[Any], None] | None = None
     conflict: str = ""
+    present: Callable[[Any, Mapping[str, Any]], tuple[Any, str]] | None = None
 
     @property
     def scope_name(self) -> str:
@@ -80,7 +82,22 @@ class NestedOwnedService:
             model.user_id == user_id, getattr(model, self.parent_key) == parent_id
         )
         query = self.filter(query, args).order_by(*crud.sort_clause(model, args["sort"]))
-        return crud.page_of(session, query, args["page"], args["page_size"])
+        result = crud.page_of(session, query, args["page"], args["page_size"])
+        if self.present:
+            result.items = [self.present(item, args)[0] for item in result.items]
+        return result
+
+    def show(
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        parent_id: uuid.UUID,
+        item_id: uuid.UUID,
+        args: Mapping[str, Any],
+    ) -> tuple[Any, str]:
+        """An item as a read with these query `args` shows it, and its ETag variant."""
+        item = self.get(session, user_id, parent_id, item_id)
+        return self.present(item, args) if self.present else (item, "")
 
     def get(
         self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID, item_id: uuid.UUID
@@ -170,13 +187,14 @@ class NestedResource(crud.Resource):
         user_id: uuid.UUID,
         parent_id: uuid.UUID,
         item_id: uuid.UUID,
-        load: Callable[[], Any],
+        load: Callable[[], Any | tuple[Any, str]],
     ) -> Response:
-        """A cached child of one parent."""
+        """A cached child of one parent; `load` returns it, or (it as shown, its ETag variant)."""
 
         def produce() -> tuple[bytes, str]:
-            item = load()
-            return crud._dumps(self.schema.dump(item)), crud.etag_of(item)
+            loaded = load()
+            shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
+            return crud._dumps(self.schema.dump(shown)), crud.etag_of(shown, variant)
 
         key = crud._query_key("item", str(parent_id), str(item_id))
         return self._cached(user_id, key, produce)
@@ -187,6 +205,53 @@ class NestedResource(crud.Resource):
         )
         body = crud._dumps(self.schema.dump(item))
         return crud.json_response(body, 201, crud.etag_of(item), {"Location": location})
+
+
+# ------------------------------------------------------------------- weights shown in a unit
+
+
+class SetInUnit:
+    """A set shown with its weight in another unit: its own attributes but
+    `weight` and `weight_unit` (`weight_kg` stays canonical).
+
+    A view, not a change: the stored row keeps the unit it was logged in.
+    """
+
+    def __init__(self, workout_set: WorkoutSet, weight: float, unit: str) -> None:
+        self._set = workout_set
+        self.weight = weight
+        self.weight_unit = unit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._set, name)
+
+
+class WorkoutInUnit:
+    """A workout shown with (some of) its sets in another unit; otherwise itself."""
+
+    def __init__(self, workout: Workout, sets: list[Any]) -> None:
+        self._workout = workout
+        self.sets = sets
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._workout, name)
+
+
+def _present_set(workout_set: WorkoutSet, args: Mapping[str, Any]) -> tuple[Any, str]:
+    """A set in the `unit` asked for; as stored (variant "") when nothing converts."""
+    unit, weight, stored = args.get("unit"), workout_set.weight, workout_set.weight_unit
+    if unit is None or weight is None or stored is None or unit == stored:
+        return workout_set, ""
+    return SetInUnit(workout_set, tidy(convert(weight, stored, unit)), unit), unit
+
+
+def _present_workout(workout: Workout, args: Mapping[str, Any]) -> tuple[Any, str]:
+    """A workout with its sets in the `unit` asked for. Its ETag variant is the unit
+    only if some set converts: otherwise the representation is the stored one."""
+    shown = [_present_set(workout_set, args) for workout_set in workout.sets]
+    if not any(variant for _, variant in shown):
+        return workout, ""
+    return WorkoutInUnit(workout, [item for item, _ in shown]), args["unit"]
 
 
 # --------------------------------------------------------------------------- workouts
@@ -211,6 +276,7 @@ WORKOUTS = crud.OwnedService(
     "workouts",
     filter=_filter_workouts,
     check=_check_span,
+    present=_present_workout,
     # Every read embeds the sets: one more query per page or item, however many.
     options=(selectinload(Workout.sets),),
 )
@@ -285,6 +351,7 @@ WORKOUT_SETS = NestedOwnedService(
     filter=_filter_sets,
     assign=_assign_set,
     check=_check_weight,
+    present=_present_set,
     # The unique (workout_id, sequence) constraint, when two writers race for one position.
     conflict="Another set of this workout took this sequence meanwhile; read the sets again.",
 )

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, request, send_from_directory
 from flask_smorest import Blueprint
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import grau
 from grau import errors, ratelimit
@@ -130,6 +131,9 @@ def create_app(
     app.config.update(settings)
     app.config.update(_openapi_config(app))
     app.config["DEBUG"] = False
+    if settings["TRUSTED_PROXIES"] > 0:
+        hops = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 

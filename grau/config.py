@@ -69,6 +69,9 @@ class Settings:
     RATELIMIT_REGISTER: str = "5 per minute"
     MAX_CONTENT_LENGTH: int = 1024 * 1024
     DB_POOL_SIZE: int = 5
+    # Reverse proxies in front of grau whose X-Forwarded-For/-Proto to trust
+    # (1 behind the compose file's nginx); 0 trusts none. Rate limits key on it.
+    TRUSTED_PROXIES: int = 0
     LOG_LEVEL: str = "INFO"
 
     @classmethod

@@ -128,6 +128,9 @@ def server(
         "SECRET_KEY": secrets.token_urlsafe(36),  # 48 characters
         "ARGON2_MEMORY_KIB": "8192",
         "ARGON2_TIME_COST": "1",
+        # gunicorn.conf.py (loaded from the repo root) runs threaded workers; this
+        # test needs sync ones (below), which gunicorn uses only with one thread.
+        "GUNICORN_THREADS": "1",
     }
     access_log, log = tmp / "access.log", tmp / "gunicorn.log"
     with log.open("wb") as out:
@@ -139,6 +142,10 @@ def server(
                 f"127.0.0.1:{port}",
                 "-w",
                 str(WORKERS),
+                # Sync workers: a held-open request pins one, so each worker
+                # can be made the only free one (see HeldWorker).
+                "-k",
+                "sync",
                 "--access-logfile",
                 str(access_log),
                 "--access-logformat",

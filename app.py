@@ -6,7 +6,6 @@ subset of the API: `create_app(blueprints=[...])`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import grau
-from grau import errors, ratelimit
+from grau import errors, observability, ratelimit
 from grau.auth.routes import blp as auth_blp
 from grau.body_stats.routes import blp as body_stats_blp
 from grau.cache import Cache, make_store
@@ -135,8 +134,9 @@ def create_app(
         hops = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    observability.configure_logging(app.config["LOG_LEVEL"])
 
+    observability.init_app(app)  # first, so every later hook logs with the request id
     errors.init_app(app)
     db_session.init_app(app)
     app.extensions["grau.cache"] = Cache(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, literal, select
 
-from grau.body_stats.sql import bucket_start, local_bucket, prepare
+from grau.db.buckets import bucket_start, local_bucket
 from grau.db.model import UTCDateTime
 
 URL = "/v1/body-stats/summary"
@@ -221,7 +221,6 @@ LOCAL_BUCKETS = [
 @pytest.mark.parametrize(("moment", "zone", "bucket", "expected"), LOCAL_BUCKETS)
 def test_local_bucket_in_sql_is_the_local_period_start(db_session, moment, zone, bucket, expected):
     utc = datetime.fromisoformat(moment).replace(tzinfo=UTC)
-    prepare(db_session)
     in_sql = db_session.scalar(select(local_bucket(literal(utc, UTCDateTime()), zone, bucket)))
     assert in_sql == expected == bucket_start(utc, zone, bucket)
 

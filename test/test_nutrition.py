@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, literal, select
 
+from grau.db.buckets import bucket_start, local_bucket
 from grau.db.model import UTCDateTime
 from grau.nutrition.models import NutritionEntry
 from grau.nutrition.schemas import AMOUNT_RULES
-from grau.nutrition.sql import bucket_start, local_bucket
 
 URL = "/v1/nutrition-entries"
 TOTALS_URL = f"{URL}/daily-totals"

@@ -15,8 +15,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from grau import crud
-from grau.body_stats import sql
 from grau.body_stats.models import CANONICAL_UNIT, STAT_TYPES, BodyStat
+from grau.db.buckets import local_bucket
 from grau.errors import abort
 from grau.units import from_canonical, tidy, to_canonical, unit_view
 from grau.users.models import User
@@ -107,7 +107,7 @@ def summary(
     unit = args.get("unit") or prefs.unit_for(stat_type)
     zone = ZoneInfo(prefs.timezone)
     stats = select(
-        sql.local_bucket(BodyStat.recorded_at, prefs.timezone, bucket).label("period_start"),
+        local_bucket(BodyStat.recorded_at, prefs.timezone, bucket).label("period_start"),
         BodyStat.canonical_value.label("value"),
     ).where(BodyStat.user_id == user_id, BodyStat.type == stat_type)
     # Whole local days: from its midnight up to (not including) the midnight after `to`.
@@ -128,7 +128,6 @@ def summary(
         .group_by(rows.c.period_start)
         .order_by(rows.c.period_start)
     )
-    sql.prepare(session)
     buckets = [
         {
             "period_start": period_start,

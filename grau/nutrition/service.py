@@ -13,9 +13,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from grau import crud
+from grau.db.buckets import local_bucket
 from grau.errors import abort
 from grau.nutrition.models import NUTRITION_TYPES, NutritionEntry
-from grau.nutrition.sql import local_bucket
 from grau.units import convert, from_canonical, tidy, to_canonical, unit_view
 from grau.users.models import User
 

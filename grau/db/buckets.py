@@ -8,11 +8,14 @@ select and GROUP BY, compiled per dialect:
   time, and `date_trunc('week', ...)` starts weeks on Monday (ISO 8601).
 - SQLite has no time zones: the expression calls `grau_bucket_start(column,
   tz, bucket)`, a deterministic Python function (zoneinfo, so DST is exact)
-  that `prepare(session)` registers on the session's connection.
+  registered on every new SQLite connection.
 
 The zone and the bucket are bound parameters, so compiled statements cache
-safely; group on the expression through a subquery (see service.summary), so
-PostgreSQL never has to match two copies of it with parameters inside.
+safely. PostgreSQL matches GROUP BY expressions textually, bound parameters
+included: group on one expression object used in SELECT too, or through a
+subquery, never on a second call of `local_bucket`.
+
+Used by the body-stats summary and the nutrition daily totals.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnExpressionArgument, Date, String, literal
+from sqlalchemy import ColumnExpressionArgument, Date, String, event, literal
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -85,15 +88,10 @@ def _sqlite_bucket_start(stored: str | None, tz_name: str, bucket: str) -> str |
     return bucket_start(moment, tz_name, bucket).isoformat()
 
 
-def prepare(session: Session) -> None:
-    """Make `local_bucket` runnable on the session's connection (a no-op on PostgreSQL).
-
-    Registered where it is used rather than on every new connection, so it
-    works on any engine, whenever it was created (the app's, the tests').
-    """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection)
-    driver.create_function(SQLITE_FUNCTION, 3, _sqlite_bucket_start, deterministic=True)
+@event.listens_for(Pool, "connect")
+def _register_sqlite_function(dbapi_connection: Any, _record: Any) -> None:
+    # Every pool, so the app's engine and the tests' engine both get it.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function(
+            SQLITE_FUNCTION, 3, _sqlite_bucket_start, deterministic=True
+        )

@@ -129,6 +129,7 @@ class RedisStore:
         self._recovery: list[Callable[[], None]] = []
         self._probe_pid: int | None = None
         self._local = threading.local()
+        self._closed = False
 
     @property
     def available(self) -> bool:
@@ -199,6 +200,11 @@ class RedisStore:
     def set(self, key: str, value: bytes | str, ttl: int, *, only_if_new: bool = False) -> bool:
         return bool(self._call(lambda: self.client.set(key, value, ex=ttl, nx=only_if_new)))
 
+    def close(self) -> None:
+        """Stop the probe and drop the connections (an app that is done with Redis)."""
+        self._closed = True
+        self.client.close()
+
     def ping(self) -> None:
         """Check Redis directly, whatever the probe thinks: for /ready."""
         try:
@@ -210,7 +216,7 @@ class RedisStore:
 def _probe_loop(ref: weakref.ref[RedisStore]) -> None:
     while True:
         store = ref()
-        if store is None:  # the app (and its store) is gone
+        if store is None or store._closed:  # the app (or its store) is gone
             return
         interval = store._probe_interval
         store.probe()

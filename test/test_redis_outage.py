@@ -241,7 +241,7 @@ def outage_app(
     finally:
         outer.rollback()
         connection.close()
-        app.extensions["grau.cache"].store.client.close()
+        app.extensions["grau.cache"].store.close()
         app.extensions["grau.engine"].dispose()
 
 
@@ -259,7 +259,7 @@ def second_instance(
     )
     app.extensions["grau.session_factory"] = outage_app.extensions["grau.session_factory"]
     yield app
-    app.extensions["grau.cache"].store.client.close()
+    app.extensions["grau.cache"].store.close()
     app.extensions["grau.engine"].dispose()
 
 

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,11 @@ class JsonAtoms(SafeAtoms):
 class JsonLogger(Logger):
     atoms_wrapper_class = JsonAtoms
 
+    def now(self) -> str:
+        """`%(t)s` as grau's own log lines write `ts`: ISO 8601, UTC, milliseconds."""
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return stamp.replace("+00:00", "Z")
+
 
 wsgi_app = "app:create_app()"
 bind = [f"0.0.0.0:{_int_env('PORT', 8000)}"]
@@ -85,9 +91,11 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Each value is a gunicorn atom; JsonAtoms escapes them, so the line is valid JSON.
+# `ts`, `logger` and `request_id` match grau's own log lines; an absent value is "-".
 access_log_format = json.dumps(
     {
-        "time": "%(t)s",
+        "ts": "%(t)s",
+        "logger": "gunicorn.access",
         "remote_addr": "%(h)s",
         "forwarded_for": "%({x-forwarded-for}i)s",
         "method": "%(m)s",

@@ -80,7 +80,7 @@ def call(
     headers: dict[str, str] | None = None,
     timeout: float = 30,
 ) -> Reply:
-    """One request on a new connection; raises OSError if the connection breaks."""
+    """One request on a new connection; raises OSError if the connection or response breaks."""
     sent = {"Accept": "application/json", **(headers or {})}
     data = None
     if body is not None:
@@ -96,6 +96,8 @@ def call(
         payload = response.read()
         received = {name.lower(): value for name, value in response.getheaders()}
         return Reply(response.status, received, payload, time.perf_counter() - start)
+    except http.client.HTTPException as exc:  # e.g. a response cut off by a killed worker
+        raise ConnectionError(f"broken response: {exc!r}") from exc
     finally:
         conn.close()
 

@@ -152,18 +152,18 @@ class Gunicorn:
 
     env: dict[str, str]
     log: Path
-    workers: int = 2
-    threads: int = 4
+    workers: int | None = 2  # None: gunicorn.conf.py's own counts (by CPU)
+    threads: int | None = 4
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Gunicorn:
-        env = {
-            **os.environ,
-            **self.env,
-            "WEB_CONCURRENCY": str(self.workers),
-            "GUNICORN_THREADS": str(self.threads),
-        }
+        env = {**os.environ, **self.env}
+        for name, value in (("WEB_CONCURRENCY", self.workers), ("GUNICORN_THREADS", self.threads)):
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = str(value)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [
@@ -191,7 +191,8 @@ class Gunicorn:
                 pytest.fail(f"gunicorn exited:\n{self.output()}")
             with contextlib.suppress(OSError):
                 healthy = call(self.port, "GET", "/health", timeout=2).status == 200
-                if healthy and len(self.worker_pids()) == self.workers:
+                workers = len(self.worker_pids())
+                if healthy and workers and workers == (self.workers or workers):
                     return
             time.sleep(0.1)
         pytest.fail(f"gunicorn did not answer /health within {timeout} s:\n{self.output()}")

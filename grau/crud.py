@@ -50,9 +50,15 @@ def load(
     rather than in a deadlock between child and parent rows. SQLite ignores
     the lock; it runs one writer at a time anyway.
     """
-    if lock:
-        options.update(with_for_update=True, populate_existing=True)
-    return session.get(model, item_id, **options)
+    if not lock:
+        return session.get(model, item_id, **options)
+    try:
+        return session.get(model, item_id, with_for_update=True, populate_existing=True, **options)
+    except StaleDataError:
+        # This session already held the item at an older version: a write it
+        # based on that would overwrite a change it never saw.
+        session.rollback()
+        abort(412, "The resource changed while you were writing; fetch it again.")
 
 
 def get_owned(

@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
-	lint-spec spec-compat postman postman-check newman schemathesis sdk sdk-check browser-test notebook contract contract-live live
+	lint-spec spec-compat postman postman-check newman schemathesis sdk sdk-check browser-test notebook contract contract-live live soak
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -119,6 +119,10 @@ contract: install node ## Spec lint, drift checks, then the live checks on a fre
 
 live: install ## Serve grau as production does (gunicorn, fresh PostgreSQL database, Redis) until Ctrl-C
 	$(BIN)/python scripts/live_stack.py --serve
+
+SOAK_ARGS ?=
+soak: install ## Load test: 60 s of mixed traffic from 48 users on a fresh live stack, then audit every write (SOAK_ARGS="--duration 15")
+	$(PY) scripts/soak.py $(SOAK_ARGS)
 
 docs-assets: node ## Re-vendor Swagger UI and ReDoc from npm into grau/static
 	python3 scripts/vendor_docs_assets.py

@@ -290,7 +290,12 @@ class Cache:
         """Called after a commit: make every body cached for these scopes unreachable.
 
         If Redis cannot be reached, the recovery's new epoch does it instead.
+        The scopes are remembered for the request (`g._grau_invalidated`), for a
+        caller whose transaction outlives this commit (grau.idempotency).
         """
+        scopes = list(scopes)
+        if has_request_context():
+            g._grau_invalidated = {*g.get("_grau_invalidated", ()), *scopes}
         with contextlib.suppress(Unavailable):
             epoch = self._epoch()
             for scope in scopes:

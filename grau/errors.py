@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from flask import Flask, Response, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -139,12 +140,31 @@ _DEFAULT_DETAILS = {
 DB_RETRY_AFTER_S = 5
 
 
+STALE_DETAIL = "The resource changed while you were writing; fetch it again (see ETag)."
+RACE_DETAIL = "A concurrent write to the same data got in the way; retry the request."
+
+
 def handle_unexpected(error: Exception) -> Response:
     if _is_connection_error(error):
         log.warning("database unavailable: %s", error.__class__.__name__)
         return problem(503, _DEFAULT_DETAILS[503], headers={"Retry-After": str(DB_RETRY_AFTER_S)})
+    if isinstance(error, StaleDataError):
+        # A versioned UPDATE/DELETE matched no row: someone else wrote first
+        # (raised wherever the flush happens, not only in crud.commit).
+        return problem(412, STALE_DETAIL)
+    if _is_transaction_conflict(error):
+        # PostgreSQL aborted one of two transactions that waited on each other
+        # (deadlock, serialization failure): nothing was written; a retry works.
+        log.warning("transaction conflict: %s", error.__class__.__name__)
+        return problem(409, RACE_DETAIL, headers={"Retry-After": "1"})
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, _DEFAULT_DETAILS[500])
+
+
+def _is_transaction_conflict(error: Exception) -> bool:
+    """SQLSTATE class 40: transaction rollback (40001 serialization, 40P01 deadlock)."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
+    return isinstance(error, DBAPIError) and sqlstate.startswith("40")
 
 
 def _is_connection_error(error: Exception) -> bool:

@@ -1,41 +1,44 @@
 """`Idempotency-Key` on POST: a retried create returns the first answer, creates nothing.
 
-Keys live in the database beside the data they protect, so a Redis outage can
-never let a retry through twice. The first request with a key inserts a
-pending row (a unique constraint lets exactly one of several concurrent
-requests win), runs, then stores its response in that row. A retry with the
-same key and body replays the stored response; one that arrives while the
-first is still running waits briefly for it, then gets 409. The same key with
-a different body is a 422. Failed requests (4xx/5xx) release their key so a
+Keys live in the database beside the data they protect, and a key is stored in
+the same transaction as what its request created, with the response: both
+are committed, or neither. The request runs inside one outer transaction (the
+view's own commits become savepoints); the key's row is inserted first, so a
+concurrent request with the same key waits on the unique index until the
+first one ends, then replays its response (or, if the first failed and left
+nothing, runs itself). A process killed mid-request therefore leaves either
+nothing (the retry runs) or the resource with its stored response (the retry
+replays it): never a resource whose retry creates a second one, and never a
+key stuck "in progress". A Redis outage changes nothing here. The same key
+with a different body is a 422; failed requests (4xx/5xx) leave no key, so a
 corrected retry can use it. Keys expire after 24 hours.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
 import re
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, g, request
-from sqlalchemy import Index, String, Text, delete, select
+from flask import Response, current_app, g, request
+from sqlalchemy import Connection, Engine, Index, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from grau.db.model import Base, UUIDPrimaryKey, utcnow
-from grau.db.session import db
 from grau.errors import abort
+from grau.extensions import cache
 from grau.openapi import IDEMPOTENCY_KEY_PATTERN, mark
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEY_LIFETIME = timedelta(hours=24)
-WAIT_FOR_FIRST_S = 5.0
 REPLAYED_HEADERS = ("Location", "ETag")
 KEY_PATTERN = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
@@ -84,18 +87,18 @@ def _find(session: Session, scope: str, key: str) -> IdempotencyKey | None:
 
 
 def _claim(session: Session, scope: str, key: str, request_hash: str) -> IdempotencyKey | Response:
-    """Insert the pending row, or return the response owed to a repeat."""
-    deadline = time.monotonic() + WAIT_FOR_FIRST_S
-    while True:
+    """Insert the key's row (uncommitted), or return the response owed to a repeat."""
+    for _ in range(3):
         record = _find(session, scope, key)
         if record is None:
             record = IdempotencyKey(scope=scope, key=key, request_hash=request_hash)
             session.add(record)
             try:
-                session.commit()
+                # Waits while a concurrent request holds the same key uncommitted.
+                session.flush()
                 return record
             except IntegrityError:
-                session.rollback()  # a concurrent request claimed it first
+                session.rollback()  # that request committed first: replay it
                 continue
         if record.request_hash != request_hash:
             abort(
@@ -103,23 +106,53 @@ def _claim(session: Session, scope: str, key: str, request_hash: str) -> Idempot
                 "This Idempotency-Key was used for a different request body.",
                 errors={"Idempotency-Key": ["Already used with a different request."]},
             )
-        if record.status_code is not None:
-            return _replay(record)
-        if time.monotonic() >= deadline:
-            abort(
-                409,
-                "A request with this Idempotency-Key is still being processed.",
-                headers={"Retry-After": "1"},
-            )
-        session.rollback()
-        time.sleep(0.05)
+        return _replay(record)
+    abort(
+        409, "A request with this Idempotency-Key is being processed.", headers={"Retry-After": "1"}
+    )
 
 
 def _purge_expired(session: Session) -> None:
     if random.random() < 0.01:
         cutoff = utcnow() - KEY_LIFETIME
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+
+
+@contextlib.contextmanager
+def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
+    """The request's session inside one outer transaction; yields (session, commit).
+
+    Commits made by the view release savepoints; only `commit()` makes the
+    whole request durable. Leaving without it rolls everything back.
+    """
+    factory = current_app.extensions["grau.session_factory"]
+    bind: Engine | Connection = factory.kw["bind"]
+    previous: Session | None = g.pop("_grau_db", None)
+    if previous is not None:
+        previous.close()  # authentication's reads are done
+    connection = bind.connect() if isinstance(bind, Engine) else bind
+    outer = connection.begin_nested() if connection.in_transaction() else connection.begin()
+    session: Session = factory(bind=connection, join_transaction_mode="create_savepoint")
+    g._grau_db = session
+    done = False
+
+    def commit() -> None:
+        nonlocal done
         session.commit()
+        outer.commit()
+        done = True
+
+    try:
+        yield session, commit
+    finally:
+        if g.get("_grau_db") is session:
+            g.pop("_grau_db")
+        session.close()
+        if not done and outer.is_active:
+            with contextlib.suppress(Exception):  # a lost connection already rolled back
+                outer.rollback()
+        if connection is not bind:
+            connection.close()
 
 
 def idempotent(func: F) -> F:
@@ -138,35 +171,24 @@ def idempotent(func: F) -> F:
             )
         user_id: uuid.UUID | None = g.get("user_id")
         scope = str(user_id) if user_id else "public"
-        session = db()
-        claimed = _claim(session, scope, key, _request_hash())
-        if isinstance(claimed, Response):
-            return claimed
-        record_id = claimed.id
-        try:
+        with _one_transaction() as (session, commit):
+            claimed = _claim(session, scope, key, _request_hash())
+            if isinstance(claimed, Response):
+                return claimed
             response = func(*args, **kwargs)
-        except BaseException:
-            _release(session, record_id)
-            raise
-        if isinstance(response, Response) and 200 <= response.status_code < 300:
-            record = session.get(IdempotencyKey, record_id)
-            if record is not None:
-                record.status_code = response.status_code
-                record.response_body = response.get_data(as_text=True)
-                record.response_headers = json.dumps(
-                    {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
-                )
-                session.commit()
-        else:
-            _release(session, record_id)
-        _purge_expired(session)
+            if not (isinstance(response, Response) and 200 <= response.status_code < 300):
+                return response  # nothing is committed: the key stays free
+            claimed.status_code = response.status_code
+            claimed.response_body = response.get_data(as_text=True)
+            claimed.response_headers = json.dumps(
+                {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
+            )
+            _purge_expired(session)
+            commit()
+        # The view retired cached reads when its savepoint was released, before
+        # the data was visible to others: retire them again now that it is.
+        cache().invalidate(g.pop("_grau_invalidated", ()))
         return response
 
     mark(wrapper, idempotent=True)
     return wrapper  # type: ignore[return-value]
-
-
-def _release(session: Session, record_id: uuid.UUID) -> None:
-    session.rollback()
-    session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record_id))
-    session.commit()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import secrets
 import signal
@@ -73,9 +74,25 @@ def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float =
     raise RuntimeError(f"grau did not become ready at {base_url} within {timeout}s")
 
 
+@dataclasses.dataclass(frozen=True)
+class Stack:
+    base_url: str
+    database_url: str
+
+
 @contextlib.contextmanager
-def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def live_stack(workers: int | None = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Yield the base URL of a migrated grau under gunicorn on PostgreSQL + Redis."""
+    with running_stack(workers, extra_env) as stack:
+        yield stack.base_url
+
+
+@contextlib.contextmanager
+def running_stack(
+    workers: int | None = 2, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """`live_stack`, also naming its database. `workers=None` keeps gunicorn.conf.py's
+    process and thread counts (WEB_CONCURRENCY, GUNICORN_THREADS: by CPU count)."""
     with fresh_database() as database_url:
         env = {
             **os.environ,
@@ -99,6 +116,7 @@ def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Ite
         )
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
+        sizing = ["--workers", str(workers), "--threads", "4"] if workers is not None else []
         log = open(ROOT / "build" / "live-stack.log", "ab")  # noqa: SIM115
         process = subprocess.Popen(
             [
@@ -106,10 +124,7 @@ def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Ite
                 "app:create_app()",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                "4",
+                *sizing,
                 "--graceful-timeout",
                 "5",
                 "--no-control-socket",
@@ -121,7 +136,7 @@ def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Ite
         )
         try:
             wait_ready(base_url, process)
-            yield base_url
+            yield Stack(base_url, database_url)
         finally:
             process.terminate()
             try:

@@ -12,23 +12,17 @@ Needs TEST_REDIS_URL (the production-stack pass) and the `redis-server` binary.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from conftest import IN_CI, TEST_REDIS_URL, WEIGHT
 from flask import Flask
 from flask.testing import FlaskClient
+from live import REDIS_SERVER, RedisServer
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from werkzeug.test import TestResponse
@@ -37,100 +31,11 @@ pytestmark = pytest.mark.skipif(
     not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set (embedded pass: no Redis)"
 )
 
-REDIS_SERVER = shutil.which("redis-server")
 PROBE_INTERVAL_MS = 500
 RETRY_AFTER_S = 1  # how long the tests wait after Redis returns
 # A request during an outage may pay one socket timeout (250 ms), never more.
 FAST_S = 0.5
 PASSWORD = "correct horse battery"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A private redis-server that a test may pause, kill and restart."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
-
-    def start(self) -> None:
-        assert REDIS_SERVER is not None
-        self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.directory),
-                "--logfile",
-                "redis.log",
-            ],
-            cwd=self.directory,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"redis-server exited: {self._log()}")
-            client = self.client()
-            try:
-                client.ping()
-                return
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"redis-server did not answer within 10 s: {self._log()}")
-                time.sleep(0.05)
-            finally:
-                client.close()
-
-    def _log(self) -> str:
-        path = self.directory / "redis.log"
-        return path.read_text()[-2000:] if path.exists() else "(no log)"
-
-    def pause(self) -> None:
-        """Hang Redis: connections are accepted by the kernel but never answered."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def kill(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)  # a stopped process still dies, but be sure
-            self.process.kill()
-        self.process.wait(timeout=10)
-        self.process = None
-
-    def keys(self, pattern: str) -> list[bytes]:
-        client = self.client()
-        try:
-            return list(client.scan_iter(pattern))
-        finally:
-            client.close()
 
 
 class LogRecords(logging.Handler):

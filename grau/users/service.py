@@ -50,15 +50,15 @@ def register(session: Session, data: dict[str, Any]) -> User:
     return user
 
 
-def get(session: Session, user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
+def get(session: Session, user_id: uuid.UUID, *, lock: bool = False) -> User:
+    user = crud.load(session, User, user_id, lock=lock)
     if user is None:
         abort(404, "This account no longer exists.")
     return user
 
 
 def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> User:
-    user = get(session, user_id)
+    user = get(session, user_id, lock=True)
     crud.check_if_match(user)
     changes = dict(changes)
     current_password = changes.pop("current_password", None)
@@ -90,7 +90,7 @@ def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> Use
 
 
 def delete(session: Session, user_id: uuid.UUID) -> None:
-    user = get(session, user_id)
+    user = get(session, user_id, lock=True)
     crud.check_if_match(user)
     session_ids = list(
         session.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id))

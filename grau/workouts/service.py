@@ -65,9 +65,11 @@ class NestedOwnedService:
     def scope(self, user_id: uuid.UUID) -> str:
         return self.parent.scope(user_id)
 
-    def get_parent(self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID) -> Any:
-        """The user's parent row, or 404."""
-        return crud.get_owned(session, self.parent.model, user_id, parent_id)
+    def get_parent(
+        self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID, *, lock: bool = False
+    ) -> Any:
+        """The user's parent row, or 404; `lock` for a write to it or its children."""
+        return crud.get_owned(session, self.parent.model, user_id, parent_id, lock=lock)
 
     def list_page(
         self,
@@ -100,10 +102,16 @@ class NestedOwnedService:
         return self.present(item, args) if self.present else (item, "")
 
     def get(
-        self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID, item_id: uuid.UUID
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        parent_id: uuid.UUID,
+        item_id: uuid.UUID,
+        *,
+        lock: bool = False,
     ) -> Any:
         """The user's item under this parent, or 404."""
-        item = session.get(self.model, item_id)
+        item = crud.load(session, self.model, item_id, lock=lock)
         if item is None or item.user_id != user_id or getattr(item, self.parent_key) != parent_id:
             abort(404, f"No {self.model.__name__} with this id is in this {self._parent_noun}.")
         return item
@@ -115,7 +123,7 @@ class NestedOwnedService:
         parent_id: uuid.UUID,
         data: Mapping[str, Any],
     ) -> Any:
-        parent = self.get_parent(session, user_id, parent_id)
+        parent = self.get_parent(session, user_id, parent_id, lock=True)
         item = self.model(user_id=user_id, **{self.parent_key: parent_id})
         self.assign(session, user_id, item, data)
         if self.check:
@@ -132,22 +140,24 @@ class NestedOwnedService:
         item_id: uuid.UUID,
         changes: Mapping[str, Any],
     ) -> Any:
-        item = self.get(session, user_id, parent_id, item_id)
+        parent = self.get_parent(session, user_id, parent_id, lock=True)  # parent, then child
+        item = self.get(session, user_id, parent_id, item_id, lock=True)
         crud.check_if_match(item)
         self.assign(session, user_id, item, changes)
         if self.check:
             self.check(item)
         item.updated_at = utcnow()
-        self.get_parent(session, user_id, parent_id).updated_at = utcnow()
+        parent.updated_at = utcnow()
         crud.save(session, item, [self.scope(user_id)], conflict=self.conflict)
         return item
 
     def delete(
         self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID, item_id: uuid.UUID
     ) -> None:
-        item = self.get(session, user_id, parent_id, item_id)
+        parent = self.get_parent(session, user_id, parent_id, lock=True)  # parent, then child
+        item = self.get(session, user_id, parent_id, item_id, lock=True)
         crud.check_if_match(item)
-        self.get_parent(session, user_id, parent_id).updated_at = utcnow()
+        parent.updated_at = utcnow()
         crud.remove(session, item, [self.scope(user_id)])
 
     @property

@@ -1,0 +1,389 @@
+"""Real services for the live tests: gunicorn as production runs it, and private
+Redis and PostgreSQL servers that a test may stop, kill and restart.
+
+`Gunicorn` starts `gunicorn -c gunicorn.conf.py` (the production settings) on a
+free loopback port with the environment a test gives it; `call` sends one HTTP
+request on a fresh connection, so successive requests spread over the workers.
+`RedisServer` and `PostgresCluster` are private to a test (their own port and
+directory): the shared servers on the standard ports are never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from alembic import command
+from conftest import FAST_ARGON2, alembic_config
+from sqlalchemy.orm import Session
+
+from grau.catalog.seed import seed_catalog
+from grau.db.session import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+REDIS_SERVER = shutil.which("redis-server")
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------------------- HTTP
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed: float = 0.0
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip()
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def call(
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Reply:
+    """One request on a new connection; raises OSError if the connection or response breaks."""
+    sent = {"Accept": "application/json", **(headers or {})}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent["Content-Type"] = "application/json"
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    start = time.perf_counter()
+    try:
+        conn.request(method, path, body=data, headers=sent)
+        response = conn.getresponse()
+        payload = response.read()
+        received = {name.lower(): value for name, value in response.getheaders()}
+        return Reply(response.status, received, payload, time.perf_counter() - start)
+    except http.client.HTTPException as exc:  # e.g. a response cut off by a killed worker
+        raise ConnectionError(f"broken response: {exc!r}") from exc
+    finally:
+        conn.close()
+
+
+@dataclass
+class Account:
+    email: str
+    token: str
+    id: str = ""
+
+
+def register(port: int) -> Account:
+    email = f"live-{uuid.uuid4().hex[:12]}@example.com"
+    created = call(port, "POST", "/v1/users", {"email": email, "password": PASSWORD})
+    assert created.status == 201, created.body
+    login = call(port, "POST", "/v1/auth/login", {"email": email, "password": PASSWORD})
+    assert login.status == 200, login.body
+    return Account(email, login.json["access_token"], created.json["id"])
+
+
+# ------------------------------------------------------------------------ gunicorn
+
+
+def migrate(database_url: str) -> None:
+    """Migrate a fresh database to head and load the catalog, as a deployment does."""
+    command.upgrade(alembic_config(database_url), "head")
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            seed_catalog(session)
+    finally:
+        engine.dispose()
+
+
+def app_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a production grau on these services (fast password hashing)."""
+    return {
+        "GRAU_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": f"grau-live-{uuid.uuid4().hex[:8]}",
+        "LOG_LEVEL": "WARNING",
+        **{name: str(value) for name, value in FAST_ARGON2.items()},
+        **extra,
+    }
+
+
+@dataclass
+class Gunicorn:
+    """gunicorn with the repository's gunicorn.conf.py, bound to a free loopback port."""
+
+    env: dict[str, str]
+    log: Path
+    workers: int | None = 2  # None: gunicorn.conf.py's own counts (by CPU)
+    threads: int | None = 4
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Gunicorn:
+        env = {**os.environ, **self.env}
+        for name, value in (("WEB_CONCURRENCY", self.workers), ("GUNICORN_THREADS", self.threads)):
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = str(value)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    str(GUNICORN),
+                    "-c",
+                    str(ROOT / "gunicorn.conf.py"),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--access-logfile",
+                    "/dev/null",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: teardown can kill all of it
+            )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                pytest.fail(f"gunicorn exited:\n{self.output()}")
+            with contextlib.suppress(OSError):
+                healthy = call(self.port, "GET", "/health", timeout=2).status == 200
+                workers = len(self.worker_pids())
+                if healthy and workers and workers == (self.workers or workers):
+                    return
+            time.sleep(0.1)
+        pytest.fail(f"gunicorn did not answer /health within {timeout} s:\n{self.output()}")
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return []
+        return [int(child) for child in children]
+
+    def stop(self) -> None:
+        """Graceful shutdown; else kill gunicorn's process group (master and workers)."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        self.process = None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return call(self.port, method, path, body, **kwargs)
+
+
+# --------------------------------------------------------------------- Redis server
+
+
+class RedisServer:
+    """A private redis-server that a test may pause, kill and restart."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+    def start(self) -> None:
+        assert REDIS_SERVER is not None
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                "redis.log",
+            ],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"redis-server exited: {self._log()}")
+            client = self.client()
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"redis-server did not answer within 10 s: {self._log()}")
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def _log(self) -> str:
+        path = self.directory / "redis.log"
+        return path.read_text()[-2000:] if path.exists() else "(no log)"
+
+    def pause(self) -> None:
+        """Hang Redis: connections are accepted by the kernel but never answered."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # a stopped process still dies, but be sure
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def keys(self, pattern: str) -> list[bytes]:
+        client = self.client()
+        try:
+            return list(client.scan_iter(pattern))
+        finally:
+            client.close()
+
+
+# ----------------------------------------------------------------- PostgreSQL cluster
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster (initdb + pg_ctl) in a temporary directory.
+
+    PostgreSQL refuses to run as root, so under root the cluster belongs to the
+    `postgres` system user, which Debian's package creates.
+    """
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="grau-pg-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.directory, user.pw_uid, user.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        result = subprocess.run(
+            [*self._as, *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        if result.returncode != 0:
+            pytest.fail(f"{args[0]} failed ({result.returncode}): {result.stderr}{self.log()}")
+
+    def init(self) -> PostgresCluster:
+        self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        return self
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=200"
+        )
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "postgres.log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends every connection at once (what a crash or failover looks like)."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def log(self) -> str:
+        path = self.directory / "postgres.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+    def destroy(self) -> None:
+        if self.running():
+            with contextlib.suppress(Exception):
+                self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,411 @@
+"""Faults under live traffic: Redis stopped, PostgreSQL stopped, gunicorn workers killed.
+
+Each scenario runs gunicorn with the production settings (gunicorn.conf.py)
+on a fresh database, sends real HTTP from several threads, breaks something
+mid-run and checks what the clients saw and what the database holds:
+
+- Redis killed or hung (private redis-server): no request fails, none waits
+  much longer than one Redis timeout, and after Redis returns every read
+  shows every write made during the outage.
+- PostgreSQL stopped (a private cluster from initdb, never the shared one):
+  503 problem responses with Retry-After, never a 500; /ready says so; the
+  API recovers by itself within seconds of PostgreSQL's return.
+- Workers SIGKILLed while they write: every write the server acknowledged
+  (201) is in the database, and clients that retry a broken request with
+  its Idempotency-Key end up with every write stored exactly once.
+
+Timings are printed, not asserted (the machine is shared), beyond generous
+bounds that only a hang would cross.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from conftest import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT, Database
+from live import (
+    PG_BIN,
+    REDIS_SERVER,
+    Account,
+    Gunicorn,
+    PostgresCluster,
+    RedisServer,
+    Reply,
+    app_env,
+    migrate,
+    register,
+)
+from sqlalchemy import text
+
+from grau.db.session import make_engine
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(
+        not (TEST_DATABASE_URL and TEST_REDIS_URL),
+        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
+    ),
+]
+
+# A request may pay one Redis timeout (250 ms) when an outage starts; anything
+# near this bound is a hang, whatever the machine's load.
+HANG_S = 5.0
+
+
+def _require(binary: object, what: str) -> None:
+    if binary:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is not installed; the fault tests need it in CI")
+    pytest.skip(f"{what} is not installed")
+
+
+def _timing_report(label: str, seconds: list[float]) -> str:
+    if not seconds:
+        return f"{label}: no requests"
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (
+        f"{label}: {len(ordered)} requests, median {statistics.median(ordered) * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+    )
+
+
+# ------------------------------------------------------------------------ Redis down
+
+
+@dataclass
+class Client:
+    """One user's traffic: reads, creates and updates of body stats, and what it expects."""
+
+    server: Gunicorn
+    account: Account
+    expected: dict[str, float] = field(default_factory=dict)  # {stat id: value}
+    written_in: dict[str, str] = field(default_factory=dict)  # {stat id: phase of last write}
+    seen: list[tuple[str, str, int, float]] = field(default_factory=list)
+
+    def send(self, phase: str, method: str, path: str, body: Any = None) -> Reply:
+        try:
+            reply = self.server.request(method, path, body, token=self.account.token)
+        except OSError as exc:
+            self.seen.append((phase, f"{method} {path} {exc!r}", 0, 0.0))
+            raise
+        self.seen.append((phase, f"{method} {path}", reply.status, reply.elapsed))
+        return reply
+
+    def step(self, phase: str, i: int) -> None:
+        value = round(random.uniform(40, 120), 1)
+        match i % 5:
+            case 0:
+                created = self.send(phase, "POST", "/v1/body-stats", {**WEIGHT, "value": value})
+                if created.status == 201:
+                    self.expected[created.json["id"]] = value
+                    self.written_in[created.json["id"]] = phase
+            case 1 | 3:
+                self.send(phase, "GET", "/v1/body-stats?page_size=100")
+            case 2:
+                stat = random.choice(list(self.expected))
+                patch = {"type": "weight", "value": value, "unit": "kg"}
+                if self.send(phase, "PATCH", f"/v1/body-stats/{stat}", patch).status == 200:
+                    self.expected[stat] = value
+                    self.written_in[stat] = phase
+            case 4:
+                stat = random.choice(list(self.expected))
+                self.send(phase, "GET", f"/v1/body-stats/{stat}")
+
+    def failures(self) -> list[tuple[str, str, int, float]]:
+        return [s for s in self.seen if s[2] not in (200, 201, 204)]
+
+
+def _drive(clients: list[Client], phases: list[tuple[str, float, Callable[[], None]]]) -> None:
+    """Each client's thread loops over its steps; at each phase's start, its action runs."""
+    current = {"phase": phases[0][0]}
+    stop = threading.Event()
+
+    def loop(client: Client) -> None:
+        i = 0
+        while not stop.is_set():
+            with contextlib.suppress(OSError):  # recorded in client.seen
+                client.step(current["phase"], i)
+            i += 1
+
+    threads = [threading.Thread(target=loop, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    try:
+        for name, seconds, action in phases:
+            action()
+            current["phase"] = name
+            time.sleep(seconds)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+
+@pytest.fixture(params=["killed", "hung"])
+def redis_outage(
+    request: pytest.FixtureRequest,
+    new_database: Callable[[], Database],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, RedisServer, Gunicorn]]:
+    _require(REDIS_SERVER, "redis-server")
+    redis_server = RedisServer(tmp_path_factory.mktemp("redis"))
+    redis_server.start()
+    db = new_database()
+    migrate(db.url)
+    env = app_env(db.url, redis_server.url, RATELIMIT_ENABLED="false")
+    log = tmp_path_factory.mktemp("redis-outage") / "gunicorn.log"
+    server = Gunicorn(env, log, workers=2, threads=4).start()
+    try:
+        yield request.param, redis_server, server
+    finally:
+        server.stop()
+        redis_server.kill()
+
+
+def test_redis_outage_under_mixed_traffic_fails_nothing_and_hides_no_write(
+    redis_outage: tuple[str, RedisServer, Gunicorn],
+) -> None:
+    kind, redis_server, server = redis_outage
+    clients = [Client(server, register(server.port)) for _ in range(4)]
+    for client in clients:
+        client.step("before", 0)  # each starts with one stat
+
+    def break_redis() -> None:
+        if kind == "killed":
+            redis_server.kill()
+        else:
+            redis_server.pause()
+
+    def restore_redis() -> None:
+        if kind == "killed":
+            redis_server.start()  # same port, empty
+        else:
+            redis_server.resume()
+
+    _drive(
+        clients,
+        [
+            ("before", 2.0, lambda: None),
+            ("outage", 4.0, break_redis),
+            ("after", 2.0, restore_redis),
+        ],
+    )
+
+    seen = [s for c in clients for s in c.seen]
+    for phase in ("before", "outage", "after"):
+        print(_timing_report(f"redis {kind}, {phase}", [s[3] for s in seen if s[0] == phase]))
+    failures = [f for c in clients for f in c.failures()]
+    assert not failures, failures[:20]
+    assert any(s[0] == "outage" for s in seen), "no request was sent during the outage"
+    slow = [s for s in seen if s[3] >= HANG_S]
+    assert not slow, slow
+    written_during = [i for c in clients for i, p in c.written_in.items() if p == "outage"]
+    assert written_during, "nothing was written during the outage"
+
+    time.sleep(1.5)  # the probe (every 500 ms) has noticed Redis is back
+    assert redis_server.keys("*"), "grau is not using Redis again after the outage"
+    for client in clients:
+        for _ in range(4):  # new connections: both workers answer
+            listed = client.send("check", "GET", "/v1/body-stats?page_size=100")
+            assert {i["id"]: i["value"] for i in listed.json["items"]} == client.expected
+        for stat, value in client.expected.items():
+            assert client.send("check", "GET", f"/v1/body-stats/{stat}").json["value"] == value
+
+
+# ------------------------------------------------------------------- PostgreSQL down
+
+
+@pytest.fixture
+def private_postgres(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[PostgresCluster, Gunicorn]]:
+    _require((PG_BIN / "initdb").exists(), f"PostgreSQL's initdb ({PG_BIN})")
+    cluster = PostgresCluster().init()
+    try:
+        cluster.start()
+        admin = make_engine(cluster.url())
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text('CREATE DATABASE "grau"'))
+        admin.dispose()
+        migrate(cluster.url("grau"))
+        env = app_env(cluster.url("grau"), redis_url, RATELIMIT_ENABLED="false")
+        log = tmp_path_factory.mktemp("pg-outage") / "gunicorn.log"
+        server = Gunicorn(env, log, workers=2, threads=2).start()
+        try:
+            yield cluster, server
+        finally:
+            server.stop()
+    finally:
+        cluster.destroy()
+
+
+def _is_retryable_problem(reply: Reply) -> bool:
+    return (
+        reply.status == 503
+        and reply.content_type == "application/problem+json"
+        and (reply.header("Retry-After") or "").isdigit()
+    )
+
+
+def test_postgres_outage_is_503_with_retry_after_and_recovers_without_restart(
+    private_postgres: tuple[PostgresCluster, Gunicorn],
+) -> None:
+    cluster, server = private_postgres
+    account = register(server.port)
+    token = account.token
+    stat = server.request("POST", "/v1/body-stats", WEIGHT, token=token)
+    assert stat.status == 201, stat.body
+    item = f"/v1/body-stats/{stat.json['id']}"
+    patch = {"type": "weight", "value": 70.0, "unit": "kg"}
+    login = {"email": account.email, "password": "correct horse battery"}
+    requests: list[tuple[str, str, Any, str | None]] = [
+        ("POST", "/v1/body-stats", WEIGHT, token),
+        ("PATCH", item, patch, token),
+        ("DELETE", item, None, token),
+        ("GET", "/v1/body-stats?page_size=7", None, token),  # never cached before
+        ("POST", "/v1/auth/login", login, None),
+        ("GET", "/v1/users/me", None, token),
+    ]
+
+    cluster.stop("fast")
+    try:
+        during = [
+            (method, path, server.request(method, path, body, token=auth))
+            for _ in range(3)  # new connections: every worker and pooled connection
+            for method, path, body, auth in requests
+        ]
+        ready = server.request("GET", "/ready")
+        health = server.request("GET", "/health")
+    finally:
+        cluster.start()
+    back = time.monotonic()
+    recovered_after = None
+    while time.monotonic() - back < 30:
+        if server.request("POST", "/v1/body-stats", WEIGHT, token=token).status == 201:
+            recovered_after = time.monotonic() - back
+            break
+        time.sleep(0.2)
+    print(_timing_report("postgres down", [r.elapsed for _, _, r in during]))
+    print(f"postgres back: first successful write after {recovered_after} s")
+
+    wrong = [(m, p, r.status, r.body[:200]) for m, p, r in during if not _is_retryable_problem(r)]
+    assert not wrong, wrong
+    assert _is_retryable_problem(ready)
+    assert ready.json["database"]["status"] == "down"
+    assert health.status == 200  # alive: the load balancer should wait, not restart it
+    assert recovered_after is not None, "no write succeeded within 30 s of PostgreSQL's return"
+    after = [server.request(m, p, b, token=t) for _ in range(3) for m, p, b, t in requests[:2]]
+    assert [r.status for r in after] == [201, 200] * 3, [(r.status, r.body) for r in after]
+    assert server.request("GET", "/ready").status == 200
+
+
+# --------------------------------------------------------------------- workers killed
+
+
+@pytest.fixture
+def server_for_kills(
+    new_database: Callable[[], Database], redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Database, Gunicorn]]:
+    db = new_database()
+    migrate(db.url)
+    env = app_env(db.url, redis_url, RATELIMIT_ENABLED="false")
+    log = tmp_path_factory.mktemp("kills") / "gunicorn.log"
+    server = Gunicorn(env, log, workers=3, threads=2).start()
+    try:
+        yield db, server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Writer:
+    """Writes body stats, each with its own Idempotency-Key, retrying until acknowledged."""
+
+    server: Gunicorn
+    account: Account
+    acknowledged: dict[str, str] = field(default_factory=dict)  # {note: id}
+    broken: int = 0  # requests whose connection died
+    unexpected: list[tuple[int, bytes]] = field(default_factory=list)
+
+    def write(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            note = f"kill-test-{uuid.uuid4().hex}"
+            key = {"Idempotency-Key": note}
+            for _ in range(200):  # a bound, not a retry policy: 200 x 50 ms
+                try:
+                    reply = self.server.request(
+                        "POST", "/v1/body-stats", {**WEIGHT, "note": note},
+                        token=self.account.token, headers=key, timeout=20,
+                    )  # fmt: skip
+                except OSError:
+                    self.broken += 1  # the worker died under it: retry with the same key
+                    time.sleep(0.05)
+                    continue
+                if reply.status == 201:
+                    self.acknowledged[note] = reply.json["id"]
+                    break
+                self.unexpected.append((reply.status, reply.body[:300]))
+                time.sleep(0.05)
+
+
+def test_workers_killed_mid_request_lose_and_double_no_acknowledged_write(
+    server_for_kills: tuple[Database, Gunicorn],
+) -> None:
+    db, server = server_for_kills
+    writers = [Writer(server, register(server.port)) for _ in range(6)]
+    stop = threading.Event()
+    threads = [threading.Thread(target=w.write, args=(stop,)) for w in writers]
+    for thread in threads:
+        thread.start()
+    kills = 0
+    try:
+        deadline = time.monotonic() + float(os.environ.get("GRAU_KILL_SECONDS", "8"))
+        while time.monotonic() < deadline:
+            time.sleep(random.uniform(0.3, 0.8))
+            pids = server.worker_pids()
+            if pids:
+                os.kill(random.choice(pids), signal.SIGKILL)
+                kills += 1
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+
+    engine = make_engine(db.url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, note FROM body_stats WHERE note LIKE 'kill-test-%'")
+            ).all()
+    finally:
+        engine.dispose()
+    acknowledged = {note: i for w in writers for note, i in w.acknowledged.items()}
+    broken = sum(w.broken for w in writers)
+    print(
+        f"workers killed: {kills}; writes acknowledged: {len(acknowledged)}; "
+        f"requests broken by a kill and retried: {broken}; rows found: {len(rows)}"
+    )
+    assert kills >= 5
+    assert not [u for w in writers for u in w.unexpected], [w.unexpected for w in writers]
+    stored: dict[str, list[str]] = {}
+    for row_id, note in rows:
+        stored.setdefault(note, []).append(str(row_id))
+    # Every acknowledged write is there, once, under the id the client was given...
+    assert {note: ids for note, ids in stored.items() if len(ids) != 1} == {}
+    assert {note: ids[0] for note, ids in stored.items() if note in acknowledged} == acknowledged
+    # ...and nothing else is: a write whose client gave up mid-retry (at stop) at most once.
+    unacknowledged = set(stored) - set(acknowledged)
+    assert len(unacknowledged) <= len(writers), unacknowledged

@@ -100,4 +100,5 @@ def configure_logging(level: str | int) -> None:
         root.removeHandler(_installed)
     _installed = make_handler()
     root.addHandler(_installed)
-    root.setLevel(level)
+    # `warning` as well as `WARNING`: gunicorn's loglevel takes either, so LOG_LEVEL may too.
+    root.setLevel(level.upper() if isinstance(level, str) else level)

@@ -182,8 +182,9 @@ PARAMETERS = {
         "required": False,
         "description": "A unique key (e.g. a UUID) per intended creation, 1 to 255 visible "
         "ASCII characters: a retry with the same key and body within 24 hours returns the first "
-        "response and creates nothing new. The same key with another body is a 422; a retry "
-        "while the first request is still running is a 409.",
+        "response and creates nothing new. The same key with another body is a 422. A retry "
+        "while the first request is still running waits for it and returns its response (in "
+        "the rare case that cannot be settled, a 409 with Retry-After).",
         "schema": {
             "type": "string",
             "minLength": 1,

@@ -129,3 +129,14 @@ def test_building_apps_installs_one_json_handler(make_app):
         if isinstance(h.formatter, observability.JsonFormatter)
     ]
     assert len(json_handlers) == 1
+
+
+def test_the_log_level_may_be_given_in_lower_case(build_app):
+    root = logging.getLogger()
+    before = root.level
+    try:
+        build_app({"LOG_LEVEL": "warning"})
+
+        assert root.level == logging.WARNING
+    finally:
+        root.setLevel(before)

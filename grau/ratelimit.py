@@ -21,6 +21,7 @@ import jwt
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
 
 from grau.openapi import add_responses
 
@@ -34,7 +35,10 @@ def _client_address() -> str:
 
 def _account() -> str:
     """The email in the JSON body: limits guessing one account from many addresses."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except HTTPException:  # a body over MAX_CONTENT_LENGTH: the view answers 413
+        body = None
     value = body.get("email") if isinstance(body, dict) else None
     return "account:" + (str(value).strip().lower()[:320] if value else "")
 

@@ -144,3 +144,16 @@ def test_account_counter_ignores_the_emails_case(build_app):
     status = register_as(from_address(app, "198.51.100.31"), email.upper())
 
     assert status == 429
+
+
+def test_an_oversized_login_body_is_a_413_and_logs_no_error(build_app, caplog):
+    """The per-account key reads the body; one over the limit must not break the limiter."""
+    app = limited(build_app, RATELIMIT_LOGIN="5 per minute")
+    body = b'{"email": "' + b"x" * 2_000_000 + b'"}'
+
+    response = app.test_client().post(
+        "/v1/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 413
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []

@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
-	lint-spec spec-compat postman postman-check newman schemathesis sdk sdk-check browser-test notebook contract contract-live live soak
+	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -109,9 +109,12 @@ notebook: install ## Execute development/api_interaction.ipynb (at GRAU_BASE_URL
 		$(BIN)/python scripts/live_stack.py -- $(BIN)/pytest -q -p no:cacheprovider --junitxml=build/junit/notebook.xml contract/notebook; \
 	fi
 
+security: install ## The security suite (BOLA, auth, inputs, rate limits; generated from the spec) against GRAU_BASE_URL
+	$(BIN)/pytest -q -p no:cacheprovider --junitxml=build/junit/security.xml contract/security
+
 # schemathesis last: it spends the login and registration rate limits, which the
 # other checks need a few of.
-contract-live: newman sdk-check browser-test notebook schemathesis ## The live checks, against GRAU_BASE_URL
+contract-live: newman sdk-check browser-test notebook security schemathesis ## The live checks, against GRAU_BASE_URL
 
 contract: install node ## Spec lint, drift checks, then the live checks on a fresh gunicorn + PostgreSQL + Redis
 	$(MAKE) --no-print-directory lint-spec openapi-check postman-check spec-compat

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import grau
-from grau import errors, metrics, observability, ratelimit
+from grau import errors, metrics, observability, ratelimit, security
 from grau.auth.routes import blp as auth_blp
 from grau.body_stats.routes import blp as body_stats_blp
 from grau.cache import Cache, make_store
@@ -62,10 +63,12 @@ then send `Authorization: Bearer <access_token>`. Refresh with
 `If-None-Match`; writes honour an optional `If-Match` (412 when stale); `POST`
 accepts an `Idempotency-Key`. Timestamps are RFC 3339 with an offset.
 
-**Rate limits:** login, refresh and registration answer 429 with `Retry-After`
-(seconds) when called too often. Handle 429 on every operation the same way
-(wait `Retry-After` seconds, then retry): a general limit may be added to any
-operation without a major version change.
+**Rate limits:** login and registration are limited per client address and
+per account (the email sent), refresh per address, and every authenticated
+operation per user. A request over a limit gets 429 with `Retry-After`
+(seconds); rate-limited operations also send `X-RateLimit-Limit`,
+`X-RateLimit-Remaining` and `X-RateLimit-Reset`. Handle 429 on every
+operation the same way (wait `Retry-After` seconds, then retry).
 
 **Other errors:** any operation can also answer with a status it does not
 list (413 for a body that is too large, 415 for one that is not JSON, 503
@@ -108,6 +111,23 @@ def _require_json_bodies() -> Any:
     return None
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with nesting too deep for the parser a 400 like any other bad JSON."""
+
+    sort_keys = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as exc:
+            # Flask turns a ValueError from the body parser into 400 Bad Request.
+            raise ValueError("JSON nested too deeply") from exc
+
+
+class GrauFlask(Flask):
+    json_provider_class = JSONProvider
+
+
 def _favicon() -> Response:
     return send_from_directory(
         Path(grau.__file__).parent / "static",
@@ -126,19 +146,19 @@ def create_app(
     settings.update(config or {})
     validate(settings)
 
-    app = Flask("grau")
+    app = GrauFlask("grau")
     app.config.update(settings)
     app.config.update(_openapi_config(app))
     app.config["DEBUG"] = False
     if settings["TRUSTED_PROXIES"] > 0:
         hops = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     observability.configure_logging(app.config["LOG_LEVEL"])
 
     observability.init_app(app)  # first, so every later hook logs with the request id
     metrics.init_app(app)  # its timer goes before every other hook
     errors.init_app(app)
+    security.init_app(app)
     db_session.init_app(app)
     app.extensions["grau.cache"] = Cache(
         make_store(settings), prefix=settings["CACHE_KEY_PREFIX"], ttl=settings["CACHE_TTL"]

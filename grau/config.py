@@ -67,6 +67,11 @@ class Settings:
     RATELIMIT_ENABLED: bool = True
     RATELIMIT_LOGIN: str = "10 per minute"
     RATELIMIT_REGISTER: str = "5 per minute"
+    # Every authenticated operation, per user: generous for an app, a wall for a script.
+    RATELIMIT_USER: str = "600 per minute"
+    # Origins (scheme://host[:port], comma-separated) whose browser apps may call the
+    # API (CORS); empty: none, "*": any (tokens are bearer headers, never cookies).
+    CORS_ORIGINS: str = ""
     MAX_CONTENT_LENGTH: int = 1024 * 1024
     DB_POOL_SIZE: int = 5
     # Reverse proxies in front of grau whose X-Forwarded-For/-Proto to trust

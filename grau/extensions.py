@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import json
 from typing import Any
 
 import flask_smorest
@@ -19,7 +20,17 @@ from grau.schemas import Problem
 
 
 class JSONBodyParser(FlaskParser):
-    """webargs reads a missing JSON body as `{}`; every grau body is required, so it is a 422."""
+    """webargs reads a missing JSON body as `{}`; every grau body is required, so it is a 422.
+
+    JSON nested deeper than the parser's recursion limit is invalid JSON (400), not a 500.
+    """
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            # (An empty `doc` would read as "no body" to webargs.)
+            raise json.JSONDecodeError("nested too deeply", "<body>", 0) from None
 
     def load_json(self, req: Any, schema: ma.Schema) -> Any:
         data = super().load_json(req, schema)

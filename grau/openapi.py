@@ -151,6 +151,19 @@ HEADERS = {
         "description": "Seconds to wait before retrying.",
         "schema": {"type": "integer", "minimum": 0, "example": 30},
     },
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed in the current window of the limit closest to "
+        "being reached.",
+        "schema": {"type": "integer", "minimum": 0, "example": 600},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in that window.",
+        "schema": {"type": "integer", "minimum": 0, "example": 0},
+    },
+    "X-RateLimit-Reset": {
+        "description": "When that window resets (Unix time, seconds).",
+        "schema": {"type": "integer", "minimum": 0, "example": 1795680000},
+    },
     "WWW-Authenticate": {
         "description": "The bearer challenge, with the reason the token was refused.",
         "schema": {"type": "string", "example": 'Bearer realm="grau", error="invalid_token"'},
@@ -197,7 +210,11 @@ PARAMETERS = {
 
 
 # Headers grau always sends with these error statuses (grau.errors, Flask-Limiter).
-ERROR_HEADERS = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
+ERROR_HEADERS = {
+    401: ("WWW-Authenticate",),
+    429: ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
+    503: ("Retry-After",),
+}
 
 # A typical `detail` per status, so each error response shows its own example
 # instead of the Problem schema's generic 404.

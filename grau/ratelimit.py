@@ -5,6 +5,11 @@ the app's own `Limiter` (storage, prefix and on/off switch from that app's
 config, so two apps in one process never share them) and wraps the marked
 endpoints. Counters live in Redis when `REDIS_URL` is set; when Redis is down
 each process falls back to its own counters instead of failing the request.
+
+Counted per client address, per account (the email a login or registration
+names) or per user (the verified `sub` of the bearer token; a request without
+a valid token counts against its address instead, so forged tokens cannot
+spread one client over many counters).
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import jwt
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
 
 from grau.openapi import add_responses
 
@@ -28,12 +35,36 @@ def _client_address() -> str:
 
 def _account() -> str:
     """The email in the JSON body: limits guessing one account from many addresses."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except HTTPException:  # a body over MAX_CONTENT_LENGTH: the view answers 413
+        body = None
     value = body.get("email") if isinstance(body, dict) else None
     return "account:" + (str(value).strip().lower()[:320] if value else "")
 
 
-KEYS: dict[str, Callable[[], str]] = {"address": _client_address, "account": _account}
+def _user() -> str:
+    """The token's user if its signature holds (even expired or revoked), else the address."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                current_app.config["SECRET_KEY"],
+                algorithms=["HS256"],
+                options={"verify_exp": False, "require": ["sub"]},
+            )
+            return f"user:{str(claims['sub'])[:64]}"
+        except jwt.InvalidTokenError:
+            pass
+    return _client_address()
+
+
+KEYS: dict[str, Callable[[], str]] = {
+    "address": _client_address,
+    "account": _account,
+    "user": _user,
+}
 
 
 def rate_limited(config_key: str, *, per: str = "address") -> Callable[[F], F]:

@@ -74,6 +74,9 @@ def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float =
     raise RuntimeError(f"grau did not become ready at {base_url} within {timeout}s")
 
 
+LOG = ROOT / "build" / "live-stack.log"
+
+
 @dataclasses.dataclass(frozen=True)
 class Stack:
     base_url: str
@@ -81,15 +84,17 @@ class Stack:
 
 
 @contextlib.contextmanager
-def live_stack(workers: int | None = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def live_stack(
+    workers: int | None = 2, extra_env: dict[str, str] | None = None, secret_key: str = ""
+) -> Iterator[str]:
     """Yield the base URL of a migrated grau under gunicorn on PostgreSQL + Redis."""
-    with running_stack(workers, extra_env) as stack:
+    with running_stack(workers, extra_env, secret_key) as stack:
         yield stack.base_url
 
 
 @contextlib.contextmanager
 def running_stack(
-    workers: int | None = 2, extra_env: dict[str, str] | None = None
+    workers: int | None = 2, extra_env: dict[str, str] | None = None, secret_key: str = ""
 ) -> Iterator[Stack]:
     """`live_stack`, also naming its database. `workers=None` keeps gunicorn.conf.py's
     process and thread counts (WEB_CONCURRENCY, GUNICORN_THREADS: by CPU count)."""
@@ -97,7 +102,7 @@ def running_stack(
         env = {
             **os.environ,
             "GRAU_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(48),
+            "SECRET_KEY": secret_key or secrets.token_urlsafe(48),
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_URL,
             "CACHE_KEY_PREFIX": f"grau-live-{secrets.token_hex(4)}",
@@ -105,6 +110,9 @@ def running_stack(
             # the few accounts each contract check signs up from 127.0.0.1.
             "RATELIMIT_REGISTER": "20 per minute",
             "RATELIMIT_LOGIN": "30 per minute",
+            # The general per-user limit stays on too, above what the fuzzer's one
+            # account sends, so its cases reach the API instead of a 429.
+            "RATELIMIT_USER": "20000 per minute",
             **(extra_env or {}),
         }
         subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
@@ -117,7 +125,7 @@ def running_stack(
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         sizing = ["--workers", str(workers), "--threads", "4"] if workers is not None else []
-        log = open(ROOT / "build" / "live-stack.log", "ab")  # noqa: SIM115
+        log = open(LOG, "ab")  # noqa: SIM115
         process = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
@@ -162,14 +170,23 @@ def main() -> int:
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     (ROOT / "build").mkdir(exist_ok=True)
-    with live_stack(args.workers) as base_url:
+    # The security suite forges expired tokens with the stack's throwaway key and
+    # reads the server log for tracebacks.
+    secret_key = secrets.token_urlsafe(48)
+    with live_stack(args.workers, secret_key=secret_key) as base_url:
         print(f"grau is live at {base_url}", flush=True)
         if args.serve or not command:
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
                     time.sleep(3600)
             return 0
-        return subprocess.run(command, env={**os.environ, "GRAU_BASE_URL": base_url}).returncode
+        env = {
+            **os.environ,
+            "GRAU_BASE_URL": base_url,
+            "GRAU_LIVE_LOG": str(LOG),
+            "GRAU_LIVE_SECRET_KEY": secret_key,
+        }
+        return subprocess.run(command, env=env).returncode
 
 
 if __name__ == "__main__":

@@ -431,3 +431,29 @@ class TestHungRedisWithTwoInstances:
         self, seen_by_another_instance: dict[str, Any]
     ) -> None:
         assert seen_by_another_instance["revoked"] == 401
+
+
+class TestRateLimitFallback:
+    """With Redis gone, rate limits fall back to the process's own counters: still enforced."""
+
+    def test_the_per_user_limit_holds_while_redis_is_down(
+        self, build_app: Callable[[dict[str, Any]], Flask], redis_server: RedisServer, user: Any
+    ) -> None:
+        app = build_app(
+            {
+                "REDIS_URL": redis_server.url,
+                "CACHE_KEY_PREFIX": f"grau-rl-fallback-{uuid.uuid4().hex[:8]}",
+                "RATELIMIT_ENABLED": True,
+                "RATELIMIT_USER": "3 per minute",
+            }
+        )
+        client = app.test_client()
+        redis_server.kill()
+
+        statuses = [client.get("/v1/users/me", headers=user.headers).status_code for _ in range(6)]
+
+        # The request that meets the outage is let through; from then on each
+        # process counts by itself, and the limit holds.
+        assert set(statuses) == {200, 429}
+        assert statuses.index(429) <= 4
+        assert statuses[statuses.index(429) :] == [429] * (6 - statuses.index(429))

@@ -138,3 +138,18 @@ def test_operation_conforms_to_the_contract(
         assert total and unauthorized * 2 < total, (
             f"{method} {path}: {unauthorized} of {total} signed-in cases got 401: {dict(signed_in)}"
         )
+
+
+def test_schemathesis_toml_enables_every_check() -> None:
+    """`make schemathesis` runs all checks, ignored_auth and use_after_free included."""
+    checks = SchemathesisConfig.from_path(str(ROOT / "schemathesis.toml")).projects.default.checks
+    names = {
+        name
+        for name in dir(checks)
+        if not name.startswith("_") and hasattr(getattr(checks, name), "enabled")
+    }
+    # max_response_time is schemathesis' only opt-in check: timing is no contract here.
+    disabled = {n for n in names - {"max_response_time"} if not getattr(checks, n).enabled}
+
+    assert {"ignored_auth", "use_after_free", "object_level_authorization"} <= names
+    assert disabled == set()

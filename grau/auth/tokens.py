@@ -27,6 +27,7 @@ from grau.db.session import db
 from grau.errors import unauthorized
 from grau.extensions import cache
 from grau.openapi import mark_authenticated
+from grau.ratelimit import rate_limited
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALGORITHM = "HS256"
@@ -98,7 +99,11 @@ def authenticate() -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def authenticated(func: F) -> F:
-    """Require a valid access token; documents 401 on the operation."""
+    """Require a valid access token; documents 401 on the operation.
+
+    Every authenticated operation also counts against the user's general rate
+    limit (`RATELIMIT_USER`), which documents 429 on it.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -106,7 +111,7 @@ def authenticated(func: F) -> F:
         return func(*args, **kwargs)
 
     mark_authenticated(wrapper)
-    return wrapper  # type: ignore[return-value]
+    return rate_limited("RATELIMIT_USER", per="user")(wrapper)  # type: ignore[return-value]
 
 
 def current_user_id() -> uuid.UUID:

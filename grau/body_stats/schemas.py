@@ -44,6 +44,8 @@ def _type_field(**kwargs: object) -> fields.String:
 def _value_field(**kwargs: object) -> fields.Float:
     return Number(
         allow_nan=False,
+        # The widest bounds of any unit; each type's and unit's own are in the rules.
+        validate=validate.Range(min=VALUE_FLOOR, max=VALUE_CAP),
         metadata={
             "description": "The measurement in `unit`; must be plausible for its type "
             "(a weight of -3 kg or 10 t is refused).",
@@ -100,6 +102,13 @@ MEASUREMENT_RULES = unit_value_rules(
     }
 )
 MEASUREMENT = ("type", "value", "unit")
+_UNIT_BOUNDS = [
+    (_inward(from_canonical(low, unit), up=True), _inward(from_canonical(high, unit), up=False))
+    for units, (low, high) in STAT_TYPES.values()
+    for unit in units
+]
+VALUE_FLOOR = min(low for low, _ in _UNIT_BOUNDS)
+VALUE_CAP = max(high for _, high in _UNIT_BOUNDS)
 
 
 class BodyStatCreate(Schema):

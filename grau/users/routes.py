@@ -24,7 +24,8 @@ USERS = crud.Resource(name=service.SCOPE, schema=User(), endpoint="users.Me", id
 
 @blp.route("")
 class Users(MethodView):
-    @rate_limited("RATELIMIT_REGISTER")
+    @rate_limited("RATELIMIT_REGISTER", per="address")
+    @rate_limited("RATELIMIT_REGISTER", per="account")
     @idempotent
     @blp.arguments(UserCreate)
     @blp.response(201, User)

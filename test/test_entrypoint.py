@@ -210,7 +210,9 @@ def test_gives_up_with_a_clear_message_naming_the_host_but_not_the_password() ->
     began = time.monotonic()
     status, stdout, logged = finish(entrypoint(url, "--no-exec", wait_timeout=2))
     assert status == 1
-    assert time.monotonic() - began < 10
+    # Bounded, not timed: a 2 s budget must not turn into an unbounded wait (generous,
+    # so a loaded CI machine's slow interpreter start-ups cannot fail it).
+    assert time.monotonic() - began < 60
     assert names(logged).count("waiting_for_database") >= 2
     failure = logged[-1]
     assert failure["event"] == "startup_failed"

@@ -55,7 +55,7 @@ def free_port() -> int:
 @dataclass
 class Reply:
     status: int
-    headers: dict[str, str]
+    headers: http.client.HTTPMessage  # case-insensitive; .get() is None when absent
     body: bytes
     elapsed: float = 0.0
 
@@ -65,10 +65,10 @@ class Reply:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip()
+        return str(self.headers.get("Content-Type", "")).split(";")[0].strip()
 
     def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
+        return self.headers.get(name)
 
 
 def call(
@@ -79,8 +79,10 @@ def call(
     token: str | None = None,
     headers: dict[str, str] | None = None,
     timeout: float = 30,
+    source: str = "127.0.0.1",
 ) -> Reply:
-    """One request on a new connection; raises OSError if the connection or response breaks."""
+    """One request on a new connection (from loopback address `source`); raises OSError
+    if the connection or response breaks."""
     sent = {"Accept": "application/json", **(headers or {})}
     data = None
     if body is not None:
@@ -88,14 +90,15 @@ def call(
         sent["Content-Type"] = "application/json"
     if token:
         sent["Authorization"] = f"Bearer {token}"
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=timeout, source_address=(source, 0)
+    )
     start = time.perf_counter()
     try:
         conn.request(method, path, body=data, headers=sent)
         response = conn.getresponse()
         payload = response.read()
-        received = {name.lower(): value for name, value in response.getheaders()}
-        return Reply(response.status, received, payload, time.perf_counter() - start)
+        return Reply(response.status, response.headers, payload, time.perf_counter() - start)
     except http.client.HTTPException as exc:  # e.g. a response cut off by a killed worker
         raise ConnectionError(f"broken response: {exc!r}") from exc
     finally:

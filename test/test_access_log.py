@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from live import call, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(port: int, path: str, headers: dict[str, str]) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
 def access_line(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The access log line of one request to a gunicorn started with gunicorn.conf.py."""
     tmp = tmp_path_factory.mktemp("access-log")
-    port, log = _free_port(), tmp / "access.log"
+    port, log = free_port(), tmp / "access.log"
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp / 'grau.db'}",
@@ -57,13 +39,18 @@ def access_line(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                _get(port, "/health", {"X-Request-ID": "warm-up"})
+                call(port, "GET", "/health", headers={"X-Request-ID": "warm-up"})
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
                     pytest.fail("gunicorn did not start")
                 time.sleep(0.1)
-        _get(port, '/nope?q="quoted"', {"X-Request-ID": "req-7", "User-Agent": 'evil", "x": "1\\'})
+        call(
+            port,
+            "GET",
+            '/nope?q="quoted"',
+            headers={"X-Request-ID": "req-7", "User-Agent": 'evil", "x": "1\\'},
+        )
         deadline = time.monotonic() + 10  # the line is written after the response
         while "req-7" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)

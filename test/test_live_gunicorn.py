@@ -8,8 +8,6 @@ check that both workers agree (on a revoked token, for example).
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import secrets
 import signal
@@ -25,6 +23,7 @@ from typing import Any
 import pytest
 from alembic import command
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database, alembic_config
+from live import Reply, call, free_port
 
 pytestmark = [
     pytest.mark.live,
@@ -39,27 +38,6 @@ GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 WORKERS = 2
 PASSWORD = "correct horse battery"
 WEIGHT = {"type": "weight", "value": 72.5, "unit": "kg", "recorded_at": "2026-11-20T07:30:00+01:00"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("Content-Type", "").split(";")[0].strip()
 
 
 @dataclass
@@ -78,20 +56,7 @@ class Server:
         headers: dict[str, str] | None = None,
     ) -> Reply:
         """One request on a new connection (so successive requests can reach either worker)."""
-        sent = {"Accept": "application/json", **(headers or {})}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            sent["Content-Type"] = "application/json"
-        if token:
-            sent["Authorization"] = f"Bearer {token}"
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, body=data, headers=sent)
-            response = conn.getresponse()
-            return Reply(response.status, response.headers, response.read())
-        finally:
-            conn.close()
+        return call(self.port, method, path, body, token, headers, timeout=10)
 
     def workers_that_served(self, probe: str) -> set[str]:
         """Pids of the workers whose access log lines carry this X-Probe value."""
@@ -118,7 +83,7 @@ def server(
     db = new_database()
     command.upgrade(alembic_config(db.url), "head")
     tmp = tmp_path_factory.mktemp("gunicorn")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db.url,

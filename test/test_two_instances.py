@@ -12,12 +12,9 @@ loopback; each client therefore talks from its own 127.x.y.z source address
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -29,6 +26,7 @@ from typing import Any
 import pytest
 from alembic import command
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database, alembic_config
+from live import Reply, call, free_port
 
 pytestmark = [
     pytest.mark.live,
@@ -45,26 +43,9 @@ LOGIN_LIMIT = 4  # RATELIMIT_LOGIN below
 WEIGHT = {"type": "weight", "value": 72.5, "unit": "kg", "recorded_at": "2026-11-20T07:30:00+01:00"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _new_source_address() -> str:
     """A loopback address no other client in this run uses (never 127.0.0.1)."""
     return f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
 
 
 @dataclass
@@ -83,22 +64,7 @@ class Server:
         headers: dict[str, str] | None = None,
         source: str = "127.0.0.1",
     ) -> Reply:
-        sent = {"Accept": "application/json", **(headers or {})}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            sent["Content-Type"] = "application/json"
-        if token:
-            sent["Authorization"] = f"Bearer {token}"
-        conn = http.client.HTTPConnection(
-            "127.0.0.1", self.port, timeout=10, source_address=(source, 0)
-        )
-        try:
-            conn.request(method, path, body=data, headers=sent)
-            response = conn.getresponse()
-            return Reply(response.status, response.headers, response.read())
-        finally:
-            conn.close()
+        return call(self.port, method, path, body, token, headers, timeout=10, source=source)
 
     def output(self) -> str:
         return self.log.read_text()[-4000:] if self.log.exists() else ""
@@ -111,7 +77,7 @@ class Pair:
 
 
 def _start(name: str, env: dict[str, str], tmp: Path) -> Server:
-    port = _free_port()
+    port = free_port()
     log = tmp / f"gunicorn-{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -73,30 +73,40 @@ def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float =
     raise RuntimeError(f"grau did not become ready at {base_url} within {timeout}s")
 
 
+def stack_env(database_url: str, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment grau runs with on the live stack: production, fresh secrets and prefix."""
+    return {
+        **os.environ,
+        "GRAU_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": f"grau-live-{secrets.token_hex(4)}",
+        # Rate limits stay on (the fuzzer must see its 429s), with room for
+        # the few accounts each contract check signs up from 127.0.0.1.
+        "RATELIMIT_REGISTER": "20 per minute",
+        "RATELIMIT_LOGIN": "30 per minute",
+        **(extra_env or {}),
+    }
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """Migrate the database at env's DATABASE_URL and load the exercise catalog."""
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "app:create_app", "grau", "seed-catalog"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
 @contextlib.contextmanager
 def live_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Yield the base URL of a migrated grau under gunicorn on PostgreSQL + Redis."""
     with fresh_database() as database_url:
-        env = {
-            **os.environ,
-            "GRAU_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
-            "CACHE_KEY_PREFIX": f"grau-live-{secrets.token_hex(4)}",
-            # Rate limits stay on (the fuzzer must see its 429s), with room for
-            # the few accounts each contract check signs up from 127.0.0.1.
-            "RATELIMIT_REGISTER": "20 per minute",
-            "RATELIMIT_LOGIN": "30 per minute",
-            **(extra_env or {}),
-        }
-        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
-        subprocess.run(
-            [str(BIN / "flask"), "--app", "app:create_app", "grau", "seed-catalog"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+        env = stack_env(database_url, extra_env)
+        prepare_database(env)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         log = open(ROOT / "build" / "live-stack.log", "ab")  # noqa: SIM115

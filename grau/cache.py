@@ -11,6 +11,13 @@ token at `<prefix>:epoch`:
 Tokens are random rather than counters, so a Redis that loses or evicts a key
 never resurrects an older body under a reused number; everything has a TTL.
 
+Round trips. A cached read costs two: one reads the epoch and the session's
+flag together (`read_in_epoch`), one reads the scope's version and the body
+under it together (`read_version`); a write's invalidation is one `SET`. Each
+of the two reads is a small Lua script, so it is atomic and needs no retry
+loop. The scripts build the second key from the first key's value, so they
+need a single Redis (not Redis Cluster, which wants every key declared).
+
 Outages. Redis is never allowed to fail or slow a request. Calls use short
 socket timeouts; after a failure, the process stops using Redis at once and a
 background probe pings it every `REDIS_PROBE_INTERVAL_MS`. Meanwhile reads come
@@ -53,6 +60,13 @@ class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
     def mget(self, keys: list[str]) -> list[bytes | None]: ...
     def set(self, key: str, value: bytes | str, ttl: int, *, only_if_new: bool = False) -> bool: ...
+    def read_through(
+        self, key: str, fresh: str, ttl: int, head: str, tail: str
+    ) -> tuple[str, bytes | None]:
+        """One round trip: the value at `key` (set to `fresh` with `ttl` if missing),
+        then the value at `head + <that value> + tail`."""
+        ...
+
     def ping(self) -> None: ...
     def on_recovery(self, callback: Callable[[], None]) -> None: ...
 
@@ -95,6 +109,19 @@ class MemoryStore:
             self._data[key] = (time.monotonic() + ttl, data)
             return True
 
+    def read_through(
+        self, key: str, fresh: str, ttl: int, head: str, tail: str
+    ) -> tuple[str, bytes | None]:
+        with self._lock:
+            raw = self._get(key)
+            if raw is None:
+                raw = fresh.encode()
+                if len(self._data) >= self._max_items:
+                    self._evict()
+                self._data[key] = (time.monotonic() + ttl, raw)
+            value = raw.decode()
+            return value, self._get(head + value + tail)
+
     def _evict(self) -> None:
         now = time.monotonic()
         for key in [k for k, (exp, _) in self._data.items() if exp < now]:
@@ -107,6 +134,18 @@ class MemoryStore:
 
     def on_recovery(self, callback: Callable[[], None]) -> None:
         return None  # an in-process store never goes away
+
+
+# Store.read_through as one atomic call. Redis turns the Lua `false` of a missing
+# key into a nil reply.
+READ_THROUGH = """
+local value = redis.call('GET', KEYS[1])
+if not value then
+  value = ARGV[1]
+  redis.call('SET', KEYS[1], value, 'EX', ARGV[2])
+end
+return {value, redis.call('GET', ARGV[3] .. value .. ARGV[4])}
+"""
 
 
 class RedisStore:
@@ -130,6 +169,8 @@ class RedisStore:
         self._probe_pid: int | None = None
         self._local = threading.local()
         self._closed = False
+        # EVALSHA, loading the script again if Redis lost it (a restart).
+        self._read_through = self.client.register_script(READ_THROUGH)
 
     @property
     def available(self) -> bool:
@@ -200,6 +241,14 @@ class RedisStore:
     def set(self, key: str, value: bytes | str, ttl: int, *, only_if_new: bool = False) -> bool:
         return bool(self._call(lambda: self.client.set(key, value, ex=ttl, nx=only_if_new)))
 
+    def read_through(
+        self, key: str, fresh: str, ttl: int, head: str, tail: str
+    ) -> tuple[str, bytes | None]:
+        value, found = self._call(
+            lambda: self._read_through(keys=[key], args=[fresh, ttl, head, tail])
+        )
+        return value.decode(), found
+
     def close(self) -> None:
         """Stop the probe and drop the connections (an app that is done with Redis)."""
         self._closed = True
@@ -247,11 +296,20 @@ class Cache:
         """Retire everything cached so far (called on recovery from an outage)."""
         self.store.set(self._epoch_key, secrets.token_hex(8), self._epoch_ttl)
 
+    @staticmethod
+    def _memo() -> str | None:
+        return g.get("_grau_cache_epoch") if has_request_context() else None
+
+    @staticmethod
+    def _remember(epoch: str) -> None:
+        if has_request_context():
+            g._grau_cache_epoch = epoch
+
     def _epoch(self) -> str:
         """The current epoch, read once per request."""
-        memo = g.get("_grau_cache_epoch") if has_request_context() else None
+        memo = self._memo()
         if memo is not None:
-            return str(memo)
+            return memo
         raw = self.store.get(self._epoch_key)
         if raw is None:
             self.store.set(self._epoch_key, secrets.token_hex(8), self._epoch_ttl, only_if_new=True)
@@ -259,24 +317,31 @@ class Cache:
             if raw is None:
                 raise Unavailable("no epoch")
         epoch = raw.decode()
-        if has_request_context():
-            g._grau_cache_epoch = epoch
+        self._remember(epoch)
         return epoch
+
+    def _in_epoch(self, head: str, tail: str) -> bytes | None:
+        """The value at `head + <epoch> + tail`: with the epoch in the same round trip
+        when this request has not read it yet."""
+        memo = self._memo()
+        if memo is not None:
+            return self.store.get(head + memo + tail)
+        epoch, value = self.store.read_through(
+            self._epoch_key, secrets.token_hex(8), self._epoch_ttl, head, tail
+        )
+        self._remember(epoch)
+        return value
 
     # -- versioned read cache ------------------------------------------------
     def get_versioned(self, scope: str, query: str) -> tuple[str | None, bytes | None]:
         """Return (entry key, cached body); (None, None) when the cache can't be used."""
         try:
             epoch = self._epoch()
-            vkey = f"{self.prefix}:v:{epoch}:{scope}"
-            version = self.store.get(vkey)
-            if version is None:
-                token = secrets.token_hex(8)
-                if not self.store.set(vkey, token, self._epoch_ttl, only_if_new=True):
-                    return None, None  # a writer raced us: skip caching this once
-                return f"{self.prefix}:c:{epoch}:{scope}:{token}:{query}", None
-            key = f"{self.prefix}:c:{epoch}:{scope}:{version.decode()}:{query}"
-            return key, self.store.get(key)
+            head, tail = f"{self.prefix}:c:{epoch}:{scope}:", f":{query}"
+            # The scope's version (a fresh one if it has none) and the body under it.
+            vkey, fresh = f"{self.prefix}:v:{epoch}:{scope}", secrets.token_hex(8)
+            version, body = self.store.read_through(vkey, fresh, self._epoch_ttl, head, tail)
+            return head + version + tail, body
         except Unavailable:
             return None, None
 
@@ -301,7 +366,7 @@ class Cache:
     # -- flags (session state) -----------------------------------------------
     def get_flag(self, kind: str, ident: str) -> bytes | None:
         try:
-            return self.store.get(f"{self.prefix}:{kind}:{self._epoch()}:{ident}")
+            return self._in_epoch(f"{self.prefix}:{kind}:", f":{ident}")
         except Unavailable:
             return None
 

@@ -72,21 +72,22 @@ def init_app(app: Flask) -> Limiter:
     app.after_request(_retry_after_only_when_limited)
     limiter.init_app(app)
     view: Any
-    limited: set[str] = set()
     for endpoint, view in list(app.view_functions.items()):
         view_class = getattr(view, "view_class", None)
         methods = view_class.methods if view_class is not None else ["GET"]
         for method in methods or ():
             target = getattr(view_class, method.lower(), None) if view_class else view
             for config_key, per in getattr(target, MARK, []):
-                limited.add(endpoint)
                 view = limiter.limit(_configured(config_key), key_func=KEYS[per], methods=[method])(
                     view
                 )
         app.view_functions[endpoint] = view
-    # Only these endpoints have limits: the limiter skips every other request at
-    # once instead of resolving (no) limits for it on each one.
-    limiter.request_filter(lambda: request.endpoint not in limited)
+    # Every limit is on a view, checked by the view's own wrapper: the limiter's
+    # app-wide hook would only resolve (no) default limits, on every request.
+    # (A disabled limiter registers no hooks.)
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
     app.extensions["grau.limiter"] = limiter
     return limiter
 

@@ -11,12 +11,14 @@ token at `<prefix>:epoch`:
 Tokens are random rather than counters, so a Redis that loses or evicts a key
 never resurrects an older body under a reused number; everything has a TTL.
 
-Round trips. A cached read costs two: one reads the epoch and the session's
-flag together (`read_in_epoch`), one reads the scope's version and the body
-under it together (`read_version`); a write's invalidation is one `SET`. Each
-of the two reads is a small Lua script, so it is atomic and needs no retry
-loop. The scripts build the second key from the first key's value, so they
-need a single Redis (not Redis Cluster, which wants every key declared).
+Round trips. A cached read of a list or an item costs one: a Lua script reads
+the epoch, the session's flag, the scope's version and the body under it
+(`Store.read_entry`), for the endpoints in `PREFETCHED_READS`, whose key the
+token check can compute before the view runs. Other reads cost two (the
+epoch with the flag, then the version with the body: `Store.read_through`);
+a write's invalidation is one `SET`. The scripts are atomic, and build later
+keys from earlier values, so they need a single Redis (not Redis Cluster,
+which wants every key declared up front).
 
 Outages. Redis is never allowed to fail or slow a request. Calls use short
 socket timeouts; after a failure, the process stops using Redis at once and a
@@ -34,6 +36,8 @@ outage is never undone by a stale `ok`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import secrets
@@ -44,12 +48,25 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 import redis
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+# Endpoints whose GET is a versioned read of one scope, keyed by `request_key()`:
+# endpoint -> scope name (`<name>:<user id>` is the scope). Their token check
+# reads the cached body in the same round trip as the session's flag.
+PREFETCHED_READS: dict[str, str] = {}
+
+
+def request_key(*parts: str) -> str:
+    """A read's cache key within its scope: the path, `parts` and the query string."""
+    args = sorted(request.args.items(multi=True))
+    raw = json.dumps([request.path, parts, args], separators=(",", ":"))
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
 
 
 class Unavailable(Exception):
@@ -65,6 +82,21 @@ class Store(Protocol):
     ) -> tuple[str, bytes | None]:
         """One round trip: the value at `key` (set to `fresh` with `ttl` if missing),
         then the value at `head + <that value> + tail`."""
+        ...
+
+    def read_entry(
+        self,
+        epoch_key: str,
+        fresh: tuple[str, str],
+        ttl: int,
+        flag: tuple[str, str],
+        version: tuple[str, str],
+        entry: tuple[str, str, str],
+    ) -> tuple[str, bytes | None, str, bytes | None]:
+        """One round trip: the epoch E at `epoch_key`, the flag at `flag[0] E flag[1]`,
+        the version V at `version[0] E version[1]` and the entry at
+        `entry[0] E entry[1] V entry[2]`; a missing epoch or version is set to
+        `fresh[0]` or `fresh[1]` with `ttl`."""
         ...
 
     def ping(self) -> None: ...
@@ -113,14 +145,33 @@ class MemoryStore:
         self, key: str, fresh: str, ttl: int, head: str, tail: str
     ) -> tuple[str, bytes | None]:
         with self._lock:
-            raw = self._get(key)
-            if raw is None:
-                raw = fresh.encode()
-                if len(self._data) >= self._max_items:
-                    self._evict()
-                self._data[key] = (time.monotonic() + ttl, raw)
-            value = raw.decode()
+            value = self._get_or_set(key, fresh, ttl)
             return value, self._get(head + value + tail)
+
+    def read_entry(
+        self,
+        epoch_key: str,
+        fresh: tuple[str, str],
+        ttl: int,
+        flag: tuple[str, str],
+        version: tuple[str, str],
+        entry: tuple[str, str, str],
+    ) -> tuple[str, bytes | None, str, bytes | None]:
+        with self._lock:
+            epoch = self._get_or_set(epoch_key, fresh[0], ttl)
+            flag_value = self._get(flag[0] + epoch + flag[1])
+            current = self._get_or_set(version[0] + epoch + version[1], fresh[1], ttl)
+            body = self._get(entry[0] + epoch + entry[1] + current + entry[2])
+            return epoch, flag_value, current, body
+
+    def _get_or_set(self, key: str, fresh: str, ttl: int) -> str:
+        raw = self._get(key)
+        if raw is None:
+            raw = fresh.encode()
+            if len(self._data) >= self._max_items:
+                self._evict()
+            self._data[key] = (time.monotonic() + ttl, raw)
+        return raw.decode()
 
     def _evict(self) -> None:
         now = time.monotonic()
@@ -147,6 +198,23 @@ end
 return {value, redis.call('GET', ARGV[3] .. value .. ARGV[4])}
 """
 
+# Store.read_entry as one atomic call.
+READ_ENTRY = """
+local function get_or_set(key, fresh)
+  local value = redis.call('GET', key)
+  if not value then
+    value = fresh
+    redis.call('SET', key, value, 'EX', ARGV[3])
+  end
+  return value
+end
+local epoch = get_or_set(KEYS[1], ARGV[1])
+local flag = redis.call('GET', ARGV[4] .. epoch .. ARGV[5])
+local version = get_or_set(ARGV[6] .. epoch .. ARGV[7], ARGV[2])
+local body = redis.call('GET', ARGV[8] .. epoch .. ARGV[9] .. version .. ARGV[10])
+return {epoch, flag, version, body}
+"""
+
 
 class RedisStore:
     """redis-py that fails fast and quietly, with a probe that handles recovery."""
@@ -171,6 +239,7 @@ class RedisStore:
         self._closed = False
         # EVALSHA, loading the script again if Redis lost it (a restart).
         self._read_through = self.client.register_script(READ_THROUGH)
+        self._read_entry = self.client.register_script(READ_ENTRY)
 
     @property
     def available(self) -> bool:
@@ -248,6 +317,21 @@ class RedisStore:
             lambda: self._read_through(keys=[key], args=[fresh, ttl, head, tail])
         )
         return value.decode(), found
+
+    def read_entry(
+        self,
+        epoch_key: str,
+        fresh: tuple[str, str],
+        ttl: int,
+        flag: tuple[str, str],
+        version: tuple[str, str],
+        entry: tuple[str, str, str],
+    ) -> tuple[str, bytes | None, str, bytes | None]:
+        args: list[str | int] = [*fresh, ttl, *flag, *version, *entry]
+        epoch, flag_value, current, body = self._call(
+            lambda: self._read_entry(keys=[epoch_key], args=args)
+        )
+        return epoch.decode(), flag_value, current.decode(), body
 
     def close(self) -> None:
         """Stop the probe and drop the connections (an app that is done with Redis)."""
@@ -332,9 +416,31 @@ class Cache:
         self._remember(epoch)
         return value
 
+    def flag_and_entry(self, kind: str, ident: str, scope: str, query: str) -> bytes | None:
+        """A flag (like `get_flag`), reading the versioned entry `get_versioned(scope,
+        query)` will return in the same round trip: for the token check of a cached read."""
+        p, fresh = self.prefix, (secrets.token_hex(8), secrets.token_hex(8))
+        try:
+            epoch, flag, version, body = self.store.read_entry(
+                self._epoch_key,
+                fresh,
+                self._epoch_ttl,
+                (f"{p}:{kind}:", f":{ident}"),
+                (f"{p}:v:", f":{scope}"),
+                (f"{p}:c:", f":{scope}:", f":{query}"),
+            )
+        except Unavailable:
+            return None
+        self._remember(epoch)
+        g._grau_prefetched = (scope, query, f"{p}:c:{epoch}:{scope}:{version}:{query}", body)
+        return flag
+
     # -- versioned read cache ------------------------------------------------
     def get_versioned(self, scope: str, query: str) -> tuple[str | None, bytes | None]:
         """Return (entry key, cached body); (None, None) when the cache can't be used."""
+        prefetched = g.pop("_grau_prefetched", None) if has_request_context() else None
+        if prefetched is not None and prefetched[:2] == (scope, query):
+            return prefetched[2], prefetched[3]
         try:
             epoch = self._epoch()
             head, tail = f"{self.prefix}:c:{epoch}:{scope}:", f":{query}"

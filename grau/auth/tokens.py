@@ -24,6 +24,7 @@ import jwt
 from flask import current_app, g, request
 
 from grau.auth.models import AuthSession
+from grau.cache import PREFETCHED_READS, request_key
 from grau.db.session import db
 from grau.errors import unauthorized
 from grau.extensions import cache
@@ -57,7 +58,12 @@ def revoke_sessions(session_ids: list[uuid.UUID]) -> None:
 
 
 def _session_alive(session_id: uuid.UUID, user_id: uuid.UUID, expires: int) -> bool:
-    flag = cache().get_flag("sess", str(session_id))
+    scope_name = PREFETCHED_READS.get(request.endpoint or "") if request.method == "GET" else None
+    if scope_name is None:
+        flag = cache().get_flag("sess", str(session_id))
+    else:  # a cached read: its body comes in the same round trip as the flag
+        scope = f"{scope_name}:{user_id}"
+        flag = cache().flag_and_entry("sess", str(session_id), scope, request_key())
     if flag == b"ok":
         return True
     if flag == b"revoked":

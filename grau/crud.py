@@ -14,7 +14,6 @@ with ETags and `If-None-Match` handled.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import marshmallow as ma
+import orjson
 from flask import Response, request, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -273,7 +273,9 @@ def _not_modified(etag: str) -> bool:
 
 
 def _dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON. orjson: several times faster than json.dumps on the pages and
+    items a miss or a write serializes (cached hits send stored bytes)."""
+    return orjson.dumps(data)
 
 
 @dataclass

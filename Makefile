@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
-	lint-spec spec-compat postman postman-check newman schemathesis sdk sdk-check browser-test contract contract-live live bench bench-smoke
+	lint-spec spec-compat postman postman-check newman schemathesis sdk sdk-check browser-test notebook contract contract-live live bench bench-smoke
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -102,9 +102,16 @@ sdk-check: sdk ## Generate both clients and use each against GRAU_BASE_URL
 browser-test: install ## Swagger UI and ReDoc at GRAU_BASE_URL in headless Chromium
 	$(BIN)/pytest -q -p no:cacheprovider --junitxml=build/junit/browser.xml contract/browser
 
+notebook: install ## Execute development/api_interaction.ipynb (at GRAU_BASE_URL, else on a fresh live stack)
+	@if [ -n "$$GRAU_BASE_URL" ]; then \
+		$(BIN)/pytest -q -p no:cacheprovider --junitxml=build/junit/notebook.xml contract/notebook; \
+	else \
+		$(BIN)/python scripts/live_stack.py -- $(BIN)/pytest -q -p no:cacheprovider --junitxml=build/junit/notebook.xml contract/notebook; \
+	fi
+
 # schemathesis last: it spends the login and registration rate limits, which the
 # other checks need a few of.
-contract-live: newman sdk-check browser-test schemathesis ## The live checks, against GRAU_BASE_URL
+contract-live: newman sdk-check browser-test notebook schemathesis ## The live checks, against GRAU_BASE_URL
 
 contract: install node ## Spec lint, drift checks, then the live checks on a fresh gunicorn + PostgreSQL + Redis
 	$(MAKE) --no-print-directory lint-spec openapi-check postman-check spec-compat

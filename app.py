@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import grau
-from grau import errors, observability, ratelimit
+from grau import errors, metrics, observability, ratelimit
 from grau.auth.routes import blp as auth_blp
 from grau.body_stats.routes import blp as body_stats_blp
 from grau.cache import Cache, make_store
@@ -137,6 +137,7 @@ def create_app(
     observability.configure_logging(app.config["LOG_LEVEL"])
 
     observability.init_app(app)  # first, so every later hook logs with the request id
+    metrics.init_app(app)  # its timer goes before every other hook
     errors.init_app(app)
     db_session.init_app(app)
     app.extensions["grau.cache"] = Cache(

@@ -6,6 +6,8 @@ Every knob comes from the environment so one image fits every host:
     WEB_CONCURRENCY    worker processes (default 2 x CPUs + 1, at most 8)
     GUNICORN_THREADS   threads per worker (default 4)
     FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-Proto (default: loopback)
+    PROMETHEUS_MULTIPROC_DIR  where workers keep their /metrics values (default: a
+                       fresh directory in /dev/shm, removed on exit); emptied at start
 
 Access logs are one JSON object per line on stdout, error logs go to stderr.
 """
@@ -14,6 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import Logger, SafeAtoms
@@ -54,6 +60,11 @@ class JsonAtoms(SafeAtoms):
 class JsonLogger(Logger):
     atoms_wrapper_class = JsonAtoms
 
+    def now(self) -> str:
+        """`%(t)s` as grau's own log lines write `ts`: ISO 8601, UTC, milliseconds."""
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return stamp.replace("+00:00", "Z")
+
 
 wsgi_app = "app:create_app()"
 bind = [f"0.0.0.0:{_int_env('PORT', 8000)}"]
@@ -80,9 +91,11 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Each value is a gunicorn atom; JsonAtoms escapes them, so the line is valid JSON.
+# `ts`, `logger` and `request_id` match grau's own log lines; an absent value is "-".
 access_log_format = json.dumps(
     {
-        "time": "%(t)s",
+        "ts": "%(t)s",
+        "logger": "gunicorn.access",
         "remote_addr": "%(h)s",
         "forwarded_for": "%({x-forwarded-for}i)s",
         "method": "%(m)s",
@@ -97,3 +110,35 @@ access_log_format = json.dumps(
         "request_id": "%({x-request-id}i)s",
     }
 )
+
+
+# ---------------------------------------------------------------------- metrics
+# Each worker is a process with its own counters; prometheus_client's multiprocess
+# mode keeps them in files that /metrics sums over all workers. The variable must be
+# set before a worker imports grau (so here, in the master, before any fork), and
+# the directory must start empty: files of an earlier run would be counted again.
+# (A reload on SIGHUP runs this file again: the marker keeps the directory ours.)
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="grau-metrics-", dir=worker_tmp_dir
+    )
+    os.environ["GRAU_METRICS_DIR_CREATED"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+_metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def on_starting(server: Any) -> None:
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # Counters and histograms of a dead worker stay counted; this drops its live gauges.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_metrics_dir))
+
+
+def on_exit(server: Any) -> None:
+    if os.environ.get("GRAU_METRICS_DIR_CREATED") == str(_metrics_dir):
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

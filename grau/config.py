@@ -73,6 +73,8 @@ class Settings:
     # (1 behind the compose file's nginx); 0 trusts none. Rate limits key on it.
     TRUSTED_PROXIES: int = 0
     LOG_LEVEL: str = "INFO"
+    # GET /metrics for Prometheus (request count and latency by route and status).
+    METRICS_ENABLED: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -376,3 +376,37 @@ def test_a_logged_out_token_is_refused_by_every_worker(server: Server) -> None:
     assert me("next").status == 401
     for _ in range(3):
         assert set(_once_on_each_worker(server, me).values()) == {401}
+
+
+def _ready_count(metrics_text: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    wanted = {"method": "GET", "route": "/ready", "status": "200"}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == "grau_http_requests_total" and sample.labels == wanted:
+                return sample.value
+    return 0.0
+
+
+def test_metrics_sum_the_requests_of_every_worker(server: Server) -> None:
+    before = _ready_count(server.request("GET", "/metrics").body.decode())
+    # /ready, not /health (which HeldWorker sends): one request on each worker for
+    # certain, then more wherever the kernel sends them.
+    _once_on_each_worker(
+        server, lambda tag: server.request("GET", "/ready", headers={"X-Probe": tag})
+    )
+    for _ in range(10):
+        assert server.request("GET", "/ready").status == 200
+
+    scraped: dict[str, float] = {}
+
+    def scrape(tag: str) -> Reply:
+        reply = server.request("GET", "/metrics", headers={"X-Probe": tag})
+        scraped[tag] = _ready_count(reply.body.decode())
+        return reply
+
+    statuses = _once_on_each_worker(server, scrape)
+    # Whichever worker answers /metrics, it reports all 12 requests, not only its own.
+    assert set(statuses.values()) == {200}
+    assert sorted(scraped.values()) == [before + 12, before + 12]

@@ -1,0 +1,114 @@
+"""Prometheus metrics at `GET /metrics`: request count and latency by route and status.
+
+Two series, labelled by HTTP method, route template (`/v1/body-stats/{stat_id}`, as the
+spec writes it, `<unmatched>` for a path no route matches, so made-up URLs
+cannot explode the label set) and status code:
+
+    grau_http_requests_total                 counter
+    grau_http_request_duration_seconds       histogram (seconds, from the first hook
+                                             to the response leaving the app)
+
+Under gunicorn every worker is its own process, so each would report only its
+own requests. gunicorn.conf.py therefore sets `PROMETHEUS_MULTIPROC_DIR` before
+any worker imports grau: prometheus_client then keeps every worker's values in
+memory-mapped files there, and `/metrics` sums them over all workers (dead ones
+included, so a restarted worker's counts are not lost). Without that variable
+(`flask run`, tests) the values live in the process, one registry per app.
+
+`/metrics` is not part of the API contract (it is for Prometheus, not for
+client apps) and is served without authentication; the compose file's nginx
+keeps it off the public port, and `METRICS_ENABLED=false` removes it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from functools import lru_cache
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+UNMATCHED = "<unmatched>"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# An API answers in milliseconds; the upper buckets catch the slow tail (login
+# hashes a password on purpose, a database outage waits for its timeout).
+BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+_CONVERTER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+
+
+@lru_cache(maxsize=1024)
+def route_label(rule: str) -> str:
+    """A Flask rule as the spec writes its path: `<uuid:stat_id>` becomes `{stat_id}`."""
+    return _CONVERTER.sub(r"{\1}", rule)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class Metrics:
+    """One app's metrics and the hooks that record them."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ("method", "route", "status")
+        self.requests = Counter(
+            "grau_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            labels,
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "grau_http_request_duration_seconds",
+            "Time from the request reaching grau to its response, in seconds.",
+            labels,
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+
+    def start(self) -> None:
+        g.metrics_start = time.perf_counter()
+
+    def record(self, response: Response) -> Response:
+        started = g.pop("metrics_start", None)
+        if started is None:  # a hook before ours answered: nothing to time
+            return response
+        rule = request.url_rule
+        method = request.method if request.method in _METHODS else "OTHER"
+        route = route_label(rule.rule) if rule is not None else UNMATCHED
+        labels = (method, route, str(response.status_code))
+        self.requests.labels(*labels).inc()
+        self.duration.labels(*labels).observe(time.perf_counter() - started)
+        return response
+
+    def exposition(self) -> Response:
+        registry = self.registry
+        if multiprocess_dir():
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        response = Response(generate_latest(registry), mimetype=None)
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def init_app(app: Flask) -> None:
+    """Time every request (the hook runs before all others) and serve `/metrics`."""
+    if not app.config.get("METRICS_ENABLED", True):
+        return
+    metrics = Metrics()
+    app.extensions["grau.metrics"] = metrics
+    app.before_request_funcs.setdefault(None, []).insert(0, metrics.start)
+    app.after_request(metrics.record)
+    app.add_url_rule("/metrics", "metrics", metrics.exposition, methods=["GET"])

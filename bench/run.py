@@ -547,7 +547,7 @@ def chart(data: dict[str, Any], path: Path) -> None:
     right.invert_yaxis()
     right.set_xlabel(f"latency, ms ({data['connections']} connections)")
     right.set_title("Latency")
-    right.legend(loc="lower right", fontsize=8)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8)
     cpu = data["machine"]["CPU"]
     fig.suptitle(f"grau vs bare Flask, same gunicorn settings - {cpu}", fontsize=10)
     fig.savefig(path, dpi=110)

@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
-	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak
+	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -119,6 +119,16 @@ contract-live: newman sdk-check browser-test notebook security schemathesis ## T
 contract: install node ## Spec lint, drift checks, then the live checks on a fresh gunicorn + PostgreSQL + Redis
 	$(MAKE) --no-print-directory lint-spec openapi-check postman-check spec-compat
 	$(BIN)/python scripts/live_stack.py -- $(MAKE) --no-print-directory contract-live
+
+# ------------------------------------------------------------------- benchmark
+# Both need PostgreSQL and Redis (LIVE_DATABASE_SERVER, LIVE_REDIS_URL as for `make live`);
+# wrk drives the load when installed (apt-get install wrk), else a Python client.
+
+bench: install ## Benchmark grau against bare Flask (~4 min); writes bench/results.md, .png and the README's numbers
+	$(PY) -m bench
+
+bench-smoke: install ## The benchmark in miniature (CI: it runs and every request succeeds; no timings)
+	$(PY) -m bench --smoke
 
 live: install ## Serve grau as production does (gunicorn, fresh PostgreSQL database, Redis) until Ctrl-C
 	$(BIN)/python scripts/live_stack.py --serve

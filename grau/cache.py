@@ -11,6 +11,15 @@ token at `<prefix>:epoch`:
 Tokens are random rather than counters, so a Redis that loses or evicts a key
 never resurrects an older body under a reused number; everything has a TTL.
 
+Round trips. A cached read of a list or an item costs one: a Lua script reads
+the epoch, the session's flag, the scope's version and the body under it
+(`Store.read_entry`), for the endpoints in `PREFETCHED_READS`, whose key the
+token check can compute before the view runs. Other reads cost two (the
+epoch with the flag, then the version with the body: `Store.read_through`);
+a write's invalidation is one `SET`. The scripts are atomic, and build later
+keys from earlier values, so they need a single Redis (not Redis Cluster,
+which wants every key declared up front).
+
 Outages. Redis is never allowed to fail or slow a request. Calls use short
 socket timeouts; after a failure, the process stops using Redis at once and a
 background probe pings it every `REDIS_PROBE_INTERVAL_MS`. Meanwhile reads come
@@ -27,6 +36,8 @@ outage is never undone by a stale `ok`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import secrets
@@ -37,12 +48,25 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 import redis
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+# Endpoints whose GET is a versioned read of one scope, keyed by `request_key()`:
+# endpoint -> scope name (`<name>:<user id>` is the scope). Their token check
+# reads the cached body in the same round trip as the session's flag.
+PREFETCHED_READS: dict[str, str] = {}
+
+
+def request_key(*parts: str) -> str:
+    """A read's cache key within its scope: the path, `parts` and the query string."""
+    args = sorted(request.args.items(multi=True))
+    raw = json.dumps([request.path, parts, args], separators=(",", ":"))
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
 
 
 class Unavailable(Exception):
@@ -53,6 +77,28 @@ class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
     def mget(self, keys: list[str]) -> list[bytes | None]: ...
     def set(self, key: str, value: bytes | str, ttl: int, *, only_if_new: bool = False) -> bool: ...
+    def read_through(
+        self, key: str, fresh: str, ttl: int, head: str, tail: str
+    ) -> tuple[str, bytes | None]:
+        """One round trip: the value at `key` (set to `fresh` with `ttl` if missing),
+        then the value at `head + <that value> + tail`."""
+        ...
+
+    def read_entry(
+        self,
+        epoch_key: str,
+        fresh: tuple[str, str],
+        ttl: int,
+        flag: tuple[str, str],
+        version: tuple[str, str],
+        entry: tuple[str, str, str],
+    ) -> tuple[str, bytes | None, str, bytes | None]:
+        """One round trip: the epoch E at `epoch_key`, the flag at `flag[0] E flag[1]`,
+        the version V at `version[0] E version[1]` and the entry at
+        `entry[0] E entry[1] V entry[2]`; a missing epoch or version is set to
+        `fresh[0]` or `fresh[1]` with `ttl`."""
+        ...
+
     def ping(self) -> None: ...
     def on_recovery(self, callback: Callable[[], None]) -> None: ...
 
@@ -95,6 +141,38 @@ class MemoryStore:
             self._data[key] = (time.monotonic() + ttl, data)
             return True
 
+    def read_through(
+        self, key: str, fresh: str, ttl: int, head: str, tail: str
+    ) -> tuple[str, bytes | None]:
+        with self._lock:
+            value = self._get_or_set(key, fresh, ttl)
+            return value, self._get(head + value + tail)
+
+    def read_entry(
+        self,
+        epoch_key: str,
+        fresh: tuple[str, str],
+        ttl: int,
+        flag: tuple[str, str],
+        version: tuple[str, str],
+        entry: tuple[str, str, str],
+    ) -> tuple[str, bytes | None, str, bytes | None]:
+        with self._lock:
+            epoch = self._get_or_set(epoch_key, fresh[0], ttl)
+            flag_value = self._get(flag[0] + epoch + flag[1])
+            current = self._get_or_set(version[0] + epoch + version[1], fresh[1], ttl)
+            body = self._get(entry[0] + epoch + entry[1] + current + entry[2])
+            return epoch, flag_value, current, body
+
+    def _get_or_set(self, key: str, fresh: str, ttl: int) -> str:
+        raw = self._get(key)
+        if raw is None:
+            raw = fresh.encode()
+            if len(self._data) >= self._max_items:
+                self._evict()
+            self._data[key] = (time.monotonic() + ttl, raw)
+        return raw.decode()
+
     def _evict(self) -> None:
         now = time.monotonic()
         for key in [k for k, (exp, _) in self._data.items() if exp < now]:
@@ -107,6 +185,35 @@ class MemoryStore:
 
     def on_recovery(self, callback: Callable[[], None]) -> None:
         return None  # an in-process store never goes away
+
+
+# Store.read_through as one atomic call. Redis turns the Lua `false` of a missing
+# key into a nil reply.
+READ_THROUGH = """
+local value = redis.call('GET', KEYS[1])
+if not value then
+  value = ARGV[1]
+  redis.call('SET', KEYS[1], value, 'EX', ARGV[2])
+end
+return {value, redis.call('GET', ARGV[3] .. value .. ARGV[4])}
+"""
+
+# Store.read_entry as one atomic call.
+READ_ENTRY = """
+local function get_or_set(key, fresh)
+  local value = redis.call('GET', key)
+  if not value then
+    value = fresh
+    redis.call('SET', key, value, 'EX', ARGV[3])
+  end
+  return value
+end
+local epoch = get_or_set(KEYS[1], ARGV[1])
+local flag = redis.call('GET', ARGV[4] .. epoch .. ARGV[5])
+local version = get_or_set(ARGV[6] .. epoch .. ARGV[7], ARGV[2])
+local body = redis.call('GET', ARGV[8] .. epoch .. ARGV[9] .. version .. ARGV[10])
+return {epoch, flag, version, body}
+"""
 
 
 class RedisStore:
@@ -130,6 +237,9 @@ class RedisStore:
         self._probe_pid: int | None = None
         self._local = threading.local()
         self._closed = False
+        # EVALSHA, loading the script again if Redis lost it (a restart).
+        self._read_through = self.client.register_script(READ_THROUGH)
+        self._read_entry = self.client.register_script(READ_ENTRY)
 
     @property
     def available(self) -> bool:
@@ -200,6 +310,29 @@ class RedisStore:
     def set(self, key: str, value: bytes | str, ttl: int, *, only_if_new: bool = False) -> bool:
         return bool(self._call(lambda: self.client.set(key, value, ex=ttl, nx=only_if_new)))
 
+    def read_through(
+        self, key: str, fresh: str, ttl: int, head: str, tail: str
+    ) -> tuple[str, bytes | None]:
+        value, found = self._call(
+            lambda: self._read_through(keys=[key], args=[fresh, ttl, head, tail])
+        )
+        return value.decode(), found
+
+    def read_entry(
+        self,
+        epoch_key: str,
+        fresh: tuple[str, str],
+        ttl: int,
+        flag: tuple[str, str],
+        version: tuple[str, str],
+        entry: tuple[str, str, str],
+    ) -> tuple[str, bytes | None, str, bytes | None]:
+        args: list[str | int] = [*fresh, ttl, *flag, *version, *entry]
+        epoch, flag_value, current, body = self._call(
+            lambda: self._read_entry(keys=[epoch_key], args=args)
+        )
+        return epoch.decode(), flag_value, current.decode(), body
+
     def close(self) -> None:
         """Stop the probe and drop the connections (an app that is done with Redis)."""
         self._closed = True
@@ -247,11 +380,20 @@ class Cache:
         """Retire everything cached so far (called on recovery from an outage)."""
         self.store.set(self._epoch_key, secrets.token_hex(8), self._epoch_ttl)
 
+    @staticmethod
+    def _memo() -> str | None:
+        return g.get("_grau_cache_epoch") if has_request_context() else None
+
+    @staticmethod
+    def _remember(epoch: str) -> None:
+        if has_request_context():
+            g._grau_cache_epoch = epoch
+
     def _epoch(self) -> str:
         """The current epoch, read once per request."""
-        memo = g.get("_grau_cache_epoch") if has_request_context() else None
+        memo = self._memo()
         if memo is not None:
-            return str(memo)
+            return memo
         raw = self.store.get(self._epoch_key)
         if raw is None:
             self.store.set(self._epoch_key, secrets.token_hex(8), self._epoch_ttl, only_if_new=True)
@@ -259,24 +401,53 @@ class Cache:
             if raw is None:
                 raise Unavailable("no epoch")
         epoch = raw.decode()
-        if has_request_context():
-            g._grau_cache_epoch = epoch
+        self._remember(epoch)
         return epoch
+
+    def _in_epoch(self, head: str, tail: str) -> bytes | None:
+        """The value at `head + <epoch> + tail`: with the epoch in the same round trip
+        when this request has not read it yet."""
+        memo = self._memo()
+        if memo is not None:
+            return self.store.get(head + memo + tail)
+        epoch, value = self.store.read_through(
+            self._epoch_key, secrets.token_hex(8), self._epoch_ttl, head, tail
+        )
+        self._remember(epoch)
+        return value
+
+    def flag_and_entry(self, kind: str, ident: str, scope: str, query: str) -> bytes | None:
+        """A flag (like `get_flag`), reading the versioned entry `get_versioned(scope,
+        query)` will return in the same round trip: for the token check of a cached read."""
+        p, fresh = self.prefix, (secrets.token_hex(8), secrets.token_hex(8))
+        try:
+            epoch, flag, version, body = self.store.read_entry(
+                self._epoch_key,
+                fresh,
+                self._epoch_ttl,
+                (f"{p}:{kind}:", f":{ident}"),
+                (f"{p}:v:", f":{scope}"),
+                (f"{p}:c:", f":{scope}:", f":{query}"),
+            )
+        except Unavailable:
+            return None
+        self._remember(epoch)
+        g._grau_prefetched = (scope, query, f"{p}:c:{epoch}:{scope}:{version}:{query}", body)
+        return flag
 
     # -- versioned read cache ------------------------------------------------
     def get_versioned(self, scope: str, query: str) -> tuple[str | None, bytes | None]:
         """Return (entry key, cached body); (None, None) when the cache can't be used."""
+        prefetched = g.pop("_grau_prefetched", None) if has_request_context() else None
+        if prefetched is not None and prefetched[:2] == (scope, query):
+            return prefetched[2], prefetched[3]
         try:
             epoch = self._epoch()
-            vkey = f"{self.prefix}:v:{epoch}:{scope}"
-            version = self.store.get(vkey)
-            if version is None:
-                token = secrets.token_hex(8)
-                if not self.store.set(vkey, token, self._epoch_ttl, only_if_new=True):
-                    return None, None  # a writer raced us: skip caching this once
-                return f"{self.prefix}:c:{epoch}:{scope}:{token}:{query}", None
-            key = f"{self.prefix}:c:{epoch}:{scope}:{version.decode()}:{query}"
-            return key, self.store.get(key)
+            head, tail = f"{self.prefix}:c:{epoch}:{scope}:", f":{query}"
+            # The scope's version (a fresh one if it has none) and the body under it.
+            vkey, fresh = f"{self.prefix}:v:{epoch}:{scope}", secrets.token_hex(8)
+            version, body = self.store.read_through(vkey, fresh, self._epoch_ttl, head, tail)
+            return head + version + tail, body
         except Unavailable:
             return None, None
 
@@ -306,7 +477,7 @@ class Cache:
     # -- flags (session state) -----------------------------------------------
     def get_flag(self, kind: str, ident: str) -> bytes | None:
         try:
-            return self.store.get(f"{self.prefix}:{kind}:{self._epoch()}:{ident}")
+            return self._in_epoch(f"{self.prefix}:{kind}:", f":{ident}")
         except Unavailable:
             return None
 

@@ -14,7 +14,6 @@ with ETags and `If-None-Match` handled.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import marshmallow as ma
+import orjson
 from flask import Response, request, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from grau import __version__
+from grau.cache import request_key
 from grau.db.model import Base, utcnow
 from grau.errors import abort
 from grau.extensions import cache
@@ -299,13 +300,9 @@ def _not_modified(etag: str) -> bool:
 
 
 def _dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _query_key(*parts: str) -> str:
-    args = sorted(request.args.items(multi=True))
-    raw = json.dumps([parts, args], separators=(",", ":"))
-    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+    """Compact UTF-8 JSON. orjson: several times faster than json.dumps on the pages and
+    items a miss or a write serializes (cached hits send stored bytes)."""
+    return orjson.dumps(data)
 
 
 @dataclass
@@ -344,7 +341,7 @@ class Resource:
             body = _dumps(result.envelope())
             return body, _etag_of_body(body)
 
-        return self._cached(user_id, _query_key("list"), produce)
+        return self._cached(user_id, request_key(), produce)
 
     def item(
         self, user_id: uuid.UUID, item_id: uuid.UUID, load: Callable[[], Any | tuple[Any, str]]
@@ -356,7 +353,7 @@ class Resource:
             shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
             return _dumps(self.schema.dump(shown)), etag_of(shown, variant)
 
-        return self._cached(user_id, _query_key("item", str(item_id)), produce)
+        return self._cached(user_id, request_key(), produce)
 
     def computed(
         self,
@@ -372,7 +369,7 @@ class Resource:
             body = _dumps(schema.dump(load()))
             return body, _etag_of_body(body)
 
-        return self._cached(user_id, _query_key(*key), produce)
+        return self._cached(user_id, request_key(*key), produce)
 
     def created(self, item: Any) -> Response:
         args = {self.id_arg: item.id} if self.id_arg else {}

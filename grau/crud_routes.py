@@ -25,6 +25,7 @@ from flask import Response
 from flask.views import MethodView
 
 from grau.auth.tokens import authenticated, current_user_id
+from grau.cache import PREFETCHED_READS
 from grau.crud import OwnedService, Resource
 from grau.db.session import db
 from grau.extensions import Blueprint
@@ -143,4 +144,7 @@ def crud_routes(
     blp.route("")(Collection)
     item_doc = [{"in": "path", "name": item_arg, "description": f"The {noun}'s id."}]
     blp.route(f"/<uuid:{item_arg}>", parameters=item_doc)(Item)
+    # Both GETs are versioned reads of the service's scope, keyed by request_key().
+    PREFETCHED_READS[f"{blp.name}.{plural}"] = service.scope_name
+    PREFETCHED_READS[f"{blp.name}.{name}"] = service.scope_name
     return resource

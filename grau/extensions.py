@@ -45,6 +45,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = JSONBodyParser()
 
+    def arguments(self, schema: type[ma.Schema] | ma.Schema, *args: Any, **kwargs: Any) -> Any:
+        # webargs builds a schema from a class on every request; an instance is built once.
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
 
 class GrauApi(Api):
     """flask-smorest's Api with problem+json error responses in the spec.

@@ -47,6 +47,10 @@ def _user() -> str:
     """The token's user if its signature holds (even expired or revoked), else the address."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
+        # A token this process has verified before (grau.auth.tokens keeps them).
+        known = current_app.extensions.get("grau.verified_tokens", {}).get(token.strip())
+        if known is not None:
+            return f"user:{known[0]}"
         try:
             claims = jwt.decode(
                 token.strip(),
@@ -113,6 +117,12 @@ def init_app(app: Flask) -> Limiter:
                     view
                 )
         app.view_functions[endpoint] = view
+    # Every limit is on a view, checked by the view's own wrapper: the limiter's
+    # app-wide hook would only resolve (no) default limits, on every request.
+    # (A disabled limiter registers no hooks.)
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
     app.extensions["grau.limiter"] = limiter
     return limiter
 

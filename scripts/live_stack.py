@@ -83,6 +83,39 @@ class Stack:
     database_url: str
 
 
+def stack_env(
+    database_url: str, extra_env: dict[str, str] | None = None, secret_key: str = ""
+) -> dict[str, str]:
+    """The environment grau runs with on the live stack: production, fresh secrets and prefix."""
+    return {
+        **os.environ,
+        "GRAU_ENV": "production",
+        "SECRET_KEY": secret_key or secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": f"grau-live-{secrets.token_hex(4)}",
+        # Rate limits stay on (the fuzzer must see its 429s), with room for
+        # the few accounts each contract check signs up from 127.0.0.1.
+        "RATELIMIT_REGISTER": "20 per minute",
+        "RATELIMIT_LOGIN": "30 per minute",
+        # The general per-user limit stays on too, above what the fuzzer's one
+        # account sends, so its cases reach the API instead of a 429.
+        "RATELIMIT_USER": "20000 per minute",
+        **(extra_env or {}),
+    }
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """Migrate the database at env's DATABASE_URL and load the exercise catalog."""
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "app:create_app", "grau", "seed-catalog"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
 @contextlib.contextmanager
 def live_stack(
     workers: int | None = 2, extra_env: dict[str, str] | None = None, secret_key: str = ""
@@ -99,29 +132,8 @@ def running_stack(
     """`live_stack`, also naming its database. `workers=None` keeps gunicorn.conf.py's
     process and thread counts (WEB_CONCURRENCY, GUNICORN_THREADS: by CPU count)."""
     with fresh_database() as database_url:
-        env = {
-            **os.environ,
-            "GRAU_ENV": "production",
-            "SECRET_KEY": secret_key or secrets.token_urlsafe(48),
-            "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
-            "CACHE_KEY_PREFIX": f"grau-live-{secrets.token_hex(4)}",
-            # Rate limits stay on (the fuzzer must see its 429s), with room for
-            # the few accounts each contract check signs up from 127.0.0.1.
-            "RATELIMIT_REGISTER": "20 per minute",
-            "RATELIMIT_LOGIN": "30 per minute",
-            # The general per-user limit stays on too, above what the fuzzer's one
-            # account sends, so its cases reach the API instead of a 429.
-            "RATELIMIT_USER": "20000 per minute",
-            **(extra_env or {}),
-        }
-        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True)
-        subprocess.run(
-            [str(BIN / "flask"), "--app", "app:create_app", "grau", "seed-catalog"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+        env = stack_env(database_url, extra_env, secret_key)
+        prepare_database(env)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         sizing = ["--workers", str(workers), "--threads", "4"] if workers is not None else []

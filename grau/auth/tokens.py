@@ -13,6 +13,7 @@ Redis is covered by the new epoch drawn when Redis returns (see grau.cache).
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ import jwt
 from flask import current_app, g, request
 
 from grau.auth.models import AuthSession
+from grau.cache import PREFETCHED_READS, request_key
 from grau.db.session import db
 from grau.errors import unauthorized
 from grau.extensions import cache
@@ -32,6 +34,7 @@ from grau.ratelimit import rate_limited
 F = TypeVar("F", bound=Callable[..., Any])
 ALGORITHM = "HS256"
 SESSION_FLAG_TTL = 60  # seconds a live session is trusted from the cache
+VERIFIED_TOKENS_MAX = 10_000
 
 
 def issue_access_token(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[str, int]:
@@ -56,7 +59,12 @@ def revoke_sessions(session_ids: list[uuid.UUID]) -> None:
 
 
 def _session_alive(session_id: uuid.UUID, user_id: uuid.UUID, expires: int) -> bool:
-    flag = cache().get_flag("sess", str(session_id))
+    scope_name = PREFETCHED_READS.get(request.endpoint or "") if request.method == "GET" else None
+    if scope_name is None:
+        flag = cache().get_flag("sess", str(session_id))
+    else:  # a cached read: its body comes in the same round trip as the flag
+        scope = f"{scope_name}:{user_id}"
+        flag = cache().flag_and_entry("sess", str(session_id), scope, request_key())
     if flag == b"ok":
         return True
     if flag == b"revoked":
@@ -70,6 +78,41 @@ def _session_alive(session_id: uuid.UUID, user_id: uuid.UUID, expires: int) -> b
     return alive
 
 
+def _verify(token: str) -> tuple[uuid.UUID, uuid.UUID, int]:
+    """(user id, session id, expiry) of a well-formed, correctly signed access token, or 401.
+
+    A token's signature and claims never change, so each process checks them once
+    (per app: the key is the app's) and remembers the result; its expiry is checked
+    on every use, and whether its session is alive is `_session_alive`'s job.
+    """
+    verified: dict[str, tuple[uuid.UUID, uuid.UUID, int]] = current_app.extensions.setdefault(
+        "grau.verified_tokens", {}
+    )
+    known = verified.get(token)
+    if known is not None:
+        if known[2] <= time.time():
+            unauthorized("The access token has expired; refresh it.")
+        return known
+    try:
+        claims = jwt.decode(
+            token,
+            current_app.config["SECRET_KEY"],
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "sid", "exp", "typ"]},
+        )
+        if claims["typ"] != "access":
+            raise jwt.InvalidTokenError("not an access token")
+        result = (uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), int(claims["exp"]))
+    except jwt.ExpiredSignatureError:
+        unauthorized("The access token has expired; refresh it.")
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        unauthorized("The access token is invalid.")
+    if len(verified) >= VERIFIED_TOKENS_MAX:
+        verified.clear()  # tokens live 15 minutes: forgetting them all only costs a re-check
+    verified[token] = result
+    return result
+
+
 def authenticate() -> tuple[uuid.UUID, uuid.UUID]:
     """Return (user id, session id) for the request's bearer token, or raise 401."""
     header = request.headers.get("Authorization", "")
@@ -78,22 +121,8 @@ def authenticate() -> tuple[uuid.UUID, uuid.UUID]:
         unauthorized("An access token is required.", error=None)
     if scheme.lower() != "bearer" or not token.strip():
         unauthorized("Use 'Authorization: Bearer <access token>'.", error="invalid_request")
-    try:
-        claims = jwt.decode(
-            token.strip(),
-            current_app.config["SECRET_KEY"],
-            algorithms=[ALGORITHM],
-            options={"require": ["sub", "sid", "exp", "typ"]},
-        )
-        if claims["typ"] != "access":
-            raise jwt.InvalidTokenError("not an access token")
-        user_id = uuid.UUID(claims["sub"])
-        session_id = uuid.UUID(claims["sid"])
-    except jwt.ExpiredSignatureError:
-        unauthorized("The access token has expired; refresh it.")
-    except (jwt.InvalidTokenError, ValueError, TypeError):
-        unauthorized("The access token is invalid.")
-    if not _session_alive(session_id, user_id, int(claims["exp"])):
+    user_id, session_id, expires = _verify(token.strip())
+    if not _session_alive(session_id, user_id, expires):
         unauthorized("The access token has been revoked.")
     return user_id, session_id
 

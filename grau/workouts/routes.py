@@ -9,6 +9,7 @@ from flask import Response
 from flask.views import MethodView
 
 from grau.auth.tokens import authenticated, current_user_id
+from grau.cache import PREFETCHED_READS
 from grau.crud_routes import Docs, Schemas, crud_routes
 from grau.db.session import db
 from grau.extensions import Blueprint
@@ -98,6 +99,12 @@ SETS = NestedResource(
 )
 WORKOUT_ID = {"in": "path", "name": "workout_id", "description": "The workout's id."}
 SET_ID = {"in": "path", "name": "set_id", "description": "The set's id (within this workout)."}
+
+
+# The sets' GETs are versioned reads of the workouts' scope (see NestedResource).
+PREFETCHED_READS.update(
+    {f"{blp.name}.WorkoutSets": SETS.name, f"{blp.name}.WorkoutSetItem": SETS.name}
+)
 
 
 @blp.route("/<uuid:workout_id>/sets", parameters=[WORKOUT_ID])

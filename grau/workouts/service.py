@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from grau import crud
+from grau.cache import request_key
 from grau.catalog.models import Exercise
 from grau.db.model import utcnow
 from grau.errors import abort
@@ -169,11 +170,10 @@ class NestedOwnedService:
 class NestedResource(crud.Resource):
     """`crud.Resource` for children: cache keys and Location name the parent too.
 
-    The children share the parent's cache scope (`name`), so their keys must
-    differ from the parent's: `("list", parent_id)` and `("item", parent_id,
-    item_id)` against the parent's `("list",)` and `("item", parent_id)`. A
-    key without the parent would also serve a child cached under one parent
-    at another parent's URL.
+    The children share the parent's cache scope (`name`); their keys differ
+    from the parent's because a read's key is its path (which names the
+    parent) and query string, so a child cached under one parent is never
+    served at another parent's URL.
     """
 
     parent_arg: str = ""  # the parent's URL argument, e.g. "workout_id"
@@ -190,7 +190,7 @@ class NestedResource(crud.Resource):
             body = crud._dumps(result.envelope())
             return body, crud._etag_of_body(body)
 
-        return self._cached(user_id, crud._query_key("list", str(parent_id)), produce)
+        return self._cached(user_id, request_key(), produce)
 
     def item_in(
         self,
@@ -206,8 +206,7 @@ class NestedResource(crud.Resource):
             shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
             return crud._dumps(self.schema.dump(shown)), crud.etag_of(shown, variant)
 
-        key = crud._query_key("item", str(parent_id), str(item_id))
-        return self._cached(user_id, key, produce)
+        return self._cached(user_id, request_key(), produce)
 
     def created(self, item: Any) -> Response:
         location = url_for(

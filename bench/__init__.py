@@ -1,0 +1,1 @@
+"""`make bench`: grau under gunicorn against the bare-Flask ceiling (see bench/README.md)."""

@@ -1,0 +1,349 @@
+"""What a request costs: SQL queries, index use, Redis round trips.
+
+These pin the shape of the work, not its speed (the benchmark, `make bench`,
+measures speed): a list costs the same queries whatever its page size, every
+list finds its rows through an index on PostgreSQL, a cached read costs at
+most two Redis round trips (the token's session and the response; one for a
+list or an item, which fetch both in one script), and a write retires the
+cached reads with one command, however many there are.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.orm import Session
+from test_redis_outage import RedisServer, redis_server  # noqa: F401 (a fixture)
+
+from grau.body_stats.models import BodyStat
+from grau.moods.models import MoodTag
+
+# --------------------------------------------------------------------- SQL queries
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Collect (SQL, parameters) of every statement sent while inside."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def selects(sent: list[tuple[str, Any]]) -> list[str]:
+    """The queries among the statements (the tests' transaction adds SAVEPOINTs)."""
+    return [sql for sql, _ in sent if sql.lstrip().upper().startswith("SELECT")]
+
+
+def _stats(db_session: Session, user_id: str, count: int) -> None:
+    start = datetime(2025, 1, 1, 7, tzinfo=UTC)
+    db_session.add_all(
+        BodyStat(
+            user_id=uuid.UUID(user_id),
+            type="weight",
+            value=70.0 + n / 10,
+            unit="kg",
+            canonical_value=70.0 + n / 10,
+            recorded_at=start + timedelta(days=n),
+        )
+        for n in range(count)
+    )
+    db_session.commit()
+
+
+def _tags(db_session: Session, user_id: str, count: int) -> None:
+    db_session.add_all(
+        MoodTag(user_id=uuid.UUID(user_id), category="sleep", label=f"tag {n}")
+        for n in range(count)
+    )
+    db_session.commit()
+
+
+SEEDERS: dict[str, Callable[[Session, str, int], None]] = {
+    "/v1/body-stats": _stats,
+    "/v1/mood-tags": _tags,
+}
+
+
+@pytest.mark.parametrize("url", sorted(SEEDERS))
+def test_a_page_of_100_costs_as_many_queries_as_a_page_of_1(
+    client: FlaskClient, user: Any, db_session: Session, engine: Engine, url: str
+) -> None:
+    SEEDERS[url](db_session, user.id, 100)
+    client.get("/v1/users/me", headers=user.headers)  # the session check, cached after this
+
+    with statements(engine) as for_one:
+        client.get(url, query_string={"page_size": 1}, headers=user.headers)
+    with statements(engine) as for_hundred:
+        response = client.get(url, query_string={"page_size": 100}, headers=user.headers)
+
+    assert len(response.json["items"]) == 100
+    assert len(selects(for_hundred)) == len(selects(for_one)) == 2, for_hundred  # count, page
+
+
+def test_a_page_of_equipment_costs_the_same_queries_whatever_its_size(
+    client: FlaskClient, user: Any, engine: Engine
+) -> None:
+    client.get("/v1/users/me", headers=user.headers)
+
+    with statements(engine) as for_one:
+        client.get("/v1/equipment", query_string={"page_size": 1}, headers=user.headers)
+    with statements(engine) as for_many:
+        response = client.get("/v1/equipment", query_string={"page_size": 25}, headers=user.headers)
+
+    assert len(response.json["items"]) == 25
+    assert len(selects(for_many)) == len(selects(for_one))
+
+
+# ------------------------------------------------------------------ index use (PostgreSQL)
+
+needs_postgres = pytest.mark.skipif(
+    not TEST_DATABASE_URL, reason="plans are PostgreSQL's (embedded pass: SQLite)"
+)
+
+# Every list with each of its filters and its default order. A filter must be
+# answered by an index (no sequential scan even when PostgreSQL is told to avoid
+# one: with `enable_seqscan = off` a plan keeps a Seq Scan only when no index
+# can serve). Other sort orders sort the user's own rows, found by index.
+LIST_QUERIES = [
+    ("/v1/body-stats", {}),
+    ("/v1/body-stats", {"type": "weight"}),
+    (
+        "/v1/body-stats",
+        {"recorded_from": "2025-01-01T00:00:00Z", "recorded_to": "2026-01-01T00:00:00Z"},
+    ),
+    ("/v1/body-stats", {"sort": "value"}),
+    ("/v1/body-stats", {"sort": "created_at"}),
+    ("/v1/nutrition-entries", {}),
+    ("/v1/nutrition-entries", {"type": "water"}),
+    ("/v1/nutrition-entries", {"recorded_from": "2025-01-01T00:00:00Z"}),
+    ("/v1/moods", {}),
+    ("/v1/moods", {"recorded_from": "2025-01-01T00:00:00Z", "value": 3}),
+    ("/v1/mood-tags", {}),
+    ("/v1/mood-tags", {"category": "sleep"}),
+    ("/v1/workouts", {}),
+    ("/v1/workouts", {"started_from": "2025-01-01T00:00:00Z"}),
+    ("/v1/exercises", {}),
+    ("/v1/exercises", {"category": "strength"}),
+    ("/v1/exercises", {"muscle": "chest"}),
+    ("/v1/exercises", {"source": "own"}),
+    ("/v1/equipment", {}),
+    ("/v1/equipment", {"category": "free_weights"}),
+    ("/v1/plans", {}),
+    ("/v1/plans", {"is_active": "true"}),
+]
+# The time series: their default order (newest first) comes from the index too.
+ORDERED_BY_INDEX = {"/v1/body-stats", "/v1/nutrition-entries", "/v1/moods", "/v1/workouts"}
+
+
+def _plans(connection: Connection, sent: list[tuple[str, Any]]) -> list[str]:
+    plans = []
+    for sql, parameters in sent:
+        if not sql.lstrip().upper().startswith("SELECT"):
+            continue
+        rows = connection.exec_driver_sql("EXPLAIN " + sql, parameters).all()
+        plans.append("\n".join(row[0] for row in rows))
+    return plans
+
+
+@needs_postgres
+@pytest.mark.parametrize(("url", "query"), LIST_QUERIES)
+def test_every_list_finds_its_rows_through_an_index(
+    client: FlaskClient,
+    user: Any,
+    engine: Engine,
+    connection: Connection,
+    url: str,
+    query: dict[str, Any],
+) -> None:
+    client.get("/v1/users/me", headers=user.headers)
+    with statements(engine) as sent:
+        response = client.get(url, query_string=query, headers=user.headers)
+    assert response.status_code == 200, response.json
+
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    plans = _plans(connection, sent)
+
+    assert plans
+    for plan in plans:
+        assert "Seq Scan" not in plan, plan
+
+
+@needs_postgres
+@pytest.mark.parametrize("url", sorted(ORDERED_BY_INDEX))
+def test_a_time_series_default_page_is_read_in_index_order(
+    client: FlaskClient, user: Any, engine: Engine, connection: Connection, url: str
+) -> None:
+    client.get("/v1/users/me", headers=user.headers)
+    with statements(engine) as sent:
+        client.get(url, headers=user.headers)
+
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql("SET LOCAL enable_sort = off")
+    page = _plans(connection, sent)[-1]  # the count comes first, then the page
+
+    # No sort of the user's rows: at most ties on the time are ordered by id.
+    assert not re.search(r"^\s*(->\s*)?Sort  \(", page, re.MULTILINE), page
+    assert "Index Scan" in page, page
+
+
+# ------------------------------------------------------------------ Redis round trips
+
+needs_redis = pytest.mark.skipif(
+    not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set (embedded pass: no Redis)"
+)
+
+
+class Monitor:
+    """Every command a private redis-server receives (Redis MONITOR), between two marks."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.lines: list[str] = []
+        self._sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self._sock.sendall(b"MONITOR\r\n")
+        self._file = self._sock.makefile("rb")
+        assert self._file.readline().strip() == b"+OK"
+        self._seen = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for raw in self._file:
+            with self._seen:
+                self.lines.append(raw.decode(errors="replace").strip())
+                self._seen.notify_all()
+
+    def _mark(self, text: str) -> int:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
+            sock.sendall(f"ECHO {text}\r\n".encode())
+            sock.recv(100)
+        with self._seen:
+            assert self._seen.wait_for(lambda: any(text in line for line in self.lines), 10)
+            return next(i for i, line in enumerate(self.lines) if text in line)
+
+    @contextmanager
+    def commands(self) -> Iterator[list[str]]:
+        """The commands clients sent inside (not those Lua scripts ran, nor the probe's PING)."""
+        mark = uuid.uuid4().hex
+        start = self._mark(f"start-{mark}")
+        sent: list[str] = []
+        yield sent
+        end = self._mark(f"end-{mark}")
+        for line in self.lines[start + 1 : end]:
+            if "[0 lua]" in line or '"PING"' in line or '"ECHO"' in line:
+                continue
+            sent.append(line.split("] ", 1)[1])
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@pytest.fixture
+def monitored(
+    redis_server: RedisServer,  # noqa: F811
+    build_app: Callable[[dict[str, Any]], Flask],
+) -> Iterator[tuple[Flask, Monitor]]:
+    app = build_app(
+        {"REDIS_URL": redis_server.url, "CACHE_KEY_PREFIX": f"grau-cost-{uuid.uuid4().hex[:8]}"}
+    )
+    monitor = Monitor(redis_server.port)
+    yield app, monitor
+    monitor.close()
+    app.extensions["grau.cache"].store.close()
+
+
+def _signed_in(client: FlaskClient) -> dict[str, str]:
+    email, password = f"cost-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery"
+    assert client.post("/v1/users", json={"email": email, "password": password}).status_code == 201
+    login = client.post("/v1/auth/login", json={"email": email, "password": password})
+    return {"Authorization": f"Bearer {login.json['access_token']}"}
+
+
+@needs_redis
+@pytest.mark.parametrize("url", ["/v1/body-stats", "/v1/exercises", "/v1/workouts"])
+def test_a_cached_list_costs_one_redis_round_trip(
+    monitored: tuple[Flask, Monitor], url: str
+) -> None:
+    app, monitor = monitored
+    client = app.test_client()
+    headers = _signed_in(client)
+    assert client.get(url, headers=headers).status_code == 200  # cached now
+
+    with monitor.commands() as sent:
+        response = client.get(url, headers=headers)
+
+    assert response.status_code == 200
+    assert len(sent) == 1, sent  # the session flag and the body, in one script
+    assert all(command.startswith('"EVALSHA"') for command in sent), sent
+
+
+@needs_redis
+def test_a_cached_item_costs_one_redis_round_trip(monitored: tuple[Flask, Monitor]) -> None:
+    app, monitor = monitored
+    client = app.test_client()
+    headers = _signed_in(client)
+    created = client.post("/v1/body-stats", json=WEIGHT, headers=headers).json
+    url = f"/v1/body-stats/{created['id']}"
+    client.get(url, headers=headers)
+
+    with monitor.commands() as sent:
+        assert client.get(url, headers=headers).status_code == 200
+
+    assert len(sent) == 1, sent
+
+
+@needs_redis
+def test_a_cached_summary_costs_two_redis_round_trips(monitored: tuple[Flask, Monitor]) -> None:
+    app, monitor = monitored
+    client = app.test_client()
+    headers = _signed_in(client)
+    client.post("/v1/body-stats", json=WEIGHT, headers=headers)
+    url = "/v1/body-stats/summary?type=weight&bucket=week"
+    client.get(url, headers=headers)
+
+    with monitor.commands() as sent:
+        assert client.get(url, headers=headers).status_code == 200
+
+    # Its key holds the user's time zone and units, read after the token: the
+    # session flag, then the body.
+    assert len(sent) == 2, sent
+
+
+@needs_redis
+@pytest.mark.parametrize("cached_pages", [1, 20])
+def test_a_write_retires_every_cached_read_with_one_command(
+    monitored: tuple[Flask, Monitor], cached_pages: int
+) -> None:
+    app, monitor = monitored
+    client = app.test_client()
+    headers = _signed_in(client)
+    client.post("/v1/body-stats", json=WEIGHT, headers=headers)  # Redis has the scripts now
+    for page in range(1, cached_pages + 1):
+        client.get("/v1/body-stats", query_string={"page": page}, headers=headers)
+
+    with monitor.commands() as sent:
+        assert client.post("/v1/body-stats", json=WEIGHT, headers=headers).status_code == 201
+
+    # The session check, then one SET of the scope's version: no SCAN, no KEYS, no DEL.
+    assert len(sent) == 2, sent
+    assert sent[1].startswith('"SET"') and ":v:" in sent[1], sent
+    assert not any(re.match(r'"(SCAN|KEYS|DEL|UNLINK)"', command) for command in sent), sent

@@ -14,7 +14,9 @@ spread one client over many counters).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import jwt
@@ -97,15 +99,14 @@ def init_app(app: Flask) -> Limiter:
         ),
         key_prefix=f"{config['CACHE_KEY_PREFIX']}:rl",
         enabled=config["RATELIMIT_ENABLED"],
-        headers_enabled=True,
+        # Flask-Limiter's own headers cost two more Redis round trips on every limited
+        # request (the window's TTL and count); grau sends them only on a 429, below.
+        headers_enabled=False,
         in_memory_fallback_enabled=True,
         swallow_errors=True,
     )
-    # Registered before the limiter's own hook, so it runs after it (Flask runs
-    # after_request hooks in reverse): the limiter sends Retry-After on every
-    # limited response, but it only means something on a 429.
-    app.after_request(_retry_after_only_when_limited)
     limiter.init_app(app)
+    app.after_request(partial(_headers_when_limited, limiter))
     view: Any
     for endpoint, view in list(app.view_functions.items()):
         view_class = getattr(view, "view_class", None)
@@ -127,9 +128,22 @@ def init_app(app: Flask) -> Limiter:
     return limiter
 
 
-def _retry_after_only_when_limited(response: Response) -> Response:
-    if response.status_code < 400:
-        response.headers.pop("Retry-After", None)
+def _headers_when_limited(limiter: Limiter, response: Response) -> Response:
+    """On a 429: the breached limit, what is left of it (0), when it resets, Retry-After."""
+    if response.status_code != 429:
+        return response
+    limit = limiter.current_limit
+    if limit is None:  # not the limiter's 429
+        return response
+    try:
+        reset_at = limit.reset_at  # reads the window: one Redis round trip, on a 429 only
+        remaining = limit.remaining
+    except Exception:  # storage gone since the hit: the limit's whole window is the bound
+        reset_at, remaining = int(time.time()) + limit.limit.get_expiry(), 0
+    response.headers["X-RateLimit-Limit"] = str(limit.limit.amount)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    response.headers["X-RateLimit-Reset"] = str(reset_at)
+    response.headers["Retry-After"] = str(max(1, reset_at - int(time.time())))
     return response
 
 

@@ -347,3 +347,35 @@ def test_a_write_retires_every_cached_read_with_one_command(
     assert len(sent) == 2, sent
     assert sent[1].startswith('"SET"') and ":v:" in sent[1], sent
     assert not any(re.match(r'"(SCAN|KEYS|DEL|UNLINK)"', command) for command in sent), sent
+
+
+@needs_redis
+def test_with_rate_limits_on_a_cached_read_costs_two_redis_round_trips(
+    redis_server: RedisServer,  # noqa: F811
+    build_app: Callable[[dict[str, Any]], Flask],
+) -> None:
+    """Production's shape: the per-user limit's counter is the second round trip."""
+    app = build_app(
+        {
+            "REDIS_URL": redis_server.url,
+            "CACHE_KEY_PREFIX": f"grau-cost-{uuid.uuid4().hex[:8]}",
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_REGISTER": "1000 per minute",
+            "RATELIMIT_LOGIN": "1000 per minute",
+        }
+    )
+    monitor = Monitor(redis_server.port)
+    try:
+        client = app.test_client()
+        headers = _signed_in(client)
+        assert client.get("/v1/body-stats", headers=headers).status_code == 200  # cached now
+
+        with monitor.commands() as sent:
+            response = client.get("/v1/body-stats", headers=headers)
+
+        assert response.status_code == 200
+        assert "X-RateLimit-Remaining" not in response.headers  # those cost two more
+        assert len(sent) == 2, sent  # the limit's counter; the session flag and body
+    finally:
+        monitor.close()
+        app.extensions["grau.cache"].store.close()

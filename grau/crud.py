@@ -98,6 +98,19 @@ def page_of(session: Session, query: Select[Any], page: int, page_size: int) -> 
     return PageResult(items, page, page_size, total or 0)
 
 
+Present = Callable[[Any, Mapping[str, Any]], tuple[Any, str]]
+
+
+def presented_page(
+    session: Session, query: Select[Any], args: Mapping[str, Any], present: Present | None
+) -> PageResult:
+    """The page `args` asks for, each item shown through `present` (if any)."""
+    result = page_of(session, query, args["page"], args["page_size"])
+    if present:
+        result.items = [present(item, args)[0] for item in result.items]
+    return result
+
+
 def sort_clause(model: type[Base], sort: str) -> list[Any]:
     """`-recorded_at` -> ORDER BY recorded_at DESC, id DESC (ids break ties stably)."""
     descending = sort.startswith("-")
@@ -179,7 +192,7 @@ class OwnedService:
     shared: bool = False
     options: tuple[Any, ...] = ()  # loader options (selectinload) for reads
     # How a read shows an item, from the query (e.g. `unit`): (shown, ETag variant).
-    present: Callable[[Any, Mapping[str, Any]], tuple[Any, str]] | None = None
+    present: Present | None = None
     # Sort names that order by another column (e.g. "value" -> "canonical_value").
     sort_columns: Mapping[str, str] = field(default_factory=dict)
 
@@ -198,10 +211,7 @@ class OwnedService:
         name = sort.lstrip("-")
         sort = sort.replace(name, self.sort_columns.get(name, name))
         query = self.filter(query, args).order_by(*sort_clause(self.model, sort))
-        result = page_of(session, query, args["page"], args["page_size"])
-        if self.present:
-            result.items = [self.present(item, args)[0] for item in result.items]
-        return result
+        return presented_page(session, query, args, self.present)
 
     def show(
         self,

@@ -57,7 +57,7 @@ class NestedOwnedService:
     assign: crud.Rule = crud._assign
     check: Callable[[Any], None] | None = None
     conflict: str = ""
-    present: Callable[[Any, Mapping[str, Any]], tuple[Any, str]] | None = None
+    present: crud.Present | None = None
 
     @property
     def scope_name(self) -> str:
@@ -85,10 +85,7 @@ class NestedOwnedService:
             model.user_id == user_id, getattr(model, self.parent_key) == parent_id
         )
         query = self.filter(query, args).order_by(*crud.sort_clause(model, args["sort"]))
-        result = crud.page_of(session, query, args["page"], args["page_size"])
-        if self.present:
-            result.items = [self.present(item, args)[0] for item in result.items]
-        return result
+        return crud.presented_page(session, query, args, self.present)
 
     def show(
         self,

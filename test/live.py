@@ -149,6 +149,18 @@ def app_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def stop_gunicorn(process: subprocess.Popen[bytes]) -> None:
+    """Graceful shutdown; else kill gunicorn's own process group (master and workers)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
 @dataclass
 class Gunicorn:
     """gunicorn with the repository's gunicorn.conf.py, bound to a free loopback port."""
@@ -210,15 +222,8 @@ class Gunicorn:
         return [int(child) for child in children]
 
     def stop(self) -> None:
-        """Graceful shutdown; else kill gunicorn's process group (master and workers)."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+        if self.process is not None:
+            stop_gunicorn(self.process)
         self.process = None
 
     def output(self) -> str:

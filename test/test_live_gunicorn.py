@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 from alembic import command
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database, alembic_config
-from live import Reply, call, free_port
+from live import Reply, call, free_port, stop_gunicorn
 
 pytestmark = [
     pytest.mark.live,
@@ -127,17 +126,7 @@ def server(
         _wait_until_healthy(running)
         yield running
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Graceful shutdown; else kill gunicorn's own process group (master and workers)."""
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+        stop_gunicorn(process)
 
 
 def _wait_until_healthy(server: Server) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import time
 import uuid
@@ -26,7 +25,7 @@ from typing import Any
 import pytest
 from alembic import command
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database, alembic_config
-from live import Reply, call, free_port
+from live import Reply, call, free_port, stop_gunicorn
 
 pytestmark = [
     pytest.mark.live,
@@ -91,18 +90,6 @@ def _start(name: str, env: dict[str, str], tmp: Path) -> Server:
     return Server(name, port, process, log)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Graceful shutdown; else kill gunicorn's own process group (master and workers)."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-
-
 def _wait_until_healthy(server: Server) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -149,7 +136,7 @@ def servers(
         yield Pair(*started)
     finally:
         for server in started:
-            _stop(server.process)
+            stop_gunicorn(server.process)
 
 
 @dataclass

@@ -6,20 +6,20 @@ subset of the API: `create_app(blueprints=[...])`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request, send_from_directory
+from flask import Flask, Request, Response, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SessionInterface, SessionMixin
 from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import grau
-from grau import errors, metrics, observability, ratelimit, security
+from grau import cache, errors, metrics, observability, ratelimit, security
 from grau.auth.routes import blp as auth_blp
 from grau.body_stats.routes import blp as body_stats_blp
-from grau.cache import Cache, make_store
 from grau.catalog.routes import blp as equipment_blp
 from grau.catalog.routes import exercises_blp
 from grau.cli import grau_cli
@@ -103,10 +103,11 @@ def _openapi_config(app: Flask) -> dict[str, Any]:
 
 def _require_json_bodies() -> Any:
     """415 for a body that is not JSON, before any view tries to parse it."""
-    if request.routing_exception is not None:
-        return None  # no such route or method: its 404/405 comes first
-    has_body = request.content_length or request.headers.get("Transfer-Encoding")
-    if request.method in ("POST", "PUT", "PATCH") and has_body and not request.is_json:
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method not in ("POST", "PUT", "PATCH") or req.routing_exception is not None:
+        return None  # nothing to parse, or no such route or method: its 404/405 comes first
+    has_body = req.content_length or req.headers.get("Transfer-Encoding")
+    if has_body and not req.is_json:
         errors.abort(415, "Send the request body as application/json.")
     return None
 
@@ -124,8 +125,37 @@ class JSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from exc
 
 
+class NoCookieSessions(SessionInterface):
+    """grau keeps no cookie session (tokens travel in headers): Flask's default would
+    build a signing serializer from SECRET_KEY on every request for nothing."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None  # Flask then uses its empty NullSession
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
+
+
 class GrauFlask(Flask):
     json_provider_class = JSONProvider
+    session_interface = NoCookieSessions()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._is_async: dict[Any, bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's check, made once per function: it otherwise inspects every hook and
+        view for `async def` on every request, and grau's functions never change.
+
+        Keyed by the function under a bound method: a MethodView's methods are bound
+        to a new instance per request.
+        """
+        target = getattr(func, "__func__", func)
+        is_async = self._is_async.get(target)
+        if is_async is None:
+            is_async = self._is_async[target] = super().ensure_sync(func) is not func
+        return self.async_to_sync(func) if is_async else func
 
 
 def _favicon() -> Response:
@@ -155,14 +185,13 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     observability.configure_logging(app.config["LOG_LEVEL"])
 
-    observability.init_app(app)  # first, so every later hook logs with the request id
-    metrics.init_app(app)  # its timer goes before every other hook
+    observability.init_app(app)  # first: every later hook logs with the request id
+    metrics.init_app(app)  # times from observability's first hook
     errors.init_app(app)
     security.init_app(app)
     db_session.init_app(app)
-    app.extensions["grau.cache"] = Cache(
-        make_store(settings), prefix=settings["CACHE_KEY_PREFIX"], ttl=settings["CACHE_TTL"]
-    )
+    cache.init_app(app)
+    ratelimit.init_app(app)
     app.before_request(_require_json_bodies)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.cli.add_command(grau_cli)
@@ -179,7 +208,6 @@ def create_app(
     )
     for blp in DEFAULT_BLUEPRINTS if blueprints is None else blueprints:
         api.register_blueprint(blp)
-    ratelimit.init_app(app)
     finalize(api.spec)
     app.extensions["grau.api"] = api
     return app

@@ -7,7 +7,6 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from grau.catalog.seed import seed_catalog
-from grau.extensions import cache
 
 grau_cli = AppGroup("grau", help="grau's operational commands.")
 
@@ -17,6 +16,4 @@ def seed_catalog_command() -> None:
     """Load or update grau's exercise and equipment catalog (idempotent)."""
     with current_app.extensions["grau.session_factory"]() as session:
         report = seed_catalog(session)
-    # Cached catalog lists predate the new rows: retire them everywhere.
-    cache().new_epoch()
     click.echo(f"catalog: {report}")

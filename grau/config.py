@@ -55,10 +55,11 @@ class Settings:
     SECRET_KEY: str = DEFAULT_SECRET_KEY
     DATABASE_URL: str = ""
     REDIS_URL: str = ""
+    # Redis keys (rate-limit counters) start with it: instances sharing one Redis share it.
     CACHE_KEY_PREFIX: str = "grau"
-    CACHE_TTL: int = 300
+    # Response bodies each process keeps (see grau/cache.py), in MiB.
+    CACHE_MAX_MB: int = 64
     REDIS_SOCKET_TIMEOUT_MS: int = 250
-    REDIS_PROBE_INTERVAL_MS: int = 500
     ACCESS_TOKEN_TTL: int = 900
     REFRESH_TOKEN_TTL: int = 30 * 24 * 3600
     ARGON2_TIME_COST: int = 3
@@ -78,6 +79,8 @@ class Settings:
     # (1 behind the compose file's nginx); 0 trusts none. Rate limits key on it.
     TRUSTED_PROXIES: int = 0
     LOG_LEVEL: str = "INFO"
+    # One JSON line per request on stdout (see grau/observability.py).
+    ACCESS_LOG: bool = True
     # GET /metrics for Prometheus (request count and latency by route and status).
     METRICS_ENABLED: bool = True
 
@@ -114,7 +117,7 @@ def validate(config: dict[str, Any]) -> None:
                 "32 characters (for example: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
             )
-    for name in ("ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "CACHE_TTL", "MAX_CONTENT_LENGTH"):
+    for name in ("ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "CACHE_MAX_MB", "MAX_CONTENT_LENGTH"):
         if config[name] <= 0:
             raise ConfigError(f"{name} must be positive")
     if config["ACCESS_TOKEN_TTL"] >= config["REFRESH_TOKEN_TTL"]:

@@ -3,12 +3,12 @@
 Service side (take a session, return models): `OwnedService` (list, get,
 create, update, delete of one model, with a resource's own filters and rules
 plugged in), built on `get_owned`, `page_of`, `save`, `remove`: ownership,
-pagination, optimistic locking (`If-Match`) and cache invalidation after each
-commit.
+pagination, optimistic locking (`If-Match`), and a commit that bumps the
+owner's revision (`grau.revisions`) in the same transaction.
 
 Route side (return Flask responses): `Resource.page`, `.item`, `.created`,
-`.updated`, `.deleted`: serialized once, cached per user under versioned keys,
-with ETags and `If-None-Match` handled.
+`.updated`, `.deleted`: serialized once, cached in the process under the
+reader's revision (`grau.cache`), with ETags and `If-None-Match` handled.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -28,11 +28,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from grau import __version__
-from grau.cache import request_key
+from grau import __version__, revisions
+from grau.auth.tokens import Principal
+from grau.cache import Cached, read_key, responses
 from grau.db.model import Base, utcnow
 from grau.errors import abort
-from grau.extensions import cache
 
 M = TypeVar("M", bound=Base)
 
@@ -132,19 +132,26 @@ def check_if_match(item: Any) -> None:
         abort(412, "The resource changed since you read it; fetch it again (see ETag).")
 
 
-def save(session: Session, item: Base, scopes: Iterable[str], *, conflict: str = "") -> None:
-    """Commit, mapping lost races to 412/409, then invalidate the cached reads."""
+def save(session: Session, item: Base, owner: uuid.UUID, *, conflict: str = "") -> None:
+    """Add `item` and commit the owner's change (see `commit`)."""
     session.add(item)
-    commit(session, scopes, conflict=conflict)
+    commit(session, owner, conflict=conflict)
 
 
-def remove(session: Session, item: Base, scopes: Iterable[str]) -> None:
+def remove(session: Session, item: Base, owner: uuid.UUID) -> None:
     session.delete(item)
-    commit(session, scopes)
+    commit(session, owner)
 
 
-def commit(session: Session, scopes: Iterable[str], *, conflict: str = "") -> None:
+def commit(session: Session, owner: uuid.UUID, *, conflict: str = "") -> None:
+    """Commit a change to `owner`'s data with a new revision of it; lost races are 412/409.
+
+    The new revision retires every cached read of the owner's data, on every
+    instance, at the moment the commit does (see grau.revisions).
+    """
     try:
+        session.flush()
+        revisions.bump_user(session, owner)
         session.commit()
     except StaleDataError:
         session.rollback()
@@ -152,7 +159,6 @@ def commit(session: Session, scopes: Iterable[str], *, conflict: str = "") -> No
     except IntegrityError:
         session.rollback()
         abort(409, conflict or "This conflicts with data that already exists.")
-    cache().invalidate(scopes)
 
 
 def apply_changes(item: Any, changes: Mapping[str, Any]) -> None:
@@ -184,7 +190,6 @@ class OwnedService:
     """
 
     model: type[Any]
-    scope_name: str
     filter: Filter = _no_filter
     assign: Rule = _assign
     check: Callable[[Any], None] | None = None
@@ -195,9 +200,6 @@ class OwnedService:
     present: Present | None = None
     # Sort names that order by another column (e.g. "value" -> "canonical_value").
     sort_columns: Mapping[str, str] = field(default_factory=dict)
-
-    def scope(self, user_id: uuid.UUID) -> str:
-        return f"{self.scope_name}:{user_id}"
 
     def _visible(self, user_id: uuid.UUID) -> Any:
         owner = self.model.user_id
@@ -246,7 +248,7 @@ class OwnedService:
         self.assign(session, user_id, item, data)
         if self.check:
             self.check(item)
-        save(session, item, [self.scope(user_id)], conflict=self.conflict)
+        save(session, item, user_id, conflict=self.conflict)
         return item
 
     def update(
@@ -263,12 +265,12 @@ class OwnedService:
         # Always an UPDATE, so the version (the ETag) moves even when only a
         # relationship (e.g. a mood's tags) changed.
         item.updated_at = utcnow()
-        save(session, item, [self.scope(user_id)], conflict=self.conflict)
+        save(session, item, user_id, conflict=self.conflict)
         return item
 
     def delete(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
         item = self.get_writable(session, user_id, item_id)
-        remove(session, item, [self.scope(user_id)])
+        remove(session, item, user_id)
 
 
 # ----------------------------------------------------------------------- route side
@@ -319,30 +321,24 @@ def _dumps(data: Any) -> bytes:
 class Resource:
     """How one owned resource is serialized, cached and located."""
 
-    name: str  # cache scope, e.g. "body-stats"
     schema: ma.Schema  # dumps one item
     endpoint: str  # item endpoint for Location, e.g. "body-stats.BodyStat"
     id_arg: str  # its URL argument, e.g. "stat_id"
 
-    def scope(self, user_id: uuid.UUID) -> str:
-        return f"{self.name}:{user_id}"
+    def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
+        """This request's body from the cache, else from `produce()` -> (body, ETag)."""
+        key = read_key(principal.user_id, principal.revision)
+        cache = responses()
+        entry = cache.get(key)
+        if entry is None:
+            body, etag = produce()
+            entry = Cached(etag, body)
+            cache.put(key, entry)
+        if _not_modified(entry.etag):
+            return Response(status=304, headers={"ETag": entry.etag})
+        return json_response(entry.body, etag=entry.etag)
 
-    def _cached(
-        self, user_id: uuid.UUID, key: str, produce: Callable[[], tuple[bytes, str]]
-    ) -> Response:
-        store = cache()
-        entry_key, hit = store.get_versioned(self.scope(user_id), key)
-        if hit is not None:
-            etag, _, body = hit.partition(b"\n")
-            etag_text = etag.decode()
-        else:
-            body, etag_text = produce()
-            store.set_versioned(entry_key, etag_text.encode() + b"\n" + body)
-        if _not_modified(etag_text):
-            return Response(status=304, headers={"ETag": etag_text})
-        return json_response(body, etag=etag_text)
-
-    def page(self, user_id: uuid.UUID, load: Callable[[], PageResult]) -> Response:
+    def page(self, principal: Principal, load: Callable[[], PageResult]) -> Response:
         """A cached page of the user's items."""
 
         def produce() -> tuple[bytes, str]:
@@ -351,11 +347,9 @@ class Resource:
             body = _dumps(result.envelope())
             return body, _etag_of_body(body)
 
-        return self._cached(user_id, request_key(), produce)
+        return self._cached(principal, produce)
 
-    def item(
-        self, user_id: uuid.UUID, item_id: uuid.UUID, load: Callable[[], Any | tuple[Any, str]]
-    ) -> Response:
+    def item(self, principal: Principal, load: Callable[[], Any | tuple[Any, str]]) -> Response:
         """A cached single item; `load` returns it, or (it as shown, its ETag variant)."""
 
         def produce() -> tuple[bytes, str]:
@@ -363,23 +357,18 @@ class Resource:
             shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
             return _dumps(self.schema.dump(shown)), etag_of(shown, variant)
 
-        return self._cached(user_id, request_key(), produce)
+        return self._cached(principal, produce)
 
     def computed(
-        self,
-        user_id: uuid.UUID,
-        key: tuple[str, ...],
-        schema: ma.Schema,
-        load: Callable[[], Any],
+        self, principal: Principal, schema: ma.Schema, load: Callable[[], Any]
     ) -> Response:
-        """A cached read computed from the user's items (a summary): keyed by `key` and
-        the query string, retired by every write to the scope like the items' reads."""
+        """A cached read computed from the user's data (a summary), keyed like the others."""
 
         def produce() -> tuple[bytes, str]:
             body = _dumps(schema.dump(load()))
             return body, _etag_of_body(body)
 
-        return self._cached(user_id, request_key(*key), produce)
+        return self._cached(principal, produce)
 
     def created(self, item: Any) -> Response:
         args = {self.id_arg: item.id} if self.id_arg else {}

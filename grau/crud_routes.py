@@ -24,8 +24,7 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from grau.auth.tokens import authenticated, current_user_id
-from grau.cache import PREFETCHED_READS
+from grau.auth.tokens import authenticated, current_principal, current_user_id
 from grau.crud import OwnedService, Resource
 from grau.db.session import db
 from grau.extensions import Blueprint
@@ -84,7 +83,6 @@ def crud_routes(
     for a read-only catalog row, 409 for a duplicate).
     """
     resource = Resource(
-        name=service.scope_name,
         schema=schemas.item(),
         endpoint=f"{blp.name}.{name}",
         id_arg=item_arg,
@@ -97,8 +95,9 @@ def crud_routes(
         @conditional_read
         @_doc(docs.list)
         def get(self, args: dict[str, Any]) -> Response:
-            user_id = current_user_id()
-            return resource.page(user_id, lambda: service.list_page(db(), user_id, args))
+            principal = current_principal()
+            user_id = principal.user_id
+            return resource.page(principal, lambda: service.list_page(db(), user_id, args))
 
         @authenticated
         @idempotent
@@ -110,8 +109,9 @@ def crud_routes(
             return resource.created(service.create(db(), current_user_id(), data))
 
     def read(self: MethodView, *query: dict[str, Any], **ids: uuid.UUID) -> Response:
-        user_id, item_id, args = current_user_id(), ids[item_arg], query[0] if query else {}
-        return resource.item(user_id, item_id, lambda: service.show(db(), user_id, item_id, args))
+        principal, item_id, args = current_principal(), ids[item_arg], query[0] if query else {}
+        user_id = principal.user_id
+        return resource.item(principal, lambda: service.show(db(), user_id, item_id, args))
 
     read = conditional_read(errors(404)(blp.response(200, schemas.item)(_doc(docs.get)(read))))
     if schemas.read is not None:
@@ -144,7 +144,4 @@ def crud_routes(
     blp.route("")(Collection)
     item_doc = [{"in": "path", "name": item_arg, "description": f"The {noun}'s id."}]
     blp.route(f"/<uuid:{item_arg}>", parameters=item_doc)(Item)
-    # Both GETs are versioned reads of the service's scope, keyed by request_key().
-    PREFETCHED_READS[f"{blp.name}.{plural}"] = service.scope_name
-    PREFETCHED_READS[f"{blp.name}.{name}"] = service.scope_name
     return resource

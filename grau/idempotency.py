@@ -21,7 +21,6 @@ import hashlib
 import json
 import random
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from functools import wraps
@@ -32,9 +31,8 @@ from sqlalchemy import Connection, Engine, Index, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from grau.db.model import Base, UUIDPrimaryKey, utcnow
+from grau.db.model import Base, Bookkeeping, UUIDPrimaryKey, utcnow
 from grau.errors import abort
-from grau.extensions import cache
 from grau.openapi import IDEMPOTENCY_KEY_PATTERN, mark
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,7 +41,7 @@ REPLAYED_HEADERS = ("Location", "ETag")
 KEY_PATTERN = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
-class IdempotencyKey(UUIDPrimaryKey, Base):
+class IdempotencyKey(UUIDPrimaryKey, Bookkeeping, Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (Index("uq_idempotency_keys_scope_key", "scope", "key", unique=True),)
 
@@ -128,6 +126,7 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
     factory = current_app.extensions["grau.session_factory"]
     bind: Engine | Connection = factory.kw["bind"]
     previous: Session | None = g.pop("_grau_db", None)
+    g.pop("_grau_connection", None)  # the previous session's: closed with it
     if previous is not None:
         previous.close()  # authentication's reads are done
     connection = bind.connect() if isinstance(bind, Engine) else bind
@@ -169,8 +168,8 @@ def idempotent(func: F) -> F:
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",
                 errors={"Idempotency-Key": ["1 to 255 visible ASCII characters."]},
             )
-        user_id: uuid.UUID | None = g.get("user_id")
-        scope = str(user_id) if user_id else "public"
+        principal = g.get("principal")  # set by @authenticated above, if the view has it
+        scope = str(principal.user_id) if principal else "public"
         with _one_transaction() as (session, commit):
             claimed = _claim(session, scope, key, _request_hash())
             if isinstance(claimed, Response):
@@ -185,9 +184,6 @@ def idempotent(func: F) -> F:
             )
             _purge_expired(session)
             commit()
-        # The view retired cached reads when its savepoint was released, before
-        # the data was visible to others: retire them again now that it is.
-        cache().invalidate(g.pop("_grau_invalidated", ()))
         return response
 
     mark(wrapper, idempotent=True)

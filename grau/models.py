@@ -8,6 +8,7 @@ from grau.idempotency import IdempotencyKey
 from grau.moods.models import Mood, MoodTag
 from grau.nutrition.models import NutritionEntry
 from grau.plans.models import Plan, PlanDay, PlannedExercise
+from grau.revisions import CatalogRevision
 from grau.users.models import User
 from grau.workouts.models import Workout, WorkoutSet
 
@@ -15,6 +16,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "BodyStat",
+    "CatalogRevision",
     "Equipment",
     "Exercise",
     "ExerciseMuscle",

@@ -1,38 +1,64 @@
-"""Rate limits: declared on views, enforced by one Flask-Limiter per app.
+"""Rate limits: per client address and per account on signing in and up, per user on the rest.
 
-Views are marked with `@rate_limited(config_key, per=...)`; `init_app` builds
-the app's own `Limiter` (storage, prefix and on/off switch from that app's
-config, so two apps in one process never share them) and wraps the marked
-endpoints. Counters live in Redis when `REDIS_URL` is set; when Redis is down
-each process falls back to its own counters instead of failing the request.
+Counted with `limits` (the library Flask-Limiter is built on) in fixed windows,
+in Redis when `REDIS_URL` is set, so every instance shares the counters, else
+in this process.
 
-Counted per client address, per account (the email a login or registration
-names) or per user (the verified `sub` of the bearer token; a request without
-a valid token counts against its address instead, so forged tokens cannot
-spread one client over many counters).
+- `@rate_limited(config_key, per="address" | "account")` on a view counts
+  every call in Redis (one round trip): these views hash passwords on purpose
+  and are rare, so exact counts cost nothing that matters.
+- `count_user(...)` is the general limit (`RATELIMIT_USER`) every
+  authenticated request counts against, per user. A Redis round trip per
+  request would be a fixed cost on every read, so each process counts
+  locally and adds its count to the shared counter in batches (a fiftieth of
+  the limit, at most 100; every request when the limit is 50 or less, so
+  small limits stay exact). A user can therefore exceed the limit by less
+  than one batch per process before every process refuses them.
+
+A request over a limit gets a 429 problem with `Retry-After` and
+`X-RateLimit-Limit`, `X-RateLimit-Remaining` (0) and `X-RateLimit-Reset`
+(epoch seconds). When Redis cannot be reached, each process counts alone
+(so each allows the whole limit) and tries Redis again `REDIS_RETRY_S`
+seconds later: an outage costs one request per process a timeout, never an
+error.
+
+(Flask-Limiter itself is not used: it runs three app-wide hooks on every
+request and cannot batch.)
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
-from functools import partial
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, NoReturn, TypeVar
 
-import jwt
-from flask import Flask, Response, current_app, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask, current_app, request
+from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
+from grau.errors import abort
 from grau.openapi import add_responses
 
+log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-MARK = "_grau_rate_limits"
+T = TypeVar("T")
+REDIS_RETRY_S = 1.0
+MAX_BATCH = 100
+MAX_TRACKED_USERS = 50_000
 
 
-def _client_address() -> str:
-    return get_remote_address() or "unknown"
+def client_address() -> str:
+    """The client's address (ProxyFix has put the proxy's view of it there, if trusted)."""
+    return request.remote_addr or "unknown"
 
 
 def _account() -> str:
@@ -45,107 +71,165 @@ def _account() -> str:
     return "account:" + (str(value).strip().lower()[:320] if value else "")
 
 
-def _user() -> str:
-    """The token's user if its signature holds (even expired or revoked), else the address."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        # A token this process has verified before (grau.auth.tokens keeps them).
-        known = current_app.extensions.get("grau.verified_tokens", {}).get(token.strip())
-        if known is not None:
-            return f"user:{known[0]}"
-        try:
-            claims = jwt.decode(
-                token.strip(),
-                current_app.config["SECRET_KEY"],
-                algorithms=["HS256"],
-                options={"verify_exp": False, "require": ["sub"]},
-            )
-            return f"user:{str(claims['sub'])[:64]}"
-        except jwt.InvalidTokenError:
-            pass
-    return _client_address()
-
-
 KEYS: dict[str, Callable[[], str]] = {
-    "address": _client_address,
+    "address": lambda: "address:" + client_address(),
     "account": _account,
-    "user": _user,
 }
 
 
+class Counters:
+    """`limits` storage: Redis while it answers, this process's memory meanwhile."""
+
+    def __init__(self, redis_url: str, prefix: str, timeout_s: float) -> None:
+        self.local = MemoryStorage()
+        self.shared: Storage | None = None
+        if redis_url:
+            self.shared = RedisStorage(
+                redis_url,
+                key_prefix=prefix,
+                wrap_exceptions=True,
+                socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s,
+                retry=Retry(NoBackoff(), 0),  # type: ignore[arg-type]
+            )
+        self._retry_at = 0.0
+        self._down = False
+        self._strategies = {
+            id(s): FixedWindowRateLimiter(s) for s in (self.local, self.shared) if s
+        }
+
+    def run(self, fn: Callable[[Storage, FixedWindowRateLimiter], T]) -> T:
+        """`fn` on Redis if it is usable, else (or when it fails now) on local memory."""
+        shared = self.shared
+        if shared is not None and time.monotonic() >= self._retry_at:
+            try:
+                result = fn(shared, self._strategies[id(shared)])
+            except StorageError as exc:
+                if not self._down:
+                    log.warning("redis unreachable (%s): counting rate limits per process", exc)
+                self._down = True
+                self._retry_at = time.monotonic() + REDIS_RETRY_S
+            else:
+                if self._down:
+                    log.info("redis reachable again: rate limits are shared again")
+                    self._down = False
+                return result
+        return fn(self.local, self._strategies[id(self.local)])
+
+    def ping(self) -> None:
+        """Raise StorageError unless Redis answers now (for /ready)."""
+        if self.shared is not None and not self.shared.check():
+            raise StorageError(ConnectionError("redis did not answer"))
+
+
+@dataclass
+class _Window:
+    index: int  # which fixed window: time // period
+    shared: int = 0  # the shared count as of this process's last sync, its own hits included
+    pending: int = 0  # hits counted here and not yet added to the shared count
+
+
+class UserBudget:
+    """The per-user limit, counted in this process and reconciled with Redis in batches."""
+
+    def __init__(self, counters: Counters, limit: RateLimitItem) -> None:
+        self.counters = counters
+        self.limit = limit
+        self.batch = 1 if limit.amount <= 50 else min(MAX_BATCH, limit.amount // 50)
+        self._windows: dict[str, _Window] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, who: str) -> int | None:
+        """Count one request of `who`; None if it is within the limit, else the window's end."""
+        period = self.limit.get_expiry()
+        index = int(time.time() // period)
+        with self._lock:
+            window = self._windows.get(who)
+            if window is None or window.index != index:
+                if len(self._windows) >= MAX_TRACKED_USERS:
+                    self._windows.clear()  # forgetting costs at most one early sync each
+                window = self._windows[who] = _Window(index)
+            window.pending += 1
+            if window.pending < self.batch:
+                over = window.shared + window.pending > self.limit.amount
+                return (index + 1) * period if over else None
+            add, window.pending = window.pending, 0
+        key = f"user/{who}/{index}"
+        total = self.counters.run(lambda storage, _: storage.incr(key, period, add))
+        with self._lock:
+            window.shared = max(window.shared, total)
+        return (index + 1) * period if total > self.limit.amount else None
+
+
+class Limits:
+    """One app's limits: its settings, its counters and the per-user budget."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.enabled = bool(config["RATELIMIT_ENABLED"])
+        self.config = config
+        self.counters = Counters(
+            config["REDIS_URL"],
+            f"{config['CACHE_KEY_PREFIX']}:rl",
+            config["REDIS_SOCKET_TIMEOUT_MS"] / 1000,
+        )
+        self.user_budget = UserBudget(self.counters, parse(config["RATELIMIT_USER"]))
+
+    def check(self, config_key: str, key: str) -> None:
+        """Count a call against `config[config_key]` for `key`; 429 when over."""
+        if not self.enabled:
+            return
+        limit = parse(self.config[config_key])
+        if self.counters.run(lambda _, strategy: strategy.hit(limit, key)):
+            return
+        stats = self.counters.run(lambda _, strategy: strategy.get_window_stats(limit, key))
+        too_many(limit.amount, int(stats.reset_time))
+
+    def count_user(self, who: str) -> None:
+        """Count one authenticated request of `who` (a user, or an address); 429 when over."""
+        if not self.enabled:
+            return
+        reset_at = self.user_budget.hit(who)
+        if reset_at is not None:
+            too_many(self.user_budget.limit.amount, reset_at)
+
+
+def too_many(amount: int, reset_at: int) -> NoReturn:
+    abort(
+        429,
+        "Too many requests; retry after the number of seconds in Retry-After.",
+        headers={
+            "Retry-After": str(max(1, reset_at - int(time.time()))),
+            "X-RateLimit-Limit": str(amount),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset_at),
+        },
+    )
+
+
+def limits() -> Limits:
+    found: Limits = current_app.extensions["grau.limits"]
+    return found
+
+
+def count_user(who: str) -> None:
+    limits().count_user(who)
+
+
 def rate_limited(config_key: str, *, per: str = "address") -> Callable[[F], F]:
-    """Limit a view to the rate in `config[config_key]`, counted per client address or account."""
-    if per not in KEYS:
-        raise ValueError(f"per must be one of {sorted(KEYS)}")
+    """Limit a view to the rate in `config[config_key]`, per client address or per account."""
+    key_of = KEYS[per]
 
     def decorator(func: F) -> F:
-        limits = [*getattr(func, MARK, []), (config_key, per)]
-        setattr(func, MARK, limits)
-        add_responses(func, (429,))
-        return func
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            limits().check(config_key, f"{config_key}/{key_of()}")
+            return func(*args, **kwargs)
+
+        add_responses(wrapper, (429,))
+        return wrapper  # type: ignore[return-value]
 
     return decorator
 
 
-def init_app(app: Flask) -> Limiter:
-    config = app.config
-    redis_url = config["REDIS_URL"]
-    timeout = config["REDIS_SOCKET_TIMEOUT_MS"] / 1000
-    limiter = Limiter(
-        key_func=_client_address,
-        storage_uri=redis_url or "memory://",
-        storage_options=(
-            {"socket_timeout": timeout, "socket_connect_timeout": timeout} if redis_url else {}
-        ),
-        key_prefix=f"{config['CACHE_KEY_PREFIX']}:rl",
-        enabled=config["RATELIMIT_ENABLED"],
-        # Flask-Limiter's own headers cost two more Redis round trips on every limited
-        # request (the window's TTL and count); grau sends them only on a 429, below.
-        headers_enabled=False,
-        in_memory_fallback_enabled=True,
-        swallow_errors=True,
-    )
-    limiter.init_app(app)
-    app.after_request(partial(_headers_when_limited, limiter))
-    view: Any
-    for endpoint, view in list(app.view_functions.items()):
-        view_class = getattr(view, "view_class", None)
-        methods = view_class.methods if view_class is not None else ["GET"]
-        for method in methods or ():
-            target = getattr(view_class, method.lower(), None) if view_class else view
-            for config_key, per in getattr(target, MARK, []):
-                view = limiter.limit(_configured(config_key), key_func=KEYS[per], methods=[method])(
-                    view
-                )
-        app.view_functions[endpoint] = view
-    # Every limit is on a view, checked by the view's own wrapper: the limiter's
-    # app-wide hook would only resolve (no) default limits, on every request.
-    # (A disabled limiter registers no hooks.)
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)
-    app.extensions["grau.limiter"] = limiter
-    return limiter
-
-
-def _headers_when_limited(limiter: Limiter, response: Response) -> Response:
-    """On a 429: the breached limit, what is left of it (0), when it resets, Retry-After."""
-    if response.status_code != 429:
-        return response
-    limit = limiter.current_limit
-    if limit is None:  # not the limiter's 429
-        return response
-    try:
-        reset_at = limit.reset_at  # reads the window: one Redis round trip, on a 429 only
-        remaining = limit.remaining
-    except Exception:  # storage gone since the hit: the limit's whole window is the bound
-        reset_at, remaining = int(time.time()) + limit.limit.get_expiry(), 0
-    response.headers["X-RateLimit-Limit"] = str(limit.limit.amount)
-    response.headers["X-RateLimit-Remaining"] = str(remaining)
-    response.headers["X-RateLimit-Reset"] = str(reset_at)
-    response.headers["Retry-After"] = str(max(1, reset_at - int(time.time())))
-    return response
-
-
-def _configured(config_key: str) -> Callable[[], str]:
-    return lambda: str(current_app.config[config_key])
+def init_app(app: Flask) -> None:
+    app.extensions["grau.limits"] = Limits(app.config)

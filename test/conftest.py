@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from grau.catalog.seed import seed_catalog
-from grau.db.session import make_engine
+from grau.db.session import make_engine, use_sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -150,6 +150,7 @@ def app_config(database: Database, redis_url: str) -> dict[str, Any]:
         "REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": f"grau-test-{RUN_ID}",
         "RATELIMIT_ENABLED": False,
+        "ACCESS_LOG": False,  # test_access_log.py reads a live server's
         **FAST_ARGON2,
     }
 
@@ -184,10 +185,11 @@ def session_factory(app: Flask, connection: Connection) -> Iterator[sessionmaker
     factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    original = app.extensions["grau.session_factory"]
-    app.extensions["grau.session_factory"] = factory
+    original = dict(app.extensions)
+    use_sessions(app, factory)
     yield factory
-    app.extensions["grau.session_factory"] = original
+    app.extensions.clear()
+    app.extensions.update(original)
 
 
 @pytest.fixture
@@ -209,7 +211,7 @@ def build_app(
 
     def build(overrides: dict[str, Any]) -> Flask:
         new_app = make_app(overrides)
-        new_app.extensions["grau.session_factory"] = session_factory
+        use_sessions(new_app, session_factory)
         return new_app
 
     return build

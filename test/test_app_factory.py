@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from grau.config import DEFAULT_SECRET_KEY, ConfigError, Settings
+from grau.db.session import use_sessions
 from grau.ops.routes import blp as ops_blp
 from grau.users.routes import blp as users_blp
 
@@ -20,7 +21,7 @@ STRONG_SECRET = "k" * 48
 def users_only_app(make_app: Callable[..., Flask], session_factory: sessionmaker[Session]) -> Flask:
     """What a second entry file serving only ops and users would build."""
     subset = make_app(blueprints=[ops_blp, users_blp])
-    subset.extensions["grau.session_factory"] = session_factory
+    use_sessions(subset, session_factory)
     return subset
 
 
@@ -98,14 +99,14 @@ def test_unknown_environment_is_refused(make_app, env):
     [
         {"ACCESS_TOKEN_TTL": 0},
         {"REFRESH_TOKEN_TTL": -1},
-        {"CACHE_TTL": 0},
+        {"CACHE_MAX_MB": 0},
         {"MAX_CONTENT_LENGTH": 0},
         {"ACCESS_TOKEN_TTL": 3600, "REFRESH_TOKEN_TTL": 3600},
     ],
     ids=[
         "access ttl 0",
         "refresh ttl negative",
-        "cache ttl 0",
+        "no response cache",
         "no body size",
         "access not shorter",
     ],
@@ -184,7 +185,7 @@ def test_from_env_parses_booleans(monkeypatch, raw, parsed):
     assert settings.RATELIMIT_ENABLED is parsed
 
 
-@pytest.mark.parametrize("name", ["ACCESS_TOKEN_TTL", "CACHE_TTL", "DB_POOL_SIZE"])
+@pytest.mark.parametrize("name", ["ACCESS_TOKEN_TTL", "CACHE_MAX_MB", "DB_POOL_SIZE"])
 def test_from_env_treats_an_empty_integer_as_unset(monkeypatch, name):
     monkeypatch.setenv(name, "")
 
@@ -195,7 +196,7 @@ def test_from_env_treats_an_empty_integer_as_unset(monkeypatch, name):
 
 @pytest.mark.parametrize(
     ("name", "raw"),
-    [("ACCESS_TOKEN_TTL", "abc"), ("CACHE_TTL", "1.5"), ("RATELIMIT_ENABLED", "maybe")],
+    [("ACCESS_TOKEN_TTL", "abc"), ("CACHE_MAX_MB", "1.5"), ("RATELIMIT_ENABLED", "maybe")],
 )
 def test_from_env_refuses_values_of_the_wrong_kind(monkeypatch, name, raw):
     monkeypatch.setenv(name, raw)

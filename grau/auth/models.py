@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grau.db.model import Base, OwnedBy, UUIDPrimaryKey, utcnow
+from grau.db.model import Base, Bookkeeping, OwnedBy, UUIDPrimaryKey, utcnow
 
 
-class AuthSession(UUIDPrimaryKey, OwnedBy, Base):
+class AuthSession(UUIDPrimaryKey, OwnedBy, Bookkeeping, Base):
     """One login: every access and refresh token issued from it carries its id.
 
     Revoking the session (logout, password change, refresh-token reuse)
@@ -25,7 +25,7 @@ class AuthSession(UUIDPrimaryKey, OwnedBy, Base):
     revoked_at: Mapped[datetime | None]
 
 
-class RefreshToken(Base):
+class RefreshToken(Bookkeeping, Base):
     """A refresh token, stored only as its SHA-256; used at most once."""
 
     __tablename__ = "refresh_tokens"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from grau.auth.models import AuthSession, RefreshToken
 from grau.auth.passwords import hash_password, needs_rehash, verify_password
-from grau.auth.tokens import issue_access_token, revoke_sessions
+from grau.auth.tokens import issue_access_token
 from grau.db.model import utcnow
 from grau.errors import unauthorized
 from grau.users.models import User
@@ -79,7 +79,6 @@ def refresh(session: Session, refresh_token: str) -> dict[str, Any]:
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         auth_session.revoked_at = now
         session.commit()
-        revoke_sessions([auth_session.id])
         unauthorized("This refresh token was already used; the session is revoked.")
     auth_session.last_used_at = now
     pair = _token_pair(session, auth_session)
@@ -88,8 +87,8 @@ def refresh(session: Session, refresh_token: str) -> dict[str, Any]:
 
 
 def logout(session: Session, session_id: uuid.UUID) -> None:
+    """Revoke the session: every instance refuses its tokens from the commit on."""
     auth_session = session.get(AuthSession, session_id)
     if auth_session is not None and auth_session.revoked_at is None:
         auth_session.revoked_at = utcnow()
         session.commit()
-    revoke_sessions([session_id])

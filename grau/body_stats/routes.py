@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from typing import Any
 
 from flask import Response
 from flask.views import MethodView
 
-from grau.auth.tokens import authenticated, current_user_id
+from grau.auth.tokens import authenticated, current_principal
 from grau.body_stats import service
 from grau.body_stats.schemas import (
     BodyStat,
@@ -104,13 +103,11 @@ class Summary(MethodView):
         dates and include whole days; a period that starts before `from` only
         counts the stats from `from` on.
         """
-        user_id = current_user_id()
-        prefs = service.preferences(db(), user_id)
-
-        # The profile's zone and units shape the result: they are part of the key.
+        principal = current_principal()
+        user_id = principal.user_id
+        # The profile's zone and units shape the result; a change to them is a new revision.
         return RESOURCE.computed(
-            user_id,
-            ("summary", *astuple(prefs)),
+            principal,
             SUMMARY,
-            lambda: service.summary(db(), user_id, prefs, args),
+            lambda: service.summary(db(), user_id, service.preferences(db(), user_id), args),
         )

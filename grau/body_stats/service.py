@@ -56,7 +56,6 @@ def _filter(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
 
 BODY_STATS = crud.OwnedService(
     BodyStat,
-    "body-stats",
     filter=_filter,
     check=_validate_measurement,
     # A read's `unit` shows stats whose type is measured in it in that unit.

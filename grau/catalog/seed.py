@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from grau import revisions
 from grau.catalog.models import Equipment, Exercise, ExerciseMuscle
 
 
@@ -103,5 +104,8 @@ def seed_catalog(session: Session) -> SeedReport:
             report.updated += 1
         else:
             report.unchanged += 1
+    if report.created or report.updated:
+        # Every cached read that shows the catalog retires with this commit.
+        revisions.bump_catalog(session)
     session.commit()
     return report

@@ -132,12 +132,11 @@ class ExerciseService(crud.OwnedService):
         # the database refuses, and the conflict says why.
         item = self.get_writable(session, user_id, item_id)
         session.delete(item)
-        crud.commit(session, [self.scope(user_id)], conflict=IN_USE)
+        crud.commit(session, user_id, conflict=IN_USE)
 
 
 EXERCISES = ExerciseService(
     Exercise,
-    "exercises",
     filter=_exercise_filter,
     assign=_assign_exercise,
     conflict="You already have an exercise with this name.",
@@ -152,7 +151,7 @@ class EquipmentService(crud.OwnedService):
         """Delete the user's equipment; their exercises that used it lose it.
 
         The database drops the links (ON DELETE CASCADE); those exercises get a
-        new version (a new ETag) and the cached exercise reads are retired.
+        new version (a new ETag).
         """
         item = self.get_writable(session, user_id, item_id)
         using = select(Exercise).where(
@@ -160,12 +159,11 @@ class EquipmentService(crud.OwnedService):
         )
         for exercise in session.scalars(using):
             exercise.updated_at = utcnow()
-        crud.remove(session, item, [self.scope(user_id), EXERCISES.scope(user_id)])
+        crud.remove(session, item, user_id)
 
 
 EQUIPMENT = EquipmentService(
     Equipment,
-    "equipment",
     filter=_equipment_filter,
     conflict="You already have equipment with this name.",
     shared=True,

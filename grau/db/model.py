@@ -106,12 +106,18 @@ class SharedOrOwned:
         return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
 
+class Bookkeeping:
+    """Rows no read shows (login sessions, idempotency keys): committing a change to
+    them alone needs no revision bump (see grau.revisions)."""
+
+
 class Entry(UUIDPrimaryKey, OwnedBy, Timestamps, Versioned):
     """The columns every owned entry has: id, owner, timestamps, version."""
 
 
 __all__ = [
     "Base",
+    "Bookkeeping",
     "Entry",
     "OwnedBy",
     "SharedOrOwned",

@@ -61,7 +61,6 @@ def _filter_moods(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
 
 MOODS = crud.OwnedService(
     Mood,
-    "moods",
     filter=_filter_moods,
     assign=_assign_mood,
     # One more query per page or item, however many moods and tags.
@@ -84,7 +83,7 @@ class MoodTagService(crud.OwnedService):
     def delete(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
         tag = self.get_writable(session, user_id, item_id)
         # The database drops the links (ON DELETE CASCADE); the moods' `tag_ids`
-        # change with them, so their version (ETag) and cached reads must too.
+        # change with them, so their version (ETag) must too.
         carrying = select(mood_tag_links.c.mood_id).where(mood_tag_links.c.tag_id == tag.id)
         session.execute(
             update(Mood)
@@ -92,12 +91,11 @@ class MoodTagService(crud.OwnedService):
             .values(version=Mood.version + 1, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        crud.remove(session, tag, [self.scope(user_id), MOODS.scope(user_id)])
+        crud.remove(session, tag, user_id)
 
 
 MOOD_TAGS = MoodTagService(
     MoodTag,
-    "mood-tags",
     filter=_filter_tags,
     conflict="You already have a mood tag with this label.",
 )

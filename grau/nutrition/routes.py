@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau.auth.tokens import authenticated, current_user_id
+from grau.auth.tokens import authenticated, current_principal
 from grau.crud_routes import Docs, Schemas, crud_routes
 from grau.db.session import db
 from grau.extensions import Blueprint
@@ -102,12 +102,12 @@ class DailyTotals(MethodView):
         kcal, nutrients in g. Every day of the range is listed, empty ones
         with no totals.
         """
-        user_id = current_user_id()
-        tz = user_timezone(db(), user_id)
-        # The zone is part of the key: a profile change must not serve the old zone's days.
-        return RESOURCE.computed(
-            user_id,
-            ("daily-totals", tz),
-            TOTALS,
-            lambda: daily_totals(db(), user_id, tz, args["start"], args["end"], args.get("type")),
-        )
+        principal = current_principal()
+        user_id = principal.user_id
+
+        def totals() -> Any:
+            # The zone shapes the days; a profile change is a new revision.
+            tz = user_timezone(db(), user_id)
+            return daily_totals(db(), user_id, tz, args["start"], args["end"], args.get("type"))
+
+        return RESOURCE.computed(principal, TOTALS, totals)

@@ -74,7 +74,6 @@ def _filter(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
 
 NUTRITION = crud.OwnedService(
     NutritionEntry,
-    "nutrition-entries",
     filter=_filter,
     check=_validate_amount,
     # A read's `unit` shows entries whose type accepts it in that unit.

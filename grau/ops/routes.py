@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from limits.errors import StorageError
 from sqlalchemy import text
 
-from grau.cache import MemoryStore, Unavailable
 from grau.db.session import db
 from grau.errors import DB_RETRY_AFTER_S, problem
-from grau.extensions import Blueprint, cache
+from grau.extensions import Blueprint
 from grau.openapi import errors
 from grau.ops.schemas import Health, Readiness
+from grau.ratelimit import limits
 
 blp = Blueprint("health", __name__, description="Liveness and readiness for load balancers.")
 
@@ -35,9 +36,10 @@ def health() -> dict[str, str]:
 def ready() -> Any:
     """Readiness
 
-    Checks the database and Redis. Redis down is `degraded` (still 200: the
-    API answers from the database). The database down is a 503 problem
-    whose extra members `database` and `redis` hold the same checks.
+    Checks the database and Redis. Redis down is `degraded` (still 200: only
+    rate limits use Redis, and each process counts alone meanwhile). The
+    database down is a 503 problem whose extra members `database` and `redis`
+    hold the same checks.
     """
     report: dict[str, Any] = {}
     try:
@@ -46,14 +48,14 @@ def ready() -> Any:
     except Exception as exc:
         current_app.logger.warning("readiness: database check failed: %s", exc.__class__.__name__)
         report["database"] = {"status": "down", "detail": exc.__class__.__name__}
-    store = cache().store
-    if isinstance(store, MemoryStore):
+    counters = limits().counters
+    if counters.shared is None:
         report["redis"] = {"status": "disabled", "detail": "REDIS_URL is not set"}
     else:
         try:
-            store.ping()
+            counters.ping()
             report["redis"] = {"status": "ok"}
-        except Unavailable as exc:
+        except StorageError as exc:
             report["redis"] = {"status": "down", "detail": str(exc)[:200]}
     if report["database"]["status"] != "ok":
         return problem(

@@ -125,7 +125,6 @@ def _assign(session: Session, user_id: uuid.UUID, plan: Plan, values: Mapping[st
 
 PLANS = crud.OwnedService(
     Plan,
-    "plans",
     filter=_filter,
     assign=_assign,
     conflict=CONFLICT,

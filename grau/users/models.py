@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grau.db.model import Base, Timestamps, UUIDPrimaryKey, Versioned, utcnow
@@ -34,3 +34,5 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     premium: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # Bumped by every commit that changes what this user can read (see grau.revisions).
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

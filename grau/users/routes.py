@@ -8,7 +8,7 @@ from flask import Response
 from flask.views import MethodView
 
 from grau import crud
-from grau.auth.tokens import authenticated, current_user_id
+from grau.auth.tokens import authenticated, current_principal, current_user_id
 from grau.db.session import db
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
@@ -19,7 +19,7 @@ from grau.users.schemas import User, UserCreate, UserUpdate
 
 blp = Blueprint("users", __name__, url_prefix="/v1/users", description="Accounts and profiles.")
 
-USERS = crud.Resource(name=service.SCOPE, schema=User(), endpoint="users.Me", id_arg="")
+USERS = crud.Resource(schema=User(), endpoint="users.Me", id_arg="")
 
 
 @blp.route("")
@@ -52,8 +52,8 @@ class Me(MethodView):
         The signed-in user's account and profile, with an ETag for
         conditional reads and writes.
         """
-        user_id = current_user_id()
-        return USERS.item(user_id, user_id, lambda: service.get(db(), user_id))
+        principal = current_principal()
+        return USERS.item(principal, lambda: service.get(db(), principal.user_id))
 
     @authenticated
     @blp.arguments(UserUpdate)

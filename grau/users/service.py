@@ -11,16 +11,9 @@ from sqlalchemy.orm import Session
 from grau import crud
 from grau.auth.models import AuthSession
 from grau.auth.passwords import hash_password, verify_password
-from grau.auth.tokens import revoke_sessions
 from grau.db.model import utcnow
 from grau.errors import abort
 from grau.users.models import User
-
-SCOPE = "users"
-
-
-def scope(user_id: uuid.UUID) -> str:
-    return f"{SCOPE}:{user_id}"
 
 
 def _email_taken(session: Session, email: str, except_id: uuid.UUID | None = None) -> bool:
@@ -45,8 +38,10 @@ def register(session: Session, data: dict[str, Any]) -> User:
     values["email"] = values["email"].strip().lower()
     _check_unique(session, values, None)
     values["password_hash"] = hash_password(values.pop("password"))
-    user = User(**values)
-    crud.save(session, user, [], conflict="An account with this email or username already exists.")
+    user = User(id=uuid.uuid4(), **values)
+    crud.save(
+        session, user, user.id, conflict="An account with this email or username already exists."
+    )
     return user
 
 
@@ -78,28 +73,23 @@ def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> Use
                 errors={"current_password": ["Incorrect password."]},
             )
     _check_unique(session, changes, user.id)
-    revoked: list[uuid.UUID] = []
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
         user.password_changed_at = utcnow()
-        revoked = _revoke_all_sessions(session, user.id)
+        _revoke_all_sessions(session, user.id)
     crud.apply_changes(user, changes)
-    crud.save(session, user, [scope(user.id)], conflict="This email or username is taken.")
-    revoke_sessions(revoked)
+    crud.save(session, user, user.id, conflict="This email or username is taken.")
     return user
 
 
 def delete(session: Session, user_id: uuid.UUID) -> None:
     user = get(session, user_id, lock=True)
     crud.check_if_match(user)
-    session_ids = list(
-        session.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id))
-    )
-    crud.remove(session, user, [scope(user.id)])
-    revoke_sessions(session_ids)
+    # Its login sessions go with it (ON DELETE CASCADE): its tokens stop working at once.
+    crud.remove(session, user, user.id)
 
 
-def _revoke_all_sessions(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
+def _revoke_all_sessions(session: Session, user_id: uuid.UUID) -> None:
     sessions = list(
         session.scalars(
             select(AuthSession).where(
@@ -110,4 +100,3 @@ def _revoke_all_sessions(session: Session, user_id: uuid.UUID) -> list[uuid.UUID
     now = utcnow()
     for auth_session in sessions:
         auth_session.revoked_at = now
-    return [s.id for s in sessions]

@@ -8,8 +8,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau.auth.tokens import authenticated, current_user_id
-from grau.cache import PREFETCHED_READS
+from grau.auth.tokens import authenticated, current_principal, current_user_id
 from grau.crud_routes import Docs, Schemas, crud_routes
 from grau.db.session import db
 from grau.extensions import Blueprint
@@ -90,7 +89,6 @@ crud_routes(
 # ------------------------------------------------------------------------------- sets
 
 SETS = NestedResource(
-    name=WORKOUT_SETS.scope_name,
     schema=WorkoutSet(),
     endpoint=f"{blp.name}.WorkoutSetItem",
     id_arg="set_id",
@@ -99,12 +97,6 @@ SETS = NestedResource(
 )
 WORKOUT_ID = {"in": "path", "name": "workout_id", "description": "The workout's id."}
 SET_ID = {"in": "path", "name": "set_id", "description": "The set's id (within this workout)."}
-
-
-# The sets' GETs are versioned reads of the workouts' scope (see NestedResource).
-PREFETCHED_READS.update(
-    {f"{blp.name}.WorkoutSets": SETS.name, f"{blp.name}.WorkoutSetItem": SETS.name}
-)
 
 
 @blp.route("/<uuid:workout_id>/sets", parameters=[WORKOUT_ID])
@@ -121,10 +113,9 @@ class WorkoutSets(MethodView):
         were done in), filterable by exercise; `unit` shows weights in kg or
         lb. 404 if the workout is not the user's.
         """
-        user_id = current_user_id()
-        return SETS.page_in(
-            user_id, workout_id, lambda: WORKOUT_SETS.list_page(db(), user_id, workout_id, args)
-        )
+        principal = current_principal()
+        user_id = principal.user_id
+        return SETS.page(principal, lambda: WORKOUT_SETS.list_page(db(), user_id, workout_id, args))
 
     @authenticated
     @idempotent
@@ -157,12 +148,10 @@ class WorkoutSetItem(MethodView):
         shown in kg or lb (with that unit's own ETag, which If-Match accepts
         too). 404 if the set is not in this workout.
         """
-        user_id = current_user_id()
-        return SETS.item_in(
-            user_id,
-            workout_id,
-            set_id,
-            lambda: WORKOUT_SETS.show(db(), user_id, workout_id, set_id, args),
+        principal = current_principal()
+        user_id = principal.user_id
+        return SETS.item(
+            principal, lambda: WORKOUT_SETS.show(db(), user_id, workout_id, set_id, args)
         )
 
     @authenticated

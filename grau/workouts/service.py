@@ -20,7 +20,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from grau import crud
-from grau.cache import request_key
 from grau.catalog.models import Exercise
 from grau.db.model import utcnow
 from grau.errors import abort
@@ -39,9 +38,6 @@ class NestedOwnedService:
     (`filter`, `assign`, `check`, `conflict`) and these rules:
     - every call names the parent: a parent that is not the user's, and an
       item that belongs to another parent, are the same 404 as a missing id;
-    - children share the parent's cache scope: the parent's reads embed them
-      and deleting the parent deletes them, so a write to either retires the
-      cached reads of both;
     - every child write also bumps the parent's version (its `updated_at`), so
       the parent's ETag changes with the children it shows, and a concurrent
       write to the same parent loses with 412 instead of interleaving.
@@ -58,13 +54,6 @@ class NestedOwnedService:
     check: Callable[[Any], None] | None = None
     conflict: str = ""
     present: crud.Present | None = None
-
-    @property
-    def scope_name(self) -> str:
-        return self.parent.scope_name
-
-    def scope(self, user_id: uuid.UUID) -> str:
-        return self.parent.scope(user_id)
 
     def get_parent(
         self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID, *, lock: bool = False
@@ -127,7 +116,7 @@ class NestedOwnedService:
         if self.check:
             self.check(item)
         parent.updated_at = utcnow()
-        crud.save(session, item, [self.scope(user_id)], conflict=self.conflict)
+        crud.save(session, item, user_id, conflict=self.conflict)
         return item
 
     def update(
@@ -146,7 +135,7 @@ class NestedOwnedService:
             self.check(item)
         item.updated_at = utcnow()
         parent.updated_at = utcnow()
-        crud.save(session, item, [self.scope(user_id)], conflict=self.conflict)
+        crud.save(session, item, user_id, conflict=self.conflict)
         return item
 
     def delete(
@@ -156,7 +145,7 @@ class NestedOwnedService:
         item = self.get(session, user_id, parent_id, item_id, lock=True)
         crud.check_if_match(item)
         parent.updated_at = utcnow()
-        crud.remove(session, item, [self.scope(user_id)])
+        crud.remove(session, item, user_id)
 
     @property
     def _parent_noun(self) -> str:
@@ -165,45 +154,14 @@ class NestedOwnedService:
 
 @dataclass
 class NestedResource(crud.Resource):
-    """`crud.Resource` for children: cache keys and Location name the parent too.
+    """`crud.Resource` for children: Location names the parent too.
 
-    The children share the parent's cache scope (`name`); their keys differ
-    from the parent's because a read's key is its path (which names the
-    parent) and query string, so a child cached under one parent is never
-    served at another parent's URL.
+    Cached reads need nothing more: a read's key holds its path, which names
+    the parent, so a child is never served at another parent's URL.
     """
 
     parent_arg: str = ""  # the parent's URL argument, e.g. "workout_id"
     parent_key: str = ""  # the child's attribute holding it, e.g. "workout_id"
-
-    def page_in(
-        self, user_id: uuid.UUID, parent_id: uuid.UUID, load: Callable[[], crud.PageResult]
-    ) -> Response:
-        """A cached page of one parent's children."""
-
-        def produce() -> tuple[bytes, str]:
-            result = load()
-            result.items = self.schema.dump(result.items, many=True)
-            body = crud._dumps(result.envelope())
-            return body, crud._etag_of_body(body)
-
-        return self._cached(user_id, request_key(), produce)
-
-    def item_in(
-        self,
-        user_id: uuid.UUID,
-        parent_id: uuid.UUID,
-        item_id: uuid.UUID,
-        load: Callable[[], Any | tuple[Any, str]],
-    ) -> Response:
-        """A cached child of one parent; `load` returns it, or (it as shown, its ETag variant)."""
-
-        def produce() -> tuple[bytes, str]:
-            loaded = load()
-            shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
-            return crud._dumps(self.schema.dump(shown)), crud.etag_of(shown, variant)
-
-        return self._cached(user_id, request_key(), produce)
 
     def created(self, item: Any) -> Response:
         location = url_for(
@@ -279,7 +237,6 @@ def _filter_workouts(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]
 
 WORKOUTS = crud.OwnedService(
     Workout,
-    "workouts",
     filter=_filter_workouts,
     check=_check_span,
     present=_present_workout,

@@ -1,0 +1,78 @@
+"""A Core query run on the database driver's own cursor, for the one query every request runs.
+
+The token check asks the database one small question per request (is this
+session alive, and at which revision is the user's data). Through
+SQLAlchemy's execution path that costs more CPU than the query itself:
+statement caching, result objects, a Session around it. `DriverQuery`
+compiles the statement once per dialect (with its bind processors, so a UUID
+is bound the way SQLAlchemy would bind it on SQLite too) and runs it on the
+connection's DBAPI cursor. Driver errors are wrapped and a lost connection is
+invalidated as SQLAlchemy's own execution would, so error handling
+(a 503 while the database is down) stays the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy.exc import DBAPIError
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positions: tuple[str, ...] | None  # parameter order for positional paramstyles
+    defaults: dict[str, Any]  # values the statement itself binds (literals)
+    processors: dict[str, Callable[[Any], Any]]
+
+
+class DriverQuery:
+    """A Core select whose first row is fetched with the driver's cursor."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.bind_processor(dialect)
+            if process is not None and name in compiled.params:
+                processors[name] = process
+        positions = tuple(compiled.positiontup) if compiled.positiontup else None
+        found = _Compiled(compiled.string, positions, dict(compiled.params), processors)
+        self._compiled[dialect.name] = found
+        return found
+
+    def first(self, connection: Connection, **params: Any) -> Any:
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        values = {**compiled.defaults, **params}
+        for name, process in compiled.processors.items():
+            values[name] = process(values[name])
+        positions = compiled.positions
+        args: Any = values if positions is None else [values[name] for name in positions]
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, args)
+            return cursor.fetchone()
+        except dialect.loaded_dbapi.Error as exc:
+            lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                compiled.sql,
+                args,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from exc
+        finally:
+            cursor.close()

@@ -1,0 +1,117 @@
+"""Revisions: numbers in the database that change whenever what a user can read changes.
+
+- `users.revision` counts the commits that changed a user's data (their
+  profile or anything they own). `bump_user` adds one in the transaction that
+  makes the change, so the change and the new number become visible together:
+  no crash, timeout or Redis outage can separate them.
+- `catalog_revision.revision` does the same for grau's own catalog (the
+  exercises and equipment everyone reads), bumped by the seed.
+
+Every authenticated request reads both in the query that checks its token's
+session (`grau.auth.tokens`), and the response cache (`grau.cache`) keys a
+body by them. A write therefore needs no invalidation: once it is
+acknowledged, every later request reads the new revision, on every instance,
+and finds no body for it. A body cached before the write is still there, but
+under a key nobody asks for again.
+
+`bump_user` also takes the user's row lock until the commit, so one user's
+writes commit one at a time, in revision order. It runs right before the
+commit, after any row lock the write takes on the items it changes: locks are
+always taken items first, user last, so writers cannot deadlock on them.
+
+A commit that changes user data without a bump would let a cached body hide
+it. `guard` turns that mistake into an error at the commit instead of a stale
+read in production: rows of models marked `Bookkeeping` (login sessions,
+refresh tokens, idempotency keys: nothing a read shows) are the only ones a
+commit may change without a bump.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, event, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from grau.db.model import Base, Bookkeeping
+from grau.users.models import User
+
+GUARDED = "grau.guarded"
+BUMPED = "grau.revision_bumped"
+CHANGED = "grau.user_data_changed"
+
+
+class CatalogRevision(Bookkeeping, Base):
+    """The catalog's revision: one row, bumped whenever the seed changes the catalog."""
+
+    __tablename__ = "catalog_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What a user can read, as of one moment: their data's and the catalog's revision."""
+
+    user: int
+    catalog: int
+
+
+def bump_user(session: Session, user_id: uuid.UUID) -> None:
+    """Mark the user's data as changed by this transaction (call right before committing)."""
+    session.execute(
+        update(User).where(User.id == user_id).values(revision=User.revision + 1),
+        execution_options={"synchronize_session": False},
+    )
+    session.info[BUMPED] = True
+
+
+def bump_catalog(session: Session) -> None:
+    """Mark grau's catalog as changed by this transaction."""
+    changed = session.execute(
+        update(CatalogRevision)
+        .where(CatalogRevision.id == 1)
+        .values(revision=CatalogRevision.revision + 1),
+        execution_options={"synchronize_session": False},
+    )
+    if changed.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(CatalogRevision(id=1, revision=1))
+    session.info[BUMPED] = True
+
+
+class UnrevisedChange(RuntimeError):
+    """A commit changed rows a read shows without bumping a revision (a bug in grau)."""
+
+
+def guard(session: Session) -> None:
+    """Refuse, in this session (a request's), a commit of user data without a bump."""
+    session.info[GUARDED] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _context: Any) -> None:
+    if not session.info.get(GUARDED) or session.info.get(CHANGED):
+        return
+    dirty = (obj for obj in session.dirty if session.is_modified(obj))
+    if any(not isinstance(obj, Bookkeeping) for obj in (*session.new, *session.deleted, *dirty)):
+        session.info[CHANGED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _check(session: Session) -> None:
+    if not session.info.get(GUARDED):
+        return
+    session.flush()  # the commit's own flush comes after this hook
+    if session.info.get(CHANGED) and not session.info.get(BUMPED):
+        raise UnrevisedChange("this commit changes user data without revisions.bump_user")
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _reset(session: Session) -> None:
+    session.info.pop(CHANGED, None)
+    session.info.pop(BUMPED, None)

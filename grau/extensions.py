@@ -1,4 +1,4 @@
-"""The flask-smorest Api and Blueprint grau uses, and the accessor for the app's cache."""
+"""The flask-smorest Api and Blueprint grau uses."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import http
 import json
 from typing import Any
 
+import flask
 import flask_smorest
 import marshmallow as ma
-from flask import current_app
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser
 
-from grau.cache import Cache
 from grau.errors import PROBLEM_JSON
 from grau.schemas import Problem
 
@@ -23,7 +22,33 @@ class JSONBodyParser(FlaskParser):
     """webargs reads a missing JSON body as `{}`; every grau body is required, so it is a 422.
 
     JSON nested deeper than the parser's recursion limit is invalid JSON (400), not a 500.
+
+    A query string's arguments are parsed once per schema and remembered: the
+    same list or item is read over and over with the same query, and parsing
+    it again was the largest cost of a cached read. Only successful parses are
+    kept (a refused query is parsed, and refused, every time), and a query
+    schema's rules accept tomorrow whatever they accept today, so a
+    remembered result never admits what a fresh parse would refuse.
     """
+
+    QUERY_CACHE_MAX = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._queries: dict[tuple[Any, bytes], dict[str, Any]] = {}
+
+    def parse(self, argmap: Any, req: Any = None, *, location: str | None = None, **kw: Any) -> Any:
+        if location != "query" or kw.get("validate") is not None:
+            return super().parse(argmap, req, location=location, **kw)
+        key = (argmap, (req or flask.request).query_string)
+        parsed = self._queries.get(key)
+        if parsed is None:
+            parsed = super().parse(argmap, req, location=location, **kw)
+            if len(self._queries) >= self.QUERY_CACHE_MAX:
+                self._queries.clear()
+            self._queries[key] = parsed
+        # A copy per request: a view may change what it was given.
+        return {name: list(v) if isinstance(v, list) else v for name, v in parsed.items()}
 
     def _raw_load_json(self, req: Any) -> Any:
         try:
@@ -80,8 +105,3 @@ class GrauApi(Api):
 
     def _register_pagination_header(self) -> None:
         return None
-
-
-def cache() -> Cache:
-    cache: Cache = current_app.extensions["grau.cache"]
-    return cache

@@ -26,6 +26,7 @@ import os
 import re
 import time
 from functools import lru_cache
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -76,20 +77,26 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
-
-    def start(self) -> None:
-        g.metrics_start = time.perf_counter()
+        # (method, rule, status) -> its two series: bounded by the routes that exist.
+        self._series: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
 
     def record(self, response: Response) -> Response:
-        started = g.pop("metrics_start", None)
-        if started is None:  # a hook before ours answered: nothing to time
+        started = g.get("started")  # grau.observability's first hook
+        if started is None:  # a hook before it answered: nothing to time
             return response
         rule = request.url_rule
-        method = request.method if request.method in _METHODS else "OTHER"
-        route = route_label(rule.rule) if rule is not None else UNMATCHED
-        labels = (method, route, str(response.status_code))
-        self.requests.labels(*labels).inc()
-        self.duration.labels(*labels).observe(time.perf_counter() - started)
+        key = (request.method, rule.rule if rule is not None else None, response.status_code)
+        series = self._series.get(key)
+        if series is None:  # first of its kind: look the labelled series up once
+            method = key[0] if key[0] in _METHODS else "OTHER"
+            route = route_label(key[1]) if key[1] is not None else UNMATCHED
+            labels = (method, route, str(key[2]))
+            series = self._series[key] = (
+                self.requests.labels(*labels),
+                self.duration.labels(*labels),
+            )
+        series[0].inc()
+        series[1].observe(time.perf_counter() - started)
         return response
 
     def exposition(self) -> Response:
@@ -104,11 +111,10 @@ class Metrics:
 
 
 def init_app(app: Flask) -> None:
-    """Time every request (the hook runs before all others) and serve `/metrics`."""
+    """Count and time every request (from grau.observability's first hook); serve `/metrics`."""
     if not app.config.get("METRICS_ENABLED", True):
         return
     metrics = Metrics()
     app.extensions["grau.metrics"] = metrics
-    app.before_request_funcs.setdefault(None, []).insert(0, metrics.start)
     app.after_request(metrics.record)
     app.add_url_rule("/metrics", "metrics", metrics.exposition, methods=["GET"])

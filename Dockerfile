@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# grau's production image: gunicorn serving app:create_app() as an unprivileged user.
-# Start-up (wait for the database, migrate, seed, exec gunicorn) is scripts/entrypoint.py.
+# grau's production image: granian serving app:create_app() as an unprivileged user.
+# Start-up (wait for the database, migrate, seed, exec `python -m grau.server`) is
+# scripts/entrypoint.py; the server's settings come from the environment (grau/server.py).
 #
 #   docker build -t grau .
 #   docker run --env-file .env -p 8000:8000 grau
@@ -36,12 +37,12 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 
 WORKDIR /app
 # Owned by root and only readable by grau: the process cannot rewrite its own code.
-COPY alembic.ini app.py gunicorn.conf.py ./
+COPY alembic.ini app.py ./
 COPY alembic/ alembic/
 COPY grau/ grau/
 COPY scripts/entrypoint.py scripts/entrypoint.py
 # Byte-compile now, since the non-root user cannot write __pycache__ at run time.
-RUN python -m compileall -q app.py gunicorn.conf.py alembic grau scripts
+RUN python -m compileall -q app.py alembic grau scripts
 
 USER 10001:10001
 EXPOSE 8000

@@ -116,7 +116,7 @@ security: install ## The security suite (BOLA, auth, inputs, rate limits; genera
 # other checks need a few of.
 contract-live: newman sdk-check browser-test notebook security schemathesis ## The live checks, against GRAU_BASE_URL
 
-contract: install node ## Spec lint, drift checks, then the live checks on a fresh gunicorn + PostgreSQL + Redis
+contract: install node ## Spec lint, drift checks, then the live checks on a fresh grau.server + PostgreSQL + Redis
 	$(MAKE) --no-print-directory lint-spec openapi-check postman-check spec-compat
 	$(BIN)/python scripts/live_stack.py -- $(MAKE) --no-print-directory contract-live
 
@@ -130,7 +130,7 @@ bench: install ## Benchmark grau against bare Flask (~4 min); writes bench/resul
 bench-smoke: install ## The benchmark in miniature (CI: it runs and every request succeeds; no timings)
 	$(PY) -m bench --smoke
 
-live: install ## Serve grau as production does (gunicorn, fresh PostgreSQL database, Redis) until Ctrl-C
+live: install ## Serve grau as production does (grau.server, fresh PostgreSQL database, Redis) until Ctrl-C
 	$(BIN)/python scripts/live_stack.py --serve
 
 SOAK_ARGS ?=

@@ -1,4 +1,4 @@
-"""Build the grau Flask app: `flask run`, `gunicorn 'app:create_app()'`, tests.
+"""Build the grau Flask app: `flask run`, `python -m grau.server` (granian), tests.
 
 App creation lives outside the package so another entry file can serve a
 subset of the API: `create_app(blueprints=[...])`.

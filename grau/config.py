@@ -57,7 +57,7 @@ class Settings:
     REDIS_URL: str = ""
     # Redis keys (rate-limit counters) start with it: instances sharing one Redis share it.
     CACHE_KEY_PREFIX: str = "grau"
-    # Response bodies each process keeps (see grau/cache.py), in MiB.
+    # Response bodies each process keeps (see grau/cache.py), in MiB; 0 caches nothing.
     CACHE_MAX_MB: int = 64
     REDIS_SOCKET_TIMEOUT_MS: int = 250
     ACCESS_TOKEN_TTL: int = 900
@@ -117,9 +117,11 @@ def validate(config: dict[str, Any]) -> None:
                 "32 characters (for example: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
             )
-    for name in ("ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "CACHE_MAX_MB", "MAX_CONTENT_LENGTH"):
+    for name in ("ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "MAX_CONTENT_LENGTH"):
         if config[name] <= 0:
             raise ConfigError(f"{name} must be positive")
+    if config["CACHE_MAX_MB"] < 0:
+        raise ConfigError("CACHE_MAX_MB must be 0 (no response cache) or more")
     if config["ACCESS_TOKEN_TTL"] >= config["REFRESH_TOKEN_TTL"]:
         raise ConfigError("ACCESS_TOKEN_TTL must be shorter than REFRESH_TOKEN_TTL")
 

@@ -126,7 +126,7 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
     factory = current_app.extensions["grau.session_factory"]
     bind: Engine | Connection = factory.kw["bind"]
     previous: Session | None = g.pop("_grau_db", None)
-    g.pop("_grau_connection", None)  # the previous session's: closed with it
+    g.pop("_grau_driver", None)  # the previous session's: closed with it
     if previous is not None:
         previous.close()  # authentication's reads are done
     connection = bind.connect() if isinstance(bind, Engine) else bind

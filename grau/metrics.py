@@ -8,8 +8,8 @@ cannot explode the label set) and status code:
     grau_http_request_duration_seconds       histogram (seconds, from the first hook
                                              to the response leaving the app)
 
-Under gunicorn every worker is its own process, so each would report only its
-own requests. gunicorn.conf.py therefore sets `PROMETHEUS_MULTIPROC_DIR` before
+Under grau.server every worker is its own process, so each would report only its
+own requests. grau.server therefore sets `PROMETHEUS_MULTIPROC_DIR` before
 any worker imports grau: prometheus_client then keeps every worker's values in
 memory-mapped files there, and `/metrics` sums them over all workers (dead ones
 included, so a restarted worker's counts are not lost). Without that variable

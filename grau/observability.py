@@ -19,7 +19,6 @@ import logging
 import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO
@@ -35,7 +34,7 @@ _VALID_ID = re.compile(r"^[\x21-\x7E]{1,128}$")
 def _request_id_of(environ: dict[str, str]) -> str:
     sent = environ.get(ENVIRON_KEY, "")
     # fullmatch: `$` alone would accept a trailing newline, which could forge log lines.
-    return sent if _VALID_ID.fullmatch(sent) else uuid.uuid4().hex
+    return sent if _VALID_ID.fullmatch(sent) else os.urandom(16).hex()
 
 
 def current_request_id() -> str | None:
@@ -55,15 +54,16 @@ def _start() -> None:
 
 def _utc_stamp(moment: float) -> str:
     """ISO 8601, UTC, milliseconds: the `ts` of every grau log line."""
-    stamp = datetime.fromtimestamp(moment, tz=UTC).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
+    whole = int(moment)
+    milliseconds = int((moment - whole) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{milliseconds:03d}Z"
 
 
 def _finish(write_access_line: bool) -> Callable[[Response], Response]:
     def finish(response: Response) -> Response:
         # current_request_id() rather than g: a before_request hook that ran
         # earlier and aborted would otherwise leave the id unset.
-        request_id = current_request_id() or uuid.uuid4().hex
+        request_id = current_request_id() or os.urandom(16).hex()
         response.headers[HEADER] = request_id
         if write_access_line:
             _access_line(response, request_id)
@@ -90,6 +90,7 @@ def _access_line(response: Response, request_id: str) -> None:
         "referer": environ.get("HTTP_REFERER", "-"),
         "user_agent": environ.get("HTTP_USER_AGENT", "-"),
         "request_id": request_id,
+        "pid": os.getpid(),  # which worker answered
     }
     # One write of the whole line: atomic on a pipe (PIPE_BUF), so workers never interleave.
     os.write(1, orjson.dumps(line) + b"\n")
@@ -150,5 +151,5 @@ def configure_logging(level: str | int) -> None:
         root.removeHandler(_installed)
     _installed = make_handler()
     root.addHandler(_installed)
-    # `warning` as well as `WARNING`: gunicorn's loglevel takes either, so LOG_LEVEL may too.
+    # `warning` as well as `WARNING`: the server's log level takes either, so LOG_LEVEL may too.
     root.setLevel(level.upper() if isinstance(level, str) else level)

@@ -8,8 +8,12 @@
 2. Runs `alembic upgrade head` and seeds the catalog while holding a
    PostgreSQL advisory lock, so replicas starting together migrate exactly once
    (the others wait on the lock and then find nothing to do). SQLite needs no lock.
-3. Replaces itself with COMMAND (default: gunicorn -c gunicorn.conf.py
-   'app:create_app()') so signals reach the server; `--no-exec` stops after step 2.
+3. Replaces itself with COMMAND (default: `python -m grau.server`, granian with
+   the settings in grau/server.py) so signals reach the server; `--no-exec`
+   stops after step 2.
+
+Redis is not needed to start: it only holds rate-limit counters, and each
+process counts alone while it is away.
 
 Every log line is one JSON object on stderr.
 """
@@ -44,7 +48,7 @@ from grau.catalog.seed import seed_catalog  # noqa: E402
 from grau.config import ConfigError, Settings, is_sqlite  # noqa: E402
 from grau.db.session import make_engine  # noqa: E402
 
-DEFAULT_COMMAND = ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+DEFAULT_COMMAND = [sys.executable, "-m", "grau.server"]
 DEFAULT_WAIT_TIMEOUT = 60.0
 FIRST_DELAY = 0.5
 MAX_DELAY = 5.0

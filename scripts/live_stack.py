@@ -5,9 +5,10 @@
 
 Creates a PostgreSQL database `grau_live_<random>` on `LIVE_DATABASE_SERVER`
 (default: the local server), migrates it with `alembic upgrade head`, starts
-gunicorn (`app:create_app()`, GRAU_ENV=production) on a free loopback port
-with Redis at `LIVE_REDIS_URL` under a fresh key prefix, waits for /ready,
-and drops everything afterwards. The command's exit status is returned.
+grau's production server (`python -m grau.server`, GRAU_ENV=production) on a
+free loopback port with Redis at `LIVE_REDIS_URL` under a fresh key prefix,
+waits for /ready, and drops everything afterwards. The command's exit status
+is returned.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float =
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+            raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             with urllib.request.urlopen(f"{base_url}/ready", timeout=2) as response:
                 if response.status == 200:
@@ -120,7 +121,7 @@ def prepare_database(env: dict[str, str]) -> None:
 def live_stack(
     workers: int | None = 2, extra_env: dict[str, str] | None = None, secret_key: str = ""
 ) -> Iterator[str]:
-    """Yield the base URL of a migrated grau under gunicorn on PostgreSQL + Redis."""
+    """Yield the base URL of a migrated grau under its production server on PostgreSQL + Redis."""
     with running_stack(workers, extra_env, secret_key) as stack:
         yield stack.base_url
 
@@ -129,26 +130,19 @@ def live_stack(
 def running_stack(
     workers: int | None = 2, extra_env: dict[str, str] | None = None, secret_key: str = ""
 ) -> Iterator[Stack]:
-    """`live_stack`, also naming its database. `workers=None` keeps gunicorn.conf.py's
-    process and thread counts (WEB_CONCURRENCY, GUNICORN_THREADS: by CPU count)."""
+    """`live_stack`, also naming its database. `workers=None` keeps the server's own
+    process and thread counts (WEB_CONCURRENCY, WEB_THREADS: see grau/server.py)."""
     with fresh_database() as database_url:
         env = stack_env(database_url, extra_env, secret_key)
         prepare_database(env)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        sizing = ["--workers", str(workers), "--threads", "4"] if workers is not None else []
+        env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "GRACEFUL_TIMEOUT": "5"}
+        if workers is not None:
+            env.update(WEB_CONCURRENCY=str(workers), WEB_THREADS="4")
         log = open(LOG, "ab")  # noqa: SIM115
         process = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "app:create_app()",
-                "--bind",
-                f"127.0.0.1:{port}",
-                *sizing,
-                "--graceful-timeout",
-                "5",
-                "--no-control-socket",
-            ],
+            [str(BIN / "python"), "-m", "grau.server"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -167,7 +161,7 @@ def running_stack(
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    # SIGTERM (kill, CI timeouts) must tear down gunicorn and drop the database too.
+    # SIGTERM (kill, CI timeouts) must tear down the server and drop the database too.
     raise SystemExit(128 + signum)
 
 

@@ -1,10 +1,10 @@
-"""Soak test: many users' mixed traffic against grau under gunicorn, then an audit.
+"""Soak test: many users' mixed traffic against grau's production server, then an audit.
 
     python scripts/soak.py                          # make soak: 60 s on a fresh live stack
     python scripts/soak.py --duration 12 --users 24 # a short run
 
 Starts grau as production runs it (scripts/live_stack.py: a fresh PostgreSQL
-database, Redis, gunicorn with gunicorn.conf.py's process and thread counts)
+database, Redis, grau.server with its own process and thread counts)
 on loopback, registers a pool of users, then runs one thread per user, each
 on its own keep-alive connection, sending a mix of requests: lists, reads,
 creates with an Idempotency-Key, partial updates and deletes with If-Match,

@@ -1,9 +1,10 @@
-"""Real services for the live tests: gunicorn as production runs it, and private
+"""Real services for the live tests: grau's server as production runs it, and private
 Redis and PostgreSQL servers that a test may stop, kill and restart.
 
-`Gunicorn` starts `gunicorn -c gunicorn.conf.py` (the production settings) on a
-free loopback port with the environment a test gives it; `call` sends one HTTP
-request on a fresh connection, so successive requests spread over the workers.
+`Server` starts `python -m grau.server` (granian with the production settings)
+on a free loopback port with the environment a test gives it; `call` sends one
+HTTP request on a fresh connection, so successive requests spread over the
+workers.
 `RedisServer` and `PostgresCluster` are private to a test (their own port and
 directory): the shared servers on the standard ports are never stopped.
 """
@@ -37,7 +38,7 @@ from grau.catalog.seed import seed_catalog
 from grau.db.session import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+PYTHON = ROOT / ".venv" / "bin" / "python"
 REDIS_SERVER = shutil.which("redis-server")
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "correct horse battery"
@@ -121,7 +122,7 @@ def register(port: int) -> Account:
     return Account(email, login.json["access_token"], created.json["id"])
 
 
-# ------------------------------------------------------------------------ gunicorn
+# -------------------------------------------------------------------------- server
 
 
 def migrate(database_url: str) -> None:
@@ -149,8 +150,8 @@ def app_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def stop_gunicorn(process: subprocess.Popen[bytes]) -> None:
-    """Graceful shutdown; else kill gunicorn's own process group (master and workers)."""
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Graceful shutdown; else kill the server's own process group (main and workers)."""
     if process.poll() is not None:
         return
     process.terminate()
@@ -161,35 +162,37 @@ def stop_gunicorn(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of a server whose main process is `pid`."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in children]
+
+
 @dataclass
-class Gunicorn:
-    """gunicorn with the repository's gunicorn.conf.py, bound to a free loopback port."""
+class Server:
+    """grau's production server (grau/server.py), bound to a free loopback port."""
 
     env: dict[str, str]
     log: Path
-    workers: int | None = 2  # None: gunicorn.conf.py's own counts (by CPU)
+    workers: int | None = 2  # None: the server's own default (one per CPU)
     threads: int | None = 4
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Gunicorn:
-        env = {**os.environ, **self.env}
-        for name, value in (("WEB_CONCURRENCY", self.workers), ("GUNICORN_THREADS", self.threads)):
+    def start(self) -> Server:
+        env = {**os.environ, **self.env, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the server makes its own
+        for name, value in (("WEB_CONCURRENCY", self.workers), ("WEB_THREADS", self.threads)):
             if value is None:
                 env.pop(name, None)
             else:
                 env[name] = str(value)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [
-                    str(GUNICORN),
-                    "-c",
-                    str(ROOT / "gunicorn.conf.py"),
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--access-logfile",
-                    "/dev/null",
-                ],
+                self.command(),
                 cwd=ROOT,
                 env=env,
                 stdout=out,
@@ -199,38 +202,44 @@ class Gunicorn:
         self.wait_ready()
         return self
 
+    def command(self) -> list[str]:
+        return [str(PYTHON), "-m", "grau.server"]
+
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
-                pytest.fail(f"gunicorn exited:\n{self.output()}")
+                pytest.fail(f"the server exited:\n{self.output()}")
             with contextlib.suppress(OSError):
                 healthy = call(self.port, "GET", "/health", timeout=2).status == 200
                 workers = len(self.worker_pids())
                 if healthy and workers and workers == (self.workers or workers):
                     return
             time.sleep(0.1)
-        pytest.fail(f"gunicorn did not answer /health within {timeout} s:\n{self.output()}")
+        pytest.fail(f"the server did not answer /health within {timeout} s:\n{self.output()}")
 
     def worker_pids(self) -> list[int]:
         assert self.process is not None
-        pid = self.process.pid
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            return []
-        return [int(child) for child in children]
+        return worker_pids(self.process.pid)
 
     def stop(self) -> None:
         if self.process is not None:
-            stop_gunicorn(self.process)
+            stop_server(self.process)
         self.process = None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
-    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Reply:
-        return call(self.port, method, path, body, **kwargs)
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Reply:
+        return call(self.port, method, path, body, token, headers, **kwargs)
 
 
 # --------------------------------------------------------------------- Redis server

@@ -99,14 +99,14 @@ def test_unknown_environment_is_refused(make_app, env):
     [
         {"ACCESS_TOKEN_TTL": 0},
         {"REFRESH_TOKEN_TTL": -1},
-        {"CACHE_MAX_MB": 0},
+        {"CACHE_MAX_MB": -1},
         {"MAX_CONTENT_LENGTH": 0},
         {"ACCESS_TOKEN_TTL": 3600, "REFRESH_TOKEN_TTL": 3600},
     ],
     ids=[
         "access ttl 0",
         "refresh ttl negative",
-        "no response cache",
+        "negative response cache",
         "no body size",
         "access not shorter",
     ],

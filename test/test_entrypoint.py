@@ -253,3 +253,53 @@ def test_execs_the_command_after_the_double_dash_in_its_own_process(fresh: str) 
     # Same pid: the server replaced the entrypoint (so it receives the container's signals).
     assert stdout.split() == ["served", str(process.pid)]
     assert names(logged)[-1] == "exec"
+
+
+def _get(port: int, path: str) -> bytes:
+    """The raw HTTP answer to one GET."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_starts_and_serves_with_its_default_command_while_redis_is_down(fresh: str) -> None:
+    """Migrate, seed and serve with Redis unreachable: only rate limits need it, and they
+    count per process meanwhile."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "GRAU_ENV": "production",
+        "SECRET_KEY": "s" * 48,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, ENTRYPOINT],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        ready = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(OSError):
+                ready = _get(port, "/ready")
+                break
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert ready is not None, stderr[-3000:]
+    assert ready.startswith(b"HTTP/1.1 200"), ready
+    assert b'"status":"degraded"' in ready.replace(b" ", b""), ready
+    assert "catalog_seeded" in stderr and "startup_failed" not in stderr

@@ -1,11 +1,14 @@
 """A Redis outage never fails a request, hides a write, or revives a revoked token.
 
 Each scenario (a test class) runs its own redis-server, so it can be paused or
-killed without touching the suite's Redis, and an app pointed at it with a 1 s
-circuit breaker, its sessions in one transaction rolled back at the end. The
-scenario runs once in a class-scoped fixture; each test checks one promise
-about what the client saw. Scenarios: Redis hung (SIGSTOP), Redis killed and
-restarted empty, and a hang seen by two instances (gunicorn workers).
+killed without touching the suite's Redis, and an app pointed at it, its
+sessions in one transaction rolled back at the end. Rate limits are on (Redis
+holds their counters), at 50 a minute per user, so every request counts in
+Redis and meets the outage. The scenario runs once in a class-scoped fixture;
+each test checks one promise about what the client saw. Scenarios: Redis hung
+(SIGSTOP), Redis killed and restarted empty, and a hang seen by two instances.
+The same promises across real servers, with one instance cut off from Redis,
+are in test_instances_live.py.
 Needs TEST_REDIS_URL (the production-stack pass) and the `redis-server` binary.
 """
 
@@ -27,12 +30,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from werkzeug.test import TestResponse
 
+from grau.db.session import use_sessions
+
 pytestmark = pytest.mark.skipif(
     not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set (embedded pass: no Redis)"
 )
 
-PROBE_INTERVAL_MS = 500
-RETRY_AFTER_S = 1  # how long the tests wait after Redis returns
+RETRY_AFTER_S = 1  # after a failed Redis call, how long a process leaves Redis alone
 # A request during an outage may pay one socket timeout (250 ms), never more.
 FAST_S = 0.5
 PASSWORD = "correct horse battery"
@@ -124,29 +128,36 @@ def prefix() -> str:
     return f"grau-outage-{uuid.uuid4().hex[:8]}"
 
 
+def outage_config(redis_server: RedisServer, prefix: str) -> dict[str, Any]:
+    return {
+        "REDIS_URL": redis_server.url,
+        "CACHE_KEY_PREFIX": prefix,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_USER": "50 per minute",  # a count per request: each meets Redis
+        "RATELIMIT_LOGIN": "1000 per minute",
+        "RATELIMIT_REGISTER": "1000 per minute",
+    }
+
+
 @pytest.fixture(scope="class")
 def outage_app(
     make_app: Callable[..., Flask], engine: Engine, redis_server: RedisServer, prefix: str
 ) -> Iterator[Flask]:
     """An app on the private Redis, its sessions inside one transaction rolled back at the end."""
-    app = make_app(
-        {
-            "REDIS_URL": redis_server.url,
-            "REDIS_PROBE_INTERVAL_MS": PROBE_INTERVAL_MS,
-            "CACHE_KEY_PREFIX": prefix,
-        }
-    )
+    app = make_app(outage_config(redis_server, prefix))
     connection = engine.connect()
     outer = connection.begin()
-    app.extensions["grau.session_factory"] = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    use_sessions(
+        app,
+        sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ),
     )
     try:
         yield app
     finally:
         outer.rollback()
         connection.close()
-        app.extensions["grau.cache"].store.close()
         app.extensions["grau.engine"].dispose()
 
 
@@ -154,17 +165,10 @@ def outage_app(
 def second_instance(
     make_app: Callable[..., Flask], outage_app: Flask, redis_server: RedisServer, prefix: str
 ) -> Iterator[Flask]:
-    """Another instance (a second gunicorn worker) on the same Redis and database."""
-    app = make_app(
-        {
-            "REDIS_URL": redis_server.url,
-            "REDIS_PROBE_INTERVAL_MS": PROBE_INTERVAL_MS,
-            "CACHE_KEY_PREFIX": prefix,
-        }
-    )
-    app.extensions["grau.session_factory"] = outage_app.extensions["grau.session_factory"]
+    """Another instance (a second server process) on the same Redis and database."""
+    app = make_app(outage_config(redis_server, prefix))
+    use_sessions(app, outage_app.extensions["grau.session_factory"])
     yield app
-    app.extensions["grau.cache"].store.close()
     app.extensions["grau.engine"].dispose()
 
 
@@ -184,7 +188,7 @@ class Scenario:
     patched_value: float = 0.0
     list_before: bytes = b""
     item_before: bytes = b""
-    cached_keys_before_recovery: set[bytes] = field(default_factory=set)
+    counted_before_recovery: int = 0
     during: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
     timings: list[tuple[str, float]] = field(default_factory=list)
@@ -192,18 +196,28 @@ class Scenario:
     recovery_logs: list[logging.LogRecord] = field(default_factory=list)
 
 
+def counted(server: RedisServer, prefix: str) -> int:
+    """Every request the rate-limit counters in Redis have counted, summed."""
+    client = server.client()
+    try:
+        return sum(int(client.get(key) or 0) for key in client.scan_iter(f"{prefix}:rl*"))
+    finally:
+        client.close()
+
+
 def _before_the_outage(
     api: Api, server: RedisServer, prefix: str
 ) -> tuple[Scenario, str, str, str]:
-    """A user with two sessions and a stat whose list and item are cached in Redis."""
+    """A user with two sessions and a stat whose list and item are cached."""
     email = api.register()
     token, other_session = api.login(email), api.login(email)
     stat = api.create_stat(token, 72.5)
     seen = Scenario()
     seen.list_before = api.call("GET", "/v1/body-stats", token).data
     seen.item_before = api.call("GET", f"/v1/body-stats/{stat}", token).data
-    assert api.status(other_session) == 200  # Redis now trusts this session
-    assert server.keys(f"{prefix}:c:*"), "the reads were not cached in Redis before the outage"
+    assert api.status(other_session) == 200
+    assert len(api.client.application.extensions["grau.responses"]), "nothing was cached"
+    assert server.keys(f"{prefix}:rl*"), "no rate-limit counter in Redis before the outage"
     return seen, token, other_session, stat
 
 
@@ -217,7 +231,7 @@ def _after_recovery(
     stat: str,
 ) -> None:
     time.sleep(RETRY_AFTER_S + 0.3)
-    seen.cached_keys_before_recovery = set(server.keys(f"{prefix}:c:*"))
+    seen.counted_before_recovery = counted(server, prefix)
     listed = api.call("GET", "/v1/body-stats", token)
     item = api.call("GET", f"/v1/body-stats/{stat}", token)
     seen.after = {
@@ -227,7 +241,7 @@ def _after_recovery(
         "item_value": (item.json or {}).get("value"),
         "revoked": [api.status(other_session) for _ in range(3)],
         "live": api.status(token),
-        "cached_keys": set(server.keys(f"{prefix}:c:*")),
+        "counted": counted(server, prefix),
     }
 
 
@@ -348,15 +362,15 @@ class OutageContract:
         assert seen.after["revoked"] == [401, 401, 401]
         assert seen.after["live"] == 200
 
-    def test_reads_are_cached_in_redis_again_after_recovery(self, seen: Scenario) -> None:
-        assert seen.after["cached_keys"] - seen.cached_keys_before_recovery
+    def test_rate_limits_count_in_redis_again_after_recovery(self, seen: Scenario) -> None:
+        assert seen.after["counted"] > seen.counted_before_recovery
 
     def test_an_outage_logs_one_warning_and_no_traceback(self, seen: Scenario) -> None:
         for records in (seen.outage_logs, seen.recovery_logs):
             warnings = [
                 r.getMessage()
                 for r in records
-                if r.name == "grau.cache" and r.levelno == logging.WARNING
+                if r.name == "grau.ratelimit" and r.levelno == logging.WARNING
             ]
             assert len(warnings) <= 1, warnings
             loud = [
@@ -395,9 +409,9 @@ def seen_by_another_instance(
     email = a.register()
     token, other_session = a.login(email), a.login(email)
     stat = a.create_stat(token, 72.5)
-    assert b.values(token) == {stat: 72.5}  # cached in Redis by B
+    assert b.values(token) == {stat: 72.5}  # cached by B
     b.expect(200, "GET", f"/v1/body-stats/{stat}", token)
-    assert b.status(other_session) == 200  # Redis now trusts this session
+    assert b.status(other_session) == 200
 
     redis_server.pause()
     try:

@@ -1,8 +1,8 @@
 """A short soak in CI: `make soak`'s traffic and audit for a few seconds.
 
 The full run (`make soak`, 60 s) writes the figures in the README; this one
-proves on every CI run that mixed traffic from many users against gunicorn
-(gunicorn.conf.py's own worker and thread counts) gets no 5xx and that every
+proves on every CI run that mixed traffic from many users against grau.server
+(its own default worker and thread counts) gets no 5xx and that every
 acknowledged write is in the database exactly once. Its figures are printed
 and written to build/soak/ci-report.json.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, TEST_DATABASE_URL, TEST_REDIS_URL, Database
-from live import Gunicorn, app_env, migrate
+from live import Server, app_env, migrate
 
 from scripts.soak import SOAK_ENV, passed, run, summary
 
@@ -38,7 +38,7 @@ def test_a_short_soak_gets_no_5xx_and_loses_or_doubles_no_acknowledged_write(
     db = new_database()
     migrate(db.url)
     env = app_env(db.url, redis_url, **SOAK_ENV)
-    server = Gunicorn(env, tmp_path / "gunicorn.log", workers=None, threads=None).start()
+    server = Server(env, tmp_path / "server.log", workers=None, threads=None).start()
     try:
         report = run(
             f"http://127.0.0.1:{server.port}",

@@ -1,4 +1,4 @@
-"""Nothing lost, nothing doubled: retries and races against gunicorn on PostgreSQL.
+"""Nothing lost, nothing doubled: retries and races against the live server on PostgreSQL.
 
 Driven by the spec, so every resource added later is covered with no new test
 code: every create operation (a POST answered with 201) must take an
@@ -6,7 +6,7 @@ code: every create operation (a POST answered with 201) must take an
 nothing, however many copies race; every PATCH/PUT/DELETE honours `If-Match`
 so that of several writers who read the same version exactly one wins.
 
-The server is gunicorn with the production settings (gunicorn.conf.py) and
+The server is grau.server (granian) with the production settings and
 several threaded workers, so racing requests really run in parallel in
 different processes. Rate limits are off here: these tests spend hundreds of
 requests per account in seconds, which is what the limits exist to stop.
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database
-from live import Account, Gunicorn, RedisServer, Reply, app_env, migrate, register
+from live import Account, RedisServer, Reply, Server, app_env, migrate, register
 from spec_driven import Builder, Operation, creates, load_spec, operations, updates
 
 pytestmark = [
@@ -50,23 +50,23 @@ WRITERS = 4  # clients that read one version and all write
 @pytest.fixture(scope="module")
 def server(
     new_database: Callable[[], Database], redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gunicorn]:
+) -> Iterator[Server]:
     db = new_database()
     migrate(db.url)
-    log = tmp_path_factory.mktemp("races") / "gunicorn.log"
+    log = tmp_path_factory.mktemp("races") / "server.log"
     env = app_env(db.url, redis_url, RATELIMIT_ENABLED="false")
-    gunicorn = Gunicorn(env, log, workers=3, threads=4).start()
-    yield gunicorn
-    gunicorn.stop()
+    server = Server(env, log, workers=3, threads=4).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
-def account(server: Gunicorn) -> Account:
+def account(server: Server) -> Account:
     return register(server.port)
 
 
 @pytest.fixture(scope="module")
-def builder(server: Gunicorn, account: Account) -> Builder:
+def builder(server: Server, account: Account) -> Builder:
     return Builder(SPEC, server.request, account.token)
 
 
@@ -86,7 +86,7 @@ def _token(operation: Operation, builder: Builder) -> str | None:
     return None if operation.public else builder.token
 
 
-def _count(server: Gunicorn, builder: Builder, operation: Operation, url: str) -> int | None:
+def _count(server: Server, builder: Builder, operation: Operation, url: str) -> int | None:
     """How many items the collection lists, when it has a list operation."""
     if "get" not in SPEC["paths"][operation.path]:
         return None  # e.g. registration: the email's uniqueness already allows one
@@ -110,7 +110,7 @@ def test_every_create_operation_takes_an_idempotency_key() -> None:
 
 @pytest.mark.parametrize("operation", CREATES, ids=str)
 def test_a_retry_with_the_same_key_replays_the_first_response_and_creates_nothing(
-    server: Gunicorn, builder: Builder, operation: Operation
+    server: Server, builder: Builder, operation: Operation
 ) -> None:
     url = builder.resolve(operation.path)
     body, key, token = builder.body(operation), _key(), _token(operation, builder)
@@ -131,7 +131,7 @@ def test_a_retry_with_the_same_key_replays_the_first_response_and_creates_nothin
 
 @pytest.mark.parametrize("operation", CREATES, ids=str)
 def test_the_same_key_with_another_body_is_a_422(
-    server: Gunicorn, builder: Builder, operation: Operation
+    server: Server, builder: Builder, operation: Operation
 ) -> None:
     url = builder.resolve(operation.path)
     key, token = _key(), _token(operation, builder)
@@ -149,7 +149,7 @@ def test_the_same_key_with_another_body_is_a_422(
 
 @pytest.mark.parametrize("operation", CREATES, ids=str)
 def test_concurrent_requests_with_one_key_create_one_resource(
-    server: Gunicorn, builder: Builder, operation: Operation
+    server: Server, builder: Builder, operation: Operation
 ) -> None:
     url = builder.resolve(operation.path)
     token = _token(operation, builder)
@@ -174,7 +174,7 @@ def test_concurrent_requests_with_one_key_create_one_resource(
 # --------------------------------------------------------------------------- If-Match
 
 
-def _etag(server: Gunicorn, builder: Builder, url: str) -> str:
+def _etag(server: Server, builder: Builder, url: str) -> str:
     read = server.request("GET", url, token=builder.token)
     assert read.status == 200, read.body
     etag = read.header("ETag")
@@ -188,7 +188,7 @@ def _if_match(builder: Builder, etag: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("operation", UPDATES, ids=str)
 def test_of_writers_who_read_one_version_exactly_one_wins_and_the_rest_get_412(
-    server: Gunicorn, builder: Builder, operation: Operation
+    server: Server, builder: Builder, operation: Operation
 ) -> None:
     for _ in range(ROUNDS):
         url = builder.item(operation.path)
@@ -213,7 +213,7 @@ def test_of_writers_who_read_one_version_exactly_one_wins_and_the_rest_get_412(
 
 @pytest.mark.parametrize("operation", DELETES, ids=str)
 def test_a_delete_racing_updates_of_one_version_leaves_one_winner(
-    server: Gunicorn, builder: Builder, operation: Operation
+    server: Server, builder: Builder, operation: Operation
 ) -> None:
     update = next(o for o in UPDATES if o.path == operation.path)
     for _ in range(ROUNDS):
@@ -254,18 +254,18 @@ def server_on_private_redis(
     new_database: Callable[[], Database],
     redis_server: RedisServer,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Gunicorn]:
+) -> Iterator[Server]:
     db = new_database()
     migrate(db.url)
-    log: Path = tmp_path_factory.mktemp("races-redis") / "gunicorn.log"
+    log: Path = tmp_path_factory.mktemp("races-redis") / "server.log"
     env = app_env(db.url, redis_server.url, RATELIMIT_ENABLED="false")
-    gunicorn = Gunicorn(env, log, workers=3, threads=4).start()
-    yield gunicorn
-    gunicorn.stop()
+    server = Server(env, log, workers=3, threads=4).start()
+    yield server
+    server.stop()
 
 
 def test_idempotency_keys_hold_through_a_redis_outage(
-    server_on_private_redis: Gunicorn, redis_server: RedisServer
+    server_on_private_redis: Server, redis_server: RedisServer
 ) -> None:
     server = server_on_private_redis
     account = register(server.port)

@@ -1,6 +1,6 @@
 """Execute development/api_interaction.ipynb against the running grau at GRAU_BASE_URL.
 
-`make notebook` runs this inside the live stack (gunicorn + PostgreSQL + Redis),
+`make notebook` runs this inside the live stack (grau.server + PostgreSQL + Redis),
 so the notebook cannot rot: any cell that raises fails CI. The executed copy and
 its plot land in build/notebook/.
 """

@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, select
 
 from grau.auth.models import AuthSession
 from grau.db.driver import DriverQuery
-from grau.db.session import connection
+from grau.db.session import driver_connection
 from grau.errors import unauthorized
 from grau.openapi import add_responses, mark_authenticated
 from grau.ratelimit import client_address, count_user
@@ -117,7 +117,7 @@ SESSION_REVISIONS = DriverQuery(
 def live_session_revision(claims: Claims) -> Revision | None:
     """The revisions the user can read as of now, or None if the session is revoked or gone."""
     row = SESSION_REVISIONS.first(
-        connection(), session_id=claims.session_id, user_id=claims.user_id
+        driver_connection(), session_id=claims.session_id, user_id=claims.user_id
     )
     return Revision(row[0], row[1] or 0) if row is not None else None
 

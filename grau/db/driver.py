@@ -17,8 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy import Dialect, Select
 from sqlalchemy.exc import DBAPIError
+
+from grau.db.session import DriverConnection
+
+# Positional placeholders bind from a list, which the drivers convert faster than names.
+POSITIONAL = {"pyformat": "format", "named": "qmark"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,10 @@ class DriverQuery:
         self._compiled: dict[str, _Compiled] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self.statement.compile(dialect=dialect)
+        positional = POSITIONAL.get(dialect.paramstyle)
+        dialect_class: Any = type(dialect)
+        compiler_dialect = dialect_class(paramstyle=positional) if positional else dialect
+        compiled = self.statement.compile(dialect=compiler_dialect)
         processors: dict[str, Callable[[Any], Any]] = {}
         for name, bind in compiled.binds.items():
             process = bind.type.bind_processor(dialect)
@@ -48,7 +56,7 @@ class DriverQuery:
         self._compiled[dialect.name] = found
         return found
 
-    def first(self, connection: Connection, **params: Any) -> Any:
+    def first(self, connection: DriverConnection, **params: Any) -> Any:
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         values = {**compiled.defaults, **params}
@@ -56,7 +64,7 @@ class DriverQuery:
             values[name] = process(values[name])
         positions = compiled.positions
         args: Any = values if positions is None else [values[name] for name in positions]
-        dbapi_connection = connection.connection.dbapi_connection
+        dbapi_connection = connection.proxied.dbapi_connection
         assert dbapi_connection is not None
         cursor = dbapi_connection.cursor()
         try:
@@ -65,7 +73,7 @@ class DriverQuery:
         except dialect.loaded_dbapi.Error as exc:
             lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
             if lost:
-                connection.invalidate(exc)
+                connection.proxied.invalidate(exc)
             raise DBAPIError.instance(
                 compiled.sql,
                 args,

@@ -1,16 +1,16 @@
 """Engines and request-scoped sessions.
 
-Each request gets one connection (`connection()`) and, if it needs the ORM,
-one `Session` on it (`db()`), both opened lazily and closed when the app
+Each request gets, lazily, a `Session` (`db()`) and a driver-level connection
+for the token check's query (`driver_connection()`), closed when the app
 context ends. Which kind depends on the HTTP method:
 
-- a safe request (GET, HEAD, OPTIONS) reads. On PostgreSQL its connection is in
-  autocommit mode: each statement sees the latest committed data, and the
+- a safe request (GET, HEAD, OPTIONS) reads. On PostgreSQL its connections are
+  in autocommit mode: each statement sees the latest committed data, and the
   request pays no BEGIN and ROLLBACK round trips (two of the three a one-query
-  read would otherwise cost). A read served from the cache needs no Session
-  at all, only the token check's query on the connection;
-- any other request writes, in one transaction per `commit()`, on its
-  session's connection.
+  read would otherwise cost). A read served from the cache needs no Session at
+  all: the token check runs on a connection taken straight from the pool;
+- any other request writes, in one transaction per `commit()`, and the token
+  check runs inside it, on the session's connection.
 
 A connection that sat idle in the pool is pinged before use (the database may
 have restarted meanwhile); one in steady use is not, so a busy server pays no
@@ -23,11 +23,12 @@ transaction they roll back (`use_sessions`); every request then runs on it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Dialect, Engine, PoolProxiedConnection, create_engine, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grau import revisions
@@ -121,26 +122,48 @@ def use_sessions(app: Flask, factory: sessionmaker[Session]) -> None:
     app.extensions.pop("grau.read_engine", None)
 
 
-def connection() -> Connection:
-    """The current request's connection: a read's own (see above), else its session's."""
-    conn: Connection | None = g.get("_grau_connection")
-    if conn is None:
+@dataclass(frozen=True)
+class DriverConnection:
+    """A pooled DBAPI connection and the dialect that speaks to it (see grau.db.driver)."""
+
+    proxied: PoolProxiedConnection
+    dialect: Dialect
+
+
+def driver_connection() -> DriverConnection:
+    """The current request's connection for driver-level queries: a read's own, else
+    its session's (so a write's token check is part of its transaction)."""
+    found: DriverConnection | None = g.get("_grau_driver")
+    if found is None:
         engine: Engine | None = current_app.extensions.get("grau.read_engine")
         if engine is not None and _reading():
-            conn = g._grau_own_connection = engine.connect()
+            proxied = g._grau_own_connection = _checkout(engine)
+            found = DriverConnection(proxied, engine.dialect)
         else:
-            conn = db().connection()
-        g._grau_connection = conn
-    return conn
+            session_connection = db().connection()
+            found = DriverConnection(session_connection.connection, session_connection.dialect)
+        g._grau_driver = found
+    return found
+
+
+def _checkout(engine: Engine) -> PoolProxiedConnection:
+    """`engine.raw_connection()`, with a failure to connect wrapped as `Engine.connect()`
+    wraps it (the pool raises the driver's own error), so it is a 503 like any other."""
+    try:
+        return engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            None, None, exc, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect
+        ) from exc
 
 
 def db() -> Session:
-    """The current request's session: on a read, bound to the read's connection."""
+    """The current request's session (on its own connection from the read engine, for a read)."""
     session: Session | None = g.get("_grau_db")
     if session is None:
         factory = current_app.extensions["grau.session_factory"]
-        reads_alone = "grau.read_engine" in current_app.extensions and _reading()
-        session = factory(bind=connection()) if reads_alone else factory()
+        engine: Engine | None = current_app.extensions.get("grau.read_engine")
+        session = factory(bind=engine) if engine is not None and _reading() else factory()
         revisions.guard(session)
         g._grau_db = session
     return session
@@ -154,7 +177,7 @@ def _close(_exc: BaseException | None) -> None:
     session: Session | None = g.pop("_grau_db", None)
     if session is not None:
         session.close()
-    g.pop("_grau_connection", None)
-    own: Connection | None = g.pop("_grau_own_connection", None)
+    g.pop("_grau_driver", None)
+    own: PoolProxiedConnection | None = g.pop("_grau_own_connection", None)
     if own is not None:
-        own.close()
+        own.close()  # back to the pool

@@ -1,0 +1,232 @@
+"""Revisions: what every cached read is keyed by, and why none can be stale.
+
+A commit that changes a user's data bumps `users.revision` in its own
+transaction; a read is cached under the revision its token check read. These
+tests pin the pieces: who bumps, what a bump must not touch, what the guard
+refuses, and that the response cache serves a body only for its revision.
+Across real servers and a broken Redis, the same promise is checked in
+test_instances_live.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from conftest import WEIGHT, Account
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grau import revisions
+from grau.body_stats.models import BodyStat
+from grau.cache import Cached, ResponseCache
+from grau.catalog.models import Equipment
+from grau.catalog.seed import seed_catalog
+from grau.revisions import CatalogRevision, UnrevisedChange
+from grau.users.models import User
+
+
+def revision_of(db_session: Session, account: Account) -> int:
+    db_session.expire_all()
+    value = db_session.scalar(select(User.revision).where(User.id == uuid.UUID(account.id)))
+    assert value is not None
+    return value
+
+
+def catalog_revision(db_session: Session) -> int:
+    db_session.expire_all()
+    return db_session.scalar(select(CatalogRevision.revision)) or 0
+
+
+# ---------------------------------------------------------------------- who bumps
+
+
+def test_a_create_an_update_and_a_delete_each_bump_the_revision(client, user, db_session):
+    start = revision_of(db_session, user)
+    created = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers)
+    after_create = revision_of(db_session, user)
+    url = f"/v1/body-stats/{created.json['id']}"
+    client.patch(url, json={"note": "after breakfast"}, headers=user.headers)
+    after_update = revision_of(db_session, user)
+    client.delete(url, headers=user.headers)
+
+    assert [after_create, after_update, revision_of(db_session, user)] == [
+        start + 1,
+        start + 2,
+        start + 3,
+    ]
+
+
+def test_a_profile_change_bumps_the_revision(client, user, db_session):
+    start = revision_of(db_session, user)
+
+    client.patch("/v1/users/me", json={"timezone": "Europe/Berlin"}, headers=user.headers)
+
+    assert revision_of(db_session, user) == start + 1
+
+
+def test_a_refused_write_leaves_the_revision_alone(client, user, db_session):
+    start = revision_of(db_session, user)
+
+    refused = client.post("/v1/body-stats", json={**WEIGHT, "unit": "cm"}, headers=user.headers)
+
+    assert refused.status_code == 422
+    assert revision_of(db_session, user) == start
+
+
+def test_a_write_leaves_other_users_revisions_alone(client, user, other_user, db_session):
+    theirs = revision_of(db_session, other_user)
+
+    client.post("/v1/body-stats", json=WEIGHT, headers=user.headers)
+
+    assert revision_of(db_session, other_user) == theirs
+
+
+def test_a_bump_changes_neither_the_profile_nor_its_etag(client, user):
+    before = client.get("/v1/users/me", headers=user.headers)
+
+    client.post("/v1/body-stats", json=WEIGHT, headers=user.headers)
+    after = client.get("/v1/users/me", headers=user.headers)
+
+    assert after.json == before.json  # updated_at included
+    assert after.headers["ETag"] == before.headers["ETag"]
+
+
+def test_the_seed_bumps_the_catalog_revision_only_when_it_changes_something(db_session):
+    start = catalog_revision(db_session)
+    unchanged = seed_catalog(db_session)
+    assert (unchanged.created, unchanged.updated) == (0, 0)
+    assert catalog_revision(db_session) == start
+
+    barbell = db_session.scalar(select(Equipment).where(Equipment.slug == "barbell"))
+    assert barbell is not None
+    barbell.name = "Renamed barbell"
+    db_session.commit()
+    restored = seed_catalog(db_session)
+
+    assert restored.updated == 1
+    assert catalog_revision(db_session) == start + 1
+
+
+# ----------------------------------------------------------------------- the guard
+
+
+def test_a_request_that_commits_user_data_without_a_bump_is_refused(
+    app: Flask, session_factory: Any, user: Account
+) -> None:
+    """The guard turns a forgotten bump into an error at the commit, never a stale read."""
+    with app.test_request_context("/v1/body-stats", method="POST"):
+        from grau.db.session import db
+
+        session = db()
+        session.add(
+            BodyStat(
+                user_id=uuid.UUID(user.id),
+                type="weight",
+                value=70.0,
+                unit="kg",
+                canonical_value=70.0,
+                recorded_at=datetime.now(UTC),
+            )
+        )
+        with pytest.raises(UnrevisedChange):
+            session.commit()
+        session.rollback()
+
+
+def test_the_same_commit_with_a_bump_goes_through(
+    app: Flask, session_factory: Any, user: Account, db_session: Session
+) -> None:
+    start = revision_of(db_session, user)
+    with app.test_request_context("/v1/body-stats", method="POST"):
+        from grau.db.session import db
+
+        session = db()
+        session.add(
+            BodyStat(
+                user_id=uuid.UUID(user.id),
+                type="weight",
+                value=70.0,
+                unit="kg",
+                canonical_value=70.0,
+                recorded_at=datetime.now(UTC),
+            )
+        )
+        revisions.bump_user(session, uuid.UUID(user.id))
+        session.commit()
+
+    assert revision_of(db_session, user) == start + 1
+
+
+def test_sessions_outside_requests_are_not_guarded(db_session: Session, user: Account) -> None:
+    """Seeds and maintenance scripts manage their own revisions (the seed bumps the catalog)."""
+    db_session.add(
+        BodyStat(
+            user_id=uuid.UUID(user.id),
+            type="weight",
+            value=70.0,
+            unit="kg",
+            canonical_value=70.0,
+            recorded_at=datetime.now(UTC),
+        )
+    )
+    db_session.commit()
+
+
+# -------------------------------------------------------------- the response cache
+
+
+def test_a_read_after_a_write_is_never_the_cached_body(client, user):
+    created = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers)
+    url = f"/v1/body-stats/{created.json['id']}"
+    first = client.get(url, headers=user.headers)
+    assert client.get(url, headers=user.headers).data == first.data  # now cached
+
+    client.patch(url, json={"type": "weight", "value": 80, "unit": "kg"}, headers=user.headers)
+
+    assert client.get(url, headers=user.headers).json["value"] == 80
+
+
+def test_a_cached_read_is_served_from_the_cache(app: Flask, client, user):
+    created = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers)
+    url = f"/v1/body-stats/{created.json['id']}"
+    cache = app.extensions["grau.responses"]
+    client.get(url, headers=user.headers)
+    entries = len(cache)
+
+    again = client.get(url, headers=user.headers)
+
+    assert again.status_code == 200
+    assert len(cache) == entries  # served, not stored again
+
+
+def test_another_users_revision_never_serves_my_body(client, user, other_user):
+    mine = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers).json
+    client.get(f"/v1/body-stats/{mine['id']}", headers=user.headers)
+
+    theirs = client.get(f"/v1/body-stats/{mine['id']}", headers=other_user.headers)
+
+    assert theirs.status_code == 404
+
+
+def test_the_cache_keeps_to_its_byte_bound_dropping_the_least_recently_used():
+    cache = ResponseCache(max_bytes=8 * 2000)
+    body = b"x" * 1000
+    for n in range(30):
+        cache.put(("user", n), Cached('"e"', body))
+        cache.get(("user", 0))  # read after every write: never the least recently used
+
+    kept = [n for n in range(30) if cache.get(("user", n)) is not None]
+    assert len(kept) * (1000 + 400) <= cache.max_bytes
+    assert kept == [0, *range(30 - len(kept) + 1, 30)]
+
+
+def test_a_body_over_an_eighth_of_the_cache_is_not_kept():
+    cache = ResponseCache(max_bytes=8000)
+
+    cache.put(("user", "big"), Cached('"e"', b"x" * 1000))
+
+    assert cache.get(("user", "big")) is None

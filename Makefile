@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
-	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke
+	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -124,11 +124,14 @@ contract: install node ## Spec lint, drift checks, then the live checks on a fre
 # Both need PostgreSQL and Redis (LIVE_DATABASE_SERVER, LIVE_REDIS_URL as for `make live`);
 # wrk drives the load when installed (apt-get install wrk), else a Python client.
 
-bench: install ## Benchmark grau against bare Flask (~4 min); writes bench/results.md, .png and the README's numbers
+bench: install ## CPU per request of grau against bare Flask (~9 min); writes bench/results.md, .png and the README's numbers
 	$(PY) -m bench
 
 bench-smoke: install ## The benchmark in miniature (CI: it runs and every request succeeds; no timings)
 	$(PY) -m bench --smoke
+
+bench-servers: install ## Which WSGI server and worker model serves grau cheapest (~3 min; bench/servers.md)
+	$(PY) -m bench.servers
 
 live: install ## Serve grau as production does (grau.server, fresh PostgreSQL database, Redis) until Ctrl-C
 	$(BIN)/python scripts/live_stack.py --serve

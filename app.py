@@ -185,8 +185,7 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     observability.configure_logging(app.config["LOG_LEVEL"])
 
-    observability.init_app(app)  # first: every later hook logs with the request id
-    metrics.init_app(app)  # times from observability's first hook
+    metrics.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     db_session.init_app(app)
@@ -210,4 +209,5 @@ def create_app(
         api.register_blueprint(blp)
     finalize(api.spec)
     app.extensions["grau.api"] = api
+    observability.init_app(app, security.headers_for)  # last: the outermost layer
     return app

@@ -5,8 +5,9 @@ spec writes it, `<unmatched>` for a path no route matches, so made-up URLs
 cannot explode the label set) and status code:
 
     grau_http_requests_total                 counter
-    grau_http_request_duration_seconds       histogram (seconds, from the first hook
-                                             to the response leaving the app)
+    grau_http_request_duration_seconds       histogram (seconds, from the request
+                                             entering grau's WSGI envelope to the
+                                             response leaving the app)
 
 Under grau.server every worker is its own process, so each would report only its
 own requests. grau.server therefore sets `PROMETHEUS_MULTIPROC_DIR` before
@@ -28,7 +29,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -37,6 +38,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from grau.observability import STARTED
 
 UNMATCHED = "<unmatched>"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -81,8 +84,8 @@ class Metrics:
         self._series: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
 
     def record(self, response: Response) -> Response:
-        started = g.get("started")  # grau.observability's first hook
-        if started is None:  # a hook before it answered: nothing to time
+        started = request.environ.get(STARTED)  # set by grau.observability's envelope
+        if started is None:  # an app called without its envelope: nothing to time
             return response
         rule = request.url_rule
         key = (request.method, rule.rule if rule is not None else None, response.status_code)
@@ -111,7 +114,7 @@ class Metrics:
 
 
 def init_app(app: Flask) -> None:
-    """Count and time every request (from grau.observability's first hook); serve `/metrics`."""
+    """Count and time every request (from grau.observability's envelope); serve `/metrics`."""
     if not app.config.get("METRICS_ENABLED", True):
         return
     metrics = Metrics()

@@ -1,15 +1,19 @@
 """Request IDs, the access log and JSON logs: every request is traceable from its line.
 
-A client may send its own `X-Request-ID` (1-128 visible ASCII characters) to
-trace a call across services; anything else is replaced by a fresh id. The id
-is kept in `flask.g`, echoed on every response (problem responses included)
-and added to each log record, which `configure_logging` writes as one JSON
-object per line on stderr.
+`Envelope` is a WSGI middleware around the Flask app: what every request and
+every answer gets, for the price of one function call (Flask hooks and
+Werkzeug's header objects cost several times more per request):
 
-The access log (`ACCESS_LOG`, on by default) is one JSON object per request
-on stdout, with the same field names as the other lines (`ts`, `logger`,
-`request_id`): built with orjson and written with one unbuffered `write`, so
-a line is never split, interleaved or lost in a buffer when a worker dies.
+- a request id: a client may send its own `X-Request-ID` (1-128 visible ASCII
+  characters) to trace a call across services; anything else is replaced by a
+  fresh one. It is echoed on every response (problem responses included) and
+  added to each log record, which `configure_logging` writes as one JSON
+  object per line on stderr;
+- the headers every answer carries (`grau.security.headers_for`);
+- the access line (`ACCESS_LOG`, on by default): one JSON object per request on
+  stdout, with the same field names as the other lines (`ts`, `logger`,
+  `request_id`), built with orjson and written with one unbuffered `write`,
+  so a line is never split, interleaved or lost in a buffer when a worker dies.
 """
 
 from __future__ import annotations
@@ -19,37 +23,37 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 
 import orjson
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, has_request_context, request
 
 HEADER = "X-Request-ID"
-ENVIRON_KEY = "HTTP_X_REQUEST_ID"
+REQUEST_ID = "grau.request_id"  # environ keys the envelope sets
+STARTED = "grau.started"
 _VALID_ID = re.compile(r"^[\x21-\x7E]{1,128}$")
 
+StartResponse = Callable[..., Any]
+HeadersFor = Callable[[str, list[tuple[str, str]]], list[tuple[str, str]]]
 
-def _request_id_of(environ: dict[str, str]) -> str:
-    sent = environ.get(ENVIRON_KEY, "")
+
+def _request_id_of(environ: dict[str, Any]) -> str:
+    sent = environ.get("HTTP_X_REQUEST_ID", "")
     # fullmatch: `$` alone would accept a trailing newline, which could forge log lines.
     return sent if _VALID_ID.fullmatch(sent) else os.urandom(16).hex()
 
 
 def current_request_id() -> str | None:
-    """The current request's id (assigned on first use), or None outside a request."""
+    """The current request's id, or None outside a request."""
     if not has_request_context():
         return None
-    request_id: str | None = g.get("request_id")
-    if request_id is None:
-        request_id = g.request_id = _request_id_of(request.environ)
+    environ = request.environ
+    request_id: str | None = environ.get(REQUEST_ID)
+    if request_id is None:  # an app called without its envelope (a bare test harness)
+        request_id = environ[REQUEST_ID] = _request_id_of(environ)
     return request_id
-
-
-def _start() -> None:
-    g.request_id = _request_id_of(request.environ)
-    g.started = time.perf_counter()
 
 
 def _utc_stamp(moment: float) -> str:
@@ -59,48 +63,68 @@ def _utc_stamp(moment: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{milliseconds:03d}Z"
 
 
-def _finish(write_access_line: bool) -> Callable[[Response], Response]:
-    def finish(response: Response) -> Response:
-        # current_request_id() rather than g: a before_request hook that ran
-        # earlier and aborted would otherwise leave the id unset.
-        request_id = current_request_id() or os.urandom(16).hex()
-        response.headers[HEADER] = request_id
-        if write_access_line:
-            _access_line(response, request_id)
-        return response
+class Envelope:
+    """WSGI middleware: the request id, the headers every answer carries, the access line."""
 
-    return finish
+    def __init__(self, app: Callable[..., Any], headers_for: HeadersFor, access_log: bool) -> None:
+        self.app = app
+        self.headers_for = headers_for
+        self.access_log = access_log
+        self.pid = os.getpid()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = environ[STARTED] = time.perf_counter()
+        request_id = environ[REQUEST_ID] = _request_id_of(environ)
+        remote_addr = environ.get("REMOTE_ADDR", "-")  # before ProxyFix rewrites it
+        answered: list[Any] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.append((HEADER, request_id))
+            headers.extend(self.headers_for(environ.get("PATH_INFO", ""), headers))
+            answered[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, start)
+        if self.access_log and answered:
+            self._log(environ, answered[0], answered[1], request_id, remote_addr, started)
+        return body
+
+    def _log(
+        self,
+        environ: dict[str, Any],
+        status: str,
+        headers: list[tuple[str, str]],
+        request_id: str,
+        remote_addr: str,
+        started: float,
+    ) -> None:
+        length = next((v for k, v in headers if k == "Content-Length"), None)
+        line = {
+            "ts": _utc_stamp(time.time()),
+            "logger": "grau.access",
+            "remote_addr": remote_addr,
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", "-"),
+            "method": environ.get("REQUEST_METHOD", "-"),
+            "path": environ.get("PATH_INFO", "-"),
+            "query": environ.get("QUERY_STRING", ""),
+            "protocol": environ.get("SERVER_PROTOCOL", "-"),
+            "status": int(status[:3]),
+            "bytes": int(length) if length is not None else None,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "referer": environ.get("HTTP_REFERER", "-"),
+            "user_agent": environ.get("HTTP_USER_AGENT", "-"),
+            "request_id": request_id,
+            "pid": self.pid if self.pid == os.getpid() else os.getpid(),  # which worker answered
+        }
+        # One write of the whole line: atomic on a pipe (PIPE_BUF), so workers never interleave.
+        os.write(1, orjson.dumps(line) + b"\n")
 
 
-def _access_line(response: Response, request_id: str) -> None:
-    environ = request.environ
-    started = g.get("started")
-    line = {
-        "ts": _utc_stamp(time.time()),
-        "logger": "grau.access",
-        "remote_addr": environ.get("REMOTE_ADDR", "-"),
-        "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", "-"),
-        "method": environ.get("REQUEST_METHOD", "-"),
-        "path": environ.get("PATH_INFO", "-"),
-        "query": environ.get("QUERY_STRING", ""),
-        "protocol": environ.get("SERVER_PROTOCOL", "-"),
-        "status": response.status_code,
-        "bytes": response.content_length,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
-        "referer": environ.get("HTTP_REFERER", "-"),
-        "user_agent": environ.get("HTTP_USER_AGENT", "-"),
-        "request_id": request_id,
-        "pid": os.getpid(),  # which worker answered
-    }
-    # One write of the whole line: atomic on a pipe (PIPE_BUF), so workers never interleave.
-    os.write(1, orjson.dumps(line) + b"\n")
-
-
-def init_app(app: Flask) -> None:
-    """Register the hooks; call it before other hooks, so logs from theirs carry the id and
-    its after-request hook runs last (Flask runs those in reverse), seeing the final answer."""
-    app.before_request(_start)
-    app.after_request(_finish(app.config.get("ACCESS_LOG", True)))
+def init_app(app: Flask, headers_for: HeadersFor) -> None:
+    """Wrap the app in its envelope; call it last, so the envelope sees what the client sees."""
+    app.wsgi_app = Envelope(  # type: ignore[method-assign]
+        app.wsgi_app, headers_for, bool(app.config.get("ACCESS_LOG", True))
+    )
 
 
 class RequestIdFilter(logging.Filter):

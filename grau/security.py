@@ -38,12 +38,18 @@ def allowed_origins(setting: str) -> frozenset[str]:
     return frozenset(part.strip().rstrip("/") for part in setting.split(",") if part.strip())
 
 
-def _add_security_headers(response: Response) -> Response:
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if request.path.startswith(API_PREFIX):
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.setdefault("Content-Security-Policy", API_CSP)
-    return response
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+API_HEADERS = (NOSNIFF, ("Cache-Control", "no-store"))
+
+
+def headers_for(path: str, present: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers an answer at `path` gets on its way out (grau.observability's envelope),
+    given the ones it already has: a page that sets its own CSP (the docs) keeps it."""
+    if not path.startswith(API_PREFIX):
+        return [NOSNIFF]
+    if any(name == "Content-Security-Policy" for name, _ in present):
+        return list(API_HEADERS)
+    return [*API_HEADERS, ("Content-Security-Policy", API_CSP)]
 
 
 def _cors(origins: frozenset[str]) -> Callable[[Response], Response]:
@@ -68,7 +74,7 @@ def _cors(origins: frozenset[str]) -> Callable[[Response], Response]:
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(_add_security_headers)
+    """CORS, if configured (the other headers are added by the envelope: `headers_for`)."""
     origins = allowed_origins(app.config["CORS_ORIGINS"])
     if origins:
         app.after_request(_cors(origins))

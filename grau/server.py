@@ -2,25 +2,29 @@
 
     python -m grau.server      # what the container runs (after scripts/entrypoint.py)
 
-Why granian and not gunicorn: on `make bench`'s cost benchmark the bare
-Flask app costs about half the CPU per request under granian (its HTTP
-handling is Rust, and connections are kept alive) that it costs under
-gunicorn's sync workers, and grau's own reads cost 40-50% less than under
-the gthread workers grau used before. granian is maintained, BSD-licensed,
-and restarts workers that die (`respawn_failed_workers`).
+Why granian and not gunicorn: `make bench-servers` (bench/servers.md) serves
+grau under each with the same number of worker processes and measures the
+server-side CPU time per request: a cached read costs about a quarter less
+under granian than under gunicorn's sync workers and 40% less than under its
+gthread workers (which grau used before), and GET /health, which is all
+framework, about 40% less (granian's HTTP handling is Rust, and connections
+are kept alive). granian is maintained, BSD-licensed, and restarts workers
+that die (`respawn_failed_workers`).
 
 Every knob comes from the environment, so one image fits every host:
 
     PORT               listen port (default 8000), on all interfaces (HOST: 0.0.0.0)
     WEB_CONCURRENCY    worker processes (default: one per CPU this process may use)
-    WEB_THREADS        threads per worker that run requests (default 2)
+    WEB_THREADS        threads per worker that run requests (default 1)
     GRACEFUL_TIMEOUT   seconds in-flight requests get on SIGTERM (default 30)
     PROMETHEUS_MULTIPROC_DIR  where workers keep their /metrics values (default:
                        a fresh directory in /dev/shm, removed on exit)
 
-One thread per worker waits while its request waits on PostgreSQL; two keep a
-core busy with the default worker count, at a lower cost per request than
-more threads (which contend for the GIL). grau writes its own access log
+A request is mostly Python work (the GIL's), with one short wait on
+PostgreSQL: one thread per worker measured cheapest per request and fastest
+at 16 connections with the database on the same host. With a database across
+a network, waits are longer: raise WEB_THREADS (2-4) or WEB_CONCURRENCY so a
+core has work while a request waits. grau writes its own access log
 (grau.observability); granian's own lines are JSON too, on stderr.
 """
 
@@ -33,7 +37,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-DEFAULT_THREADS = 2
+DEFAULT_THREADS = 1
 DEFAULT_GRACEFUL_TIMEOUT = 30
 
 
@@ -91,7 +95,7 @@ def settings(target: str = "app:create_app") -> dict[str, Any]:
         "workers": _int_env("WEB_CONCURRENCY", cpus()),
         "blocking_threads": threads,
         # Requests beyond the threads wait in granian (cheap) rather than in Python.
-        "backpressure": threads * 4,
+        "backpressure": threads * 8,
         "http": HTTPModes.http1,  # TLS and HTTP/2 end at the proxy in front
         "websockets": False,
         "respawn_failed_workers": True,

@@ -129,7 +129,7 @@ def authenticate() -> Principal:
     signed (even expired or revoked), else against the client's address, so
     forged tokens cannot spread one client over many counters.
     """
-    header = request.headers.get("Authorization", "")
+    header = request.environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     claims = _signed_claims(token) if scheme.lower() == "bearer" and token else None

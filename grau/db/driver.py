@@ -24,6 +24,7 @@ from grau.db.session import DriverConnection
 
 # Positional placeholders bind from a list, which the drivers convert faster than names.
 POSITIONAL = {"pyformat": "format", "named": "qmark"}
+CURSOR = "grau.driver_cursor"  # where a connection keeps its cursor (PoolProxiedConnection.info)
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,22 @@ class DriverQuery:
             values[name] = process(values[name])
         positions = compiled.positions
         args: Any = values if positions is None else [values[name] for name in positions]
-        dbapi_connection = connection.proxied.dbapi_connection
+        proxied = connection.proxied
+        dbapi_connection = proxied.dbapi_connection
         assert dbapi_connection is not None
-        cursor = dbapi_connection.cursor()
+        # One cursor per connection, kept with it (its `info` lives as long as the
+        # driver's connection): making and closing one per query cost more than using it.
+        cursor = proxied.info.get(CURSOR)
+        if cursor is None:
+            cursor = proxied.info[CURSOR] = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, args)
             return cursor.fetchone()
         except dialect.loaded_dbapi.Error as exc:
+            proxied.info.pop(CURSOR, None)
             lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
             if lost:
-                connection.proxied.invalidate(exc)
+                proxied.invalidate(exc)
             raise DBAPIError.instance(
                 compiled.sql,
                 args,
@@ -82,5 +89,3 @@ class DriverQuery:
                 connection_invalidated=lost,
                 dialect=dialect,
             ) from exc
-        finally:
-            cursor.close()

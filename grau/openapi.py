@@ -209,7 +209,7 @@ PARAMETERS = {
 }
 
 
-# Headers grau always sends with these error statuses (grau.errors, Flask-Limiter).
+# Headers grau always sends with these error statuses (grau.errors, grau.ratelimit).
 ERROR_HEADERS = {
     401: ("WWW-Authenticate",),
     429: ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),

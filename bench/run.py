@@ -499,6 +499,12 @@ def cost_table(data: dict[str, Any]) -> str:
         f"{latency['ceiling_p50_ms']:.2f} ms: "
         f"{latency['ratio']:.2f}x (target at most {LATENCY_TARGET}x: "
         f"{'met' if latency['ratio'] <= LATENCY_TARGET else '**not met**'})."
+        + (
+            f" The floor (bare Flask and the one query): {latency['floor_p50_ms']:.2f} ms, "
+            f"{latency['floor_p50_ms'] / latency['ceiling_p50_ms']:.2f}x."
+            if "floor_p50_ms" in latency
+            else ""
+        )
     )
     return "\n".join(lines)
 
@@ -746,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"(ceiling {scenario.ceilings[-1]['cpu_us_total']:.0f}), cost ratio "
                     f"{ratio:.2f}, {result['rps']:.0f} req/s"
                 )
-        latency = sequential_latency(servers["grau"], ceiling, users, args)
+        latency = sequential_latency(servers["grau"], ceiling, servers.get("floor"), users, args)
         say(f"sequential latency: {latency}")
         profiles: dict[str, dict[str, Any]] = {}
         if not args.no_profile:
@@ -798,17 +804,27 @@ def _session_of(database_url: str) -> str:
 
 
 def sequential_latency(
-    grau: Running, ceiling: Running, users: list[BenchUser], args: argparse.Namespace
+    grau: Running,
+    ceiling: Running,
+    floor: Running | None,
+    users: list[BenchUser],
+    args: argparse.Namespace,
 ) -> dict[str, float]:
-    """p50 of one client sending one request at a time, keep-alive: a cached item vs the ceiling."""
+    """p50 of one client sending one request at a time, keep-alive: a cached item vs the
+    ceiling (and the floor, whose one query is the wait no design with it can avoid)."""
     item = [json_request("GET", f"/v1/body-stats/{users[0].stat_id}", users[0].token)]
     bare = [Request("GET", "/v1/body-stats")]
-    grau_p50, ceiling_p50 = [], []
+    grau_p50, ceiling_p50, floor_p50 = [], [], []
     for _ in range(args.rounds):
         ceiling_p50.append(measure(ceiling, bare, args, 1)["p50_us"] / 1000)
         grau_p50.append(measure(grau, item, args, 1)["p50_us"] / 1000)
+        if floor is not None:
+            floor_p50.append(measure(floor, bare, args, 1)["p50_us"] / 1000)
     g, c = statistics.median(grau_p50), statistics.median(ceiling_p50)
-    return {"grau_p50_ms": g, "ceiling_p50_ms": c, "ratio": g / c}
+    found = {"grau_p50_ms": g, "ceiling_p50_ms": c, "ratio": g / c}
+    if floor_p50:
+        found["floor_p50_ms"] = statistics.median(floor_p50)
+    return found
 
 
 if __name__ == "__main__":

@@ -295,16 +295,13 @@ def _etag_of_body(body: bytes) -> str:
 def json_response(
     body: bytes, status: int = 200, etag: str | None = None, headers: dict[str, str] | None = None
 ) -> Response:
-    response = Response(body, status=status, mimetype="application/json")
-    if etag:
-        response.headers["ETag"] = etag
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
+    sent = [("ETag", etag)] if etag else []
+    sent += (headers or {}).items()
+    return Response(body, status=status, headers=sent, mimetype="application/json")
 
 
 def _not_modified(etag: str) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
+    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
     if not if_none_match:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}

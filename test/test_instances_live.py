@@ -279,11 +279,16 @@ def test_failed_logins_are_rate_limited_across_instances(instances: Instances) -
 # ------------------------------------------------- one instance cut off from Redis
 
 
-@pytest.mark.parametrize("broken", ["partitioned", "hung"])
+@pytest.fixture(params=["partitioned", "hung"])
+def cut_off(request: pytest.FixtureRequest, instances: Instances) -> Server:
+    """An instance whose Redis refuses connections, or accepts them and never answers."""
+    server: Server = getattr(instances, request.param)
+    return server
+
+
 def test_writes_on_an_instance_without_redis_are_read_at_once_elsewhere(
-    instances: Instances, broken: str
+    instances: Instances, cut_off: Server
 ) -> None:
-    cut_off: Server = getattr(instances, broken)
     account = log_in(instances.a)
     stat = create(instances.a, account, 70.0)
     # Both sides have cached every read of the stat before the write.
@@ -297,11 +302,9 @@ def test_writes_on_an_instance_without_redis_are_read_at_once_elsewhere(
     assert values(instances.a, account) == {stat: 71.5, added: 80.0}
 
 
-@pytest.mark.parametrize("broken", ["partitioned", "hung"])
 def test_writes_elsewhere_are_read_at_once_on_an_instance_without_redis(
-    instances: Instances, broken: str
+    instances: Instances, cut_off: Server
 ) -> None:
-    cut_off: Server = getattr(instances, broken)
     account = log_in(instances.a)
     stat = create(cut_off, account, 70.0)
     assert read_everywhere([cut_off, instances.a], account, stat) == [70.0] * 4
@@ -311,11 +314,9 @@ def test_writes_elsewhere_are_read_at_once_on_an_instance_without_redis(
     assert read_everywhere([cut_off], account, stat) == [69.5, 69.5]
 
 
-@pytest.mark.parametrize("broken", ["partitioned", "hung"])
 def test_a_logout_on_an_instance_without_redis_holds_everywhere(
-    instances: Instances, broken: str
+    instances: Instances, cut_off: Server
 ) -> None:
-    cut_off: Server = getattr(instances, broken)
     account = log_in(instances.a)
     for server in (instances.a, instances.b, cut_off):
         assert get(server, "/v1/users/me", account).status == 200
@@ -328,11 +329,9 @@ def test_a_logout_on_an_instance_without_redis_holds_everywhere(
     ]
 
 
-@pytest.mark.parametrize("broken", ["partitioned", "hung"])
 def test_a_logout_elsewhere_holds_on_an_instance_without_redis(
-    instances: Instances, broken: str
+    instances: Instances, cut_off: Server
 ) -> None:
-    cut_off: Server = getattr(instances, broken)
     account = log_in(instances.a)
     assert get(cut_off, "/v1/users/me", account).status == 200
 

@@ -114,6 +114,18 @@ def test_the_seed_bumps_the_catalog_revision_only_when_it_changes_something(db_s
 # ----------------------------------------------------------------------- the guard
 
 
+def a_stat_of(user: Account) -> BodyStat:
+    """A body stat added straight to a session, past the API (and its bump)."""
+    return BodyStat(
+        user_id=uuid.UUID(user.id),
+        type="weight",
+        value=70.0,
+        unit="kg",
+        canonical_value=70.0,
+        recorded_at=datetime.now(UTC),
+    )
+
+
 def test_a_request_that_commits_user_data_without_a_bump_is_refused(
     app: Flask, session_factory: Any, user: Account
 ) -> None:
@@ -122,16 +134,7 @@ def test_a_request_that_commits_user_data_without_a_bump_is_refused(
         from grau.db.session import db
 
         session = db()
-        session.add(
-            BodyStat(
-                user_id=uuid.UUID(user.id),
-                type="weight",
-                value=70.0,
-                unit="kg",
-                canonical_value=70.0,
-                recorded_at=datetime.now(UTC),
-            )
-        )
+        session.add(a_stat_of(user))
         with pytest.raises(UnrevisedChange):
             session.commit()
         session.rollback()
@@ -145,16 +148,7 @@ def test_the_same_commit_with_a_bump_goes_through(
         from grau.db.session import db
 
         session = db()
-        session.add(
-            BodyStat(
-                user_id=uuid.UUID(user.id),
-                type="weight",
-                value=70.0,
-                unit="kg",
-                canonical_value=70.0,
-                recorded_at=datetime.now(UTC),
-            )
-        )
+        session.add(a_stat_of(user))
         revisions.bump_user(session, uuid.UUID(user.id))
         session.commit()
 
@@ -163,16 +157,7 @@ def test_the_same_commit_with_a_bump_goes_through(
 
 def test_sessions_outside_requests_are_not_guarded(db_session: Session, user: Account) -> None:
     """Seeds and maintenance scripts manage their own revisions (the seed bumps the catalog)."""
-    db_session.add(
-        BodyStat(
-            user_id=uuid.UUID(user.id),
-            type="weight",
-            value=70.0,
-            unit="kg",
-            canonical_value=70.0,
-            recorded_at=datetime.now(UTC),
-        )
-    )
+    db_session.add(a_stat_of(user))
     db_session.commit()
 
 

@@ -362,3 +362,30 @@ def test_login_is_not_limited_when_rate_limits_are_off(client, user):
     responses = [login(client, user.email, "not the password") for _ in range(12)]
 
     assert {r.status_code for r in responses} == {401}
+
+
+def test_a_login_that_upgrades_the_password_hash_succeeds_and_upgrades_it(
+    app, client, register, db_session
+):
+    """Operators raise the argon2 cost: existing hashes are upgraded at the next login."""
+    from sqlalchemy import select
+
+    from grau.users.models import User
+
+    account = register()
+    before = db_session.scalar(select(User.password_hash).where(User.email == account.email))
+    cost = app.config["ARGON2_TIME_COST"]
+    app.config["ARGON2_TIME_COST"] = cost + 1
+    app.extensions.pop("grau.password_hasher", None)
+    try:
+        login = client.post(
+            "/v1/auth/login", json={"email": account.email, "password": account.password}
+        )
+    finally:
+        app.config["ARGON2_TIME_COST"] = cost
+        app.extensions.pop("grau.password_hasher", None)
+
+    assert login.status_code == 200, login.json
+    db_session.expire_all()
+    after = db_session.scalar(select(User.password_hash).where(User.email == account.email))
+    assert after != before and f"t={cost + 1}" in after

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from grau import revisions
 from grau.auth.models import AuthSession, RefreshToken
 from grau.auth.passwords import hash_password, needs_rehash, verify_password
 from grau.auth.tokens import issue_access_token
@@ -49,6 +50,7 @@ def login(session: Session, email: str, password: str) -> dict[str, Any]:
         unauthorized("This account is suspended.", error=None)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+        revisions.bump_user(session, user.id)  # the users row changes: a new revision
     auth_session = AuthSession(id=uuid.uuid4(), user_id=user.id)
     session.add(auth_session)
     pair = _token_pair(session, auth_session)

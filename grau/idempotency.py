@@ -31,6 +31,8 @@ from sqlalchemy import Connection, Engine, Index, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from grau import revisions
+from grau.auth.tokens import lock_for_write
 from grau.db.model import Base, Bookkeeping, UUIDPrimaryKey, utcnow
 from grau.errors import abort
 from grau.openapi import IDEMPOTENCY_KEY_PATTERN, mark
@@ -132,6 +134,7 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
     connection = bind.connect() if isinstance(bind, Engine) else bind
     outer = connection.begin_nested() if connection.in_transaction() else connection.begin()
     session: Session = factory(bind=connection, join_transaction_mode="create_savepoint")
+    revisions.guard(session)
     g._grau_db = session
     done = False
 
@@ -171,6 +174,8 @@ def idempotent(func: F) -> F:
         principal = g.get("principal")  # set by @authenticated above, if the view has it
         scope = str(principal.user_id) if principal else "public"
         with _one_transaction() as (session, commit):
+            if principal is not None:
+                lock_for_write(session, principal)  # the user's lock first, as every write
             claimed = _claim(session, scope, key, _request_hash())
             if isinstance(claimed, Response):
                 return claimed

@@ -14,16 +14,18 @@ acknowledged, every later request reads the new revision, on every instance,
 and finds no body for it. A body cached before the write is still there, but
 under a key nobody asks for again.
 
-`bump_user` also takes the user's row lock until the commit, so one user's
-writes commit one at a time, in revision order. It runs right before the
-commit, after any row lock the write takes on the items it changes: locks are
-always taken items first, user last, so writers cannot deadlock on them.
+Every authenticated write takes its user's row lock first, in the token check
+(grau.auth.tokens), and keeps it until its transaction ends; `bump_user`'s
+UPDATE then changes a row the transaction already holds. So one user's writes
+commit one at a time, in revision order, and no write takes an item's lock
+before its user's: writers cannot deadlock on each other's locks.
 
 A commit that changes user data without a bump would let a cached body hide
 it. `guard` turns that mistake into an error at the commit instead of a stale
 read in production: rows of models marked `Bookkeeping` (login sessions,
 refresh tokens, idempotency keys: nothing a read shows) are the only ones a
-commit may change without a bump.
+commit may change without a bump, whether it changes them as objects or with
+an UPDATE or DELETE statement.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, Table, bindparam, event, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from grau.db.model import Base, Bookkeeping
 from grau.users.models import User
@@ -107,6 +109,19 @@ def _note_changes(session: Session, _context: Any) -> None:
         return
     dirty = (obj for obj in session.dirty if session.is_modified(obj))
     if any(not isinstance(obj, Bookkeeping) for obj in (*session.new, *session.deleted, *dirty)):
+        session.info[CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statements(state: ORMExecuteState) -> None:
+    """An UPDATE, DELETE or INSERT statement run through the session changes rows too."""
+    session = state.session
+    if not session.info.get(GUARDED) or session.info.get(CHANGED):
+        return
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    mapper = state.bind_mapper
+    if mapper is None or not issubclass(mapper.class_, Bookkeeping):
         session.info[CHANGED] = True
 
 

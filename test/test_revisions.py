@@ -215,3 +215,32 @@ def test_a_body_over_an_eighth_of_the_cache_is_not_kept():
     cache.put(("user", "big"), Cached('"e"', b"x" * 1000))
 
     assert cache.get(("user", "big")) is None
+
+
+def test_a_statement_that_changes_user_data_needs_a_bump_too(
+    app: Flask, session_factory: Any, user: Account
+) -> None:
+    """An UPDATE run through the session is a change, as an object's is."""
+    from sqlalchemy import update
+
+    with app.test_request_context("/v1/body-stats", method="POST"):
+        from grau.db.session import db
+
+        session = db()
+        session.execute(
+            update(User).where(User.id == uuid.UUID(user.id)).values(first_name="Changed")
+        )
+        with pytest.raises(UnrevisedChange):
+            session.commit()
+        session.rollback()
+
+
+def test_an_idempotent_create_is_guarded_and_bumps_like_any_other(client, user, db_session):
+    start = revision_of(db_session, user)
+
+    created = client.post(
+        "/v1/body-stats", json=WEIGHT, headers={**user.headers, "Idempotency-Key": "rev-1"}
+    )
+
+    assert created.status_code == 201
+    assert revision_of(db_session, user) == start + 1

@@ -307,3 +307,31 @@ def test_idempotency_keys_hold_through_a_redis_outage(
     listed = server.request("GET", "/v1/body-stats?page_size=100", token=account.token)
     ids = sorted(item["id"] for item in listed.json["items"])
     assert ids == sorted([before.json["id"], during[0].json["id"]])
+
+
+def test_deleting_an_account_while_its_items_are_written_never_deadlocks(server: Server) -> None:
+    """Every write locks its user's row first, the account's delete too: no lock-order
+    cycle between an item's writer (item, then user) and the delete (user, then items)."""
+    for _ in range(ROUNDS * 2):
+        account = register(server.port)
+        stats = [
+            server.request("POST", "/v1/body-stats", BODY_STAT, token=account.token).json["id"]
+            for _ in range(3)
+        ]
+        patch = {"type": "weight", "value": 71.0, "unit": "kg"}
+        sends = [
+            partial(server.request, "PATCH", f"/v1/body-stats/{stat}", patch, token=account.token)
+            for stat in stats
+        ]
+        sends.append(partial(server.request, "DELETE", "/v1/users/me", token=account.token))
+
+        replies = race(sends)
+
+        statuses = [r.status for r in replies]
+        # A PATCH after the delete finds no session (401) or no item (404); never a 409
+        # (a deadlock PostgreSQL broke) or a 500.
+        assert statuses[-1] == 204, (statuses, replies[-1].body)
+        assert set(statuses[:-1]) <= {200, 401, 404}, [(r.status, r.body) for r in replies]
+
+
+BODY_STAT = {"type": "weight", "value": 70.0, "unit": "kg", "recorded_at": "2026-11-20T07:30:00Z"}

@@ -10,7 +10,9 @@ request: a logout or password change committed on any instance is refused by
 every instance from that moment on, whatever Redis is doing. The same query
 returns the revisions of what the user can read (`grau.revisions`), which
 the response cache keys bodies by, so the check and the cache lookup cost
-one round trip together.
+one round trip together. A write's check also takes its user's row lock, in
+its transaction: one user's writes run one at a time, and every write locks
+its user before any item, so writers cannot deadlock on each other's locks.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from typing import Any, TypeVar
 import jwt
 from flask import current_app, g, request
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from grau.auth.models import AuthSession
 from grau.db.driver import DriverQuery
-from grau.db.session import driver_connection
+from grau.db.session import SAFE_METHODS, DriverConnection, driver_connection
 from grau.errors import unauthorized
 from grau.openapi import add_responses, mark_authenticated
 from grau.ratelimit import client_address, count_user
@@ -100,7 +103,7 @@ def _signed_claims(token: str) -> Claims | None:
 
 
 # The user's revision and the catalog's, if the session is alive and the user's.
-SESSION_REVISIONS = DriverQuery(
+_SESSION_REVISIONS = (
     select(
         User.revision,
         select(CatalogRevision.revision).where(CatalogRevision.id == 1).scalar_subquery(),
@@ -112,28 +115,52 @@ SESSION_REVISIONS = DriverQuery(
         AuthSession.revoked_at.is_(None),
     )
 )
+SESSION_REVISIONS = DriverQuery(_SESSION_REVISIONS)
+# For a write: the same, holding the user's row until the transaction ends (FOR NO KEY
+# UPDATE: what the revision's UPDATE takes anyway; inserts referencing the user still pass).
+SESSION_REVISIONS_FOR_WRITE = DriverQuery(
+    _SESSION_REVISIONS.with_for_update(key_share=True, of=User)
+)
 
 
 def live_session_revision(claims: Claims) -> Revision | None:
-    """The revisions the user can read as of now, or None if the session is revoked or gone."""
-    row = SESSION_REVISIONS.first(
-        driver_connection(), session_id=claims.session_id, user_id=claims.user_id
-    )
+    """The revisions the user can read as of now, or None if the session is revoked or gone.
+
+    A write (any method but GET, HEAD, OPTIONS) also takes its user's row lock here.
+    """
+    query = SESSION_REVISIONS if request.method in SAFE_METHODS else SESSION_REVISIONS_FOR_WRITE
+    row = query.first(driver_connection(), session_id=claims.session_id, user_id=claims.user_id)
     return Revision(row[0], row[1] or 0) if row is not None else None
+
+
+def lock_for_write(session: Session, principal: Principal) -> None:
+    """The write's check and user lock again, in `session`'s own transaction (one that
+    grau.idempotency opens after authentication); 401 if the session ended meanwhile."""
+    connection = session.connection()
+    row = SESSION_REVISIONS_FOR_WRITE.first(
+        DriverConnection(connection.connection, connection.dialect),
+        session_id=principal.session_id,
+        user_id=principal.user_id,
+    )
+    if row is None:
+        unauthorized("The access token has been revoked.")
 
 
 def authenticate() -> Principal:
     """The principal of the request's bearer token; 401 if there is none, 429 if over the limit.
 
     The request counts against the user's rate limit if the token is one grau
-    signed (even expired or revoked), else against the client's address, so
-    forged tokens cannot spread one client over many counters.
+    signed and not expired (even if revoked), else against the client's
+    address, so forged tokens cannot spread one client over many counters.
     """
     header = request.environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     claims = _signed_claims(token) if scheme.lower() == "bearer" and token else None
-    count_user(f"user:{claims.user_id}" if claims else f"address:{client_address()}")
+    # An expired token counts against the address: a leaked old token must not be able
+    # to spend its user's budget.
+    live = claims is not None and claims.expires > time.time()
+    count_user(f"user:{claims.user_id}" if live and claims else f"address:{client_address()}")
     if not header:
         unauthorized("An access token is required.", error=None)
     if scheme.lower() != "bearer" or not token:

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from flask import Flask, Response, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -168,7 +169,10 @@ def _is_transaction_conflict(error: Exception) -> bool:
 
 
 def _is_connection_error(error: Exception) -> bool:
-    """A lost or refused database connection, as opposed to a bug in a query."""
+    """A lost or refused database connection, or none free in the pool, as opposed to a
+    bug in a query."""
+    if isinstance(error, PoolTimeout):
+        return True
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     if not isinstance(error, OperationalError):

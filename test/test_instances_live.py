@@ -35,6 +35,7 @@ import socket
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -432,3 +433,23 @@ def test_no_instance_logged_an_error(instances: Instances) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__]))
+
+
+def test_a_read_takes_one_connection_from_the_pool_whatever_it_does(
+    instances: Instances, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The token check and an uncached read's queries share one pooled connection: more
+    concurrent reads than the pool holds queue for it, none waits on itself."""
+    env = {**instances.a.env, "DB_POOL_SIZE": "1", "CACHE_MAX_MB": "0"}  # pool: 1 + 1 overflow
+    log = tmp_path_factory.mktemp("small-pool") / "server.log"
+    server = Server(env, log, workers=1, threads=4).start()
+    try:
+        account = log_in(server)
+        stat = create(server, account, 58.0)
+        url = f"/v1/body-stats/{stat}"
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            replies = list(pool.map(lambda _: get(server, url, account), range(16)))
+        assert [r.status for r in replies] == [200] * 16, [r.body[:200] for r in replies]
+        assert max(r.elapsed for r in replies) < 5, [round(r.elapsed, 2) for r in replies]
+    finally:
+        server.stop()

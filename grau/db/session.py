@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Dialect, Engine, PoolProxiedConnection, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -158,12 +158,18 @@ def _checkout(engine: Engine) -> PoolProxiedConnection:
 
 
 def db() -> Session:
-    """The current request's session (on its own connection from the read engine, for a read)."""
+    """The current request's session. A read's runs on the connection its token check
+    took from the pool: one connection per request, whatever it does."""
     session: Session | None = g.get("_grau_db")
     if session is None:
         factory = current_app.extensions["grau.session_factory"]
         engine: Engine | None = current_app.extensions.get("grau.read_engine")
-        session = factory(bind=engine) if engine is not None and _reading() else factory()
+        if engine is not None and _reading():
+            shared = Connection(engine, connection=driver_connection().proxied)
+            g._grau_shared_connection = shared
+            session = factory(bind=shared)
+        else:
+            session = factory()
         revisions.guard(session)
         g._grau_db = session
     return session
@@ -175,9 +181,15 @@ def _reading() -> bool:
 
 def _close(_exc: BaseException | None) -> None:
     session: Session | None = g.pop("_grau_db", None)
-    if session is not None:
-        session.close()
-    g.pop("_grau_driver", None)
+    shared: Connection | None = g.pop("_grau_shared_connection", None)
     own: PoolProxiedConnection | None = g.pop("_grau_own_connection", None)
-    if own is not None:
-        own.close()  # back to the pool
+    g.pop("_grau_driver", None)
+    try:
+        if session is not None:
+            session.close()
+    finally:
+        # Back to the pool, through the Connection that wraps it if a session used it.
+        if shared is not None:
+            shared.close()
+        elif own is not None:
+            own.close()

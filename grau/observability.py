@@ -18,6 +18,7 @@ Werkzeug's header objects cost several times more per request):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -63,6 +64,14 @@ def _utc_stamp(moment: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{milliseconds:03d}Z"
 
 
+# The longest a client-chosen field may be in an access line (request ids are at most 128).
+FIELD_MAX = 400
+
+
+def _clip(value: str) -> str:
+    return value if len(value) <= FIELD_MAX else value[:FIELD_MAX] + "..."
+
+
 class Envelope:
     """WSGI middleware: the request id, the headers every answer carries, the access line."""
 
@@ -103,21 +112,24 @@ class Envelope:
             "ts": _utc_stamp(time.time()),
             "logger": "grau.access",
             "remote_addr": remote_addr,
-            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", "-"),
-            "method": environ.get("REQUEST_METHOD", "-"),
-            "path": environ.get("PATH_INFO", "-"),
-            "query": environ.get("QUERY_STRING", ""),
-            "protocol": environ.get("SERVER_PROTOCOL", "-"),
+            "forwarded_for": _clip(environ.get("HTTP_X_FORWARDED_FOR", "-")),
+            "method": _clip(environ.get("REQUEST_METHOD", "-")),
+            "path": _clip(environ.get("PATH_INFO", "-")),
+            "query": _clip(environ.get("QUERY_STRING", "")),
+            "protocol": _clip(environ.get("SERVER_PROTOCOL", "-")),
             "status": int(status[:3]),
             "bytes": int(length) if length is not None else None,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            "referer": environ.get("HTTP_REFERER", "-"),
-            "user_agent": environ.get("HTTP_USER_AGENT", "-"),
+            "referer": _clip(environ.get("HTTP_REFERER", "-")),
+            "user_agent": _clip(environ.get("HTTP_USER_AGENT", "-")),
             "request_id": request_id,
             "pid": self.pid if self.pid == os.getpid() else os.getpid(),  # which worker answered
         }
-        # One write of the whole line: atomic on a pipe (PIPE_BUF), so workers never interleave.
-        os.write(1, orjson.dumps(line) + b"\n")
+        # One write of the whole line: atomic on a pipe while it is under PIPE_BUF (4096
+        # bytes, which the clipped fields keep it to), so workers never interleave. The
+        # answer is already made: a log that cannot be written must not turn it into a 500.
+        with contextlib.suppress(OSError):
+            os.write(1, orjson.dumps(line) + b"\n")
 
 
 def init_app(app: Flask, headers_for: HeadersFor) -> None:

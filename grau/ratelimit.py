@@ -142,8 +142,8 @@ class UserBudget:
     def hit(self, who: str) -> int | None:
         """Count one request of `who`; None if it is within the limit, else the window's end."""
         period = self.limit.get_expiry()
-        index = int(time.time() // period)
-        with self._lock:
+        with self._lock:  # the clock too: a thread must not bring back a window that ended
+            index = int(time.time() // period)
             window = self._windows.get(who)
             if window is None or window.index != index:
                 if len(self._windows) >= MAX_TRACKED_USERS:

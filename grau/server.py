@@ -9,7 +9,8 @@ under granian than under gunicorn's sync workers and 40% less than under its
 gthread workers (which grau used before), and GET /health, which is all
 framework, about 40% less (granian's HTTP handling is Rust, and connections
 are kept alive). granian is maintained, BSD-licensed, and restarts workers
-that die (`respawn_failed_workers`).
+that die (`respawn_failed_workers`), with one change made here (`Server`): a
+worker killed twice within a few seconds no longer ends the whole server.
 
 Every knob comes from the environment, so one image fits every host:
 
@@ -39,6 +40,7 @@ from typing import Any
 
 DEFAULT_THREADS = 1
 DEFAULT_GRACEFUL_TIMEOUT = 30
+BOOT_SECONDS = 5.5  # a worker that exits on its own sooner than this after it started cannot boot
 
 
 def _int_env(name: str, default: int) -> int:
@@ -123,16 +125,75 @@ def _metrics_directory() -> tuple[Path, bool]:
     return directory, True
 
 
-def main(target: str = "app:create_app") -> int:
-    from granian import Granian
+def server_class() -> type:
+    """granian's multi-process server, with gunicorn's policy for a worker that dies.
 
+    granian ends the whole server when a worker it respawned dies again within
+    5.5 s, whatever killed it: two workers lost to the OOM killer in a burst, or
+    one killed twice, and every healthy worker stops with it. Here a worker
+    killed by a signal is always replaced (after `respawn_interval` when its
+    slot was refilled moments ago, so a storm of kills cannot spin the main
+    process); only a worker that exits on its own within BOOT_SECONDS of its
+    start, which means the app cannot boot, still ends the server, so a broken
+    deploy fails loudly (exit status 1) instead of respawning forever. The loop is granian's
+    own (`_serve_loop`, granian 2.8) with that one decision changed: the lock
+    pins granian, and test/test_faults_live.py kills workers faster than
+    granian's rule allows and checks the server keeps serving.
+    """
+    import time
+
+    from granian.log import logger
+    from granian.server import MPServer
+
+    class Server(MPServer):
+        cannot_boot = False  # set when the server stopped because a worker could not boot
+
+        def _cannot_boot(self, idx: int) -> bool:
+            worker = self.wrks[idx]
+            code = worker.inner.exitcode
+            return code is not None and code > 0 and time.monotonic() - worker.birth < BOOT_SECONDS
+
+        def _serve_loop(self, spawn_target: Any, target_loader: Any) -> None:
+            refilled: dict[int, float] = {}  # worker slot -> when it was last respawned
+            while True:
+                self.main_loop_interrupt.wait()
+                if self.interrupt_signal:
+                    break
+                if self.interrupt_children:
+                    dead = list(self.interrupt_children)
+                    self.interrupt_children.clear()
+                    self.main_loop_interrupt.clear()
+                    if not self.respawn_failed_workers:
+                        break
+                    if any(self._cannot_boot(idx) for idx in dead):
+                        logger.error("A worker exited as it started: the app cannot boot, exiting")
+                        self.cannot_boot = True
+                        break
+                    now = time.monotonic()
+                    if any(now - refilled.get(idx, 0.0) < BOOT_SECONDS for idx in dead):
+                        # Wait before refilling; a shutdown signal ends the wait.
+                        self.main_loop_interrupt.wait(self.respawn_interval)
+                        if self.interrupt_signal:
+                            break
+                    for idx in dead:
+                        refilled[idx] = time.monotonic()
+                    self._respawn_workers(dead, spawn_target, target_loader)
+                    self._metrics.incr_respawn_err(1)
+                if self.reload_signal:
+                    self._reload(spawn_target, target_loader)
+
+    return Server
+
+
+def main(target: str = "app:create_app") -> int:
     directory, created = _metrics_directory()
     try:
-        Granian(**settings(target)).serve()
+        server = server_class()(**settings(target))
+        server.serve()
     finally:
         if created:
             shutil.rmtree(directory, ignore_errors=True)
-    return 0
+    return 1 if server.cannot_boot else 0
 
 
 if __name__ == "__main__":

@@ -25,17 +25,20 @@ import os
 import random
 import signal
 import statistics
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT, Database
 from live import (
     PG_BIN,
+    PYTHON,
     REDIS_SERVER,
     Account,
     PostgresCluster,
@@ -417,6 +420,14 @@ def test_workers_killed_mid_request_lose_and_double_no_acknowledged_write(
         f"requests broken by a kill and retried: {broken}; rows found: {len(rows)}"
     )
     assert kills >= MIN_KILLS
+    # Workers killed seconds apart (what granian alone treats as a crash loop and
+    # ends the server for) are all replaced: the server is still there, at full strength.
+    assert server.process is not None and server.process.poll() is None, server.output()
+    deadline = time.monotonic() + HANG_S * 6
+    while len(server.worker_pids()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(server.worker_pids()) == 3, server.output()
+    server.wait_ready()
     assert not [u for w in writers for u in w.unexpected], [w.unexpected for w in writers]
     stored: dict[str, list[str]] = {}
     for row_id, note in rows:
@@ -427,3 +438,24 @@ def test_workers_killed_mid_request_lose_and_double_no_acknowledged_write(
     # ...and nothing else is: a write whose client gave up mid-retry (at stop) at most once.
     unacknowledged = set(stored) - set(acknowledged)
     assert len(unacknowledged) <= len(writers), unacknowledged
+
+
+class UnbootableServer(Server):
+    """grau.server with an app factory that does not exist: every worker fails as it starts."""
+
+    def command(self) -> list[str]:
+        code = "import sys; from grau import server; sys.exit(server.main(target='app:missing'))"
+        return [str(PYTHON), "-c", code]
+
+
+def test_a_server_whose_app_cannot_boot_exits_with_an_error_instead_of_respawning(
+    tmp_path: Path,
+) -> None:
+    server = UnbootableServer({}, tmp_path / "server.log", workers=2, threads=1)
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(server.port), "WEB_CONCURRENCY": "2"}
+    with server.log.open("wb") as log:
+        process = subprocess.run(
+            server.command(), env=env, stdout=log, stderr=subprocess.STDOUT, timeout=HANG_S * 12
+        )
+    assert process.returncode == 1, server.output()
+    assert "the app cannot boot" in server.output()

@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import pwd
+import random
 import secrets
 import shutil
 import signal
@@ -44,10 +45,29 @@ PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "correct horse battery"
 
 
+def _ephemeral_ports() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, from below the ephemeral range: a port
+    the kernel hands out for bind(0) is also one it hands to outgoing connections,
+    and the thousands a fault test makes can take it (or hold it in TIME_WAIT)
+    before the server binds it."""
+    top = min(_ephemeral_ports().start, 32768)
+    for _ in range(200):
+        port = random.randrange(20000, max(top, 21000))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 # ---------------------------------------------------------------------------- HTTP

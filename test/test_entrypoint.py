@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from alembic.script import ScriptDirectory
 from conftest import TEST_DATABASE_URL, Database, alembic_config
+from live import free_port
 from sqlalchemy import make_url, text
 
 from grau.db.session import make_engine
@@ -33,12 +34,6 @@ pytestmark = pytest.mark.skipif(
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = str(ROOT / "scripts" / "entrypoint.py")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def entrypoint(database_url: str, *args: str, wait_timeout: float = 20) -> subprocess.Popen[str]:

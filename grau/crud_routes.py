@@ -26,7 +26,7 @@ from flask.views import MethodView
 
 from grau.auth.tokens import authenticated, current_principal, current_user_id
 from grau.crud import OwnedService, Resource
-from grau.db.session import db
+from grau.db.session import db, read_connection
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
@@ -108,9 +108,15 @@ def crud_routes(
         def post(self, data: dict[str, Any]) -> Response:
             return resource.created(service.create(db(), current_user_id(), data))
 
+    rows = service.shows_rows(resource.schema)
+
     def read(self: MethodView, *query: dict[str, Any], **ids: uuid.UUID) -> Response:
         principal, item_id, args = current_principal(), ids[item_arg], query[0] if query else {}
         user_id = principal.user_id
+        if rows:
+            return resource.item(
+                principal, lambda: service.show_row(read_connection(), user_id, item_id, args)
+            )
         return resource.item(principal, lambda: service.show(db(), user_id, item_id, args))
 
     read = conditional_read(errors(404)(blp.response(200, schemas.item)(_doc(docs.get)(read))))

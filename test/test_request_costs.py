@@ -20,18 +20,28 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT
 from flask import Flask
 from flask.testing import FlaskClient
+from marshmallow import fields as ma_fields
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 from test_redis_outage import RedisServer, redis_server  # noqa: F401 (a fixture)
+from werkzeug.exceptions import HTTPException
 
 from grau.body_stats.models import BodyStat
+from grau.body_stats.schemas import BodyStat as BodyStatSchema
+from grau.body_stats.service import BODY_STATS
+from grau.crud import etag_of
 from grau.db.driver import DriverQuery
 from grau.moods.models import MoodTag
+from grau.moods.schemas import Mood as MoodSchema
+from grau.moods.service import MOODS
 from grau.ratelimit import MAX_BATCH
+from grau.workouts.schemas import Workout as WorkoutSchema
+from grau.workouts.service import WORKOUTS
 
 # --------------------------------------------------------------------- SQL queries
 
@@ -384,3 +394,61 @@ def test_with_production_rate_limits_redis_sees_a_users_reads_in_batches(
         assert 60 // batch - 1 <= len(syncs) <= 60 // batch + 1, commands
     finally:
         monitor.close()
+
+
+# ------------------------------------------------------------ items read as rows
+
+
+def test_resources_whose_items_are_plain_columns_read_them_as_rows() -> None:
+    """An item read skips the ORM (one Core query, no Session) exactly where nothing
+    it shows needs one: no relationships, every dumped field a column."""
+
+    assert BODY_STATS.shows_rows(BodyStatSchema())
+    assert not MOODS.shows_rows(MoodSchema())  # its tags are a relationship
+    assert not WORKOUTS.shows_rows(WorkoutSchema())  # its sets are
+
+    class WithAProperty(BodyStatSchema):
+        shown = ma_fields.String(attribute="not_a_column", dump_only=True)
+
+    assert not BODY_STATS.shows_rows(WithAProperty())  # a row would silently miss it
+
+
+@pytest.mark.parametrize("query", [{}, {"unit": "lb"}, {"unit": "cm"}])
+def test_an_item_read_as_a_row_is_the_item_read_through_the_orm(
+    app: Flask,
+    db_session: Session,
+    client: FlaskClient,
+    user: Any,
+    create_stat: Callable[..., dict[str, Any]],
+    query: dict[str, str],
+) -> None:
+
+    stat = create_stat(user, note="as a row")
+    schema, user_id, stat_id = BodyStatSchema(), uuid.UUID(user.id), uuid.UUID(stat["id"])
+    with app.test_request_context("/"):
+        orm_item, orm_variant = BODY_STATS.show(db_session, user_id, stat_id, query)
+        row_item, row_variant = BODY_STATS.show_row(
+            db_session.connection(), user_id, stat_id, query
+        )
+    assert schema.dump(row_item) == schema.dump(orm_item)
+    assert etag_of(row_item, row_variant) == etag_of(orm_item, orm_variant)
+    # And over HTTP, the body is the ORM's dump, whatever the unit.
+    response = client.get(f"/v1/body-stats/{stat['id']}", query_string=query, headers=user.headers)
+    assert response.status_code == 200
+    assert response.json == orjson.loads(orjson.dumps(schema.dump(orm_item)))
+    assert response.headers["ETag"] == etag_of(orm_item, orm_variant)
+
+
+def test_an_item_read_as_a_row_is_404_for_another_user_and_for_no_item(
+    app: Flask,
+    db_session: Session,
+    user: Any,
+    other_user: Any,
+    create_stat: Callable[..., dict[str, Any]],
+) -> None:
+
+    stat_id = uuid.UUID(create_stat(user)["id"])
+    for reader, item_id in ((other_user, stat_id), (user, uuid.uuid4())):
+        with app.test_request_context("/"), pytest.raises(HTTPException) as raised:
+            BODY_STATS.show_row(db_session.connection(), uuid.UUID(reader.id), item_id, {})
+        assert getattr(raised.value, "code", None) == 404

@@ -163,16 +163,32 @@ def db() -> Session:
     session: Session | None = g.get("_grau_db")
     if session is None:
         factory = current_app.extensions["grau.session_factory"]
-        engine: Engine | None = current_app.extensions.get("grau.read_engine")
-        if engine is not None and _reading():
-            shared = Connection(engine, connection=driver_connection().proxied)
-            g._grau_shared_connection = shared
-            session = factory(bind=shared)
-        else:
-            session = factory()
+        shared = _shared_read_connection()
+        session = factory(bind=shared) if shared is not None else factory()
         revisions.guard(session)
         g._grau_db = session
     return session
+
+
+def read_connection() -> Connection:
+    """A Connection for Core reads with no Session around them: a read's is the one its
+    token check took from the pool; anything else reads on its session's connection."""
+    shared = _shared_read_connection()
+    return shared if shared is not None else db().connection()
+
+
+def _shared_read_connection() -> Connection | None:
+    """A read's pooled connection (the token check's) as a SQLAlchemy Connection; None
+    for a write, or where every request runs on the session factory's own (tests)."""
+    shared: Connection | None = g.get("_grau_shared_connection")
+    if shared is None:
+        engine: Engine | None = current_app.extensions.get("grau.read_engine")
+        if engine is None or not _reading():
+            return None
+        shared = g._grau_shared_connection = Connection(
+            engine, connection=driver_connection().proxied
+        )
+    return shared
 
 
 def _reading() -> bool:

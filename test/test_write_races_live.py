@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database
-from live import Account, RedisServer, Reply, Server, app_env, migrate, register
+from live import PASSWORD, Account, RedisServer, Reply, Server, app_env, migrate, register
 from spec_driven import Builder, Operation, creates, load_spec, operations, updates
 
 pytestmark = [
@@ -332,6 +332,28 @@ def test_deleting_an_account_while_its_items_are_written_never_deadlocks(server:
         # (a deadlock PostgreSQL broke) or a 500.
         assert statuses[-1] == 204, (statuses, replies[-1].body)
         assert set(statuses[:-1]) <= {200, 401, 404}, [(r.status, r.body) for r in replies]
+
+
+def test_deleting_an_account_while_its_tokens_are_refreshed_never_deadlocks(
+    server: Server,
+) -> None:
+    """A refresh locks the user's row before its token and session, as the account's
+    delete does (user, then its sessions and tokens by cascade): no lock-order cycle."""
+    for _ in range(ROUNDS * 2):
+        account = register(server.port)
+        credentials = {"email": account.email, "password": PASSWORD}
+        pairs = [server.request("POST", "/v1/auth/login", credentials).json for _ in range(3)]
+        refresh = partial(server.request, "POST", "/v1/auth/refresh")
+        sends = [partial(refresh, {"refresh_token": p["refresh_token"]}) for p in pairs]
+        sends.append(partial(server.request, "DELETE", "/v1/users/me", token=account.token))
+
+        replies = race(sends)
+
+        statuses = [r.status for r in replies]
+        # A refresh after the delete finds no session (401); never a 409 (a deadlock
+        # PostgreSQL broke) or a 500.
+        assert statuses[-1] == 204, (statuses, replies[-1].body)
+        assert set(statuses[:-1]) <= {200, 401}, [(r.status, r.body) for r in replies]
 
 
 BODY_STAT = {"type": "weight", "value": 70.0, "unit": "kg", "recorded_at": "2026-11-20T07:30:00Z"}

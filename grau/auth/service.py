@@ -71,6 +71,12 @@ def refresh(session: Session, refresh_token: str) -> dict[str, Any]:
     auth_session = session.get(AuthSession, token.session_id)
     if auth_session is None or auth_session.revoked_at is not None:
         unauthorized("This session has been revoked; log in again.")
+    # The user's row lock first, as every write takes it (grau.revisions): deleting the
+    # account locks the user, then its sessions and tokens, so a refresh locking the
+    # token first could deadlock with it.
+    locked = select(User.id).where(User.id == auth_session.user_id).with_for_update(key_share=True)
+    if session.execute(locked).first() is None:
+        unauthorized("This account no longer exists.")
     now = utcnow()
     # Spend the token atomically, so two concurrent refreshes cannot both win.
     spent = session.execute(

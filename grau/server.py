@@ -135,10 +135,16 @@ def server_class() -> type:
     slot was refilled moments ago, so a storm of kills cannot spin the main
     process); only a worker that exits on its own within BOOT_SECONDS of its
     start, which means the app cannot boot, still ends the server, so a broken
-    deploy fails loudly (exit status 1) instead of respawning forever. The loop is granian's
-    own (`_serve_loop`, granian 2.8) with that one decision changed: the lock
-    pins granian, and test/test_faults_live.py kills workers faster than
-    granian's rule allows and checks the server keeps serving.
+    deploy fails loudly (exit status 1) instead of respawning forever.
+
+    The loop replaces granian's `_serve_loop` (granian 2.8; the lock pins it).
+    It differs in that decision and in one race: it clears its wake-up event
+    before it takes the dead workers off the list, so a death reported in
+    between wakes it again instead of leaving it spinning on a set event or
+    losing the slot. It does not recycle workers by age or memory (granian's
+    `workers_lifetime`, `workers_max_rss`), which grau does not use, and
+    refuses to start if asked to. test/test_faults_live.py kills workers
+    faster than granian's rule allows and checks the server keeps serving.
     """
     import time
 
@@ -146,33 +152,54 @@ def server_class() -> type:
     from granian.server import MPServer
 
     class Server(MPServer):
-        cannot_boot = False  # set when the server stopped because a worker could not boot
+        failed = False  # set when the server stopped because a worker failed
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if self.workers_lifetime is not None or self.workers_rss is not None:
+                # granian's loop recycles workers by age and memory; this one does not.
+                raise ValueError("grau's server does not recycle workers by lifetime or RSS")
 
         def _cannot_boot(self, idx: int) -> bool:
             worker = self.wrks[idx]
             code = worker.inner.exitcode
             return code is not None and code > 0 and time.monotonic() - worker.birth < BOOT_SECONDS
 
+        def _take_dead(self) -> list[int]:
+            """The slots whose workers died since the last call, each once."""
+            dead: list[int] = []
+            while self.interrupt_children:  # pop, not copy-and-clear: a death may land between
+                idx = self.interrupt_children.pop(0)
+                if idx not in dead:
+                    dead.append(idx)
+            return dead
+
+        def _pause(self, seconds: float) -> None:
+            """Sleep, unless a shutdown signal comes first."""
+            deadline = time.monotonic() + seconds
+            while not self.interrupt_signal and time.monotonic() < deadline:
+                time.sleep(0.05)
+
         def _serve_loop(self, spawn_target: Any, target_loader: Any) -> None:
             refilled: dict[int, float] = {}  # worker slot -> when it was last respawned
             while True:
                 self.main_loop_interrupt.wait()
+                # Cleared before reading what woke it: whatever happens after sets it again.
+                self.main_loop_interrupt.clear()
                 if self.interrupt_signal:
                     break
-                if self.interrupt_children:
-                    dead = list(self.interrupt_children)
-                    self.interrupt_children.clear()
-                    self.main_loop_interrupt.clear()
+                dead = self._take_dead()
+                if dead:
                     if not self.respawn_failed_workers:
+                        self.failed = True
                         break
                     if any(self._cannot_boot(idx) for idx in dead):
                         logger.error("A worker exited as it started: the app cannot boot, exiting")
-                        self.cannot_boot = True
+                        self.failed = True
                         break
                     now = time.monotonic()
                     if any(now - refilled.get(idx, 0.0) < BOOT_SECONDS for idx in dead):
-                        # Wait before refilling; a shutdown signal ends the wait.
-                        self.main_loop_interrupt.wait(self.respawn_interval)
+                        self._pause(self.respawn_interval)
                         if self.interrupt_signal:
                             break
                     for idx in dead:
@@ -193,7 +220,7 @@ def main(target: str = "app:create_app") -> int:
     finally:
         if created:
             shutil.rmtree(directory, ignore_errors=True)
-    return 1 if server.cannot_boot else 0
+    return 1 if server.failed else 0
 
 
 if __name__ == "__main__":

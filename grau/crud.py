@@ -230,8 +230,7 @@ class OwnedService:
         args: Mapping[str, Any],
     ) -> tuple[Any, str]:
         """An item as a read with these query `args` shows it, and its ETag variant."""
-        item = self.get(session, user_id, item_id)
-        return self.present(item, args) if self.present else (item, "")
+        return self._shown(self.get(session, user_id, item_id), args)
 
     def shows_rows(self, schema: ma.Schema) -> bool:
         """Whether `show_row` can stand in for `show` for items dumped with `schema`:
@@ -252,7 +251,9 @@ class OwnedService:
         row = connection.execute(self._row_by_id, {"item_id": item_id}).first()
         if row is None or not self._readable(row.user_id, user_id):
             self._not_found()
-        item = SimpleNamespace(**row._mapping)
+        return self._shown(SimpleNamespace(**row._mapping), args)
+
+    def _shown(self, item: Any, args: Mapping[str, Any]) -> tuple[Any, str]:
         return self.present(item, args) if self.present else (item, "")
 
     def get(

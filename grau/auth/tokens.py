@@ -136,9 +136,8 @@ def live_session_revision(claims: Claims) -> Revision | None:
 def lock_for_write(session: Session, principal: Principal) -> None:
     """The write's check and user lock again, in `session`'s own transaction (one that
     grau.idempotency opens after authentication); 401 if the session ended meanwhile."""
-    connection = session.connection()
     row = SESSION_REVISIONS_FOR_WRITE.first(
-        DriverConnection(connection.connection, connection.dialect),
+        DriverConnection.of(session.connection()),
         session_id=principal.session_id,
         user_id=principal.user_id,
     )

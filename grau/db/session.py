@@ -129,6 +129,11 @@ class DriverConnection:
     proxied: PoolProxiedConnection
     dialect: Dialect
 
+    @classmethod
+    def of(cls, connection: Connection) -> DriverConnection:
+        """The DBAPI connection under a SQLAlchemy Connection (a session's)."""
+        return cls(connection.connection, connection.dialect)
+
 
 def driver_connection() -> DriverConnection:
     """The current request's connection for driver-level queries: a read's own, else
@@ -140,8 +145,7 @@ def driver_connection() -> DriverConnection:
             proxied = g._grau_own_connection = _checkout(engine)
             found = DriverConnection(proxied, engine.dialect)
         else:
-            session_connection = db().connection()
-            found = DriverConnection(session_connection.connection, session_connection.dialect)
+            found = DriverConnection.of(db().connection())
         g._grau_driver = found
     return found
 

@@ -26,7 +26,7 @@ from flask.views import MethodView
 
 from grau.auth.tokens import authenticated, current_principal, current_user_id
 from grau.crud import OwnedService, Resource
-from grau.db.session import db, read_connection
+from grau.db.session import autocommit, db, read_connection, single_statement
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
@@ -106,7 +106,14 @@ def crud_routes(
         @errors(*write_errors)
         @_doc(docs.create)
         def post(self, data: dict[str, Any]) -> Response:
-            return resource.created(service.create(db(), current_user_id(), data))
+            if autocommit():  # one statement: only where `single_statement` below allows it
+                item = service.insert_row(read_connection(), current_principal(), data)
+            else:
+                item = service.create(db(), current_user_id(), data)
+            return resource.created(item)
+
+    if service.inserts_rows(schemas.create()):
+        Collection.post = single_statement(Collection.post)  # type: ignore[method-assign]
 
     rows = service.shows_rows(resource.schema)
 

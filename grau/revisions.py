@@ -18,7 +18,9 @@ Every authenticated write takes its user's row lock first, in the token check
 (grau.auth.tokens), and keeps it until its transaction ends; `bump_user`'s
 UPDATE then changes a row the transaction already holds. So one user's writes
 commit one at a time, in revision order, and no write takes an item's lock
-before its user's: writers cannot deadlock on each other's locks.
+before its user's: writers cannot deadlock on each other's locks. A create
+that is one statement (`bumped_user`, grau.crud's `insert_row`) locks no item
+at all: its WITH clause bumps, and so locks, the user, and it commits at once.
 
 A commit that changes user data without a bump would let a cached body hide
 it. `guard` turns that mistake into an error at the commit instead of a stale
@@ -34,9 +36,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Table, bindparam, event, update
+from sqlalchemy import CTE, BigInteger, CheckConstraint, Table, bindparam, event, exists, update
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
+from grau.auth.models import AuthSession
 from grau.db.model import Base, Bookkeeping
 from grau.users.models import User
 
@@ -72,6 +75,22 @@ BUMP_USER = (
     .where(_users.c.id == bindparam("user_id"))
     .values(revision=_users.c.revision + 1, updated_at=_users.c.updated_at)
 )
+
+
+def bumped_user() -> CTE:
+    """`BUMP_USER` as the WITH clause of a write that is one statement (PostgreSQL).
+
+    It bumps, and so locks, the user (parameter `user_id`) only while the login
+    session (parameter `session_id`) is alive, and returns the user's id: a
+    statement that takes its rows from it changes nothing once the session is
+    revoked, or the account deleted, however recently.
+    """
+    alive = exists().where(
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.user_id == _users.c.id,
+        AuthSession.revoked_at.is_(None),
+    )
+    return BUMP_USER.where(alive).returning(_users.c.id).cte("bumped_user")
 
 
 def bump_user(session: Session, user_id: uuid.UUID) -> None:

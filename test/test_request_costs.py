@@ -285,6 +285,22 @@ def session_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
         yield ran
 
 
+@contextmanager
+def driver_statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SQL of every query run on the driver's cursor (the token check's, a one-statement
+    write's), as SQLAlchemy renders it without a dialect."""
+    ran: list[str] = []
+    first = DriverQuery.first
+
+    def recorded(self: DriverQuery, *args: Any, **kwargs: Any) -> Any:
+        ran.append(" ".join(str(self.statement).split()))
+        return first(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DriverQuery, "first", recorded)
+        yield ran
+
+
 @pytest.fixture
 def monitored(
     redis_server: RedisServer,  # noqa: F811
@@ -343,7 +359,7 @@ def test_a_cached_read_costs_the_session_check_and_nothing_else(
 
 @needs_redis
 def test_a_write_retires_every_cached_read_with_one_update_and_no_redis_command(
-    monitored: tuple[Flask, Monitor], engine: Engine
+    monitored: tuple[Flask, Monitor], engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app, monitor = monitored
     client = app.test_client()
@@ -351,13 +367,32 @@ def test_a_write_retires_every_cached_read_with_one_update_and_no_redis_command(
     for page in range(1, 21):  # twenty cached pages: the write's cost is the same
         client.get("/v1/body-stats", query_string={"page": page}, headers=headers)
 
-    with statements(engine) as sent, monitor.commands() as commands:
+    with (
+        driver_statements(monkeypatch) as driven,
+        statements(engine) as sent,
+        monitor.commands() as commands,
+    ):
         assert client.post("/v1/body-stats", json=WEIGHT, headers=headers).status_code == 201
 
+    # The token check, then one statement: the insert, with the revision's bump in its WITH.
+    assert len(driven) == 2, driven
+    assert driven[1].startswith("WITH bumped_user AS") and "INSERT INTO body_stats" in driven[1]
+    assert re.search(r"UPDATE users SET revision=\(users.revision \+", driven[1])
+    assert not [sql for sql, _ in sent if not sql.startswith(("SAVEPOINT", "RELEASE"))], sent
+    assert commands == []
+
+
+def test_a_create_with_an_idempotency_key_bumps_the_revision_in_its_transaction(
+    client: FlaskClient, user: Any, engine: Engine
+) -> None:
+    """The key is stored in the create's transaction, so that create is not one statement."""
+    headers = {**user.headers, "Idempotency-Key": uuid.uuid4().hex}
+    with statements(engine) as sent:
+        assert client.post("/v1/body-stats", json=WEIGHT, headers=headers).status_code == 201
     bumps = [sql for sql, _ in sent if sql.lstrip().upper().startswith("UPDATE USERS")]
     assert len(bumps) == 1, sent
     assert "revision" in bumps[0]
-    assert commands == []
+    assert any(sql.startswith("INSERT INTO body_stats") for sql, _ in sent)
 
 
 @needs_redis

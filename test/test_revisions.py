@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import WEIGHT, Account
+from conftest import TEST_DATABASE_URL, WEIGHT, Account
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grau import revisions
@@ -243,4 +243,55 @@ def test_an_idempotent_create_is_guarded_and_bumps_like_any_other(client, user, 
     )
 
     assert created.status_code == 201
+    assert revision_of(db_session, user) == start + 1
+
+
+# ------------------------------------------------------ a create that is one statement
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="one-statement writes are PostgreSQL's")
+def test_a_create_for_a_session_revoked_after_its_token_check_changes_nothing(
+    client, user, db_session, monkeypatch
+):
+    """The create's statement checks the session again: a logout committed between the
+    token check and the insert leaves no row and no bump behind, and the answer is 401."""
+    from grau.auth import tokens
+    from grau.auth.models import AuthSession
+
+    start = revision_of(db_session, user)
+    checked = tokens.live_session_revision
+
+    def check_then_log_out(claims: tokens.Claims) -> Any:
+        revision = checked(claims)
+        db_session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == claims.session_id)
+            .values(revoked_at=datetime.now(UTC))
+        )
+        db_session.flush()
+        return revision
+
+    monkeypatch.setattr(tokens, "live_session_revision", check_then_log_out)
+    response = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers)
+
+    assert response.status_code == 401, response.json
+    assert response.json["detail"] == "The access token has been revoked."
+    owner = uuid.UUID(user.id)
+    assert db_session.scalars(select(BodyStat).where(BodyStat.user_id == owner)).all() == []
+    assert revision_of(db_session, user) == start
+
+
+def test_a_create_refused_by_a_unique_rule_leaves_the_revision_alone_and_the_next_works(
+    client, user, db_session
+):
+    tag = {"label": "Rested", "category": "sleep"}
+    assert client.post("/v1/mood-tags", json=tag, headers=user.headers).status_code == 201
+    start = revision_of(db_session, user)
+
+    again = client.post("/v1/mood-tags", json=tag, headers=user.headers)
+    other = client.post("/v1/mood-tags", json={**tag, "label": "Sore"}, headers=user.headers)
+
+    assert again.status_code == 409
+    assert again.json["detail"] == "You already have a mood tag with this label."
+    assert other.status_code == 201
     assert revision_of(db_session, user) == start + 1

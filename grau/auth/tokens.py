@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from grau.auth.models import AuthSession
 from grau.db.driver import DriverQuery
-from grau.db.session import SAFE_METHODS, DriverConnection, driver_connection
+from grau.db.session import DriverConnection, autocommit, driver_connection
 from grau.errors import unauthorized
 from grau.openapi import add_responses, mark_authenticated
 from grau.ratelimit import client_address, count_user
@@ -126,9 +126,10 @@ SESSION_REVISIONS_FOR_WRITE = DriverQuery(
 def live_session_revision(claims: Claims) -> Revision | None:
     """The revisions the user can read as of now, or None if the session is revoked or gone.
 
-    A write (any method but GET, HEAD, OPTIONS) also takes its user's row lock here.
+    A write in a transaction also takes its user's row lock here (a write that is one
+    statement takes it in that statement, see `grau.db.session.single_statement`).
     """
-    query = SESSION_REVISIONS if request.method in SAFE_METHODS else SESSION_REVISIONS_FOR_WRITE
+    query = SESSION_REVISIONS if autocommit() else SESSION_REVISIONS_FOR_WRITE
     row = query.first(driver_connection(), session_id=claims.session_id, user_id=claims.user_id)
     return Revision(row[0], row[1] or 0) if row is not None else None
 

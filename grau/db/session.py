@@ -10,7 +10,11 @@ context ends. Which kind depends on the HTTP method:
   read would otherwise cost). A read served from the cache needs no Session at
   all: the token check runs on a connection taken straight from the pool;
 - any other request writes, in one transaction per `commit()`, and the token
-  check runs inside it, on the session's connection.
+  check runs inside it, on the session's connection;
+- except a write that is one statement (`single_statement`: on PostgreSQL, a
+  create of a plain row without an Idempotency-Key). It runs like a read, in
+  autocommit on one pooled connection: its statement checks the session and
+  locks the user itself, so it needs no BEGIN, no lock beforehand and no COMMIT.
 
 A connection that sat idle in the pool is pinged before use (the database may
 have restarted meanwhile); one in steady use is not, so a busy server pays no
@@ -23,8 +27,10 @@ transaction they roll back (`use_sessions`); every request then runs on it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, create_engine, event
@@ -34,7 +40,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from grau import revisions
 from grau.config import ensure_sqlite_dir, is_sqlite
 
+F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SINGLE_STATEMENT = "_grau_single_statement"  # g: this write is one autocommit statement
 # A pooled connection unused for longer than this is pinged before it is handed out.
 IDLE_PING_S = 1.0
 
@@ -141,9 +149,12 @@ def driver_connection() -> DriverConnection:
     found: DriverConnection | None = g.get("_grau_driver")
     if found is None:
         engine: Engine | None = current_app.extensions.get("grau.read_engine")
-        if engine is not None and _reading():
+        bound = _bound_connection()
+        if engine is not None and autocommit():
             proxied = g._grau_own_connection = _checkout(engine)
             found = DriverConnection(proxied, engine.dialect)
+        elif bound is not None and autocommit():
+            found = DriverConnection.of(bound)
         else:
             found = DriverConnection.of(db().connection())
         g._grau_driver = found
@@ -182,21 +193,53 @@ def read_connection() -> Connection:
 
 
 def _shared_read_connection() -> Connection | None:
-    """A read's pooled connection (the token check's) as a SQLAlchemy Connection; None
-    for a write, or where every request runs on the session factory's own (tests)."""
+    """An autocommit request's pooled connection (the token check's) as a SQLAlchemy
+    Connection (where `use_sessions` shares one, that one); None for a write in a
+    transaction."""
     shared: Connection | None = g.get("_grau_shared_connection")
     if shared is None:
         engine: Engine | None = current_app.extensions.get("grau.read_engine")
-        if engine is None or not _reading():
+        if not autocommit():
             return None
+        if engine is None:
+            return _bound_connection()
         shared = g._grau_shared_connection = Connection(
             engine, connection=driver_connection().proxied
         )
     return shared
 
 
-def _reading() -> bool:
-    return has_request_context() and request.method in SAFE_METHODS
+def _bound_connection() -> Connection | None:
+    """The one connection every session shares, where `use_sessions` set that up (tests):
+    an autocommit request uses it directly, outside any session's savepoint, as it would
+    use its own pooled connection."""
+    bind = current_app.extensions["grau.session_factory"].kw.get("bind")
+    return bind if isinstance(bind, Connection) else None
+
+
+def autocommit() -> bool:
+    """Whether this request's statements each commit on their own: a read's, or those of a
+    write that is one statement (`single_statement`)."""
+    if not has_request_context():
+        return False
+    return request.method in SAFE_METHODS or bool(g.get(SINGLE_STATEMENT))
+
+
+def single_statement(func: F) -> F:
+    """Run a write view in autocommit where its change can be one statement (place it
+    above `@authenticated`): on PostgreSQL, which can bump the user's revision in a WITH
+    clause of the same statement, and without an Idempotency-Key (grau.idempotency keeps
+    a key in the same transaction as the change). The view asks `autocommit()` which
+    way it runs; it makes the same change either way."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        engine: Engine = current_app.extensions["grau.engine"]
+        if engine.dialect.name == "postgresql" and "HTTP_IDEMPOTENCY_KEY" not in request.environ:
+            g.setdefault(SINGLE_STATEMENT, True)
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _close(_exc: BaseException | None) -> None:

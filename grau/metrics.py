@@ -37,9 +37,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
 
-from grau.observability import STARTED
+from grau.observability import STARTED, process_id
 
 UNMATCHED = "<unmatched>"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -59,6 +60,12 @@ def route_label(rule: str) -> str:
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+if multiprocess_dir():
+    # The multiprocess values check on every write whether the process forked, with a
+    # system call each time (three per request); grau's process id is kept without one.
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_id)
 
 
 class Metrics:

@@ -30,6 +30,31 @@ def test_each_request_gets_its_own_generated_id(client):
     assert first != second
 
 
+def test_generated_ids_ask_the_kernel_for_nothing_and_differ_in_a_forked_child(client, monkeypatch):
+    """No system call per request (os.urandom was one); a child process has its own
+    prefix, so two workers forked from one parent never make the same id."""
+    import os
+
+    calls: list[int] = []
+    real = os.urandom
+    monkeypatch.setattr(os, "urandom", lambda n: calls.append(n) or real(n))
+    ids = {client.get("/v1/exercises").headers["X-Request-ID"] for _ in range(20)}
+    assert len(ids) == 20 and all(HEX_ID.match(i) for i in ids)
+    assert calls == []
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its prefix and the pid it knows, and leave at once
+        os.write(write, f"{observability.PROCESS.prefix} {observability.process_id()}".encode())
+        os._exit(0)
+    os.close(write)
+    prefix, child_pid = os.read(read, 100).decode().split()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert prefix != observability.PROCESS.prefix
+    assert int(child_pid) == pid
+
+
 @pytest.mark.parametrize("sent", ["abc-123", "x" * 128, "trace:0af7651916cd43dd8448eb211c80319c"])
 def test_a_valid_client_request_id_is_echoed(client, sent):
     response = client.get("/v1/exercises", headers={"X-Request-ID": sent})

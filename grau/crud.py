@@ -164,6 +164,15 @@ def commit(session: Session, owner: uuid.UUID, *, conflict: str = "") -> None:
         abort(409, conflict or "This conflicts with data that already exists.")
 
 
+def _python_default(column: Any) -> bool:
+    """Whether a column's default, if any, is one `_value_or_default` computes: a value
+    or a Python function (not SQL, not a sequence), with no server default beside it."""
+    default = column.default
+    if default is None:
+        return column.server_default is None
+    return bool(default.is_scalar or default.is_callable)
+
+
 def _value_or_default(item: Any, key: str, column: Any) -> Any:
     """The item's value for a column, else the column's Python default, else None."""
     if hasattr(item, key):
@@ -268,14 +277,15 @@ class OwnedService:
 
     def inserts_rows(self, schema: ma.Schema) -> bool:
         """Whether `insert_row` can stand in for `create` for bodies loaded with `schema`:
-        the default `assign`, no relationships, every field a column, and every column
-        the body leaves out with a default Python computes (or none)."""
+        `create` and `assign` not overridden, no relationships, every field a column, and
+        every column's default a value or a plain Python function (or none)."""
         fields = schema.load_fields.items()
         return (
-            self.assign is _assign
+            type(self).create is OwnedService.create
+            and self.assign is _assign
             and not inspect(self.model).relationships
             and all((f.attribute or n) in self._columns for n, f in fields)
-            and all(c.default or c.server_default is None for c in self._columns.values())
+            and all(_python_default(c) for c in self._columns.values())
         )
 
     def insert_row(
@@ -283,7 +293,8 @@ class OwnedService:
     ) -> Any:
         """`create` as one statement (where `inserts_rows` holds; PostgreSQL): it inserts
         the row, and bumps and locks the user, only while the principal's login session
-        is alive (`revisions.bumped_user`), and returns the row as `show_row` reads one.
+        is alive (`revisions.bumped_user`), and returns the row's columns as the driver
+        reads them (a `show_row` item, for the same schemas).
         No Session, no flush and no BEGIN or COMMIT: the CPU they cost was most of a
         create's. 401 if the session ended since the token check."""
         item = SimpleNamespace(**data, user_id=principal.user_id)
@@ -296,10 +307,12 @@ class OwnedService:
         savepoint = connection.begin_nested() if connection.in_transaction() else None
         try:
             row = query.first(DriverConnection.of(connection), **values)
-        except IntegrityError:
+        except BaseException as exc:
             if savepoint is not None:
                 savepoint.rollback()
-            abort(409, self.conflict or "This conflicts with data that already exists.")
+            if isinstance(exc, IntegrityError):
+                abort(409, self.conflict or "This conflicts with data that already exists.")
+            raise
         if savepoint is not None:
             savepoint.commit()
         if row is None:

@@ -81,9 +81,11 @@ def bumped_user() -> CTE:
     """`BUMP_USER` as the WITH clause of a write that is one statement (PostgreSQL).
 
     It bumps, and so locks, the user (parameter `user_id`) only while the login
-    session (parameter `session_id`) is alive, and returns the user's id: a
-    statement that takes its rows from it changes nothing once the session is
-    revoked, or the account deleted, however recently.
+    session (parameter `session_id`) is alive as of the statement's start, and
+    returns the user's id: a statement that takes its rows from it changes
+    nothing for a session revoked, or an account deleted, before it began (a
+    revocation committed while it runs is as concurrent as one committed right
+    after the token check of a write in a transaction).
     """
     alive = exists().where(
         AuthSession.id == bindparam("session_id"),

@@ -13,6 +13,8 @@ the response cache keys bodies by, so the check and the cache lookup cost
 one round trip together. A write's check also takes its user's row lock, in
 its transaction: one user's writes run one at a time, and every write locks
 its user before any item, so writers cannot deadlock on each other's locks.
+(A create that is one statement runs the read's check, and its statement
+takes the lock: see `grau.db.session.single_statement`.)
 """
 
 from __future__ import annotations

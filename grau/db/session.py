@@ -125,7 +125,12 @@ def init_app(app: Flask) -> None:
 
 
 def use_sessions(app: Flask, factory: sessionmaker[Session]) -> None:
-    """Make every request of `app`, reading or writing, use sessions from `factory`."""
+    """Make every request of `app` use `factory`'s sessions, and an autocommit request
+    (a read, a one-statement write) the one connection `factory` is bound to, outside
+    any session: so a test's requests all run inside its transaction. `factory` must
+    be bound to a Connection; an Engine would let such a write vanish with its session."""
+    if not isinstance(factory.kw.get("bind"), Connection):
+        raise TypeError("use_sessions needs a sessionmaker bound to a Connection")
     app.extensions["grau.session_factory"] = factory
     app.extensions.pop("grau.read_engine", None)
 
@@ -144,8 +149,9 @@ class DriverConnection:
 
 
 def driver_connection() -> DriverConnection:
-    """The current request's connection for driver-level queries: a read's own, else
-    its session's (so a write's token check is part of its transaction)."""
+    """The current request's connection for driver-level queries: an autocommit
+    request's own (see `autocommit`), else its session's (so a write's token check is
+    part of its transaction)."""
     found: DriverConnection | None = g.get("_grau_driver")
     if found is None:
         engine: Engine | None = current_app.extensions.get("grau.read_engine")
@@ -186,8 +192,9 @@ def db() -> Session:
 
 
 def read_connection() -> Connection:
-    """A Connection for Core reads with no Session around them: a read's is the one its
-    token check took from the pool; anything else reads on its session's connection."""
+    """A Connection for Core statements with no Session around them: an autocommit
+    request's (a read's, a one-statement write's) is the one its token check took
+    from the pool; a write in a transaction uses its session's connection."""
     shared = _shared_read_connection()
     return shared if shared is not None else db().connection()
 

@@ -227,7 +227,9 @@ class OwnedService:
         mapper = inspect(self.model)
         self._columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
         labelled = [column.label(key) for key, column in self._columns.items()]
-        self._row_by_id = select(*labelled).where(mapper.primary_key[0] == bindparam("item_id"))
+        self._row_by_id = DriverQuery(
+            select(*labelled).where(mapper.primary_key[0] == bindparam("item_id"))
+        )
         self._insert_row: DriverQuery | None = None  # built on first use (PostgreSQL only)
 
     def _visible(self, user_id: uuid.UUID) -> Any:
@@ -262,18 +264,22 @@ class OwnedService:
 
     def show_row(
         self,
-        connection: Connection,
+        connection: DriverConnection,
         user_id: uuid.UUID,
         item_id: uuid.UUID,
         args: Mapping[str, Any],
     ) -> tuple[Any, str]:
-        """`show`, with the item read as a plain row: one Core query on `connection`,
-        no Session or identity map, which cost more CPU than the rest of an uncached
-        read together. Only where `shows_rows` holds (checked when routes are made)."""
-        row = connection.execute(self._row_by_id, {"item_id": item_id}).first()
-        if row is None or not self._readable(row.user_id, user_id):
+        """`show`, with the item read as a plain row: one query on the driver's cursor
+        (the token check's connection), no Session, identity map or SQLAlchemy result,
+        which cost more CPU than the rest of an uncached read together. Only where
+        `shows_rows` holds (checked when routes are made)."""
+        row = self._row_by_id.first(connection, item_id=item_id)
+        if row is None:
             self._not_found()
-        return self._shown(SimpleNamespace(**row._mapping), args)
+        item = SimpleNamespace(**dict(zip(self._columns, row, strict=True)))
+        if not self._readable(item.user_id, user_id):
+            self._not_found()
+        return self._shown(item, args)
 
     def inserts_rows(self, schema: ma.Schema) -> bool:
         """Whether `insert_row` can stand in for `create` for bodies loaded with `schema`:

@@ -26,7 +26,7 @@ from flask.views import MethodView
 
 from grau.auth.tokens import authenticated, current_principal, current_user_id
 from grau.crud import OwnedService, Resource
-from grau.db.session import autocommit, db, read_connection, single_statement
+from grau.db.session import autocommit, db, driver_connection, read_connection, single_statement
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
@@ -122,7 +122,7 @@ def crud_routes(
         user_id = principal.user_id
         if rows:
             return resource.item(
-                principal, lambda: service.show_row(read_connection(), user_id, item_id, args)
+                principal, lambda: service.show_row(driver_connection(), user_id, item_id, args)
             )
         return resource.item(principal, lambda: service.show(db(), user_id, item_id, args))
 

@@ -36,6 +36,7 @@ from grau.body_stats.schemas import BodyStat as BodyStatSchema
 from grau.body_stats.service import BODY_STATS
 from grau.crud import etag_of
 from grau.db.driver import DriverQuery
+from grau.db.session import DriverConnection
 from grau.moods.models import MoodTag
 from grau.moods.schemas import Mood as MoodSchema
 from grau.moods.service import MOODS
@@ -464,7 +465,7 @@ def test_an_item_read_as_a_row_is_the_item_read_through_the_orm(
     with app.test_request_context("/"):
         orm_item, orm_variant = BODY_STATS.show(db_session, user_id, stat_id, query)
         row_item, row_variant = BODY_STATS.show_row(
-            db_session.connection(), user_id, stat_id, query
+            DriverConnection.of(db_session.connection()), user_id, stat_id, query
         )
     assert schema.dump(row_item) == schema.dump(orm_item)
     assert etag_of(row_item, row_variant) == etag_of(orm_item, orm_variant)
@@ -486,5 +487,7 @@ def test_an_item_read_as_a_row_is_404_for_another_user_and_for_no_item(
     stat_id = uuid.UUID(create_stat(user)["id"])
     for reader, item_id in ((other_user, stat_id), (user, uuid.uuid4())):
         with app.test_request_context("/"), pytest.raises(HTTPException) as raised:
-            BODY_STATS.show_row(db_session.connection(), uuid.UUID(reader.id), item_id, {})
+            BODY_STATS.show_row(
+                DriverConnection.of(db_session.connection()), uuid.UUID(reader.id), item_id, {}
+            )
         assert getattr(raised.value, "code", None) == 404

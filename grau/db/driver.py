@@ -36,11 +36,16 @@ class _Compiled:
 
 
 class DriverQuery:
-    """A Core select whose first row is fetched with the driver's cursor."""
+    """A Core statement whose first row is fetched with the driver's cursor, its values
+    converted by the result columns' types as SQLAlchemy would."""
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        # Per dialect: (position, function) of each result column whose type converts
+        # the driver's value (a UUID or a timestamp stored as text on SQLite, a type
+        # decorator's result), found at the first result (the driver's type codes tell).
+        self._results: dict[str, tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         positional = POSITIONAL.get(dialect.paramstyle)
@@ -49,7 +54,7 @@ class DriverQuery:
         compiled = self.statement.compile(dialect=compiler_dialect)
         processors: dict[str, Callable[[Any], Any]] = {}
         for name, bind in compiled.binds.items():
-            process = bind.type.bind_processor(dialect)
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None and name in compiled.params:
                 processors[name] = process
         positions = tuple(compiled.positiontup) if compiled.positiontup else None
@@ -75,7 +80,7 @@ class DriverQuery:
             cursor = proxied.info[CURSOR] = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, args)
-            return cursor.fetchone()
+            row = cursor.fetchone()
         except dialect.loaded_dbapi.Error as exc:
             proxied.info.pop(CURSOR, None)
             lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
@@ -89,3 +94,24 @@ class DriverQuery:
                 connection_invalidated=lost,
                 dialect=dialect,
             ) from exc
+        if row is None:
+            return None
+        results = self._results.get(dialect.name)
+        if results is None:
+            results = self._results[dialect.name] = self._result_processors(dialect, cursor)
+        if not results:
+            return row
+        converted = list(row)
+        for index, process in results:
+            converted[index] = process(converted[index])
+        return tuple(converted)
+
+    def _result_processors(
+        self, dialect: Dialect, cursor: Any
+    ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        columns = zip(self.statement.exported_columns, cursor.description, strict=True)
+        return tuple(
+            (index, process)
+            for index, (column, (_, type_code, *_)) in enumerate(columns)
+            if (process := column.type.dialect_impl(dialect).result_processor(dialect, type_code))
+        )

@@ -454,6 +454,23 @@ def test_list_sorts_by_each_allowed_key(client, user, three_stats, sort, order):
     assert ids(response) == [three_stats[name] for name in order]
 
 
+@pytest.mark.parametrize(
+    ("sort", "order"), [("value", ["lb", "kg", "st"]), ("-value", ["st", "kg", "lb"])]
+)
+def test_sort_by_value_orders_by_the_quantity_whatever_its_unit(
+    client, user, create_stat, sort, order
+):
+    """160 lb is 72.57 kg and 11.5 st is 73.03 kg: the numbers alone would sort them wrong."""
+    created = {
+        unit: create_stat(user, value=value, unit=unit)["id"]
+        for unit, value in (("kg", 72.6), ("lb", 160.0), ("st", 11.5))
+    }
+
+    response = listing(client, user, sort=sort)
+
+    assert ids(response) == [created[unit] for unit in order]
+
+
 def test_default_order_is_newest_recorded_first(client, user, three_stats):
     response = listing(client, user)
 

@@ -60,6 +60,8 @@ BODY_STATS = crud.OwnedService(
     check=_validate_measurement,
     # A read's `unit` shows stats whose type is measured in it in that unit.
     present=unit_view(lambda stat: STAT_TYPES[stat.type][0]),
+    # `value` orders by the quantity, so 160 lb (72.57 kg) comes before 72.6 kg.
+    sort_columns={"value": "canonical_value"},
 )
 
 

@@ -151,30 +151,43 @@ def _raw(req: Request, host: str) -> bytes:
 async def _connection(
     host: str, port: int, raws: list[bytes], offset: int, deadline: float, stats: dict[str, Any]
 ) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
+    """One client connection, reopened whenever the server closes it (gunicorn's sync
+    workers answer every request with `Connection: close`), as wrk does."""
     i = offset
-    try:
-        while time.monotonic() < deadline:
-            raw = raws[i % len(raws)]
-            i += 1
-            started = time.perf_counter()
-            writer.write(raw)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if length:
-                await reader.readexactly(length)
-            stats["latencies"].append(time.perf_counter() - started)
-            if status >= 400:
-                stats["status_errors"] += 1
-    except (OSError, asyncio.IncompleteReadError):
-        stats["socket_errors"] += 1
-    finally:
-        writer.close()
+    while time.monotonic() < deadline:
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            stats["socket_errors"] += 1
+            return
+        try:
+            while time.monotonic() < deadline:
+                raw = raws[i % len(raws)]
+                i += 1
+                started = time.perf_counter()
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length, close = 0, False
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    name = name.strip().lower()
+                    if name == b"content-length":
+                        length = int(value)
+                    elif name == b"connection":
+                        close = value.strip().lower() == b"close"
+                if length:
+                    await reader.readexactly(length)
+                stats["latencies"].append(time.perf_counter() - started)
+                if status >= 400:
+                    stats["status_errors"] += 1
+                if close:
+                    break
+        except (OSError, asyncio.IncompleteReadError):
+            stats["socket_errors"] += 1
+            return
+        finally:
+            writer.close()
 
 
 async def _drive(base_url: str, requests: list[Request], duration: float, conns: int) -> None:

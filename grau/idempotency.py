@@ -27,13 +27,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
-from sqlalchemy import Connection, Engine, Index, String, Text, delete, select
+from sqlalchemy import Index, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from grau import revisions
-from grau.auth.tokens import lock_for_write
 from grau.db.model import Base, Bookkeeping, UUIDPrimaryKey, utcnow
+from grau.db.session import db
 from grau.errors import abort
 from grau.openapi import IDEMPOTENCY_KEY_PATTERN, mark
 
@@ -120,22 +120,20 @@ def _purge_expired(session: Session) -> None:
 
 @contextlib.contextmanager
 def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
-    """The request's session inside one outer transaction; yields (session, commit).
+    """The request's transaction, with a session of its own inside; yields (session, commit).
 
-    Commits made by the view release savepoints; only `commit()` makes the
-    whole request durable. Leaving without it rolls everything back.
+    The transaction is the one the request's session began: for an authenticated
+    write, its token check's, which holds the user's row lock (grau.auth.tokens), so
+    the key and the change run under that lock with no second check. Commits made
+    by the view release savepoints; only `commit()` makes the whole request
+    durable. Leaving without it rolls everything back.
     """
     factory = current_app.extensions["grau.session_factory"]
-    bind: Engine | Connection = factory.kw["bind"]
-    previous: Session | None = g.pop("_grau_db", None)
-    g.pop("_grau_driver", None)  # the previous session's: closed with it
-    if previous is not None:
-        previous.close()  # authentication's reads are done
-    connection = bind.connect() if isinstance(bind, Engine) else bind
-    outer = connection.begin_nested() if connection.in_transaction() else connection.begin()
+    outer = db()
+    connection = outer.connection()  # begins its transaction, if the check did not
     session: Session = factory(bind=connection, join_transaction_mode="create_savepoint")
     revisions.guard(session)
-    g._grau_db = session
+    g._grau_db = session  # what the view's db() returns
     done = False
 
     def commit() -> None:
@@ -147,14 +145,11 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
     try:
         yield session, commit
     finally:
-        if g.get("_grau_db") is session:
-            g.pop("_grau_db")
+        g._grau_db = outer  # closed by the request's teardown
         session.close()
-        if not done and outer.is_active:
+        if not done:
             with contextlib.suppress(Exception):  # a lost connection already rolled back
                 outer.rollback()
-        if connection is not bind:
-            connection.close()
 
 
 def idempotent(func: F) -> F:
@@ -174,8 +169,6 @@ def idempotent(func: F) -> F:
         principal = g.get("principal")  # set by @authenticated above, if the view has it
         scope = str(principal.user_id) if principal else "public"
         with _one_transaction() as (session, commit):
-            if principal is not None:
-                lock_for_write(session, principal)  # the user's lock first, as every write
             claimed = _claim(session, scope, key, _request_hash())
             if isinstance(claimed, Response):
                 return claimed

@@ -385,12 +385,14 @@ def test_a_write_retires_every_cached_read_with_one_update_and_no_redis_command(
 
 
 def test_a_create_with_an_idempotency_key_bumps_the_revision_in_its_transaction(
-    client: FlaskClient, user: Any, engine: Engine
+    client: FlaskClient, user: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The key is stored in the create's transaction, so that create is not one statement."""
+    """The key is stored in the create's transaction, so that create is not one statement;
+    the token check's transaction is that transaction (one check, one user lock)."""
     headers = {**user.headers, "Idempotency-Key": uuid.uuid4().hex}
-    with statements(engine) as sent:
+    with statements(engine) as sent, session_checks(monkeypatch) as checks:
         assert client.post("/v1/body-stats", json=WEIGHT, headers=headers).status_code == 201
+    assert len(checks) == 1
     bumps = [sql for sql, _ in sent if sql.lstrip().upper().startswith("UPDATE USERS")]
     assert len(bumps) == 1, sent
     assert "revision" in bumps[0]

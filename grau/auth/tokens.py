@@ -31,11 +31,10 @@ from typing import Any, TypeVar
 import jwt
 from flask import current_app, g, request
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
 
 from grau.auth.models import AuthSession
 from grau.db.driver import DriverQuery
-from grau.db.session import DriverConnection, autocommit, driver_connection
+from grau.db.session import autocommit, driver_connection
 from grau.errors import unauthorized
 from grau.openapi import add_responses, mark_authenticated
 from grau.ratelimit import client_address, count_user
@@ -134,18 +133,6 @@ def live_session_revision(claims: Claims) -> Revision | None:
     query = SESSION_REVISIONS if autocommit() else SESSION_REVISIONS_FOR_WRITE
     row = query.first(driver_connection(), session_id=claims.session_id, user_id=claims.user_id)
     return Revision(row[0], row[1] or 0) if row is not None else None
-
-
-def lock_for_write(session: Session, principal: Principal) -> None:
-    """The write's check and user lock again, in `session`'s own transaction (one that
-    grau.idempotency opens after authentication); 401 if the session ended meanwhile."""
-    row = SESSION_REVISIONS_FOR_WRITE.first(
-        DriverConnection.of(session.connection()),
-        session_id=principal.session_id,
-        user_id=principal.user_id,
-    )
-    if row is None:
-        unauthorized("The access token has been revoked.")
 
 
 def authenticate() -> Principal:

@@ -4,9 +4,10 @@ Keys live in the database beside the data they protect, and a key is stored in
 the same transaction as what its request created, with the response: both
 are committed, or neither. The request runs inside one outer transaction (the
 view's own commits become savepoints); the key's row is inserted first, so a
-concurrent request with the same key waits on the unique index until the
-first one ends, then replays its response (or, if the first failed and left
-nothing, runs itself). A process killed mid-request therefore leaves either
+concurrent request with the same key waits until the first one ends (at its
+token check's lock on the user, or for a signed-out request on the unique
+index), then replays its response (or, if the first failed and left nothing,
+runs itself). A process killed mid-request therefore leaves either
 nothing (the retry runs) or the resource with its stored response (the retry
 replays it): never a resource whose retry creates a second one, and never a
 key stuck "in progress". A Redis outage changes nothing here. The same key

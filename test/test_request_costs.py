@@ -390,9 +390,10 @@ def test_a_create_with_an_idempotency_key_bumps_the_revision_in_its_transaction(
     """The key is stored in the create's transaction, so that create is not one statement;
     the token check's transaction is that transaction (one check, one user lock)."""
     headers = {**user.headers, "Idempotency-Key": uuid.uuid4().hex}
-    with statements(engine) as sent, session_checks(monkeypatch) as checks:
+    with statements(engine) as sent, driver_statements(monkeypatch) as driven:
         assert client.post("/v1/body-stats", json=WEIGHT, headers=headers).status_code == 201
-    assert len(checks) == 1
+    checks = [sql for sql in driven if "FROM users JOIN auth_sessions" in sql]
+    assert len(checks) == 1 and checks[0].endswith("FOR UPDATE"), driven
     bumps = [sql for sql, _ in sent if sql.lstrip().upper().startswith("UPDATE USERS")]
     assert len(bumps) == 1, sent
     assert "revision" in bumps[0]

@@ -37,7 +37,11 @@ class _Compiled:
 
 class DriverQuery:
     """A Core statement whose first row is fetched with the driver's cursor, its values
-    converted by the result columns' types as SQLAlchemy would."""
+    converted by the result columns' types as SQLAlchemy would.
+
+    For statements that name their columns (a `select` of columns, `RETURNING`
+    columns): their `exported_columns` are the row's, in order. Not for ORM entity
+    selects or `text()`, whose rows may differ."""
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement

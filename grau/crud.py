@@ -276,7 +276,7 @@ class OwnedService:
         row = self._row_by_id.first(connection, item_id=item_id)
         if row is None:
             self._not_found()
-        item = SimpleNamespace(**dict(zip(self._columns, row, strict=True)))
+        item = self._item_of(row)
         if not self._readable(item.user_id, user_id):
             self._not_found()
         return self._shown(item, args)
@@ -323,6 +323,10 @@ class OwnedService:
             savepoint.commit()
         if row is None:
             unauthorized("The access token has been revoked.")
+        return self._item_of(row)
+
+    def _item_of(self, row: tuple[Any, ...]) -> SimpleNamespace:
+        """A row of all the model's columns, in `_columns` order, as an item to dump."""
         return SimpleNamespace(**dict(zip(self._columns, row, strict=True)))
 
     def _build_insert_row(self) -> DriverQuery:

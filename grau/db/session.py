@@ -155,11 +155,11 @@ def driver_connection() -> DriverConnection:
     found: DriverConnection | None = g.get("_grau_driver")
     if found is None:
         engine: Engine | None = current_app.extensions.get("grau.read_engine")
-        bound = _bound_connection()
+        bound = None if engine is not None or not autocommit() else _bound_connection()
         if engine is not None and autocommit():
             proxied = g._grau_own_connection = _checkout(engine)
             found = DriverConnection(proxied, engine.dialect)
-        elif bound is not None and autocommit():
+        elif bound is not None:
             found = DriverConnection.of(bound)
         else:
             found = DriverConnection.of(db().connection())

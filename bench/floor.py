@@ -17,8 +17,10 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, Response
+import orjson
+from flask import Flask, Response, url_for
 from sqlalchemy import create_engine
 
 SQL = (
@@ -52,4 +54,135 @@ def create_app() -> Flask:
     def ready() -> Response:
         return Response(b'{"status":"ok"}', mimetype="application/json")
 
+    return app
+
+
+# ---------------------------------------------------------------- the stack floor
+#
+# The floor above is bare Flask. grau is also built on what its brief and earlier
+# issues require of every request, whatever grau's own logic does: flask-smorest views
+# whose marshmallow schemas parse the arguments and make the contract, and the
+# envelope (request id, security headers, one access line) and metrics every answer
+# gets. `create_stack_app` is exactly that stack with none of grau's logic (no rate
+# limit, no cache, no conditional requests, no ownership, no revisions): a read runs
+# the one query and answers fixed bytes; a create validates its body with a plain
+# marshmallow schema and inserts it with one autocommit statement that also checks
+# the session. What grau costs beyond it is what grau's own code costs.
+
+ITEM_BODY = (
+    b'{"id":"00000000-0000-4000-8000-000000000000","type":"weight","value":72.4,'
+    b'"unit":"kg","recorded_at":"2026-01-01T08:00:00+00:00","note":null,'
+    b'"created_at":"2026-01-01T08:00:00+00:00","updated_at":"2026-01-01T08:00:00+00:00"}'
+)
+
+# The session check and the insert in one statement (no row: the session is gone), as the
+# least any design must do for a create that is refused the moment its session is revoked.
+INSERT = (
+    "INSERT INTO body_stats (id, user_id, type, value, unit, canonical_value, recorded_at, "
+    "note, created_at, updated_at, version) "
+    "SELECT %s, %s, %s, %s, %s, %s, %s, %s, now(), now(), 1 "
+    "WHERE EXISTS (SELECT FROM auth_sessions WHERE id = %s AND user_id = %s "
+    "AND revoked_at IS NULL) "
+    "RETURNING id, type, value, unit, recorded_at, note, created_at, updated_at, version"
+)
+
+
+RETURNED = (
+    "id",
+    "type",
+    "value",
+    "unit",
+    "recorded_at",
+    "note",
+    "created_at",
+    "updated_at",
+    "version",
+)
+
+
+def create_stack_app() -> Flask:
+    import marshmallow as ma
+    from flask.views import MethodView
+    from flask_smorest import Api, Blueprint
+
+    from grau import metrics, observability, security
+
+    url = os.environ["BENCH_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=5)
+    session_id, user_id = (uuid.UUID(part) for part in os.environ["BENCH_SESSION"].split(":"))
+    app = Flask("stack-floor")
+    app.config.update(API_TITLE="stack floor", API_VERSION="1", OPENAPI_VERSION="3.1.0")
+    api = Api(app)
+    blp = Blueprint("body-stats", __name__, url_prefix="/v1/body-stats")
+
+    class ReadQuery(ma.Schema):
+        unit = ma.fields.String(load_default=None, validate=ma.validate.OneOf(("kg", "lb")))
+
+    class Create(ma.Schema):
+        type = ma.fields.String(required=True, validate=ma.validate.OneOf(("weight", "height")))
+        value = ma.fields.Float(required=True, validate=ma.validate.Range(0, 1000))
+        unit = ma.fields.String(required=True, validate=ma.validate.OneOf(("kg", "lb", "cm")))
+        recorded_at = ma.fields.AwareDateTime(required=True)
+        note = ma.fields.String(load_default=None, allow_none=True)
+
+    class ItemSchema(Create):
+        id = ma.fields.UUID()
+        created_at = ma.fields.AwareDateTime()
+        updated_at = ma.fields.AwareDateTime()
+
+    item_schema = ItemSchema()
+
+    def session_alive(cursor: Any) -> bool:
+        cursor.execute(SQL, (session_id, user_id))
+        return cursor.fetchone() is not None
+
+    @blp.route("")
+    class Collection(MethodView):
+        @blp.arguments(Create)
+        @blp.response(201, ItemSchema)
+        def post(self, data: dict[str, Any]) -> Response:
+            connection = engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                values = (uuid.uuid4(), user_id, data["type"], data["value"], data["unit"])
+                rest = (data["value"], data["recorded_at"], data["note"], session_id, user_id)
+                cursor.execute(INSERT, (*values, *rest))
+                inserted = cursor.fetchone()
+                cursor.close()
+                if inserted is None:
+                    return Response(status=401)
+                row = dict(zip(RETURNED, inserted, strict=True))
+            finally:
+                connection.close()
+            location = url_for("body-stats.Item", stat_id=row["id"])
+            return Response(
+                orjson.dumps(item_schema.dump(row)),
+                status=201,
+                headers={"Location": location, "ETag": f'"{row["version"]}"'},
+                mimetype="application/json",
+            )
+
+    @blp.route("/<uuid:stat_id>")
+    class Item(MethodView):
+        @blp.arguments(ReadQuery, location="query")
+        @blp.response(200, ItemSchema)
+        def get(self, args: dict[str, Any], stat_id: uuid.UUID) -> Response:
+            connection = engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                if not session_alive(cursor):
+                    return Response(status=401)
+                cursor.close()
+            finally:
+                connection.close()
+            return Response(ITEM_BODY, headers={"ETag": '"1"'}, mimetype="application/json")
+
+    api.register_blueprint(blp)
+
+    @app.get("/ready")
+    def ready() -> Response:
+        return Response(b'{"status":"ok"}', mimetype="application/json")
+
+    metrics.init_app(app)
+    observability.init_app(app, security.headers_for)
     return app

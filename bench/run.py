@@ -17,9 +17,12 @@ throughput ratio is reported beside it, from the same runs.
    list body from memory) under plain gunicorn, sync workers, the same worker
    count, no access log, no configuration file. A faster server in grau shows
    up as a gain, not as a higher ceiling.
-4. A reference row, bench/floor.py: bare Flask plus the one query every
-   authenticated grau request makes, under grau's server. What grau costs
-   beyond it is grau's own code.
+4. Reference rows, bench/floor.py, under grau's server: the floor (bare Flask
+   plus the one query every authenticated grau request makes) and the stack
+   floor (the same on the stack every grau request must run on: a flask-smorest
+   view with marshmallow schemas, grau's envelope with its access line, and
+   metrics; for a create, one INSERT of a validated body). What grau costs
+   beyond the stack floor is grau's own code.
 5. Rounds (3 by default): in each, every scenario runs right after a run of
    the ceiling, each a warm-up and then a measured run of wrk (bench/load.py)
    at 16 connections. Each round gives each scenario a cost ratio and a
@@ -79,7 +82,7 @@ class Scenario:
     requests: list[Request]
     status: int
     target: float | None  # cost ratio to reach (ceiling CPU per request / grau's)
-    server: str = "grau"  # which server runs it: grau, grau-uncached, floor
+    server: str = "grau"  # which server runs it: grau, grau-uncached, floor, stack
     runs: list[dict[str, Any]] = field(default_factory=list)  # one per round
     ceilings: list[dict[str, Any]] = field(default_factory=list)  # the ceiling run before each
 
@@ -136,8 +139,9 @@ def grau_command() -> list[str]:
     return [str(BIN / "python"), "scripts/entrypoint.py"]
 
 
-def floor_command() -> list[str]:
-    code = "import sys; from grau import server; sys.exit(server.main('bench.floor:create_app'))"
+def floor_command(factory: str = "create_app") -> list[str]:
+    """A reference app of bench/floor.py under grau's own server."""
+    code = f"import sys; from grau import server; sys.exit(server.main('bench.floor:{factory}'))"
     return [str(BIN / "python"), "-c", code]
 
 
@@ -276,7 +280,28 @@ def scenarios(users: list[BenchUser]) -> list[Scenario]:
             None,
             server="floor",
         ),
+        Scenario(
+            "stack-item",
+            "Stack floor: one body stat (flask-smorest view, envelope, metrics, the one query)",
+            item,
+            200,
+            None,
+            server="stack",
+        ),
+        Scenario(
+            "stack-create",
+            "Stack floor: create a body stat (the same, one INSERT)",
+            each("POST", "/v1/body-stats", new_stat),
+            201,
+            None,
+            server="stack",
+        ),
     ]
+
+
+# grau's scenario and the floor that does the least any design on the required stack must
+# do for it (bench/floor.py): grau's cost over the floor's is what grau's own code costs.
+AGAINST_FLOORS = (("item", "stack-item"), ("create", "stack-create"), ("item", "floor"))
 
 
 def check(base_url: str, scenario: Scenario) -> None:
@@ -499,14 +524,34 @@ def cost_table(data: dict[str, Any]) -> str:
         f"{latency['ceiling_p50_ms']:.2f} ms: "
         f"{latency['ratio']:.2f}x (target at most {LATENCY_TARGET}x: "
         f"{'met' if latency['ratio'] <= LATENCY_TARGET else '**not met**'})."
-        + (
-            f" The floor (bare Flask and the one query): {latency['floor_p50_ms']:.2f} ms, "
-            f"{latency['floor_p50_ms'] / latency['ceiling_p50_ms']:.2f}x."
-            if "floor_p50_ms" in latency
-            else ""
+        + "".join(
+            f" {label}: {latency[key]:.2f} ms, {latency[key] / latency['ceiling_p50_ms']:.2f}x."
+            for key, label in (
+                ("floor_p50_ms", "The floor (bare Flask and the one query)"),
+                ("stack_p50_ms", "The stack floor"),
+            )
+            if key in latency
         )
     )
+    against = against_floors(data)
+    if against:
+        lines += ["", "grau against the floors (CPU per request, median of the rounds):", ""]
+        lines += against
     return "\n".join(lines)
+
+
+def against_floors(data: dict[str, Any]) -> list[str]:
+    rows = {row["key"]: row for row in data["scenarios"]}
+    lines = []
+    for mine, floor in AGAINST_FLOORS:
+        if mine in rows and floor in rows:
+            ours, theirs = rows[mine]["cpu_us_total"], rows[floor]["cpu_us_total"]
+            lines.append(
+                f"- {rows[mine]['label']}: {ours:.0f} µs, {ours / theirs:.2f}x "
+                f'"{rows[floor]["label"]}" ({theirs:.0f} µs; cost ratio '
+                f"{rows[floor]['cost_ratio']['median']:.2f})"
+            )
+    return lines
 
 
 def misses(data: dict[str, Any]) -> list[str]:
@@ -736,6 +781,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "floor" in needed:
             servers["floor"] = stack.enter_context(serve("floor", floor_command(), floor_env, logs))
+        if "stack" in needed:
+            stack_floor = floor_command("create_stack_app")
+            servers["stack"] = stack.enter_context(serve("stack", stack_floor, floor_env, logs))
         ceiling = stack.enter_context(serve("ceiling", ceiling_command(), ceiling_env, logs))
         bare = [Request("GET", "/v1/body-stats")]
         for scenario in all_scenarios:
@@ -752,12 +800,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"(ceiling {scenario.ceilings[-1]['cpu_us_total']:.0f}), cost ratio "
                     f"{ratio:.2f}, {result['rps']:.0f} req/s"
                 )
-        latency = sequential_latency(servers["grau"], ceiling, servers.get("floor"), users, args)
+        floors: dict[str, Running] = {n: servers[n] for n in ("floor", "stack") if n in servers}
+        latency = sequential_latency(servers["grau"], ceiling, floors, users, args)
         say(f"sequential latency: {latency}")
         profiles: dict[str, dict[str, Any]] = {}
         if not args.no_profile:
             for scenario in all_scenarios if not args.smoke else all_scenarios[:1]:
-                if scenario.server == "floor":
+                if scenario.server in ("floor", "stack"):
                     continue
                 profiles[scenario.key] = profile(
                     servers[scenario.server],
@@ -806,24 +855,23 @@ def _session_of(database_url: str) -> str:
 def sequential_latency(
     grau: Running,
     ceiling: Running,
-    floor: Running | None,
+    floors: dict[str, Running],
     users: list[BenchUser],
     args: argparse.Namespace,
 ) -> dict[str, float]:
     """p50 of one client sending one request at a time, keep-alive: a cached item vs the
-    ceiling (and the floor, whose one query is the wait no design with it can avoid)."""
+    ceiling (and the floors, whose one query is the wait no design with it can avoid)."""
     item = [json_request("GET", f"/v1/body-stats/{users[0].stat_id}", users[0].token)]
     bare = [Request("GET", "/v1/body-stats")]
-    grau_p50, ceiling_p50, floor_p50 = [], [], []
+    asked = {"floor": bare, "stack": item}
+    p50s: dict[str, list[float]] = {"grau": [], "ceiling": [], **{name: [] for name in floors}}
     for _ in range(args.rounds):
-        ceiling_p50.append(measure(ceiling, bare, args, 1)["p50_us"] / 1000)
-        grau_p50.append(measure(grau, item, args, 1)["p50_us"] / 1000)
-        if floor is not None:
-            floor_p50.append(measure(floor, bare, args, 1)["p50_us"] / 1000)
-    g, c = statistics.median(grau_p50), statistics.median(ceiling_p50)
-    found = {"grau_p50_ms": g, "ceiling_p50_ms": c, "ratio": g / c}
-    if floor_p50:
-        found["floor_p50_ms"] = statistics.median(floor_p50)
+        p50s["ceiling"].append(measure(ceiling, bare, args, 1)["p50_us"] / 1000)
+        p50s["grau"].append(measure(grau, item, args, 1)["p50_us"] / 1000)
+        for name, server in floors.items():
+            p50s[name].append(measure(server, asked[name], args, 1)["p50_us"] / 1000)
+    found = {f"{name}_p50_ms": statistics.median(values) for name, values in p50s.items()}
+    found["ratio"] = found["grau_p50_ms"] / found["ceiling_p50_ms"]
     return found
 
 

@@ -302,7 +302,8 @@ class OwnedService:
         is alive (`revisions.bumped_user`), and returns the row's columns as the driver
         reads them (a `show_row` item, for the same schemas).
         No Session, no flush and no BEGIN or COMMIT: the CPU they cost was most of a
-        create's. 401 if the session ended since the token check."""
+        create's. The token check asked nothing of the database (`single_statement`):
+        401 here if the session is revoked or gone."""
         item = SimpleNamespace(**data, user_id=principal.user_id)
         if self.check:
             self.check(item)
@@ -450,6 +451,7 @@ class Resource:
 
     def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
         """This request's body from the cache, else from `produce()` -> (body, ETag)."""
+        assert principal.revision is not None, "a read's token check reads the revision"
         key = read_key(principal.user_id, principal.revision)
         cache = responses()
         entry = cache.get(key)

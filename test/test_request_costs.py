@@ -376,10 +376,11 @@ def test_a_write_retires_every_cached_read_with_one_update_and_no_redis_command(
     ):
         assert client.post("/v1/body-stats", json=WEIGHT, headers=headers).status_code == 201
 
-    # The token check, then one statement: the insert, with the revision's bump in its WITH.
-    assert len(driven) == 2, driven
-    assert driven[1].startswith("WITH bumped_user AS") and "INSERT INTO body_stats" in driven[1]
-    assert re.search(r"UPDATE users SET revision=\(users.revision \+", driven[1])
+    # One statement: the insert, with the session check and the revision's bump in its WITH.
+    assert len(driven) == 1, driven
+    assert driven[0].startswith("WITH bumped_user AS") and "INSERT INTO body_stats" in driven[0]
+    assert re.search(r"UPDATE users SET revision=\(users.revision \+", driven[0])
+    assert "auth_sessions.revoked_at IS NULL" in driven[0], driven
     assert not [sql for sql, _ in sent if not sql.startswith(("SAVEPOINT", "RELEASE"))], sent
     assert commands == []
 

@@ -250,32 +250,37 @@ def test_an_idempotent_create_is_guarded_and_bumps_like_any_other(client, user, 
 
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="one-statement writes are PostgreSQL's")
-def test_a_create_for_a_session_revoked_after_its_token_check_changes_nothing(
+def test_a_create_for_a_session_revoked_after_its_token_was_checked_changes_nothing(
     client, user, db_session, monkeypatch
 ):
-    """The create's statement checks the session again: a logout committed between the
-    token check and the insert leaves no row and no bump behind, and the answer is 401."""
+    """A create that is one statement asks the database nothing before it: its statement
+    checks the session. A logout committed after the token's signature and expiry were
+    checked leaves no row and no bump behind, and the answer is 401."""
     from grau.auth import tokens
     from grau.auth.models import AuthSession
 
     start = revision_of(db_session, user)
-    checked = tokens.live_session_revision
+    signed = tokens._signed_claims
+    asked: list[object] = []
+    monkeypatch.setattr(tokens, "live_session_revision", asked.append)
 
-    def check_then_log_out(claims: tokens.Claims) -> Any:
-        revision = checked(claims)
+    def check_then_log_out(token: str) -> tokens.Claims | None:
+        claims = signed(token)
+        assert claims is not None
         db_session.execute(
             update(AuthSession)
             .where(AuthSession.id == claims.session_id)
             .values(revoked_at=datetime.now(UTC))
         )
         db_session.flush()
-        return revision
+        return claims
 
-    monkeypatch.setattr(tokens, "live_session_revision", check_then_log_out)
+    monkeypatch.setattr(tokens, "_signed_claims", check_then_log_out)
     response = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers)
 
     assert response.status_code == 401, response.json
     assert response.json["detail"] == "The access token has been revoked."
+    assert asked == []  # the statement checked the session, nothing before it
     owner = uuid.UUID(user.id)
     assert db_session.scalars(select(BodyStat).where(BodyStat.user_id == owner)).all() == []
     assert revision_of(db_session, user) == start

@@ -13,8 +13,8 @@ the response cache keys bodies by, so the check and the cache lookup cost
 one round trip together. A write's check also takes its user's row lock, in
 its transaction: one user's writes run one at a time, and every write locks
 its user before any item, so writers cannot deadlock on each other's locks.
-(A create that is one statement runs the read's check, and its statement
-takes the lock: see `grau.db.session.single_statement`.)
+(A create that is one statement asks nothing here: its statement checks the
+session and takes the lock, see `grau.db.session.single_statement`.)
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, select
 
 from grau.auth.models import AuthSession
 from grau.db.driver import DriverQuery
-from grau.db.session import autocommit, driver_connection
+from grau.db.session import autocommit, driver_connection, one_statement
 from grau.errors import unauthorized
 from grau.openapi import add_responses, mark_authenticated
 from grau.ratelimit import client_address, count_user
@@ -48,11 +48,15 @@ VERIFIED_TOKENS_MAX = 10_000
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts for, and the revision of what they can read."""
+    """Who a request acts for, and the revision of what they can read.
+
+    `revision` is None only for a write that is one statement: that statement checks
+    the session itself, and a write reads nothing from the cache.
+    """
 
     user_id: uuid.UUID
     session_id: uuid.UUID
-    revision: Revision
+    revision: Revision | None
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ def authenticate() -> Principal:
         unauthorized("The access token is invalid.")
     if claims.expires <= time.time():
         unauthorized("The access token has expired; refresh it.")
+    if one_statement():  # its statement checks the session as it writes (401 if revoked)
+        return Principal(claims.user_id, claims.session_id, None)
     revision = live_session_revision(claims)
     if revision is None:
         unauthorized("The access token has been revoked.")

@@ -232,12 +232,22 @@ def autocommit() -> bool:
     return request.method in SAFE_METHODS or bool(g.get(SINGLE_STATEMENT))
 
 
+def one_statement() -> bool:
+    """Whether this request is a write that `single_statement` runs as one statement."""
+    return has_request_context() and bool(g.get(SINGLE_STATEMENT))
+
+
 def single_statement(func: F) -> F:
     """Run a write view in autocommit where its change can be one statement (place it
     above `@authenticated`): on PostgreSQL, which can bump the user's revision in a WITH
     clause of the same statement, and without an Idempotency-Key (grau.idempotency keeps
     a key in the same transaction as the change). The view asks `autocommit()` which
-    way it runs; it makes the same change either way."""
+    way it runs; it makes the same change either way.
+
+    That statement also checks the login session (`grau.revisions.bumped_user`), so
+    the token check asks nothing of the database first (`one_statement()`): a
+    revoked session's create changes nothing and is a 401 all the same, after its body
+    was validated rather than before."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from grau import __version__, revisions
-from grau.auth.tokens import Principal
+from grau.auth.tokens import Principal, revision_of, with_session_check
 from grau.cache import Cached, read_key, responses
 from grau.db.driver import DriverQuery
 from grau.db.model import Base, utcnow
@@ -227,9 +227,10 @@ class OwnedService:
         mapper = inspect(self.model)
         self._columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
         labelled = [column.label(key) for key, column in self._columns.items()]
-        self._row_by_id = DriverQuery(
-            select(*labelled).where(mapper.primary_key[0] == bindparam("item_id"))
-        )
+        by_id = mapper.primary_key[0] == bindparam("item_id")
+        self._checked_row = DriverQuery(with_session_check(labelled, self.model, by_id))
+        # Where the id is in a row of `_columns` (None there: the outer join found no item).
+        self._id_index = [c.primary_key for c in self._columns.values()].index(True)
         self._insert_row: DriverQuery | None = None  # built on first use (PostgreSQL only)
 
     def _visible(self, user_id: uuid.UUID) -> Any:
@@ -262,21 +263,35 @@ class OwnedService:
         fields = schema.dump_fields.items()
         return not self.options and all((f.attribute or n) in self._columns for n, f in fields)
 
-    def show_row(
+    def read_row(
+        self, connection: DriverConnection, principal: Principal, item_id: uuid.UUID
+    ) -> tuple[Principal, tuple[Any, ...] | None]:
+        """The session check and the item's row in one query, on the driver's cursor (no
+        Session, identity map or SQLAlchemy result, which cost more CPU than the rest of
+        an uncached read together), for a view that `checks_session_itself`: the
+        principal with the revisions it read, and the row as the driver gives it, for
+        `shown_row` (None: no item with this id). 401 if the session is revoked or gone.
+        Only where `shows_rows` holds (checked when routes are made)."""
+        found = self._checked_row.first_unconverted(
+            connection, session_id=principal.session_id, user_id=principal.user_id, item_id=item_id
+        )
+        if found is None:
+            unauthorized("The access token has been revoked.")
+        checked = Principal(principal.user_id, principal.session_id, revision_of(found))
+        return checked, found if found[2 + self._id_index] is not None else None
+
+    def shown_row(
         self,
         connection: DriverConnection,
+        row: tuple[Any, ...] | None,
         user_id: uuid.UUID,
-        item_id: uuid.UUID,
         args: Mapping[str, Any],
     ) -> tuple[Any, str]:
-        """`show`, with the item read as a plain row: one query on the driver's cursor
-        (the token check's connection), no Session, identity map or SQLAlchemy result,
-        which cost more CPU than the rest of an uncached read together. Only where
-        `shows_rows` holds (checked when routes are made)."""
-        row = self._row_by_id.first(connection, item_id=item_id)
+        """`show` for a row `read_row` read (converted only now: a cached read never
+        needs it): 404 if there is none or it is not the user's."""
         if row is None:
             self._not_found()
-        item = self._item_of(row)
+        item = self._item_of(self._checked_row.converted(connection.dialect, row)[2:])
         if not self._readable(item.user_id, user_id):
             self._not_found()
         return self._shown(item, args)
@@ -300,7 +315,7 @@ class OwnedService:
         """`create` as one statement (where `inserts_rows` holds; PostgreSQL): it inserts
         the row, and bumps and locks the user, only while the principal's login session
         is alive (`revisions.bumped_user`), and returns the row's columns as the driver
-        reads them (a `show_row` item, for the same schemas).
+        reads them (a `shown_row` item, for the same schemas).
         No Session, no flush and no BEGIN or COMMIT: the CPU they cost was most of a
         create's. The token check asked nothing of the database (`single_statement`):
         401 here if the session is revoked or gone."""

@@ -24,7 +24,12 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from grau.auth.tokens import authenticated, current_principal, current_user_id
+from grau.auth.tokens import (
+    authenticated,
+    checks_session_itself,
+    current_principal,
+    current_user_id,
+)
 from grau.crud import OwnedService, Resource
 from grau.db.session import autocommit, db, driver_connection, read_connection, single_statement
 from grau.extensions import Blueprint
@@ -120,9 +125,11 @@ def crud_routes(
     def read(self: MethodView, *query: dict[str, Any], **ids: uuid.UUID) -> Response:
         principal, item_id, args = current_principal(), ids[item_arg], query[0] if query else {}
         user_id = principal.user_id
-        if rows:
+        if rows:  # one query checks the session and reads the row (`checks_session_itself`)
+            connection = driver_connection()
+            principal, row = service.read_row(connection, principal, item_id)
             return resource.item(
-                principal, lambda: service.show_row(driver_connection(), user_id, item_id, args)
+                principal, lambda: service.shown_row(connection, row, user_id, args)
             )
         return resource.item(principal, lambda: service.show(db(), user_id, item_id, args))
 
@@ -131,7 +138,7 @@ def crud_routes(
         read = blp.arguments(schemas.read, location="query")(read)
 
     class Item(MethodView):
-        get = authenticated(read)
+        get = checks_session_itself(authenticated(read)) if rows else authenticated(read)
 
         @authenticated
         @blp.arguments(schemas.update)

@@ -20,17 +20,20 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import orjson
 import pytest
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT
 from flask import Flask
 from flask.testing import FlaskClient
 from marshmallow import fields as ma_fields
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, update
 from sqlalchemy.orm import Session
 from test_redis_outage import RedisServer, redis_server  # noqa: F401 (a fixture)
 from werkzeug.exceptions import HTTPException
 
+from grau.auth.models import AuthSession
+from grau.auth.tokens import Principal
 from grau.body_stats.models import BodyStat
 from grau.body_stats.schemas import BodyStat as BodyStatSchema
 from grau.body_stats.service import BODY_STATS
@@ -275,14 +278,14 @@ class Monitor:
 def session_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     """Count the token checks' queries (they run on the driver's cursor, not SQLAlchemy's)."""
     ran: list[Any] = []
-    first = DriverQuery.first
+    first = DriverQuery.first_unconverted  # `first` runs it too
 
     def counted(self: DriverQuery, *args: Any, **kwargs: Any) -> Any:
         ran.append(kwargs)
         return first(self, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(DriverQuery, "first", counted)
+        patch.setattr(DriverQuery, "first_unconverted", counted)
         yield ran
 
 
@@ -291,14 +294,14 @@ def driver_statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The SQL of every query run on the driver's cursor (the token check's, a one-statement
     write's), as SQLAlchemy renders it without a dialect."""
     ran: list[str] = []
-    first = DriverQuery.first
+    first = DriverQuery.first_unconverted  # `first` runs it too
 
     def recorded(self: DriverQuery, *args: Any, **kwargs: Any) -> Any:
         ran.append(" ".join(str(self.statement).split()))
         return first(self, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(DriverQuery, "first", recorded)
+        patch.setattr(DriverQuery, "first_unconverted", recorded)
         yield ran
 
 
@@ -468,9 +471,9 @@ def test_an_item_read_as_a_row_is_the_item_read_through_the_orm(
     schema, user_id, stat_id = BodyStatSchema(), uuid.UUID(user.id), uuid.UUID(stat["id"])
     with app.test_request_context("/"):
         orm_item, orm_variant = BODY_STATS.show(db_session, user_id, stat_id, query)
-        row_item, row_variant = BODY_STATS.show_row(
-            DriverConnection.of(db_session.connection()), user_id, stat_id, query
-        )
+        connection = DriverConnection.of(db_session.connection())
+        _, row = BODY_STATS.read_row(connection, _principal(user), stat_id)
+        row_item, row_variant = BODY_STATS.shown_row(connection, row, user_id, query)
     assert schema.dump(row_item) == schema.dump(orm_item)
     assert etag_of(row_item, row_variant) == etag_of(orm_item, orm_variant)
     # And over HTTP, the body is the ORM's dump, whatever the unit.
@@ -491,7 +494,40 @@ def test_an_item_read_as_a_row_is_404_for_another_user_and_for_no_item(
     stat_id = uuid.UUID(create_stat(user)["id"])
     for reader, item_id in ((other_user, stat_id), (user, uuid.uuid4())):
         with app.test_request_context("/"), pytest.raises(HTTPException) as raised:
-            BODY_STATS.show_row(
-                DriverConnection.of(db_session.connection()), uuid.UUID(reader.id), item_id, {}
-            )
+            connection = DriverConnection.of(db_session.connection())
+            _, row = BODY_STATS.read_row(connection, _principal(reader), item_id)
+            BODY_STATS.shown_row(connection, row, uuid.UUID(reader.id), {})
         assert getattr(raised.value, "code", None) == 404
+
+
+def test_an_item_read_checks_the_session_in_its_one_query(
+    client: FlaskClient,
+    db_session: Session,
+    user: Any,
+    create_stat: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body stat's read is one query: the token check's, with the item's row joined.
+    A revoked session gets 401, for an item that exists and for one that does not."""
+    stat = create_stat(user)
+    with driver_statements(monkeypatch) as driven:
+        assert client.get(f"/v1/body-stats/{stat['id']}", headers=user.headers).status_code == 200
+    assert len(driven) == 1, driven
+    assert "auth_sessions.revoked_at IS NULL" in driven[0] and "body_stats" in driven[0]
+
+    db_session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == _principal(user).session_id)
+        .values(revoked_at=datetime.now(UTC))
+    )
+    db_session.flush()
+    for item_id in (stat["id"], uuid.uuid4()):
+        response = client.get(f"/v1/body-stats/{item_id}", headers=user.headers)
+        assert response.status_code == 401, response.json
+        assert response.json["detail"] == "The access token has been revoked."
+
+
+def _principal(account: Any) -> Principal:
+    """The principal of an account's access token, before its session is checked."""
+    claims = jwt.decode(account.tokens["access_token"], options={"verify_signature": False})
+    return Principal(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), None)

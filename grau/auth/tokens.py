@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import jwt
 from flask import current_app, g, request
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from grau.auth.models import AuthSession
 from grau.db.driver import DriverQuery
@@ -43,6 +43,7 @@ from grau.users.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALGORITHM = "HS256"
+VIEW_CHECKS_SESSION = "_grau_view_checks_session"  # g: see checks_session_itself
 VERIFIED_TOKENS_MAX = 10_000
 
 
@@ -50,8 +51,8 @@ VERIFIED_TOKENS_MAX = 10_000
 class Principal:
     """Who a request acts for, and the revision of what they can read.
 
-    `revision` is None only for a write that is one statement: that statement checks
-    the session itself, and a write reads nothing from the cache.
+    `revision` is None where the view's own query checks the session (a write that is
+    one statement, a read `checks_session_itself`): that query reads the revision.
     """
 
     user_id: uuid.UUID
@@ -121,6 +122,20 @@ _SESSION_REVISIONS = (
     )
 )
 SESSION_REVISIONS = DriverQuery(_SESSION_REVISIONS)
+
+
+def with_session_check(columns: Iterable[Any], table: Any, onclause: Any) -> Select[Any]:
+    """The token check's query with `columns` of `table` (outer-joined on `onclause`)
+    after its two: one round trip for the session and what a view reads
+    (`checks_session_itself`). No row: the session is revoked or gone."""
+    return _SESSION_REVISIONS.add_columns(*columns).outerjoin(table, onclause)
+
+
+def revision_of(row: Sequence[Any]) -> Revision:
+    """The revisions in the first two columns of the token check's query."""
+    return Revision(row[0], row[1] or 0)
+
+
 # For a write: the same, holding the user's row until the transaction ends (FOR NO KEY
 # UPDATE: what the revision's UPDATE takes anyway; inserts referencing the user still pass).
 SESSION_REVISIONS_FOR_WRITE = DriverQuery(
@@ -136,7 +151,7 @@ def live_session_revision(claims: Claims) -> Revision | None:
     """
     query = SESSION_REVISIONS if autocommit() else SESSION_REVISIONS_FOR_WRITE
     row = query.first(driver_connection(), session_id=claims.session_id, user_id=claims.user_id)
-    return Revision(row[0], row[1] or 0) if row is not None else None
+    return revision_of(row) if row is not None else None
 
 
 def authenticate() -> Principal:
@@ -162,7 +177,7 @@ def authenticate() -> Principal:
         unauthorized("The access token is invalid.")
     if claims.expires <= time.time():
         unauthorized("The access token has expired; refresh it.")
-    if one_statement():  # its statement checks the session as it writes (401 if revoked)
+    if one_statement() or g.get(VIEW_CHECKS_SESSION):  # the view's query checks the session
         return Principal(claims.user_id, claims.session_id, None)
     revision = live_session_revision(claims)
     if revision is None:
@@ -180,6 +195,20 @@ def authenticated(func: F) -> F:
 
     mark_authenticated(wrapper)
     add_responses(wrapper, (429,))
+    return wrapper  # type: ignore[return-value]
+
+
+def checks_session_itself(func: F) -> F:
+    """For a read whose one query checks the login session too (`with_session_check`;
+    place it above `@authenticated`): the token check then asks the database nothing,
+    and the view answers 401 when its query finds no live session (after its query
+    arguments were validated, not before)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.setdefault(VIEW_CHECKS_SESSION, True)
+        return func(*args, **kwargs)
+
     return wrapper  # type: ignore[return-value]
 
 

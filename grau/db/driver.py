@@ -67,6 +67,13 @@ class DriverQuery:
         return found
 
     def first(self, connection: DriverConnection, **params: Any) -> Any:
+        """The first row, its values converted (None: no row)."""
+        row = self.first_unconverted(connection, **params)
+        return self.converted(connection.dialect, row) if row is not None else None
+
+    def first_unconverted(self, connection: DriverConnection, **params: Any) -> Any:
+        """The first row as the driver gives it (None: no row); `converted` converts it,
+        for a caller that may not need every value."""
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         values = {**compiled.defaults, **params}
@@ -98,11 +105,13 @@ class DriverQuery:
                 connection_invalidated=lost,
                 dialect=dialect,
             ) from exc
-        if row is None:
-            return None
-        results = self._results.get(dialect.name)
-        if results is None:
-            results = self._results[dialect.name] = self._result_processors(dialect, cursor)
+        if row is not None and dialect.name not in self._results:
+            self._results[dialect.name] = self._result_processors(dialect, cursor)
+        return row
+
+    def converted(self, dialect: Dialect, row: Any) -> Any:
+        """A row of this query's, its values converted by its columns' types."""
+        results = self._results[dialect.name]
         if not results:
             return row
         converted = list(row)

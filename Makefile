@@ -124,7 +124,7 @@ contract: install node ## Spec lint, drift checks, then the live checks on a fre
 # Both need PostgreSQL and Redis (LIVE_DATABASE_SERVER, LIVE_REDIS_URL as for `make live`);
 # wrk drives the load when installed (apt-get install wrk), else a Python client.
 
-bench: install ## CPU per request of grau against bare Flask (~9 min); writes bench/results.md, .png and the README's numbers
+bench: install ## CPU per request of grau against bare Flask (~11 min); writes bench/results.md, .png and the README's numbers
 	$(PY) -m bench
 
 bench-smoke: install ## The benchmark in miniature (CI: it runs and every request succeeds; no timings)

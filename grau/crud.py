@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from grau import __version__, revisions
-from grau.auth.tokens import Principal, revision_of, with_session_check
+from grau.auth.tokens import SESSION_COLUMNS, Principal, revision_of, with_session_check
 from grau.cache import Cached, read_key, responses
 from grau.db.driver import DriverQuery
 from grau.db.model import Base, utcnow
@@ -227,13 +227,16 @@ class OwnedService:
         mapper = inspect(self.model)
         self._columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
         labelled = [column.label(key) for key, column in self._columns.items()]
-        by_id = mapper.primary_key[0] == bindparam("item_id")
-        self._checked_row = DriverQuery(with_session_check(labelled, self.model, by_id))
+        # The item by id, if the reader may see it (`shown_row` checks again).
+        reader = bindparam("user_id", type_=self.model.user_id.type)
+        readable = (mapper.primary_key[0] == bindparam("item_id")) & self._visible(reader)
+        self._checked_row = DriverQuery(with_session_check(labelled, self.model, readable))
         # Where the id is in a row of `_columns` (None there: the outer join found no item).
         self._id_index = [c.primary_key for c in self._columns.values()].index(True)
         self._insert_row: DriverQuery | None = None  # built on first use (PostgreSQL only)
 
-    def _visible(self, user_id: uuid.UUID) -> Any:
+    def _visible(self, user_id: Any) -> Any:
+        """The rows `user_id` (a UUID, or a bind parameter for one) may read."""
         owner = self.model.user_id
         return (owner == user_id) | owner.is_(None) if self.shared else owner == user_id
 
@@ -258,8 +261,8 @@ class OwnedService:
         return self._shown(self.get(session, user_id, item_id), args)
 
     def shows_rows(self, schema: ma.Schema) -> bool:
-        """Whether `show_row` can stand in for `show` for items dumped with `schema`:
-        reads load no relationships, and every field the schema dumps is a column."""
+        """Whether `read_row` and `shown_row` can stand in for `show` for items dumped
+        with `schema`: reads load no relationships, and every field it dumps is a column."""
         fields = schema.dump_fields.items()
         return not self.options and all((f.attribute or n) in self._columns for n, f in fields)
 
@@ -268,17 +271,18 @@ class OwnedService:
     ) -> tuple[Principal, tuple[Any, ...] | None]:
         """The session check and the item's row in one query, on the driver's cursor (no
         Session, identity map or SQLAlchemy result, which cost more CPU than the rest of
-        an uncached read together), for a view that `checks_session_itself`: the
-        principal with the revisions it read, and the row as the driver gives it, for
-        `shown_row` (None: no item with this id). 401 if the session is revoked or gone.
-        Only where `shows_rows` holds (checked when routes are made)."""
+        an uncached read together), for a view that checks the session itself
+        (`authenticated(view_checks_session=True)`): the principal with the revisions
+        it read, and the row as the driver gives it, for `shown_row` (None: no item
+        with this id the user may read). 401 if the session is revoked or gone. Only
+        where `shows_rows` holds (checked when routes are made)."""
         found = self._checked_row.first_unconverted(
             connection, session_id=principal.session_id, user_id=principal.user_id, item_id=item_id
         )
         if found is None:
             unauthorized("The access token has been revoked.")
         checked = Principal(principal.user_id, principal.session_id, revision_of(found))
-        return checked, found if found[2 + self._id_index] is not None else None
+        return checked, found if found[SESSION_COLUMNS + self._id_index] is not None else None
 
     def shown_row(
         self,
@@ -291,7 +295,8 @@ class OwnedService:
         needs it): 404 if there is none or it is not the user's."""
         if row is None:
             self._not_found()
-        item = self._item_of(self._checked_row.converted(connection.dialect, row)[2:])
+        converted = self._checked_row.converted(connection.dialect, row)
+        item = self._item_of(converted[SESSION_COLUMNS:])
         if not self._readable(item.user_id, user_id):
             self._not_found()
         return self._shown(item, args)
@@ -466,7 +471,8 @@ class Resource:
 
     def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
         """This request's body from the cache, else from `produce()` -> (body, ETag)."""
-        assert principal.revision is not None, "a read's token check reads the revision"
+        if principal.revision is None:  # never cache under a revision nobody read
+            raise RuntimeError("a cached read needs the revisions its session check read")
         key = read_key(principal.user_id, principal.revision)
         cache = responses()
         entry = cache.get(key)

@@ -24,14 +24,16 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from grau.auth.tokens import (
-    authenticated,
-    checks_session_itself,
-    current_principal,
-    current_user_id,
-)
+from grau.auth.tokens import authenticated, current_principal, current_user_id
 from grau.crud import OwnedService, Resource
-from grau.db.session import autocommit, db, driver_connection, read_connection, single_statement
+from grau.db.session import (
+    autocommit,
+    db,
+    driver_connection,
+    one_statement,
+    read_connection,
+    single_statement,
+)
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
@@ -104,7 +106,7 @@ def crud_routes(
             user_id = principal.user_id
             return resource.page(principal, lambda: service.list_page(db(), user_id, args))
 
-        @authenticated
+        @authenticated(view_checks_session=one_statement)  # see single_statement below
         @idempotent
         @blp.arguments(schemas.create)
         @blp.response(201, schemas.item)
@@ -125,7 +127,7 @@ def crud_routes(
     def read(self: MethodView, *query: dict[str, Any], **ids: uuid.UUID) -> Response:
         principal, item_id, args = current_principal(), ids[item_arg], query[0] if query else {}
         user_id = principal.user_id
-        if rows:  # one query checks the session and reads the row (`checks_session_itself`)
+        if rows:  # one query checks the session and reads the row (see `get` below)
             connection = driver_connection()
             principal, row = service.read_row(connection, principal, item_id)
             return resource.item(
@@ -138,7 +140,7 @@ def crud_routes(
         read = blp.arguments(schemas.read, location="query")(read)
 
     class Item(MethodView):
-        get = checks_session_itself(authenticated(read)) if rows else authenticated(read)
+        get = authenticated(read, view_checks_session=rows)
 
         @authenticated
         @blp.arguments(schemas.update)

@@ -7,12 +7,12 @@
 - `catalog_revision.revision` does the same for grau's own catalog (the
   exercises and equipment everyone reads), bumped by the seed.
 
-Every authenticated request reads both in the query that checks its token's
-session (`grau.auth.tokens`), and the response cache (`grau.cache`) keys a
-body by them. A write therefore needs no invalidation: once it is
-acknowledged, every later request reads the new revision, on every instance,
-and finds no body for it. A body cached before the write is still there, but
-under a key nobody asks for again.
+Every authenticated read reads both in the query that checks its token's
+session (`grau.auth.tokens`; an item read's query joins the item to it), and
+the response cache (`grau.cache`) keys a body by them. A write therefore
+needs no invalidation: once it is acknowledged, every later request reads the
+new revision, on every instance, and finds no body for it. A body cached
+before the write is still there, but under a key nobody asks for again.
 
 Every authenticated write takes its user's row lock first, in the token check
 (grau.auth.tokens), and keeps it until its transaction ends; `bump_user`'s

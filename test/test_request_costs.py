@@ -276,7 +276,8 @@ class Monitor:
 
 @contextmanager
 def session_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    """Count the token checks' queries (they run on the driver's cursor, not SQLAlchemy's)."""
+    """Count the queries run on the driver's cursor (the token checks', an item read's,
+    a one-statement create's), not SQLAlchemy's."""
     ran: list[Any] = []
     first = DriverQuery.first_unconverted  # `first` runs it too
 
@@ -326,6 +327,7 @@ def _signed_in(client: FlaskClient) -> dict[str, str]:
 
 
 CACHED_READS = [
+    "/v1/body-stats/{created}",  # read with its session check, in one query
     "/v1/body-stats",
     "/v1/exercises",
     "/v1/workouts",
@@ -345,7 +347,8 @@ def test_a_cached_read_costs_the_session_check_and_nothing_else(
     app, monitor = monitored
     client = app.test_client()
     headers = _signed_in(client)
-    client.post("/v1/body-stats", json=WEIGHT, headers=headers)
+    created = client.post("/v1/body-stats", json=WEIGHT, headers=headers).json["id"]
+    url = url.format(created=created)
     assert client.get(url, headers=headers).status_code == 200  # cached now
 
     with (
@@ -502,6 +505,7 @@ def test_an_item_read_as_a_row_is_404_for_another_user_and_for_no_item(
 
 def test_an_item_read_checks_the_session_in_its_one_query(
     client: FlaskClient,
+    engine: Engine,
     db_session: Session,
     user: Any,
     create_stat: Callable[..., dict[str, Any]],
@@ -510,10 +514,11 @@ def test_an_item_read_checks_the_session_in_its_one_query(
     """A body stat's read is one query: the token check's, with the item's row joined.
     A revoked session gets 401, for an item that exists and for one that does not."""
     stat = create_stat(user)
-    with driver_statements(monkeypatch) as driven:
+    with driver_statements(monkeypatch) as driven, statements(engine) as sent:
         assert client.get(f"/v1/body-stats/{stat['id']}", headers=user.headers).status_code == 200
     assert len(driven) == 1, driven
     assert "auth_sessions.revoked_at IS NULL" in driven[0] and "body_stats" in driven[0]
+    assert selects(sent) == []  # and nothing through SQLAlchemy: no ORM read on a miss
 
     db_session.execute(
         update(AuthSession)

@@ -286,6 +286,41 @@ def test_a_create_for_a_session_revoked_after_its_token_was_checked_changes_noth
     assert revision_of(db_session, user) == start
 
 
+def test_a_revoked_session_gets_401_or_its_422_and_never_reads_or_changes_anything(
+    client, user, db_session
+):
+    """Where a view's own query checks the session, an invalid body or query may be
+    refused (422) before the revoked session is found; a valid one is a 401. Never a
+    2xx, and nothing is written (on both databases: SQLite checks the session first)."""
+    from grau.auth.models import AuthSession
+
+    created = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers).json
+    start = revision_of(db_session, user)
+    db_session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == uuid.UUID(user.id))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    db_session.flush()
+    stat = f"/v1/body-stats/{created['id']}"
+
+    invalid = {**WEIGHT, "value": -3}
+    invalid_create = client.post("/v1/body-stats", json=invalid, headers=user.headers)
+    invalid_read = client.get(stat, query_string={"unit": "parsec"}, headers=user.headers)
+    for response in (invalid_create, invalid_read):
+        assert response.status_code in (401, 422), response.json
+    for response in (
+        client.post("/v1/body-stats", json=WEIGHT, headers=user.headers),
+        client.get(stat, headers=user.headers),
+        client.get(f"/v1/body-stats/{uuid.uuid4()}", headers=user.headers),
+    ):
+        assert response.status_code == 401, response.json
+        assert response.json["detail"] == "The access token has been revoked."
+    owner = uuid.UUID(user.id)
+    assert len(db_session.scalars(select(BodyStat).where(BodyStat.user_id == owner)).all()) == 1
+    assert revision_of(db_session, user) == start
+
+
 def test_a_create_refused_by_a_unique_rule_leaves_the_revision_alone_and_the_next_works(
     client, user, db_session
 ):

@@ -13,8 +13,11 @@ the response cache keys bodies by, so the check and the cache lookup cost
 one round trip together. A write's check also takes its user's row lock, in
 its transaction: one user's writes run one at a time, and every write locks
 its user before any item, so writers cannot deadlock on each other's locks.
-(A create that is one statement asks nothing here: its statement checks the
-session and takes the lock, see `grau.db.session.single_statement`.)
+Two kinds of view check the session in their own query instead, and the token
+check asks nothing (`authenticated(view_checks_session=...)`): an item read,
+whose row is joined to this query (`with_session_check`), and a create that is
+one statement, which checks the session and takes the lock in that statement
+(`grau.db.session.single_statement`).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from sqlalchemy import Select, bindparam, select
 
 from grau.auth.models import AuthSession
 from grau.db.driver import DriverQuery
-from grau.db.session import autocommit, driver_connection, one_statement
+from grau.db.session import autocommit, driver_connection
 from grau.errors import unauthorized
 from grau.openapi import add_responses, mark_authenticated
 from grau.ratelimit import client_address, count_user
@@ -43,7 +46,6 @@ from grau.users.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALGORITHM = "HS256"
-VIEW_CHECKS_SESSION = "_grau_view_checks_session"  # g: see checks_session_itself
 VERIFIED_TOKENS_MAX = 10_000
 
 
@@ -51,8 +53,10 @@ VERIFIED_TOKENS_MAX = 10_000
 class Principal:
     """Who a request acts for, and the revision of what they can read.
 
-    `revision` is None where the view's own query checks the session (a write that is
-    one statement, a read `checks_session_itself`): that query reads the revision.
+    `revision` is None until a view's own query has checked the session
+    (`authenticated(view_checks_session=...)`): a read's then reads the revisions
+    (`OwnedService.read_row` returns the principal with them); a write's one
+    statement bumps the revision and reads none.
     """
 
     user_id: uuid.UUID
@@ -124,15 +128,20 @@ _SESSION_REVISIONS = (
 SESSION_REVISIONS = DriverQuery(_SESSION_REVISIONS)
 
 
+# The columns of the token check's query, before those `with_session_check` adds.
+SESSION_COLUMNS = 2
+
+
 def with_session_check(columns: Iterable[Any], table: Any, onclause: Any) -> Select[Any]:
     """The token check's query with `columns` of `table` (outer-joined on `onclause`)
-    after its two: one round trip for the session and what a view reads
-    (`checks_session_itself`). No row: the session is revoked or gone."""
+    after its `SESSION_COLUMNS`: one round trip for the session and what a view reads
+    (`authenticated(view_checks_session=True)`). No row: the session is revoked or gone."""
     return _SESSION_REVISIONS.add_columns(*columns).outerjoin(table, onclause)
 
 
 def revision_of(row: Sequence[Any]) -> Revision:
-    """The revisions in the first two columns of the token check's query."""
+    """The revisions in the first two columns of the token check's query. Both are
+    integers, which every driver returns as they are: a row need not be converted."""
     return Revision(row[0], row[1] or 0)
 
 
@@ -154,8 +163,12 @@ def live_session_revision(claims: Claims) -> Revision | None:
     return revision_of(row) if row is not None else None
 
 
-def authenticate() -> Principal:
+def authenticate(check_session: bool = True) -> Principal:
     """The principal of the request's bearer token; 401 if there is none, 429 if over the limit.
+
+    `check_session`: ask the database whether the token's session is alive (and read
+    the revisions); without it the principal has no revision, and the caller's own
+    query must check the session.
 
     The request counts against the user's rate limit if the token is one grau
     signed and not expired (even if revoked), else against the client's
@@ -177,7 +190,7 @@ def authenticate() -> Principal:
         unauthorized("The access token is invalid.")
     if claims.expires <= time.time():
         unauthorized("The access token has expired; refresh it.")
-    if one_statement() or g.get(VIEW_CHECKS_SESSION):  # the view's query checks the session
+    if not check_session:  # the view's own query checks it (see `authenticated`)
         return Principal(claims.user_id, claims.session_id, None)
     revision = live_session_revision(claims)
     if revision is None:
@@ -185,31 +198,31 @@ def authenticate() -> Principal:
     return Principal(claims.user_id, claims.session_id, revision)
 
 
-def authenticated(func: F) -> F:
-    """Require a valid access token; documents 401, and 429 for the per-user rate limit."""
+def authenticated(
+    func: F | None = None, *, view_checks_session: bool | Callable[[], bool] = False
+) -> Any:
+    """Require a valid access token; documents 401, and 429 for the per-user rate limit.
 
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.principal = authenticate()
-        return func(*args, **kwargs)
+    `@authenticated` checks the token's claims and asks the database whether its
+    session is alive. `@authenticated(view_checks_session=...)` (True, or a function
+    asked per request) is for a view whose own query checks the session as it reads
+    or writes (`with_session_check`, a write's one statement): the token check then
+    asks the database nothing, the principal has no revision, and the view answers
+    401 when its query finds no live session, after its arguments were validated.
+    """
 
-    mark_authenticated(wrapper)
-    add_responses(wrapper, (429,))
-    return wrapper  # type: ignore[return-value]
+    def decorate(func: F) -> F:
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            ask = view_checks_session
+            g.principal = authenticate(check_session=not (ask() if callable(ask) else ask))
+            return func(*args, **kwargs)
 
+        mark_authenticated(wrapper)
+        add_responses(wrapper, (429,))
+        return wrapper  # type: ignore[return-value]
 
-def checks_session_itself(func: F) -> F:
-    """For a read whose one query checks the login session too (`with_session_check`;
-    place it above `@authenticated`): the token check then asks the database nothing,
-    and the view answers 401 when its query finds no live session (after its query
-    arguments were validated, not before)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.setdefault(VIEW_CHECKS_SESSION, True)
-        return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+    return decorate(func) if func is not None else decorate
 
 
 def current_principal() -> Principal:

@@ -1,7 +1,8 @@
 """A Core query run on the database driver's own cursor, for the one query every request runs.
 
 The token check asks the database one small question per request (is this
-session alive, and at which revision is the user's data). Through
+session alive, and at which revision is the user's data; an item read joins
+the item's row to it, a create that is one statement asks it in its INSERT). Through
 SQLAlchemy's execution path that costs more CPU than the query itself:
 statement caching, result objects, a Session around it. `DriverQuery`
 compiles the statement once per dialect (with its bind processors, so a UUID

@@ -193,8 +193,8 @@ def db() -> Session:
 
 def read_connection() -> Connection:
     """A Connection for Core statements with no Session around them: an autocommit
-    request's (a read's, a one-statement write's) is the one its token check took
-    from the pool; a write in a transaction uses its session's connection."""
+    request's (a read's, a one-statement write's) is its one pooled connection, the
+    one `driver_connection` took; a write in a transaction uses its session's."""
     shared = _shared_read_connection()
     return shared if shared is not None else db().connection()
 
@@ -233,7 +233,8 @@ def autocommit() -> bool:
 
 
 def one_statement() -> bool:
-    """Whether this request is a write that `single_statement` runs as one statement."""
+    """Whether this request is a write that `single_statement` runs as one statement
+    (for `authenticated(view_checks_session=one_statement)`)."""
     return has_request_context() and bool(g.get(SINGLE_STATEMENT))
 
 
@@ -245,9 +246,9 @@ def single_statement(func: F) -> F:
     way it runs; it makes the same change either way.
 
     That statement also checks the login session (`grau.revisions.bumped_user`), so
-    the token check asks nothing of the database first (`one_statement()`): a
-    revoked session's create changes nothing and is a 401 all the same, after its body
-    was validated rather than before."""
+    the view's token check need ask nothing of the database first
+    (`authenticated(view_checks_session=one_statement)`): a revoked session's create
+    changes nothing and is a 401 all the same, after its body was validated."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

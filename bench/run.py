@@ -301,7 +301,12 @@ def scenarios(users: list[BenchUser]) -> list[Scenario]:
 
 # grau's scenario and the floor that does the least any design on the required stack must
 # do for it (bench/floor.py): grau's cost over the floor's is what grau's own code costs.
-AGAINST_FLOORS = (("item", "stack-item"), ("create", "stack-create"), ("item", "floor"))
+AGAINST_FLOORS = (
+    *((read, "stack-item") for read in ("item", "item-uncached", "list", "catalog", "workout")),
+    ("summary", "stack-item"),
+    ("create", "stack-create"),
+    ("item", "floor"),
+)
 
 
 def check(base_url: str, scenario: Scenario) -> None:

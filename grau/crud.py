@@ -24,7 +24,7 @@ from typing import Any, NoReturn, TypeVar
 import marshmallow as ma
 import orjson
 from flask import Response, request, url_for
-from sqlalchemy import Connection, Select, bindparam, func, insert, inspect, select
+from sqlalchemy import Select, bindparam, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -315,7 +315,7 @@ class OwnedService:
         )
 
     def insert_row(
-        self, connection: Connection, principal: Principal, data: Mapping[str, Any]
+        self, connection: DriverConnection, principal: Principal, data: Mapping[str, Any]
     ) -> Any:
         """`create` as one statement (where `inserts_rows` holds; PostgreSQL): it inserts
         the row, and bumps and locks the user, only while the principal's login session
@@ -330,18 +330,11 @@ class OwnedService:
         values = {key: _value_or_default(item, key, c) for key, c in self._columns.items()}
         values.update(session_id=principal.session_id)
         query = self._insert_row or self._build_insert_row()
-        # Inside a transaction (a test's), a failed statement must not abort the rest.
-        savepoint = connection.begin_nested() if connection.in_transaction() else None
         try:
-            row = query.first(DriverConnection.of(connection), **values)
-        except BaseException as exc:
-            if savepoint is not None:
-                savepoint.rollback()
-            if isinstance(exc, IntegrityError):
-                abort(409, self.conflict or "This conflicts with data that already exists.")
-            raise
-        if savepoint is not None:
-            savepoint.commit()
+            with connection.statement_on_its_own():
+                row = query.first(connection, **values)
+        except IntegrityError:
+            abort(409, self.conflict or "This conflicts with data that already exists.")
         if row is None:
             unauthorized("The access token has been revoked.")
         return self._item_of(row)
@@ -461,6 +454,9 @@ def _dumps(data: Any) -> bytes:
     return orjson.dumps(data)
 
 
+_ANY_ID = uuid.UUID("00000000-0000-4000-8000-000000000000")  # stands in for an item's id
+
+
 @dataclass
 class Resource:
     """How one owned resource is serialized, cached and located."""
@@ -468,6 +464,21 @@ class Resource:
     schema: ma.Schema  # dumps one item
     endpoint: str  # item endpoint for Location, e.g. "body-stats.BodyStat"
     id_arg: str  # its URL argument, e.g. "stat_id"
+    # An item's URL around its id, per application root: url_for's answer, built once.
+    _locations: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
+
+    def location(self, item: Any) -> str:
+        """The item's URL, as `url_for(endpoint, <id_arg>=item.id)` gives it."""
+        if not self.id_arg:
+            return url_for(self.endpoint)
+        root = request.script_root
+        around = self._locations.get(root)
+        if around is None:
+            ids: dict[str, Any] = {self.id_arg: _ANY_ID}
+            url = url_for(self.endpoint, **ids)
+            prefix, _, suffix = url.partition(str(_ANY_ID))
+            around = self._locations[root] = (prefix, suffix)
+        return f"{around[0]}{item.id}{around[1]}"
 
     def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
         """This request's body from the cache, else from `produce()` -> (body, ETag)."""
@@ -517,10 +528,8 @@ class Resource:
         return self._cached(principal, produce)
 
     def created(self, item: Any) -> Response:
-        args = {self.id_arg: item.id} if self.id_arg else {}
-        location = url_for(self.endpoint, **args)
         return json_response(
-            _dumps(self.schema.dump(item)), 201, etag_of(item), {"Location": location}
+            _dumps(self.schema.dump(item)), 201, etag_of(item), {"Location": self.location(item)}
         )
 
     def updated(self, item: Any) -> Response:

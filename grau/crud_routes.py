@@ -31,7 +31,6 @@ from grau.db.session import (
     db,
     driver_connection,
     one_statement,
-    read_connection,
     single_statement,
 )
 from grau.extensions import Blueprint
@@ -114,7 +113,7 @@ def crud_routes(
         @_doc(docs.create)
         def post(self, data: dict[str, Any]) -> Response:
             if autocommit():  # one statement: only where `single_statement` below allows it
-                item = service.insert_row(read_connection(), current_principal(), data)
+                item = service.insert_row(driver_connection(), current_principal(), data)
             else:
                 item = service.create(db(), current_user_id(), data)
             return resource.created(item)

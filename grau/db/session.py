@@ -27,7 +27,8 @@ transaction they roll back (`use_sessions`); every request then runs on it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
@@ -36,6 +37,13 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+try:  # the driver's idle state, for `statement_on_its_own` (PostgreSQL only)
+    from psycopg.pq import TransactionStatus
+
+    IDLE: Any = TransactionStatus.IDLE
+except ImportError:  # pragma: no cover (psycopg is a dependency)
+    IDLE = None
 
 from grau import revisions
 from grau.config import ensure_sqlite_dir, is_sqlite
@@ -147,6 +155,25 @@ class DriverConnection:
         """The DBAPI connection under a SQLAlchemy Connection (a session's)."""
         return cls(connection.connection, connection.dialect)
 
+    @contextmanager
+    def statement_on_its_own(self) -> Iterator[None]:
+        """Around one autocommit statement on PostgreSQL: nothing, unless the
+        connection is inside a transaction someone else began (the tests' shared
+        connection, see `use_sessions`); then a savepoint, so the statement's failure
+        rolls back that statement only, as it would on a connection of its own."""
+        dbapi_connection: Any = self.proxied.dbapi_connection
+        if dbapi_connection.info.transaction_status == IDLE:
+            yield
+            return
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SAVEPOINT grau_statement")
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK TO SAVEPOINT grau_statement")
+            raise
+        cursor.execute("RELEASE SAVEPOINT grau_statement")
+
 
 def driver_connection() -> DriverConnection:
     """The current request's connection for driver-level queries: an autocommit
@@ -189,14 +216,6 @@ def db() -> Session:
         revisions.guard(session)
         g._grau_db = session
     return session
-
-
-def read_connection() -> Connection:
-    """A Connection for Core statements with no Session around them: an autocommit
-    request's (a read's, a one-statement write's) is its one pooled connection, the
-    one `driver_connection` took; a write in a transaction uses its session's."""
-    shared = _shared_read_connection()
-    return shared if shared is not None else db().connection()
 
 
 def _shared_read_connection() -> Connection | None:

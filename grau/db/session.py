@@ -34,16 +34,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
-
-try:  # the driver's idle state, for `statement_on_its_own` (PostgreSQL only)
-    from psycopg.pq import TransactionStatus
-
-    IDLE: Any = TransactionStatus.IDLE
-except ImportError:  # pragma: no cover (psycopg is a dependency)
-    IDLE = None
 
 from grau import revisions
 from grau.config import ensure_sqlite_dir, is_sqlite
@@ -162,17 +156,17 @@ class DriverConnection:
         connection, see `use_sessions`); then a savepoint, so the statement's failure
         rolls back that statement only, as it would on a connection of its own."""
         dbapi_connection: Any = self.proxied.dbapi_connection
-        if dbapi_connection.info.transaction_status == IDLE:
+        if dbapi_connection.info.transaction_status == TransactionStatus.IDLE:
             yield
             return
-        cursor = dbapi_connection.cursor()
-        cursor.execute("SAVEPOINT grau_statement")
-        try:
-            yield
-        except BaseException:
-            cursor.execute("ROLLBACK TO SAVEPOINT grau_statement")
-            raise
-        cursor.execute("RELEASE SAVEPOINT grau_statement")
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SAVEPOINT grau_statement")
+            try:
+                yield
+            except BaseException:
+                cursor.execute("ROLLBACK TO SAVEPOINT grau_statement")
+                raise
+            cursor.execute("RELEASE SAVEPOINT grau_statement")
 
 
 def driver_connection() -> DriverConnection:

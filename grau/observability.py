@@ -83,11 +83,20 @@ def current_request_id() -> str | None:
     return request_id
 
 
+# The last whole second `_utc_stamp` formatted, and how: replaced as one tuple, so a
+# thread reads a matching pair; strftime ran on every access line before.
+_second: tuple[int, str] = (-1, "")
+
+
 def _utc_stamp(moment: float) -> str:
     """ISO 8601, UTC, milliseconds: the `ts` of every grau log line."""
+    global _second
     whole = int(moment)
     milliseconds = int((moment - whole) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{milliseconds:03d}Z"
+    second = _second
+    if second[0] != whole:
+        second = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{second[1]}.{milliseconds:03d}Z"
 
 
 # The longest a client-chosen field may be in an access line (request ids are at most 128).
@@ -96,6 +105,22 @@ FIELD_MAX = 400
 
 def _clip(value: str) -> str:
     return value if len(value) <= FIELD_MAX else value[:FIELD_MAX] + "..."
+
+
+def _has_length(headers: list[tuple[str, str]]) -> bool:
+    return any(name == "Content-Length" for name, _ in headers)
+
+
+def _buffered(body: Iterable[bytes]) -> list[bytes]:
+    """A body whose length is known (already in memory) as a list: the server sends a list
+    in one call, where an iterator costs it a round of calls per chunk. Streamed bodies,
+    which have no Content-Length, stay iterators."""
+    try:
+        return [b"".join(body)]
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
 
 
 class Envelope:
@@ -119,6 +144,8 @@ class Envelope:
             return start_response(status, headers, exc_info)
 
         body = self.app(environ, start)
+        if answered and _has_length(answered[1]):
+            body = _buffered(body)
         if self.access_log and answered:
             self._log(environ, answered[0], answered[1], request_id, remote_addr, started)
         return body

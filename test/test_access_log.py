@@ -50,3 +50,54 @@ def test_each_request_is_one_json_line_with_grau_log_field_names(access_line):
 def test_hostile_header_values_cannot_forge_fields(access_line):
     assert "x" not in access_line
     assert access_line["user_agent"] == 'evil", "x": "1\\'
+
+
+def _envelope(app):  # type: ignore[no-untyped-def]
+    from grau.observability import Envelope
+
+    return Envelope(app, lambda path, headers: [], access_log=False)
+
+
+def test_a_body_of_known_length_is_sent_as_one_list_and_closed_first() -> None:
+    closed = []
+
+    class Body:
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter([b"ab", b"c"])
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("Content-Length", "3")])
+        return Body()
+
+    body = _envelope(app)({}, lambda status, headers, exc_info=None: None)
+    assert body == [b"abc"]
+    assert closed == [True]  # what the app asked to run after sending still runs
+
+
+def test_a_streamed_body_stays_a_stream() -> None:
+    pulled = []
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for chunk in (b"a", b"b"):
+            pulled.append(chunk)
+            yield chunk
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("Content-Type", "text/csv")])  # no length: streamed
+        return chunks()
+
+    body = _envelope(app)({}, lambda status, headers, exc_info=None: None)
+    assert pulled == []  # nothing read before the server reads it
+    assert list(body) == [b"a", b"b"]
+
+
+def test_log_timestamps_follow_the_clock_across_seconds() -> None:
+    from grau.observability import _utc_stamp
+
+    assert _utc_stamp(0.5) == "1970-01-01T00:00:00.500Z"
+    assert _utc_stamp(0.999) == "1970-01-01T00:00:00.999Z"
+    assert _utc_stamp(86400.25) == "1970-01-02T00:00:00.250Z"
+    assert _utc_stamp(0.0) == "1970-01-01T00:00:00.000Z"

@@ -112,3 +112,24 @@ def test_recycling_workers_by_age_is_refused() -> None:
     settings = grau_server.settings("app:create_app")
     with pytest.raises(ValueError, match="recycle"):
         grau_server.server_class()(**settings, workers_lifetime=3600)
+
+
+def test_a_worker_builds_the_app_then_freezes_it_out_of_the_collectors_way(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import gc; from grau import server; app = server.load_app('app:create_app'); "
+        "print(type(app).__name__, gc.get_freeze_count() > 10000, gc.get_threshold())"
+    )
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'grau.db'}", "REDIS_URL": "", "PATH": ""}
+    # Run from elsewhere: the loader finds app.py in the project root itself.
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().split(maxsplit=2) == [
+        "GrauFlask",
+        "True",
+        str(grau_server.GC_THRESHOLDS),
+    ]

@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded docs-assets clean \
+.PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded coverage docs-assets clean \
 	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers
 
 help: ## List the commands
@@ -65,6 +65,14 @@ test-stack: install ## Run the tests against PostgreSQL + Redis (TEST_DATABASE_U
 
 test-embedded: install ## Run the tests on the embedded default (SQLite + in-process cache)
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL TEST_EMBEDDED=1 $(BIN)/pytest --junitxml=build/junit/embedded.xml $(PYTEST_ARGS)
+
+coverage: install ## Line coverage of grau/ by both test passes (build/coverage/; the total is the figure refactors must keep)
+	rm -rf build/coverage && mkdir -p build/coverage
+	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" TEST_REDIS_URL="$(TEST_REDIS_URL)" $(BIN)/coverage run -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL TEST_EMBEDDED=1 $(BIN)/coverage run -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report --skip-covered --sort=cover | tail -25
+	$(BIN)/coverage json --quiet -o build/coverage/coverage.json
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

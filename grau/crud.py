@@ -35,7 +35,7 @@ from grau.cache import Cached, read_key, responses
 from grau.db.driver import DriverQuery
 from grau.db.model import Base, utcnow
 from grau.db.session import DriverConnection
-from grau.errors import abort, unauthorized
+from grau.domain_errors import Conflict, Forbidden, NotFound, Stale, Unauthenticated
 
 M = TypeVar("M", bound=Base)
 
@@ -62,7 +62,7 @@ def load(
         # This session already held the item at an older version: a write it
         # based on that would overwrite a change it never saw.
         session.rollback()
-        abort(412, "The resource changed while you were writing; fetch it again.")
+        raise Stale("The resource changed while you were writing; fetch it again.") from None
 
 
 def get_owned(
@@ -71,7 +71,7 @@ def get_owned(
     """The user's item, or 404 (also when it exists but is someone else's)."""
     item = load(session, model, item_id, lock=lock)
     if item is None or getattr(item, "user_id", None) != user_id:
-        abort(404, f"No {model.__name__} with this id is yours.")
+        raise NotFound(f"No {model.__name__} with this id is yours.")
     return item
 
 
@@ -124,15 +124,14 @@ def sort_clause(model: type[Base], sort: str) -> list[Any]:
     return [column.asc(), id_column.asc()]
 
 
-def check_if_match(item: Any) -> None:
-    """412 if the client sent If-Match and it names an older version."""
-    if_match = request.headers.get("If-Match")
+def check_if_match(item: Any, if_match: str | None) -> None:
+    """Stale if `if_match` (the client's If-Match; None: not sent) names an older version."""
     if if_match is None:
         return
     # Any representation of the current version matches (see etag_of).
     tags = {tag.strip().strip('"').split(".")[0] for tag in if_match.split(",")}
     if "*" not in tags and etag_of(item).strip('"') not in tags:
-        abort(412, "The resource changed since you read it; fetch it again (see ETag).")
+        raise Stale("The resource changed since you read it; fetch it again (see ETag).")
 
 
 def save(session: Session, item: Base, owner: uuid.UUID, *, conflict: str = "") -> None:
@@ -158,10 +157,10 @@ def commit(session: Session, owner: uuid.UUID, *, conflict: str = "") -> None:
         session.commit()
     except StaleDataError:
         session.rollback()
-        abort(412, "The resource changed while you were writing; fetch it again.")
+        raise Stale("The resource changed while you were writing; fetch it again.") from None
     except IntegrityError:
         session.rollback()
-        abort(409, conflict or "This conflicts with data that already exists.")
+        raise Conflict(conflict or "This conflicts with data that already exists.") from None
 
 
 def _python_default(column: Any) -> bool:
@@ -280,7 +279,7 @@ class OwnedService:
             connection, session_id=principal.session_id, user_id=principal.user_id, item_id=item_id
         )
         if found is None:
-            unauthorized("The access token has been revoked.")
+            raise Unauthenticated("The access token has been revoked.")
         checked = Principal(principal.user_id, principal.session_id, revision_of(found))
         return checked, found if found[SESSION_COLUMNS + self._id_index] is not None else None
 
@@ -334,9 +333,11 @@ class OwnedService:
             with connection.statement_on_its_own():
                 row = query.first(connection, **values)
         except IntegrityError:
-            abort(409, self.conflict or "This conflicts with data that already exists.")
+            raise Conflict(
+                self.conflict or "This conflicts with data that already exists."
+            ) from None
         if row is None:
-            unauthorized("The access token has been revoked.")
+            raise Unauthenticated("The access token has been revoked.")
         return self._item_of(row)
 
     def _item_of(self, row: tuple[Any, ...]) -> SimpleNamespace:
@@ -373,14 +374,17 @@ class OwnedService:
         return owner == user_id or (self.shared and owner is None)
 
     def _not_found(self) -> NoReturn:
-        abort(404, f"No {self.model.__name__} with this id is yours.")
+        raise NotFound(f"No {self.model.__name__} with this id is yours.")
 
-    def get_writable(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> Any:
-        """An item the user may change, locked: 403 for a shared system row."""
+    def get_writable(
+        self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID, *, if_match: str | None
+    ) -> Any:
+        """An item the user may change, locked, at the version `if_match` names (if any):
+        Forbidden for a shared system row, Stale for an older version."""
         item = self.get(session, user_id, item_id, lock=True)
         if item.user_id is None:
-            abort(403, f"This {self.model.__name__} is part of grau's catalog and read-only.")
-        check_if_match(item)
+            raise Forbidden(f"This {self.model.__name__} is part of grau's catalog and read-only.")
+        check_if_match(item, if_match)
         return item
 
     def create(self, session: Session, user_id: uuid.UUID, data: Mapping[str, Any]) -> Any:
@@ -397,8 +401,10 @@ class OwnedService:
         user_id: uuid.UUID,
         item_id: uuid.UUID,
         changes: Mapping[str, Any],
+        *,
+        if_match: str | None,
     ) -> Any:
-        item = self.get_writable(session, user_id, item_id)
+        item = self.get_writable(session, user_id, item_id, if_match=if_match)
         self.assign(session, user_id, item, changes)
         if self.check:
             self.check(item)
@@ -408,8 +414,10 @@ class OwnedService:
         save(session, item, user_id, conflict=self.conflict)
         return item
 
-    def delete(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
-        item = self.get_writable(session, user_id, item_id)
+    def delete(
+        self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID, *, if_match: str | None
+    ) -> None:
+        item = self.get_writable(session, user_id, item_id, if_match=if_match)
         remove(session, item, user_id)
 
 
@@ -430,6 +438,11 @@ def etag_of(item: Any, variant: str = "") -> str:
 
 def _etag_of_body(body: bytes) -> str:
     return f'"{hashlib.blake2b(body, digest_size=10).hexdigest()}"'
+
+
+def if_match() -> str | None:
+    """The request's If-Match (None: not sent): the version a write expects, for a service."""
+    return request.headers.get("If-Match")
 
 
 def json_response(
@@ -538,3 +551,22 @@ class Resource:
     @staticmethod
     def deleted() -> Response:
         return Response(status=204)
+
+
+@dataclass
+class NestedResource(Resource):
+    """`Resource` for children: Location names the parent too.
+
+    Cached reads need nothing more: a read's key holds its path, which names
+    the parent, so a child is never served at another parent's URL.
+    """
+
+    parent_arg: str = ""  # the parent's URL argument, e.g. "workout_id"
+    parent_key: str = ""  # the child's attribute holding it, e.g. "workout_id"
+
+    def created(self, item: Any) -> Response:
+        location = url_for(
+            self.endpoint, **{self.parent_arg: getattr(item, self.parent_key), self.id_arg: item.id}
+        )
+        body = _dumps(self.schema.dump(item))
+        return json_response(body, 201, etag_of(item), {"Location": location})

@@ -25,7 +25,7 @@ from flask import Response
 from flask.views import MethodView
 
 from grau.auth.tokens import authenticated, current_principal, current_user_id
-from grau.crud import OwnedService, Resource
+from grau.crud import OwnedService, Resource, if_match
 from grau.db.session import (
     autocommit,
     db,
@@ -148,7 +148,9 @@ def crud_routes(
         @conditional_write
         @_doc(docs.update)
         def patch(self, changes: dict[str, Any], **ids: uuid.UUID) -> Response:
-            item = service.update(db(), current_user_id(), ids[item_arg], changes)
+            item = service.update(
+                db(), current_user_id(), ids[item_arg], changes, if_match=if_match()
+            )
             return resource.updated(item)
 
         @authenticated
@@ -157,7 +159,7 @@ def crud_routes(
         @conditional_write
         @_doc(docs.delete)
         def delete(self, **ids: uuid.UUID) -> Response:
-            service.delete(db(), current_user_id(), ids[item_arg])
+            service.delete(db(), current_user_id(), ids[item_arg], if_match=if_match())
             return resource.deleted()
 
     Collection.__name__ = Collection.__qualname__ = plural

@@ -2,8 +2,10 @@
 
 One handler turns any `HTTPException` (routing 404/405, webargs 422, our own
 aborts, 413 from Werkzeug) into `application/problem+json`, keeping the
-exception's headers (`Allow`, `WWW-Authenticate`, `Retry-After`). Anything
-else is logged with its traceback and answered with a bare 500 problem.
+exception's headers (`Allow`, `WWW-Authenticate`, `Retry-After`); another
+turns the domain errors services raise (`grau.domain_errors`) into theirs, by
+the table `DOMAIN_STATUSES`. Anything else is logged with its traceback and
+answered with a bare 500 problem.
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from grau.domain_errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Stale,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +66,33 @@ def abort(
 
 def unauthorized(detail: str, error: str | None = "invalid_token") -> NoReturn:
     """401 with a bearer challenge; `error` is an RFC 6750 code, None when no token was sent."""
+    abort(401, detail, headers={"WWW-Authenticate": _challenge(detail, error)})
+
+
+def _challenge(detail: str, error: str | None) -> str:
     challenge = 'Bearer realm="grau"'
     if error:
         challenge += f', error="{error}", error_description="{detail}"'
-    abort(401, detail, headers={"WWW-Authenticate": challenge})
+    return challenge
+
+
+# The status each kind of domain error is answered with: the one place that says so.
+DOMAIN_STATUSES: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Stale: 412,
+    Invalid: 422,
+    Unauthenticated: 401,
+}
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    status = next(code for kind, code in DOMAIN_STATUSES.items() if isinstance(error, kind))
+    headers = None
+    if isinstance(error, Unauthenticated):
+        headers = {"WWW-Authenticate": _challenge(error.detail or "", error.reason)}
+    return problem(status, error.detail, errors=error.errors, headers=headers)
 
 
 def problem(
@@ -186,4 +221,5 @@ def _is_connection_error(error: Exception) -> bool:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected)

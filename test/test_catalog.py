@@ -1137,3 +1137,40 @@ def test_exercise_retry_with_the_same_idempotency_key_creates_one(client, user, 
 
     assert retry.json["id"] == first.json["id"]
     assert listing(EXERCISES, user, source="own").json["pagination"]["total"] == 1
+
+
+# ------------------------------------------------- the curated data's own rules
+
+
+def _check_catalog(data_dir: Any) -> Any:
+    """scripts/check_catalog.py, the curated catalog's rules, on `data_dir`."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "check_catalog.py"
+    return subprocess.run(
+        [sys.executable, str(script), str(data_dir)], capture_output=True, text=True
+    )
+
+
+def test_the_shipped_catalog_keeps_its_curation_rules() -> None:
+    from pathlib import Path
+
+    import grau.catalog
+
+    checked = _check_catalog(Path(grau.catalog.__file__).parent / "data")
+    assert checked.returncode == 0, checked.stderr
+    assert "catalog check passed" in checked.stdout
+
+
+def test_the_catalog_rules_refuse_an_exercise_with_unknown_equipment(tmp_path: Any) -> None:
+    import json
+
+    exercises = [dict(e) for e in SYSTEM_EXERCISES]
+    exercises[0]["equipment"] = ["no-such-equipment"]
+    (tmp_path / "exercises.json").write_text(json.dumps(exercises))
+    (tmp_path / "equipment.json").write_text(json.dumps(load_data("equipment.json")))
+    checked = _check_catalog(tmp_path)
+    assert checked.returncode == 1
+    assert "no-such-equipment" in checked.stderr

@@ -184,3 +184,54 @@ def test_unexpected_exception_is_logged_with_its_traceback(failing_client, caplo
     assert any(
         record.exc_info and "secret detail" in str(record.exc_info[1]) for record in caplog.records
     )
+
+
+# ------------------------------------------------------------ domain errors from services
+
+
+def test_every_kind_of_domain_error_has_its_status() -> None:
+    from grau import domain_errors
+    from grau.errors import DOMAIN_STATUSES
+
+    kinds = {
+        kind
+        for kind in vars(domain_errors).values()
+        if isinstance(kind, type)
+        and issubclass(kind, domain_errors.DomainError)
+        and kind is not domain_errors.DomainError
+    }
+    assert kinds == set(DOMAIN_STATUSES)
+
+
+def _domain_error_cases() -> list[Any]:
+    from grau.domain_errors import Conflict, Forbidden, Invalid, NotFound, Stale, Unauthenticated
+
+    revoked = 'Bearer realm="grau", error="invalid_token", error_description="Revoked."'
+    password = {"current_password": ["Incorrect."]}
+    return [
+        (NotFound("No such plan."), 404, None, None),
+        (Forbidden("Not your password.", errors=password), 403, password, None),
+        (Conflict("Taken."), 409, None, None),
+        (Stale("Changed."), 412, None, None),
+        (Invalid("unit", "Not a length."), 422, {"unit": ["Not a length."]}, None),
+        (Invalid.fields({"days": {"0": ["Empty."]}}), 422, {"days": {"0": ["Empty."]}}, None),
+        (Unauthenticated("Revoked."), 401, None, revoked),
+        (Unauthenticated("Wrong password.", reason=None), 401, None, 'Bearer realm="grau"'),
+    ]
+
+
+@pytest.mark.parametrize(("raised", "status", "fields", "challenge"), _domain_error_cases())
+def test_a_domain_error_is_answered_with_its_problem(
+    build_app: Callable[..., Flask], raised: Exception, status: int, fields: Any, challenge: Any
+) -> None:
+    app = build_app({})
+
+    @app.get("/raise")
+    def raise_it() -> None:
+        raise raised
+
+    response = app.test_client().get("/raise")
+    assert problem_summary(response)["status"] == status
+    assert response.mimetype == PROBLEM_JSON
+    assert response.get_json().get("errors") == fields
+    assert response.headers.get("WWW-Authenticate") == challenge

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from grau.catalog.models import Exercise
-from grau.errors import APIError
+from grau.domain_errors import Stale
 from grau.plans import service
 from grau.plans.models import Plan, PlanDay, PlannedExercise
 from grau.plans.schemas import WEIGHT_WITH_UNIT
@@ -933,10 +933,9 @@ def test_replacing_days_of_a_plan_changed_meanwhile_gets_412_and_deletes_nothing
         bump = update(Plan).where(Plan.id == plan_id).values(version=Plan.version + 1)
         slow.execute(bump, execution_options={"synchronize_session": False})
 
-        with counting_queries(engine) as statements, pytest.raises(APIError) as refused:
-            service.PLANS.update(slow, user_id, plan_id, {"days": [day("Slow")]})
+        with counting_queries(engine) as statements, pytest.raises(Stale):
+            service.PLANS.update(slow, user_id, plan_id, {"days": [day("Slow")]}, if_match=None)
 
-    assert refused.value.code == 412
     assert not [s for s in statements if s.lstrip().upper().startswith("DELETE")]
     assert client_view(app, user, plan["id"])["days"] == plan["days"]
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
 from grau.auth import service
@@ -22,6 +24,10 @@ blp = Blueprint(
 )
 
 
+def _refresh_ttl() -> timedelta:
+    return timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"])
+
+
 @blp.route("/login")
 class Login(MethodView):
     @rate_limited("RATELIMIT_LOGIN", per="address")
@@ -37,7 +43,8 @@ class Login(MethodView):
         refresh token (single use). Rate limited per client address and per
         account; 401 does not say which of email or password was wrong.
         """
-        return service.login(db(), credentials["email"], credentials["password"])
+        email, password = credentials["email"], credentials["password"]
+        return service.login(db(), email, password, _refresh_ttl())
 
 
 @blp.route("/refresh")
@@ -53,7 +60,7 @@ class Refresh(MethodView):
         Spend a refresh token for a new token pair. Each refresh token works
         once: presenting a spent one revokes its whole session.
         """
-        return service.refresh(db(), body["refresh_token"])
+        return service.refresh(db(), body["refresh_token"], _refresh_ttl())
 
 
 @blp.route("/logout")

@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from grau.auth.models import AuthSession, RefreshToken
 from grau.auth.passwords import hash_password, needs_rehash, verify_password
 from grau.auth.tokens import issue_access_token
 from grau.db.model import utcnow
-from grau.errors import unauthorized
+from grau.domain_errors import Unauthenticated
 from grau.users.models import User
 
 
@@ -25,9 +24,8 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _token_pair(session: Session, auth_session: AuthSession) -> dict[str, Any]:
+def _token_pair(session: Session, auth_session: AuthSession, ttl: timedelta) -> dict[str, Any]:
     refresh = secrets.token_urlsafe(32)
-    ttl = timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"])
     session.add(
         RefreshToken(
             token_hash=_hash(refresh), session_id=auth_session.id, expires_at=utcnow() + ttl
@@ -42,23 +40,24 @@ def _token_pair(session: Session, auth_session: AuthSession) -> dict[str, Any]:
     }
 
 
-def login(session: Session, email: str, password: str) -> dict[str, Any]:
+def login(session: Session, email: str, password: str, refresh_ttl: timedelta) -> dict[str, Any]:
+    """A new session and its first token pair; the refresh token lives `refresh_ttl`."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        unauthorized("The email or password is wrong.", error=None)
+        raise Unauthenticated("The email or password is wrong.", reason=None)
     if user.status != "active":
-        unauthorized("This account is suspended.", error=None)
+        raise Unauthenticated("This account is suspended.", reason=None)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         revisions.bump_user(session, user.id)  # the users row changes: a new revision
     auth_session = AuthSession(id=uuid.uuid4(), user_id=user.id)
     session.add(auth_session)
-    pair = _token_pair(session, auth_session)
+    pair = _token_pair(session, auth_session, refresh_ttl)
     session.commit()
     return pair
 
 
-def refresh(session: Session, refresh_token: str) -> dict[str, Any]:
+def refresh(session: Session, refresh_token: str, refresh_ttl: timedelta) -> dict[str, Any]:
     """Rotate: the presented token is spent, a new pair is issued.
 
     Presenting a spent token means it leaked (or a client retried after
@@ -67,16 +66,16 @@ def refresh(session: Session, refresh_token: str) -> dict[str, Any]:
     token_hash = _hash(refresh_token)
     token = session.get(RefreshToken, token_hash)
     if token is None or token.expires_at <= utcnow():
-        unauthorized("The refresh token is invalid or expired; log in again.")
+        raise Unauthenticated("The refresh token is invalid or expired; log in again.")
     auth_session = session.get(AuthSession, token.session_id)
     if auth_session is None or auth_session.revoked_at is not None:
-        unauthorized("This session has been revoked; log in again.")
+        raise Unauthenticated("This session has been revoked; log in again.")
     # The user's row lock first, as every write takes it (grau.revisions): deleting the
     # account locks the user, then its sessions and tokens, so a refresh locking the
     # token first could deadlock with it.
     locked = select(User.id).where(User.id == auth_session.user_id).with_for_update(key_share=True)
     if session.execute(locked).first() is None:
-        unauthorized("This account no longer exists.")
+        raise Unauthenticated("This account no longer exists.")
     now = utcnow()
     # Spend the token atomically, so two concurrent refreshes cannot both win.
     spent = session.execute(
@@ -87,9 +86,9 @@ def refresh(session: Session, refresh_token: str) -> dict[str, Any]:
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         auth_session.revoked_at = now
         session.commit()
-        unauthorized("This refresh token was already used; the session is revoked.")
+        raise Unauthenticated("This refresh token was already used; the session is revoked.")
     auth_session.last_used_at = now
-    pair = _token_pair(session, auth_session)
+    pair = _token_pair(session, auth_session, refresh_ttl)
     session.commit()
     return pair
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from grau import crud
 from grau.body_stats.models import CANONICAL_UNIT, STAT_TYPES, BodyStat
 from grau.db.buckets import local_bucket
-from grau.errors import abort
+from grau.domain_errors import Invalid, Unauthenticated
 from grau.units import from_canonical, tidy, to_canonical, unit_view
 from grau.users.models import User
 
@@ -26,20 +26,16 @@ def _validate_measurement(stat: BodyStat) -> None:
     """The type/unit/value combination must make sense; sets `canonical_value`."""
     units, (low, high) = STAT_TYPES[stat.type]
     if stat.unit not in units:
-        abort(422, errors={"unit": [f"A {stat.type} is measured in {', '.join(units)}."]})
+        raise Invalid("unit", f"A {stat.type} is measured in {', '.join(units)}.")
     canonical = to_canonical(stat.value, stat.unit)
     if not low <= canonical <= high:
         unit = stat.unit
         lo, hi = from_canonical(low, unit), from_canonical(high, unit)
         canonical_unit = CANONICAL_UNIT[stat.type]
-        abort(
-            422,
-            errors={
-                "value": [
-                    f"A {stat.type} must be between {lo:g} and {hi:g} {unit}"
-                    + (f" ({low:g}-{high:g} {canonical_unit})." if unit != canonical_unit else ".")
-                ]
-            },
+        raise Invalid(
+            "value",
+            f"A {stat.type} must be between {lo:g} and {hi:g} {unit}"
+            + (f" ({low:g}-{high:g} {canonical_unit})." if unit != canonical_unit else "."),
         )
     stat.canonical_value = canonical
 
@@ -88,7 +84,7 @@ class Preferences:
 def preferences(session: Session, user_id: uuid.UUID) -> Preferences:
     user = session.get(User, user_id)
     if user is None:  # deleted since the token was checked
-        abort(401, "This account no longer exists.")
+        raise Unauthenticated("This account no longer exists.")
     return Preferences(user.timezone, user.weight_unit, user.height_unit)
 
 

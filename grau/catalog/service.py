@@ -17,7 +17,7 @@ from grau import crud
 from grau.catalog.models import Equipment, Exercise, ExerciseMuscle
 from grau.catalog.schemas import PROGRESS_UNITS
 from grau.db.model import utcnow
-from grau.errors import abort
+from grau.domain_errors import Invalid
 from grau.units import from_canonical
 from grau.users.models import User
 from grau.workouts.models import Workout, WorkoutSet
@@ -87,7 +87,7 @@ def _visible_equipment(
     if unknown:
         # The same message for another user's equipment as for none at all: ids reveal nothing.
         missing = ", ".join(sorted(str(i) for i in unknown))
-        abort(422, errors={"equipment_ids": [f"No equipment of yours or grau's has id {missing}."]})
+        raise Invalid("equipment_ids", f"No equipment of yours or grau's has id {missing}.")
     return found
 
 
@@ -127,10 +127,12 @@ IN_USE = "This exercise is used in logged sets or in a plan; remove it from thos
 
 @dataclass
 class ExerciseService(crud.OwnedService):
-    def delete(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
+    def delete(
+        self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID, *, if_match: str | None
+    ) -> None:
         # Sets and planned exercises reference exercises with ON DELETE RESTRICT:
         # the database refuses, and the conflict says why.
-        item = self.get_writable(session, user_id, item_id)
+        item = self.get_writable(session, user_id, item_id, if_match=if_match)
         session.delete(item)
         crud.commit(session, user_id, conflict=IN_USE)
 
@@ -147,13 +149,15 @@ EXERCISES = ExerciseService(
 
 @dataclass
 class EquipmentService(crud.OwnedService):
-    def delete(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
+    def delete(
+        self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID, *, if_match: str | None
+    ) -> None:
         """Delete the user's equipment; their exercises that used it lose it.
 
         The database drops the links (ON DELETE CASCADE); those exercises get a
         new version (a new ETag).
         """
-        item = self.get_writable(session, user_id, item_id)
+        item = self.get_writable(session, user_id, item_id, if_match=if_match)
         using = select(Exercise).where(
             Exercise.user_id == user_id, Exercise.equipment.any(Equipment.id == item.id)
         )

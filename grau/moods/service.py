@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from grau import crud
 from grau.db.model import utcnow
-from grau.errors import abort
+from grau.domain_errors import Invalid
 from grau.moods.models import Mood, MoodTag, mood_tag_links
 
 # ------------------------------------------------------------------------------ moods
@@ -29,7 +29,7 @@ def _own_tags(session: Session, user_id: uuid.UUID, tag_ids: Sequence[uuid.UUID]
         known = {tag.id for tag in found}
         # The same words for someone else's tag and for none at all: no existence leak.
         unknown = ", ".join(str(tag_id) for tag_id in tag_ids if tag_id not in known)
-        abort(422, errors={"tag_ids": [f"Not one of your mood tags: {unknown}."]})
+        raise Invalid("tag_ids", f"Not one of your mood tags: {unknown}.")
     return found
 
 
@@ -80,8 +80,10 @@ def _filter_tags(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
 class MoodTagService(crud.OwnedService):
     """Tags, whose delete also changes the moods that carried them."""
 
-    def delete(self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
-        tag = self.get_writable(session, user_id, item_id)
+    def delete(
+        self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID, *, if_match: str | None
+    ) -> None:
+        tag = self.get_writable(session, user_id, item_id, if_match=if_match)
         # The database drops the links (ON DELETE CASCADE); the moods' `tag_ids`
         # change with them, so their version (ETag) must too.
         carrying = select(mood_tag_links.c.mood_id).where(mood_tag_links.c.tag_id == tag.id)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from grau import crud
 from grau.db.buckets import local_bucket
-from grau.errors import abort
+from grau.domain_errors import Invalid
 from grau.nutrition.models import NUTRITION_TYPES, NutritionEntry
 from grau.units import convert, from_canonical, tidy, to_canonical, unit_view
 from grau.users.models import User
@@ -46,18 +46,14 @@ def _validate_amount(entry: NutritionEntry) -> None:
     """The type/unit/value combination must make sense; sets `canonical_value`."""
     units, _ = NUTRITION_TYPES[entry.type]
     if entry.unit not in units:
-        abort(422, errors={"unit": [f"{entry.type.capitalize()} is logged in {', '.join(units)}."]})
+        raise Invalid("unit", f"{entry.type.capitalize()} is logged in {', '.join(units)}.")
     highest = max_value(entry.type, entry.unit)
     if not 0 <= entry.value <= highest:
         amount, limit_unit = LIMITS[entry.type]
-        abort(
-            422,
-            errors={
-                "value": [
-                    f"One {entry.type} entry is between 0 and {highest:g} {entry.unit}"
-                    + (f" ({amount:g} {limit_unit})." if entry.unit != limit_unit else ".")
-                ]
-            },
+        raise Invalid(
+            "value",
+            f"One {entry.type} entry is between 0 and {highest:g} {entry.unit}"
+            + (f" ({amount:g} {limit_unit})." if entry.unit != limit_unit else "."),
         )
     entry.canonical_value = to_canonical(entry.value, entry.unit)
 

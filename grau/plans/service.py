@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from grau import crud
 from grau.catalog.models import Exercise
 from grau.db.model import utcnow
-from grau.errors import abort
+from grau.domain_errors import Invalid, Stale
 from grau.plans.models import Plan, PlanDay, PlannedExercise
 
 CONFLICT = (
@@ -65,7 +65,7 @@ def _check_exercises(
                     "exercise_id": ["No exercise with this id is in grau's catalog or yours."]
                 }
     if errors:
-        abort(422, errors={"days": errors})
+        raise Invalid.fields({"days": errors})
 
 
 def _deactivate_others(session: Session, user_id: uuid.UUID, plan: Plan) -> None:
@@ -104,7 +104,7 @@ def _remove_days(session: Session, plan: Plan) -> None:
         session.flush()
     except StaleDataError:
         session.rollback()
-        abort(412, "The plan changed while you were writing; fetch it again.")
+        raise Stale("The plan changed while you were writing; fetch it again.") from None
 
 
 def _assign(session: Session, user_id: uuid.UUID, plan: Plan, values: Mapping[str, Any]) -> None:

@@ -68,7 +68,8 @@ class Me(MethodView):
         `password` needs `current_password` (403 if it is wrong); a new
         password signs out every session.
         """
-        return USERS.updated(service.update(db(), current_user_id(), changes))
+        user = service.update(db(), current_user_id(), changes, if_match=crud.if_match())
+        return USERS.updated(user)
 
     @authenticated
     @blp.response(204)
@@ -80,5 +81,5 @@ class Me(MethodView):
 
         Deletes the account and every entry it owns, and revokes its tokens.
         """
-        service.delete(db(), current_user_id())
+        service.delete(db(), current_user_id(), if_match=crud.if_match())
         return USERS.deleted()

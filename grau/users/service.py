@@ -12,7 +12,7 @@ from grau import crud
 from grau.auth.models import AuthSession
 from grau.auth.passwords import hash_password, verify_password
 from grau.db.model import utcnow
-from grau.errors import abort
+from grau.domain_errors import Conflict, Forbidden, Invalid, NotFound
 from grau.users.models import User
 
 
@@ -28,9 +28,9 @@ def _username_taken(session: Session, username: str, except_id: uuid.UUID | None
 
 def _check_unique(session: Session, values: dict[str, Any], user_id: uuid.UUID | None) -> None:
     if "email" in values and _email_taken(session, values["email"], user_id):
-        abort(409, "An account with this email already exists.")
+        raise Conflict("An account with this email already exists.")
     if values.get("username") and _username_taken(session, values["username"], user_id):
-        abort(409, "This username is taken.")
+        raise Conflict("This username is taken.")
 
 
 def register(session: Session, data: dict[str, Any]) -> User:
@@ -48,13 +48,15 @@ def register(session: Session, data: dict[str, Any]) -> User:
 def get(session: Session, user_id: uuid.UUID, *, lock: bool = False) -> User:
     user = crud.load(session, User, user_id, lock=lock)
     if user is None:
-        abort(404, "This account no longer exists.")
+        raise NotFound("This account no longer exists.")
     return user
 
 
-def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> User:
+def update(
+    session: Session, user_id: uuid.UUID, changes: dict[str, Any], *, if_match: str | None
+) -> User:
     user = get(session, user_id, lock=True)
-    crud.check_if_match(user)
+    crud.check_if_match(user, if_match)
     changes = dict(changes)
     current_password = changes.pop("current_password", None)
     if "email" in changes:
@@ -64,11 +66,10 @@ def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> Use
     sensitive = [name for name in ("email", "password") if name in changes]
     if sensitive:
         if current_password is None:
-            abort(422, errors={"current_password": [f"Required to change {sensitive[0]}."]})
+            raise Invalid("current_password", f"Required to change {sensitive[0]}.")
         if not verify_password(user.password_hash, current_password):
             # Well-formed but the wrong credential: refused (403), not invalid (422).
-            abort(
-                403,
+            raise Forbidden(
                 "current_password is not this account's password.",
                 errors={"current_password": ["Incorrect password."]},
             )
@@ -82,9 +83,9 @@ def update(session: Session, user_id: uuid.UUID, changes: dict[str, Any]) -> Use
     return user
 
 
-def delete(session: Session, user_id: uuid.UUID) -> None:
+def delete(session: Session, user_id: uuid.UUID, *, if_match: str | None) -> None:
     user = get(session, user_id, lock=True)
-    crud.check_if_match(user)
+    crud.check_if_match(user, if_match)
     # Its login sessions go with it (ON DELETE CASCADE): its tokens stop working at once.
     crud.remove(session, user, user.id)
 

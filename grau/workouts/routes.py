@@ -9,6 +9,7 @@ from flask import Response
 from flask.views import MethodView
 
 from grau.auth.tokens import authenticated, current_principal, current_user_id
+from grau.crud import NestedResource, if_match
 from grau.crud_routes import Docs, Schemas, crud_routes
 from grau.db.session import db
 from grau.extensions import Blueprint
@@ -28,7 +29,7 @@ from grau.workouts.schemas import (
     WorkoutSetUpdate,
     WorkoutUpdate,
 )
-from grau.workouts.service import WORKOUT_SETS, WORKOUTS, NestedResource
+from grau.workouts.service import WORKOUT_SETS, WORKOUTS
 
 blp = Blueprint(
     "workouts",
@@ -166,7 +167,9 @@ class WorkoutSetItem(MethodView):
         `weight_unit` are sent together. Moving the set to a `sequence`
         another set holds is a 409. The workout's ETag changes too.
         """
-        workout_set = WORKOUT_SETS.update(db(), current_user_id(), workout_id, set_id, changes)
+        workout_set = WORKOUT_SETS.update(
+            db(), current_user_id(), workout_id, set_id, changes, if_match=if_match()
+        )
         return SETS.updated(workout_set)
 
     @authenticated
@@ -180,5 +183,5 @@ class WorkoutSetItem(MethodView):
         If-Match, only if it is unchanged since it was read. The workout's
         ETag changes too.
         """
-        WORKOUT_SETS.delete(db(), current_user_id(), workout_id, set_id)
+        WORKOUT_SETS.delete(db(), current_user_id(), workout_id, set_id, if_match=if_match())
         return SETS.deleted()

@@ -2,10 +2,10 @@
 
 Besides the two services, this module holds a small, generic extension of
 `grau.crud` for owned rows that live inside an owned parent
-(`/parents/{parent_id}/children/{child_id}`): `NestedOwnedService` (service
-side) and `NestedResource` (route side). Nothing in them is specific to
-workouts; they are written to be moved into `grau/crud.py` as they are once a
-second nested resource needs them.
+(`/parents/{parent_id}/children/{child_id}`): `NestedOwnedService` (its route
+side is `grau.crud.NestedResource`). Nothing in it is specific to workouts; it
+is written to be moved into `grau/crud.py` as it is once a second nested
+resource needs it.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from grau import crud
 from grau.catalog.models import Exercise
 from grau.db.model import utcnow
-from grau.errors import abort
+from grau.domain_errors import Conflict, Invalid, NotFound
 from grau.units import convert, tidy, to_canonical
 from grau.workouts.models import Workout, WorkoutSet
 from grau.workouts.schemas import MAX_SEQUENCE, MAX_WEIGHT, MAX_WEIGHT_KG
@@ -100,7 +99,7 @@ class NestedOwnedService:
         """The user's item under this parent, or 404."""
         item = crud.load(session, self.model, item_id, lock=lock)
         if item is None or item.user_id != user_id or getattr(item, self.parent_key) != parent_id:
-            abort(404, f"No {self.model.__name__} with this id is in this {self._parent_noun}.")
+            raise NotFound(f"No {self.model.__name__} with this id is in this {self._parent_noun}.")
         return item
 
     def create(
@@ -126,10 +125,12 @@ class NestedOwnedService:
         parent_id: uuid.UUID,
         item_id: uuid.UUID,
         changes: Mapping[str, Any],
+        *,
+        if_match: str | None,
     ) -> Any:
         parent = self.get_parent(session, user_id, parent_id, lock=True)  # parent, then child
         item = self.get(session, user_id, parent_id, item_id, lock=True)
-        crud.check_if_match(item)
+        crud.check_if_match(item, if_match)
         self.assign(session, user_id, item, changes)
         if self.check:
             self.check(item)
@@ -139,36 +140,23 @@ class NestedOwnedService:
         return item
 
     def delete(
-        self, session: Session, user_id: uuid.UUID, parent_id: uuid.UUID, item_id: uuid.UUID
+        self,
+        session: Session,
+        user_id: uuid.UUID,
+        parent_id: uuid.UUID,
+        item_id: uuid.UUID,
+        *,
+        if_match: str | None,
     ) -> None:
         parent = self.get_parent(session, user_id, parent_id, lock=True)  # parent, then child
         item = self.get(session, user_id, parent_id, item_id, lock=True)
-        crud.check_if_match(item)
+        crud.check_if_match(item, if_match)
         parent.updated_at = utcnow()
         crud.remove(session, item, user_id)
 
     @property
     def _parent_noun(self) -> str:
         return str(self.parent.model.__name__).lower()
-
-
-@dataclass
-class NestedResource(crud.Resource):
-    """`crud.Resource` for children: Location names the parent too.
-
-    Cached reads need nothing more: a read's key holds its path, which names
-    the parent, so a child is never served at another parent's URL.
-    """
-
-    parent_arg: str = ""  # the parent's URL argument, e.g. "workout_id"
-    parent_key: str = ""  # the child's attribute holding it, e.g. "workout_id"
-
-    def created(self, item: Any) -> Response:
-        location = url_for(
-            self.endpoint, **{self.parent_arg: getattr(item, self.parent_key), self.id_arg: item.id}
-        )
-        body = crud._dumps(self.schema.dump(item))
-        return crud.json_response(body, 201, crud.etag_of(item), {"Location": location})
 
 
 # ------------------------------------------------------------------- weights shown in a unit
@@ -224,7 +212,7 @@ def _present_workout(workout: Workout, args: Mapping[str, Any]) -> tuple[Any, st
 def _check_span(workout: Workout) -> None:
     """The schemas check the span a request sends; this checks the row that results."""
     if workout.ended_at is not None and workout.ended_at < workout.started_at:
-        abort(422, errors={"ended_at": ["Must not be before started_at."]})
+        raise Invalid("ended_at", "Must not be before started_at.")
 
 
 def _filter_workouts(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
@@ -252,7 +240,7 @@ def _usable_exercise(session: Session, user_id: uuid.UUID, exercise_id: uuid.UUI
     exercise = session.get(Exercise, exercise_id)
     if exercise is None or exercise.user_id not in (None, user_id):
         # The same words for someone else's exercise and for none at all: no existence leak.
-        abort(422, errors={"exercise_id": ["Not an exercise of grau's catalog or of yours."]})
+        raise Invalid("exercise_id", "Not an exercise of grau's catalog or of yours.")
 
 
 def _taken(session: Session, workout_set: WorkoutSet, sequence: int) -> bool:
@@ -269,7 +257,7 @@ def _next_sequence(session: Session, workout_id: uuid.UUID) -> int:
         select(func.max(WorkoutSet.sequence)).where(WorkoutSet.workout_id == workout_id)
     )
     if (last or 0) >= MAX_SEQUENCE:
-        abort(409, f"The last set is at {MAX_SEQUENCE}, the highest sequence; send a free one.")
+        raise Conflict(f"The last set is at {MAX_SEQUENCE}, the highest sequence; send a free one.")
     return (last or 0) + 1
 
 
@@ -280,7 +268,7 @@ def _assign_set(
         _usable_exercise(session, user_id, values["exercise_id"])
     sequence = values.get("sequence")
     if sequence is not None and _taken(session, workout_set, sequence):
-        abort(409, f"Another set of this workout has sequence {sequence}.")
+        raise Conflict(f"Another set of this workout has sequence {sequence}.")
     crud.apply_changes(workout_set, values)
     if workout_set.sequence is None:
         workout_set.sequence = _next_sequence(session, workout_set.workout_id)
@@ -291,13 +279,13 @@ def _check_weight(workout_set: WorkoutSet) -> None:
     weight, unit = workout_set.weight, workout_set.weight_unit
     if (weight is None) != (unit is None):
         missing = "weight_unit" if unit is None else "weight"
-        abort(422, errors={missing: ["Send weight and weight_unit together."]})
+        raise Invalid(missing, "Send weight and weight_unit together.")
     if weight is None or unit is None:
         workout_set.weight_kg = None
         return
     weight_kg = to_canonical(weight, unit)
     if not 0 <= weight_kg <= MAX_WEIGHT_KG:
-        abort(422, errors={"weight": [f"Must be between 0 and {MAX_WEIGHT[unit]:g} {unit}."]})
+        raise Invalid("weight", f"Must be between 0 and {MAX_WEIGHT[unit]:g} {unit}.")
     workout_set.weight_kg = weight_kg
 
 

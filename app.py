@@ -103,11 +103,10 @@ def _openapi_config(app: Flask) -> dict[str, Any]:
 
 def _require_json_bodies() -> Any:
     """415 for a body that is not JSON, before any view tries to parse it."""
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    if req.method not in ("POST", "PUT", "PATCH") or req.routing_exception is not None:
+    if request.method not in ("POST", "PUT", "PATCH") or request.routing_exception is not None:
         return None  # nothing to parse, or no such route or method: its 404/405 comes first
-    has_body = req.content_length or req.headers.get("Transfer-Encoding")
-    if has_body and not req.is_json:
+    has_body = request.content_length or request.headers.get("Transfer-Encoding")
+    if has_body and not request.is_json:
         errors.abort(415, "Send the request body as application/json.")
     return None
 
@@ -186,7 +185,6 @@ def create_app(
     observability.configure_logging(app.config["LOG_LEVEL"])
 
     metrics.init_app(app)
-    errors.init_app(app)
     security.init_app(app)
     db_session.init_app(app)
     cache.init_app(app)
@@ -196,6 +194,7 @@ def create_app(
     app.cli.add_command(grau_cli)
 
     api = GrauApi(app)
+    errors.init_app(app)  # after the Api: its handlers replace flask-smorest's
     api.spec.components.security_scheme(
         "bearerAuth",
         {

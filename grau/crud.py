@@ -233,6 +233,7 @@ class OwnedService:
         # Where the id is in a row of `_columns` (None there: the outer join found no item).
         self._id_index = [c.primary_key for c in self._columns.values()].index(True)
         self._insert_row: DriverQuery | None = None  # built on first use (PostgreSQL only)
+        self._inserts_rows: bool | None = None  # `inserts_rows_of`, worked out on first use
 
     def _visible(self, user_id: Any) -> Any:
         """The rows `user_id` (a UUID, or a bind parameter for one) may read."""
@@ -274,7 +275,7 @@ class OwnedService:
         (`authenticated(view_checks_session=True)`): the principal with the revisions
         it read, and the row as the driver gives it, for `shown_row` (None: no item
         with this id the user may read). 401 if the session is revoked or gone. Only
-        where `shows_rows` holds (checked when routes are made)."""
+        where `shows_rows` holds (`grau.views.read_in_one_query` checks)."""
         found = self._checked_row.first_unconverted(
             connection, session_id=principal.session_id, user_id=principal.user_id, item_id=item_id
         )
@@ -313,6 +314,12 @@ class OwnedService:
             and all(_python_default(c) for c in self._columns.values())
         )
 
+    def inserts_rows_of(self, data: Mapping[str, Any]) -> bool:
+        """`inserts_rows` for one loaded body: what `insert_row` checks before it runs."""
+        if self._inserts_rows is None:
+            self._inserts_rows = self.inserts_rows(ma.Schema())  # all but the body's fields
+        return self._inserts_rows and data.keys() <= self._columns.keys()
+
     def insert_row(
         self, connection: DriverConnection, principal: Principal, data: Mapping[str, Any]
     ) -> Any:
@@ -323,6 +330,8 @@ class OwnedService:
         No Session, no flush and no BEGIN or COMMIT: the CPU they cost was most of a
         create's. The token check asked nothing of the database (`single_statement`):
         401 here if the session is revoked or gone."""
+        if not self.inserts_rows_of(data):
+            raise RuntimeError(f"{self.model.__name__}'s create cannot be one INSERT")
         item = SimpleNamespace(**data, user_id=principal.user_id)
         if self.check:
             self.check(item)

@@ -80,16 +80,18 @@ class Blueprint(flask_smorest.Blueprint):
 class GrauApi(Api):
     """flask-smorest's Api with problem+json error responses in the spec.
 
-    grau.errors handles every error at the app level, so flask-smorest's own
-    handler (which drops headers such as `Allow`) is not registered.
+    grau.errors handles every error at the app level: `create_app` registers its
+    handlers after this Api's, so they replace flask-smorest's own (which drops
+    headers such as `Allow`).
     """
 
     ERROR_SCHEMA = Problem
 
-    def _register_error_handlers(self) -> None:
-        return None
-
-    def _register_responses(self) -> None:
+    def init_app(self, app: flask.Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        # flask-smorest names a response for every status, as application/json; grau's
+        # errors are problem+json. The same names, registered again: lazily, as before,
+        # so only those an operation refers to appear in the document.
         for status in http.HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
             if status >= 400:
@@ -99,9 +101,7 @@ class GrauApi(Api):
         default = {"description": "Unexpected error", "schema": self.ERROR_SCHEMA}
         prepare_response(default, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+        # The schema of flask-smorest's pagination header, which grau does not send (a
+        # page carries its pagination in the body): registered with the header, unused.
+        self.spec.components.schemas.pop("PaginationMetadata", None)
 
-    def _register_etag_headers(self) -> None:
-        return None
-
-    def _register_pagination_header(self) -> None:
-        return None

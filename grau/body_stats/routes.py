@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Response
 from flask.views import MethodView
 
+from grau import views
 from grau.auth.tokens import authenticated, current_principal
-from grau.body_stats import service
-from grau.body_stats.schemas import (
-    BodyStat,
-    BodyStatCreate,
-    BodyStatPage,
-    BodyStatQuery,
-    BodyStatReadQuery,
-    BodyStatSummary,
-    BodyStatSummaryQuery,
-    BodyStatUpdate,
-)
+from grau.body_stats import schemas, service
 from grau.body_stats.service import BODY_STATS
-from grau.crud_routes import Docs, Schemas, crud_routes
-from grau.db.session import db
+from grau.crud import Resource
+from grau.db.session import db, one_statement, single_statement
 from grau.extensions import Blueprint
-from grau.openapi import conditional_read
+from grau.idempotency import idempotent
+from grau.openapi import conditional_read, conditional_write, errors
 
 blp = Blueprint(
     "body-stats",
@@ -32,64 +25,92 @@ blp = Blueprint(
     description="Weight, height, body fat and girths, each with the moment it was measured.",
 )
 
-RESOURCE = crud_routes(
-    blp,
-    BODY_STATS,
-    name="BodyStat",
-    plural="BodyStats",
-    noun="body stat",
-    item_arg="stat_id",
-    schemas=Schemas(
-        item=BodyStat,
-        create=BodyStatCreate,
-        update=BodyStatUpdate,
-        page=BodyStatPage,
-        query=BodyStatQuery,
-        read=BodyStatReadQuery,
-    ),
-    docs=Docs(
-        list="""List body stats
+RESOURCE = Resource(schema=schemas.BodyStat(), endpoint=f"{blp.name}.BodyStat", id_arg="stat_id")
+STAT_ID = {"in": "path", "name": "stat_id", "description": "The body stat's id."}
+
+
+@blp.route("")
+class BodyStats(MethodView):
+    @authenticated
+    @blp.arguments(schemas.BodyStatQuery, location="query")
+    @blp.response(200, schemas.BodyStatPage)
+    @conditional_read
+    def get(self, args: dict[str, Any]) -> Response:
+        """List body stats
 
         The user's measurements, newest first by default, filterable by type
         and by when they were recorded. With `unit`, every stat whose type is
         measured in that unit is shown in it; the others keep their own.
-        """,
-        create="""Record a body stat
+        """
+        return views.list_page(RESOURCE, BODY_STATS, args)
+
+    @single_statement  # one INSERT, which checks the session too
+    @authenticated(view_checks_session=one_statement)
+    @idempotent
+    @blp.arguments(schemas.BodyStatCreate)
+    @blp.response(201, schemas.BodyStat)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Record a body stat
 
         Each type accepts only its units: weight in kg, lb or st; height,
         waist, chest and hips in cm or in; body fat in %.
-        """,
-        get="""Get a body stat
+        """
+        return views.create(RESOURCE, BODY_STATS, data)
+
+
+@blp.route("/<uuid:stat_id>", parameters=[STAT_ID])
+class BodyStat(MethodView):
+    @authenticated(view_checks_session=True)  # read_in_one_query checks it
+    @blp.arguments(schemas.BodyStatReadQuery, location="query")
+    @conditional_read
+    @errors(404)
+    @blp.response(200, schemas.BodyStat)
+    def get(self, args: dict[str, Any], stat_id: uuid.UUID) -> Response:
+        """Get a body stat
 
         One of the user's measurements, with an ETag: send it in If-Match
         when changing or deleting it. With `unit`, the value is shown in that
         unit if the stat's type is measured in it (the stored value is
         unchanged); each unit is its own representation, with its own ETag,
         and any of them works in If-Match.
-        """,
-        update="""Update a body stat
+        """
+        return views.read_in_one_query(RESOURCE, BODY_STATS, stat_id, args)
+
+    @authenticated
+    @blp.arguments(schemas.BodyStatUpdate)
+    @blp.response(200, schemas.BodyStat)
+    @errors(404)
+    @conditional_write
+    def patch(self, changes: dict[str, Any], stat_id: uuid.UUID) -> Response:
+        """Update a body stat
 
         Partial update: only the fields sent change; `type`, `value` and
         `unit` are sent together, and the result must still be a valid
         measurement.
-        """,
-        delete="""Delete a body stat
+        """
+        return views.update(RESOURCE, BODY_STATS, stat_id, changes)
+
+    @authenticated
+    @blp.response(204)
+    @errors(404)
+    @conditional_write
+    def delete(self, stat_id: uuid.UUID) -> Response:
+        """Delete a body stat
 
         Removes the measurement for good. With If-Match, only if it is
         unchanged since it was read.
-        """,
-    ),
-)
+        """
+        return views.delete(RESOURCE, BODY_STATS, stat_id)
 
 
-SUMMARY = BodyStatSummary()
+SUMMARY = schemas.BodyStatSummary()
 
 
 @blp.route("/summary")
 class Summary(MethodView):
     @authenticated
-    @blp.arguments(BodyStatSummaryQuery, location="query")
-    @blp.response(200, BodyStatSummary)
+    @blp.arguments(schemas.BodyStatSummaryQuery, location="query")
+    @blp.response(200, schemas.BodyStatSummary)
     @blp.doc(operationId="getBodyStatSummary")
     @conditional_read
     def get(self, args: dict[str, Any]) -> Response:

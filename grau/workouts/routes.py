@@ -8,27 +8,14 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
+from grau import views
 from grau.auth.tokens import authenticated, current_principal, current_user_id
-from grau.crud import NestedResource, if_match
-from grau.crud_routes import Docs, Schemas, crud_routes
+from grau.crud import NestedResource, Resource, if_match
 from grau.db.session import db
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
-from grau.workouts.schemas import (
-    Workout,
-    WorkoutCreate,
-    WorkoutPage,
-    WorkoutQuery,
-    WorkoutReadQuery,
-    WorkoutSet,
-    WorkoutSetCreate,
-    WorkoutSetPage,
-    WorkoutSetQuery,
-    WorkoutSetReadQuery,
-    WorkoutSetUpdate,
-    WorkoutUpdate,
-)
+from grau.workouts import schemas
 from grau.workouts.service import WORKOUT_SETS, WORKOUTS
 
 blp = Blueprint(
@@ -38,73 +25,102 @@ blp = Blueprint(
     description="Workout sessions and the sets performed in them, in order.",
 )
 
-crud_routes(
-    blp,
-    WORKOUTS,
-    name="Workout",
-    plural="Workouts",
-    noun="workout",
-    item_arg="workout_id",
-    schemas=Schemas(
-        item=Workout,
-        create=WorkoutCreate,
-        update=WorkoutUpdate,
-        page=WorkoutPage,
-        query=WorkoutQuery,
-        read=WorkoutReadQuery,
-    ),
-    docs=Docs(
-        list="""List workouts
+WORKOUT_RESOURCE = Resource(
+    schema=schemas.Workout(), endpoint=f"{blp.name}.Workout", id_arg="workout_id"
+)
+WORKOUT_ID = {"in": "path", "name": "workout_id", "description": "The workout's id."}
+
+
+@blp.route("")
+class Workouts(MethodView):
+    @authenticated
+    @blp.arguments(schemas.WorkoutQuery, location="query")
+    @blp.response(200, schemas.WorkoutPage)
+    @conditional_read
+    def get(self, args: dict[str, Any]) -> Response:
+        """List workouts
 
         The user's workouts, most recently started first by default, each with
         its sets in order (a page costs the same few queries however many
         sets it holds). Filterable by when they started; `unit` shows every
         set's weight in kg or lb.
-        """,
-        create="""Start or log a workout
+        """
+        return views.list_page(WORKOUT_RESOURCE, WORKOUTS, args)
+
+    @authenticated
+    @idempotent
+    @blp.arguments(schemas.WorkoutCreate)
+    @blp.response(201, schemas.Workout)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Start or log a workout
 
         A name and when it started; `ended_at` (not before `started_at`) once
         it is over. Add its sets with `POST /v1/workouts/{workout_id}/sets`.
-        """,
-        get="""Get a workout
+        """
+        return views.create(WORKOUT_RESOURCE, WORKOUTS, data)
+
+
+@blp.route("/<uuid:workout_id>", parameters=[WORKOUT_ID])
+class Workout(MethodView):
+    @authenticated
+    @blp.arguments(schemas.WorkoutReadQuery, location="query")
+    @conditional_read
+    @errors(404)
+    @blp.response(200, schemas.Workout)
+    def get(self, args: dict[str, Any], workout_id: uuid.UUID) -> Response:
+        """Get a workout
 
         One of the user's workouts with all its sets, ordered by `sequence`,
         and an ETag that changes when the workout or any of its sets does.
         With `unit`, set weights are shown in kg or lb (as stored without it);
         each unit shown has its own ETag, and If-Match accepts any of them.
-        """,
-        update="""Update a workout
+        """
+        return views.read(WORKOUT_RESOURCE, WORKOUTS, workout_id, args)
+
+    @authenticated
+    @blp.arguments(schemas.WorkoutUpdate)
+    @blp.response(200, schemas.Workout)
+    @errors(404)
+    @conditional_write
+    def patch(self, changes: dict[str, Any], workout_id: uuid.UUID) -> Response:
+        """Update a workout
 
         Partial update: only the fields sent change. `started_at` and
         `ended_at` are sent together (`ended_at` may be null), and `ended_at`
         must not be before `started_at`.
-        """,
-        delete="""Delete a workout
+        """
+        return views.update(WORKOUT_RESOURCE, WORKOUTS, workout_id, changes)
+
+    @authenticated
+    @blp.response(204)
+    @errors(404)
+    @conditional_write
+    def delete(self, workout_id: uuid.UUID) -> Response:
+        """Delete a workout
 
         Removes the workout and all its sets for good. With If-Match, only if
         it is unchanged since it was read (a change to a set changes it too).
-        """,
-    ),
-)
+        """
+        return views.delete(WORKOUT_RESOURCE, WORKOUTS, workout_id)
+
 
 # ------------------------------------------------------------------------------- sets
 
 SETS = NestedResource(
-    schema=WorkoutSet(),
+    schema=schemas.WorkoutSet(),
     endpoint=f"{blp.name}.WorkoutSetItem",
     id_arg="set_id",
     parent_arg="workout_id",
     parent_key="workout_id",
 )
-WORKOUT_ID = {"in": "path", "name": "workout_id", "description": "The workout's id."}
 SET_ID = {"in": "path", "name": "set_id", "description": "The set's id (within this workout)."}
 
 
 @blp.route("/<uuid:workout_id>/sets", parameters=[WORKOUT_ID])
 class WorkoutSets(MethodView):
     @authenticated
-    @blp.arguments(WorkoutSetQuery, location="query")
-    @blp.response(200, WorkoutSetPage)
+    @blp.arguments(schemas.WorkoutSetQuery, location="query")
+    @blp.response(200, schemas.WorkoutSetPage)
     @errors(404)
     @conditional_read
     def get(self, args: dict[str, Any], workout_id: uuid.UUID) -> Response:
@@ -120,8 +136,8 @@ class WorkoutSets(MethodView):
 
     @authenticated
     @idempotent
-    @blp.arguments(WorkoutSetCreate)
-    @blp.response(201, WorkoutSet)
+    @blp.arguments(schemas.WorkoutSetCreate)
+    @blp.response(201, schemas.WorkoutSet)
     @errors(404, 409)
     def post(self, data: dict[str, Any], workout_id: uuid.UUID) -> Response:
         """Add a set to a workout
@@ -137,8 +153,8 @@ class WorkoutSets(MethodView):
 @blp.route("/<uuid:workout_id>/sets/<uuid:set_id>", parameters=[WORKOUT_ID, SET_ID])
 class WorkoutSetItem(MethodView):
     @authenticated
-    @blp.arguments(WorkoutSetReadQuery, location="query")
-    @blp.response(200, WorkoutSet)
+    @blp.arguments(schemas.WorkoutSetReadQuery, location="query")
+    @blp.response(200, schemas.WorkoutSet)
     @errors(404)
     @conditional_read
     def get(self, args: dict[str, Any], workout_id: uuid.UUID, set_id: uuid.UUID) -> Response:
@@ -156,8 +172,8 @@ class WorkoutSetItem(MethodView):
         )
 
     @authenticated
-    @blp.arguments(WorkoutSetUpdate)
-    @blp.response(200, WorkoutSet)
+    @blp.arguments(schemas.WorkoutSetUpdate)
+    @blp.response(200, schemas.WorkoutSet)
     @errors(404, 409)
     @conditional_write
     def patch(self, changes: dict[str, Any], workout_id: uuid.UUID, set_id: uuid.UUID) -> Response:

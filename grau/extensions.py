@@ -104,4 +104,3 @@ class GrauApi(Api):
         # The schema of flask-smorest's pagination header, which grau does not send (a
         # page carries its pagination in the body): registered with the header, unused.
         self.spec.components.schemas.pop("PaginationMetadata", None)
-

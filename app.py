@@ -29,7 +29,7 @@ from grau.extensions import GrauApi
 from grau.moods.routes import blp as mood_tags_blp
 from grau.moods.routes import moods_blp
 from grau.nutrition.routes import blp as nutrition_blp
-from grau.openapi import finalize
+from grau.openapi import finalize, tags_of
 from grau.ops.routes import blp as ops_blp
 from grau.plans.routes import blp as plans_blp
 from grau.users.routes import blp as users_blp
@@ -175,9 +175,11 @@ def create_app(
     settings.update(config or {})
     validate(settings)
 
+    served = list(DEFAULT_BLUEPRINTS if blueprints is None else blueprints)
     app = GrauFlask("grau")
     app.config.update(settings)
     app.config.update(_openapi_config(app))
+    app.config["API_SPEC_OPTIONS"]["tags"] = tags_of(served)
     app.config["DEBUG"] = False
     if settings["TRUSTED_PROXIES"] > 0:
         hops = settings["TRUSTED_PROXIES"]
@@ -204,7 +206,7 @@ def create_app(
             "description": "The access_token from POST /v1/auth/login.",
         },
     )
-    for blp in DEFAULT_BLUEPRINTS if blueprints is None else blueprints:
+    for blp in served:
         api.register_blueprint(blp)
     finalize(api.spec)
     app.extensions["grau.api"] = api

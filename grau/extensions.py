@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http
 import json
 from typing import Any
 
@@ -10,11 +9,10 @@ import flask
 import flask_smorest
 import marshmallow as ma
 from flask_smorest import Api
-from flask_smorest.utils import prepare_response
 from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser
 
-from grau.errors import PROBLEM_JSON
+from grau.openapi import ContractPlugin, register_components
 from grau.schemas import Problem
 
 
@@ -88,19 +86,11 @@ class GrauApi(Api):
     ERROR_SCHEMA = Problem
 
     def init_app(self, app: flask.Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
-        super().init_app(app, spec_kwargs=spec_kwargs)
+        plugins = [*(spec_kwargs or {}).get("extra_plugins", ()), ContractPlugin(app)]
+        super().init_app(app, spec_kwargs={**(spec_kwargs or {}), "extra_plugins": plugins})
         # flask-smorest names a response for every status, as application/json; grau's
-        # errors are problem+json. The same names, registered again: lazily, as before,
-        # so only those an operation refers to appear in the document.
-        for status in http.HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
-            if status >= 400:
-                response["schema"] = self.ERROR_SCHEMA
-                prepare_response(response, self.spec, PROBLEM_JSON)
-            self.spec.components.response(status.name, response, lazy=True)
-        default = {"description": "Unexpected error", "schema": self.ERROR_SCHEMA}
-        prepare_response(default, self.spec, PROBLEM_JSON)
-        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+        # errors are problem+json. The same names, registered again, lazily as before.
+        register_components(self.spec, self.ERROR_SCHEMA)
         # The schema of flask-smorest's pagination header, which grau does not send (a
         # page carries its pagination in the body): registered with the header, unused.
         self.spec.components.schemas.pop("PaginationMetadata", None)

@@ -1,44 +1,51 @@
 """What grau adds to the spec flask-smorest builds: operationIds, headers, errors.
 
 flask-smorest documents schemas, arguments and responses from the decorators.
-The decorators here mark the rest (error statuses, conditional requests,
-idempotency) and `finalize` turns the marks into OpenAPI once every blueprint
-is registered, gives each problem response its example and headers, titles
-the tags (`tag_name`) and names every operation by one rule (`operation_id`).
+The decorators here mark the rest on the view function (error statuses,
+conditional requests, idempotency; `marks_of`), and `ContractPlugin`, an
+apispec plugin, turns the marks into OpenAPI as flask-smorest documents each
+operation, titles its tags (`tag_name`) and names it by one rule
+(`operation_id`). `register_components` gives every problem response its
+example and headers; `tags_of` the document's tag list; `finalize` adds the
+schemas' cross-field rules once every blueprint is registered. Only public
+APIs of flask-smorest and apispec are used.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from apispec import APISpec
+from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
 
 from grau.errors import PROBLEM_JSON, VALIDATION_DETAIL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 METHOD_VERBS = {"get": "get", "patch": "update", "put": "replace", "delete": "delete"}
-MARK = "x-grau"
+MARKS = "grau_contract"  # the attribute the decorators here set on a view function
+
+
+def marks_of(func: Any) -> dict[str, Any]:
+    """What the decorators here marked on a view function (its wrappers carry the marks
+    of what they wrap: `functools.wraps` copies them)."""
+    return dict(getattr(func, MARKS, {}))
 
 
 def mark(func: Any, **marks: Any) -> None:
-    doc = func._apidoc = deepcopy(getattr(func, "_apidoc", {}))
-    manual = doc.setdefault("manual_doc", {})
-    manual.setdefault(MARK, {}).update(marks)
+    # A new dict each time: a wrapper starts with the very dict of what it wraps.
+    setattr(func, MARKS, {**marks_of(func), **marks})
 
 
 def add_responses(func: Any, codes: tuple[int, ...]) -> None:
-    doc = func._apidoc = deepcopy(getattr(func, "_apidoc", {}))
-    responses = doc.setdefault("response", {}).setdefault("responses", {})
-    for code in codes:
-        name = HTTPStatus(code).name
-        if name not in responses.setdefault(code, []):
-            responses[code].append(name)
+    """Document error statuses (problem+json) an operation can return."""
+    known = marks_of(func).get("errors", ())
+    mark(func, errors=(*known, *(code for code in codes if code not in known)))
 
 
 def _decorate(apply: Callable[[Any], None]) -> Callable[[F], F]:
@@ -236,22 +243,68 @@ def tag_name(blueprint: str) -> str:
     return " ".join(re.split(r"[-_]", blueprint)).capitalize()
 
 
-def finalize(spec: APISpec) -> None:
-    """Apply the marks, document shared headers and errors, name tags and operations."""
+def tags_of(blueprints: Iterable[Any]) -> list[dict[str, Any]]:
+    """The document's tags, one per blueprint, in order, by display name (`tag_name`):
+    given to the spec as its top-level `tags` (flask-smorest's are the raw names)."""
+    return [{"name": tag_name(blp.name), "description": blp.description} for blp in blueprints]
+
+
+def register_components(spec: APISpec, problem: Any) -> None:
+    """The headers and parameters operations refer to, and a problem+json response per
+    error status (lazily: only those an operation refers to appear in the document)."""
     for name, header in HEADERS.items():
         spec.components.header(name, header)
     for name, parameter in PARAMETERS.items():
         spec.components.parameter(name, str(parameter["in"]), parameter)
-    for tag in spec._tags:
-        tag["name"] = tag_name(tag["name"])
-    for path, operations in spec._paths.items():
+    for status in HTTPStatus:
+        response: dict[str, Any] = {"description": status.phrase}
+        if status >= 400:
+            response.update(_problem_response(spec, problem, status))
+        spec.components.response(status.name, response, lazy=True)
+    default = {"description": "Unexpected error", **_problem_response(spec, problem, 500)}
+    spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+
+def _problem_response(spec: APISpec, problem: Any, status: int) -> dict[str, Any]:
+    media = {"schema": problem, "example": _problem_example(status)}
+    response: dict[str, Any] = {"content": {PROBLEM_JSON: media}}
+    refs = ERROR_HEADERS.get(status, ())
+    headers = {header: spec.components.get_ref("header", header) for header in refs}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+class ContractPlugin(BasePlugin):
+    """Completes each operation as flask-smorest documents it, through apispec's plugin
+    hook: the statuses, parameters and headers its view's marks call for, its tags'
+    display names and its operationId."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.spec: APISpec | None = None
+
+    def init_spec(self, spec: APISpec) -> None:
+        super().init_spec(spec)
+        self.spec = spec
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        assert self.spec is not None and path is not None and operations is not None
+        view = self.app.view_functions[kwargs["rule"].endpoint]
+        view_class = getattr(view, "view_class", None)
         for method, op in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
-            _apply_marks(spec, op, method)
+            func = getattr(view_class, method) if view_class is not None else view
+            _apply_marks(self.spec, op, method, marks_of(func))
             op["tags"] = [tag_name(tag) for tag in op.get("tags", [])]
             op.setdefault("operationId", operation_id(path, method))
-    _document_error_responses(spec)
+
+
+def finalize(spec: APISpec) -> None:
+    """What needs every blueprint registered first: the schemas' cross-field rules."""
     _merge_cross_field_rules(spec)
 
 
@@ -274,22 +327,6 @@ def _merge_cross_field_rules(spec: APISpec) -> None:
             component["required"] = list(component.get("properties", {}))
 
 
-def _document_error_responses(spec: APISpec) -> None:
-    """Give every problem response its example and the headers its status always has."""
-    components = spec.components
-    # Lazy components are emitted once referenced; document them all alike.
-    for registry in (components.responses, components.responses_lazy):
-        for name, response in registry.items():
-            media = response.get("content", {}).get(PROBLEM_JSON)
-            if media is None:
-                continue
-            status = 500 if name == "DEFAULT_ERROR" else HTTPStatus[name].value
-            media.setdefault("example", _problem_example(status))
-            for header in ERROR_HEADERS.get(status, ()):
-                headers = response.setdefault("headers", {})
-                headers[header] = components.get_ref("header", header)
-
-
 def _problem_example(status: int) -> dict[str, Any]:
     example: dict[str, Any] = {
         "type": "about:blank",
@@ -303,25 +340,28 @@ def _problem_example(status: int) -> dict[str, Any]:
     return example
 
 
-def _apply_marks(spec: APISpec, op: dict[str, Any], method: str) -> None:
+def _apply_marks(spec: APISpec, op: dict[str, Any], method: str, marks: dict[str, Any]) -> None:
     def _ref(kind: str, name: str) -> dict[str, str]:
         return spec.components.get_ref(kind, name)
 
-    marks = op.pop(MARK, {})
-    responses = op.setdefault("responses", {})
+    # Status codes as the document spells them (flask-smorest's are ints until apispec
+    # cleans the operation, after this).
+    responses = op["responses"] = {str(code): r for code, r in op.get("responses", {}).items()}
+    for code in marks.get("errors", ()):
+        responses.setdefault(str(code), _ref("response", HTTPStatus(code).name))
     params = op.setdefault("parameters", [])
     if marks.get("auth"):
         responses.setdefault("401", _ref("response", "UNAUTHORIZED"))
     else:
         op["security"] = []
     if marks.get("etag"):
-        params.append(_ref("parameter", "IfNoneMatch"))
+        params.append("IfNoneMatch")  # a component name: apispec resolves it
         responses.setdefault("304", {"description": "Not Modified: your copy is current."})
         responses["304"].setdefault("headers", {})["ETag"] = _ref("header", "ETag")
     if marks.get("if_match"):
-        params.append(_ref("parameter", "IfMatch"))
+        params.append("IfMatch")  # a component name: apispec resolves it
     if marks.get("idempotent"):
-        params.append(_ref("parameter", "IdempotencyKey"))
+        params.append("IdempotencyKey")  # a component name: apispec resolves it
         # A reused key with another body (422), or one still in flight (409).
         responses.setdefault("409", _ref("response", "CONFLICT"))
         responses.setdefault("422", _ref("response", "UNPROCESSABLE_ENTITY"))

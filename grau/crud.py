@@ -1,14 +1,12 @@
-"""The CRUD shape every owned resource shares, written once.
+"""The CRUD service every owned resource shares, written once (no HTTP here).
 
-Service side (take a session, return models): `OwnedService` (list, get,
+`OwnedService` (list, get,
 create, update, delete of one model, with a resource's own filters and rules
 plugged in), built on `get_owned`, `page_of`, `save`, `remove`: ownership,
 pagination, optimistic locking (`If-Match`), and a commit that bumps the
 owner's revision (`grau.revisions`) in the same transaction.
 
-Route side (return Flask responses): `Resource.page`, `.item`, `.created`,
-`.updated`, `.deleted`: serialized once, cached in the process under the
-reader's revision (`grau.cache`), with ETags and `If-None-Match` handled.
+Its answers as HTTP responses (cached, with ETags and Location) are `grau.views`.
 """
 
 from __future__ import annotations
@@ -22,8 +20,6 @@ from types import SimpleNamespace
 from typing import Any, NoReturn, TypeVar
 
 import marshmallow as ma
-import orjson
-from flask import Response, request, url_for
 from sqlalchemy import Select, bindparam, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,7 +27,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from grau import __version__, revisions
 from grau.auth.tokens import SESSION_COLUMNS, Principal, revision_of, with_session_check
-from grau.cache import Cached, read_key, responses
 from grau.db.driver import DriverQuery
 from grau.db.model import Base, utcnow
 from grau.db.session import DriverConnection
@@ -430,9 +425,6 @@ class OwnedService:
         remove(session, item, user_id)
 
 
-# ----------------------------------------------------------------------- route side
-
-
 def etag_of(item: Any, variant: str = "") -> str:
     """A strong ETag from the row's version: changes exactly when the row does.
 
@@ -443,139 +435,3 @@ def etag_of(item: Any, variant: str = "") -> str:
     raw = f"{__version__}:{item.id}:{item.version}".encode()
     tag = hashlib.blake2b(raw, digest_size=10).hexdigest()
     return f'"{tag}.{variant}"' if variant else f'"{tag}"'
-
-
-def _etag_of_body(body: bytes) -> str:
-    return f'"{hashlib.blake2b(body, digest_size=10).hexdigest()}"'
-
-
-def if_match() -> str | None:
-    """The request's If-Match (None: not sent): the version a write expects, for a service."""
-    return request.headers.get("If-Match")
-
-
-def json_response(
-    body: bytes, status: int = 200, etag: str | None = None, headers: dict[str, str] | None = None
-) -> Response:
-    sent = [("ETag", etag)] if etag else []
-    sent += (headers or {}).items()
-    return Response(body, status=status, headers=sent, mimetype="application/json")
-
-
-def _not_modified(etag: str) -> bool:
-    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
-    if not if_none_match:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag in tags
-
-
-def _dumps(data: Any) -> bytes:
-    """Compact UTF-8 JSON. orjson: several times faster than json.dumps on the pages and
-    items a miss or a write serializes (cached hits send stored bytes)."""
-    return orjson.dumps(data)
-
-
-_ANY_ID = uuid.UUID("00000000-0000-4000-8000-000000000000")  # stands in for an item's id
-
-
-@dataclass
-class Resource:
-    """How one owned resource is serialized, cached and located."""
-
-    schema: ma.Schema  # dumps one item
-    endpoint: str  # item endpoint for Location, e.g. "body-stats.BodyStat"
-    id_arg: str  # its URL argument, e.g. "stat_id"
-    # An item's URL around its id, per application root: url_for's answer, built once.
-    _locations: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
-
-    def location(self, item: Any) -> str:
-        """The item's URL, as `url_for(endpoint, <id_arg>=item.id)` gives it."""
-        if not self.id_arg:
-            return url_for(self.endpoint)
-        root = request.script_root
-        around = self._locations.get(root)
-        if around is None:
-            ids: dict[str, Any] = {self.id_arg: _ANY_ID}
-            url = url_for(self.endpoint, **ids)
-            prefix, _, suffix = url.partition(str(_ANY_ID))
-            around = self._locations[root] = (prefix, suffix)
-        return f"{around[0]}{item.id}{around[1]}"
-
-    def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
-        """This request's body from the cache, else from `produce()` -> (body, ETag)."""
-        if principal.revision is None:  # never cache under a revision nobody read
-            raise RuntimeError("a cached read needs the revisions its session check read")
-        key = read_key(principal.user_id, principal.revision)
-        cache = responses()
-        entry = cache.get(key)
-        if entry is None:
-            body, etag = produce()
-            entry = Cached(etag, body)
-            cache.put(key, entry)
-        if _not_modified(entry.etag):
-            return Response(status=304, headers={"ETag": entry.etag})
-        return json_response(entry.body, etag=entry.etag)
-
-    def page(self, principal: Principal, load: Callable[[], PageResult]) -> Response:
-        """A cached page of the user's items."""
-
-        def produce() -> tuple[bytes, str]:
-            result = load()
-            result.items = self.schema.dump(result.items, many=True)
-            body = _dumps(result.envelope())
-            return body, _etag_of_body(body)
-
-        return self._cached(principal, produce)
-
-    def item(self, principal: Principal, load: Callable[[], Any | tuple[Any, str]]) -> Response:
-        """A cached single item; `load` returns it, or (it as shown, its ETag variant)."""
-
-        def produce() -> tuple[bytes, str]:
-            loaded = load()
-            shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
-            return _dumps(self.schema.dump(shown)), etag_of(shown, variant)
-
-        return self._cached(principal, produce)
-
-    def computed(
-        self, principal: Principal, schema: ma.Schema, load: Callable[[], Any]
-    ) -> Response:
-        """A cached read computed from the user's data (a summary), keyed like the others."""
-
-        def produce() -> tuple[bytes, str]:
-            body = _dumps(schema.dump(load()))
-            return body, _etag_of_body(body)
-
-        return self._cached(principal, produce)
-
-    def created(self, item: Any) -> Response:
-        return json_response(
-            _dumps(self.schema.dump(item)), 201, etag_of(item), {"Location": self.location(item)}
-        )
-
-    def updated(self, item: Any) -> Response:
-        return json_response(_dumps(self.schema.dump(item)), 200, etag_of(item))
-
-    @staticmethod
-    def deleted() -> Response:
-        return Response(status=204)
-
-
-@dataclass
-class NestedResource(Resource):
-    """`Resource` for children: Location names the parent too.
-
-    Cached reads need nothing more: a read's key holds its path, which names
-    the parent, so a child is never served at another parent's URL.
-    """
-
-    parent_arg: str = ""  # the parent's URL argument, e.g. "workout_id"
-    parent_key: str = ""  # the child's attribute holding it, e.g. "workout_id"
-
-    def created(self, item: Any) -> Response:
-        location = url_for(
-            self.endpoint, **{self.parent_arg: getattr(item, self.parent_key), self.id_arg: item.id}
-        )
-        body = _dumps(self.schema.dump(item))
-        return json_response(body, 201, etag_of(item), {"Location": location})

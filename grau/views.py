@@ -1,11 +1,15 @@
-"""The work every owned resource's views share, called from inside those views.
+"""The HTTP side of every owned resource: its responses, and the work its views share.
+
+`Resource` answers for one resource: a page, an item, a created, updated or
+deleted one; reads serialized once and cached in the process under the
+reader's revision (`grau.cache`), with ETags and `If-None-Match` handled.
 
 Each resource declares its views in its own `routes.py`: a `MethodView` for
 the collection (`get` lists, `post` creates) and one for the item (`get`,
 `patch`, `delete`), whose decorators make the contract and whose docstrings
 document it. Their bodies are one call each to a function here, which runs
-the resource's service for the signed-in user and answers through its
-`grau.crud.Resource` (cached reads, ETags, Location):
+the resource's service (`grau.crud.OwnedService`) for the signed-in user and
+answers through its `Resource`:
 
     list_page          GET    /            paginated, filtered, sorted
     create             POST   /            201, Location, ETag
@@ -17,15 +21,156 @@ the resource's service for the signed-in user and answers through its
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response
+import marshmallow as ma
+import orjson
+from flask import Response, request, url_for
 
-from grau.auth.tokens import current_principal, current_user_id
-from grau.crud import OwnedService, Resource, if_match
+from grau.auth.tokens import Principal, current_principal, current_user_id
+from grau.cache import Cached, read_key, responses
+from grau.crud import OwnedService, PageResult, etag_of
 from grau.db.session import autocommit, db, driver_connection
+
+
+def _etag_of_body(body: bytes) -> str:
+    return f'"{hashlib.blake2b(body, digest_size=10).hexdigest()}"'
+
+
+def if_match() -> str | None:
+    """The request's If-Match (None: not sent): the version a write expects, for a service."""
+    return request.headers.get("If-Match")
+
+
+def json_response(
+    body: bytes, status: int = 200, etag: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    sent = [("ETag", etag)] if etag else []
+    sent += (headers or {}).items()
+    return Response(body, status=status, headers=sent, mimetype="application/json")
+
+
+def _not_modified(etag: str) -> bool:
+    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson: several times faster than json.dumps on the pages and
+    items a miss or a write serializes (cached hits send stored bytes)."""
+    return orjson.dumps(data)
+
+
+_ANY_ID = uuid.UUID("00000000-0000-4000-8000-000000000000")  # stands in for an item's id
+
+
+@dataclass
+class Resource:
+    """How one owned resource is serialized, cached and located."""
+
+    schema: ma.Schema  # dumps one item
+    endpoint: str  # item endpoint for Location, e.g. "body-stats.BodyStat"
+    id_arg: str  # its URL argument, e.g. "stat_id"
+    # An item's URL around its id, per application root: url_for's answer, built once.
+    _locations: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
+
+    def location(self, item: Any) -> str:
+        """The item's URL, as `url_for(endpoint, <id_arg>=item.id)` gives it."""
+        if not self.id_arg:
+            return url_for(self.endpoint)
+        root = request.script_root
+        around = self._locations.get(root)
+        if around is None:
+            ids: dict[str, Any] = {self.id_arg: _ANY_ID}
+            url = url_for(self.endpoint, **ids)
+            prefix, _, suffix = url.partition(str(_ANY_ID))
+            around = self._locations[root] = (prefix, suffix)
+        return f"{around[0]}{item.id}{around[1]}"
+
+    def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
+        """This request's body from the cache, else from `produce()` -> (body, ETag)."""
+        if principal.revision is None:  # never cache under a revision nobody read
+            raise RuntimeError("a cached read needs the revisions its session check read")
+        key = read_key(principal.user_id, principal.revision)
+        cache = responses()
+        entry = cache.get(key)
+        if entry is None:
+            body, etag = produce()
+            entry = Cached(etag, body)
+            cache.put(key, entry)
+        if _not_modified(entry.etag):
+            return Response(status=304, headers={"ETag": entry.etag})
+        return json_response(entry.body, etag=entry.etag)
+
+    def page(self, principal: Principal, load: Callable[[], PageResult]) -> Response:
+        """A cached page of the user's items."""
+
+        def produce() -> tuple[bytes, str]:
+            result = load()
+            result.items = self.schema.dump(result.items, many=True)
+            body = _dumps(result.envelope())
+            return body, _etag_of_body(body)
+
+        return self._cached(principal, produce)
+
+    def item(self, principal: Principal, load: Callable[[], Any | tuple[Any, str]]) -> Response:
+        """A cached single item; `load` returns it, or (it as shown, its ETag variant)."""
+
+        def produce() -> tuple[bytes, str]:
+            loaded = load()
+            shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
+            return _dumps(self.schema.dump(shown)), etag_of(shown, variant)
+
+        return self._cached(principal, produce)
+
+    def computed(
+        self, principal: Principal, schema: ma.Schema, load: Callable[[], Any]
+    ) -> Response:
+        """A cached read computed from the user's data (a summary), keyed like the others."""
+
+        def produce() -> tuple[bytes, str]:
+            body = _dumps(schema.dump(load()))
+            return body, _etag_of_body(body)
+
+        return self._cached(principal, produce)
+
+    def created(self, item: Any) -> Response:
+        return json_response(
+            _dumps(self.schema.dump(item)), 201, etag_of(item), {"Location": self.location(item)}
+        )
+
+    def updated(self, item: Any) -> Response:
+        return json_response(_dumps(self.schema.dump(item)), 200, etag_of(item))
+
+    @staticmethod
+    def deleted() -> Response:
+        return Response(status=204)
+
+
+@dataclass
+class NestedResource(Resource):
+    """`Resource` for children: Location names the parent too.
+
+    Cached reads need nothing more: a read's key holds its path, which names
+    the parent, so a child is never served at another parent's URL.
+    """
+
+    parent_arg: str = ""  # the parent's URL argument, e.g. "workout_id"
+    parent_key: str = ""  # the child's attribute holding it, e.g. "workout_id"
+
+    def created(self, item: Any) -> Response:
+        location = url_for(
+            self.endpoint, **{self.parent_arg: getattr(item, self.parent_key), self.id_arg: item.id}
+        )
+        body = _dumps(self.schema.dump(item))
+        return json_response(body, 201, etag_of(item), {"Location": location})
 
 
 def list_page(resource: Resource, service: OwnedService, args: Mapping[str, Any]) -> Response:

@@ -12,11 +12,11 @@ from grau import views
 from grau.auth.tokens import authenticated, current_principal
 from grau.body_stats import schemas, service
 from grau.body_stats.service import BODY_STATS
-from grau.crud import Resource
 from grau.db.session import db, one_statement, single_statement
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
+from grau.views import Resource
 
 blp = Blueprint(
     "body-stats",

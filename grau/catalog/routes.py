@@ -14,11 +14,11 @@ from grau import views
 from grau.auth.tokens import authenticated, current_user_id
 from grau.catalog import schemas
 from grau.catalog.service import EQUIPMENT, EXERCISES, exercise_progress
-from grau.crud import Resource, json_response
 from grau.db.session import db, one_statement, single_statement
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
+from grau.views import Resource, json_response
 
 blp = Blueprint(
     "equipment",

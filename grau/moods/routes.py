@@ -10,13 +10,13 @@ from flask.views import MethodView
 
 from grau import views
 from grau.auth.tokens import authenticated
-from grau.crud import Resource
 from grau.db.session import one_statement, single_statement
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.moods import schemas
 from grau.moods.service import MOOD_TAGS, MOODS
 from grau.openapi import conditional_read, conditional_write, errors
+from grau.views import Resource
 
 blp = Blueprint(
     "mood-tags",

@@ -10,13 +10,13 @@ from flask.views import MethodView
 
 from grau import views
 from grau.auth.tokens import authenticated, current_principal
-from grau.crud import Resource
 from grau.db.session import db, one_statement, single_statement
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.nutrition import schemas
 from grau.nutrition.service import NUTRITION, daily_totals, user_timezone
 from grau.openapi import conditional_read, conditional_write, errors
+from grau.views import Resource
 
 blp = Blueprint(
     "nutrition-entries",

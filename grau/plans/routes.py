@@ -10,12 +10,12 @@ from flask.views import MethodView
 
 from grau import views
 from grau.auth.tokens import authenticated
-from grau.crud import Resource
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
 from grau.plans import schemas
 from grau.plans.service import PLANS
+from grau.views import Resource
 
 blp = Blueprint(
     "plans",

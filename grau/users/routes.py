@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau import crud
+from grau import views
 from grau.auth.tokens import authenticated, current_principal, current_user_id
 from grau.db.session import db
 from grau.extensions import Blueprint
@@ -19,7 +19,7 @@ from grau.users.schemas import User, UserCreate, UserUpdate
 
 blp = Blueprint("users", __name__, url_prefix="/v1/users", description="Accounts and profiles.")
 
-USERS = crud.Resource(schema=User(), endpoint="users.Me", id_arg="")
+USERS = views.Resource(schema=User(), endpoint="users.Me", id_arg="")
 
 
 @blp.route("")
@@ -68,7 +68,7 @@ class Me(MethodView):
         `password` needs `current_password` (403 if it is wrong); a new
         password signs out every session.
         """
-        user = service.update(db(), current_user_id(), changes, if_match=crud.if_match())
+        user = service.update(db(), current_user_id(), changes, if_match=views.if_match())
         return USERS.updated(user)
 
     @authenticated
@@ -81,5 +81,5 @@ class Me(MethodView):
 
         Deletes the account and every entry it owns, and revokes its tokens.
         """
-        service.delete(db(), current_user_id(), if_match=crud.if_match())
+        service.delete(db(), current_user_id(), if_match=views.if_match())
         return USERS.deleted()

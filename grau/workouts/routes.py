@@ -10,11 +10,11 @@ from flask.views import MethodView
 
 from grau import views
 from grau.auth.tokens import authenticated, current_principal, current_user_id
-from grau.crud import NestedResource, Resource, if_match
 from grau.db.session import db
 from grau.extensions import Blueprint
 from grau.idempotency import idempotent
 from grau.openapi import conditional_read, conditional_write, errors
+from grau.views import NestedResource, Resource, if_match
 from grau.workouts import schemas
 from grau.workouts.service import WORKOUT_SETS, WORKOUTS
 

@@ -3,7 +3,7 @@
 Besides the two services, this module holds a small, generic extension of
 `grau.crud` for owned rows that live inside an owned parent
 (`/parents/{parent_id}/children/{child_id}`): `NestedOwnedService` (its route
-side is `grau.crud.NestedResource`). Nothing in it is specific to workouts; it
+side is `grau.views.NestedResource`). Nothing in it is specific to workouts; it
 is written to be moved into `grau/crud.py` as it is once a second nested
 resource needs it.
 """

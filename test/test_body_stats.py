@@ -794,57 +794,6 @@ def test_delete_with_the_current_if_match_gets_204(client, user, create_stat):
     assert response.status_code == 204
 
 
-# ---------------------------------------------------------------------- ownership
-
-OTHER_USER_REQUESTS = {
-    "GET": lambda client, url, headers: client.get(url, headers=headers),
-    "PATCH": lambda client, url, headers: client.patch(
-        url, json={**MEASUREMENT, "value": 99.0}, headers=headers
-    ),
-    "DELETE": lambda client, url, headers: client.delete(url, headers=headers),
-}
-
-
-@pytest.mark.parametrize("method", OTHER_USER_REQUESTS)
-def test_other_user_gets_404_for_my_body_stat(client, user, other_user, create_stat, method):
-    stat = create_stat(user)
-
-    response = OTHER_USER_REQUESTS[method](client, item_url(stat["id"]), other_user.headers)
-
-    assert response.status_code == 404
-
-
-def test_other_users_404_is_the_same_as_for_a_missing_stat(client, user, other_user, create_stat):
-    stat = create_stat(user)
-
-    mine = client.get(item_url(stat["id"]), headers=other_user.headers).json
-    missing = client.get(item_url(str(uuid.uuid4())), headers=other_user.headers).json
-
-    assert {k: v for k, v in mine.items() if k != "instance"} == {
-        k: v for k, v in missing.items() if k != "instance"
-    }
-
-
-def test_other_user_never_sees_my_stat_in_their_list(client, user, other_user, create_stat):
-    create_stat(user)
-
-    response = listing(client, other_user)
-
-    assert response.json["pagination"]["total"] == 0
-
-
-def test_my_stat_is_unchanged_after_another_user_tries_to_change_it(
-    client, user, other_user, create_stat
-):
-    stat = create_stat(user)
-    for method in ("PATCH", "DELETE"):
-        OTHER_USER_REQUESTS[method](client, item_url(stat["id"]), other_user.headers)
-
-    response = client.get(item_url(stat["id"]), headers=user.headers)
-
-    assert response.json == public(stat)
-
-
 # ------------------------------------------------------------------ cache freshness
 
 
@@ -1208,16 +1157,6 @@ def test_cached_list_in_a_unit_shows_a_create(client, user, create_stat):
     response = listing(client, user, unit="lb")
 
     assert pytest.approx(100.0) in [item["value"] for item in response.json["items"]]
-
-
-def test_other_user_gets_404_for_my_body_stat_in_a_unit(client, user, other_user, create_stat):
-    stat = create_stat(user)
-
-    response = client.get(
-        item_url(stat["id"]), query_string={"unit": "lb"}, headers=other_user.headers
-    )
-
-    assert response.status_code == 404
 
 
 def test_other_user_never_sees_my_stat_in_their_list_in_a_unit(

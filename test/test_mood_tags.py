@@ -568,46 +568,6 @@ def test_deleting_an_unused_tag_leaves_moods_versions_alone(client, user, create
     assert response.status_code == 304
 
 
-# ---------------------------------------------------------------------- ownership
-
-OTHER_USER_REQUESTS = {
-    "GET": lambda client, url, headers: client.get(url, headers=headers),
-    "PATCH": lambda client, url, headers: client.patch(
-        url, json={"label": "Mine now"}, headers=headers
-    ),
-    "DELETE": lambda client, url, headers: client.delete(url, headers=headers),
-}
-
-
-@pytest.mark.parametrize("method", OTHER_USER_REQUESTS)
-def test_other_user_gets_404_for_my_mood_tag(client, user, other_user, create_tag, method):
-    tag = create_tag(user)
-
-    response = OTHER_USER_REQUESTS[method](client, item_url(tag["id"]), other_user.headers)
-
-    assert response.status_code == 404
-
-
-def test_other_user_never_sees_my_tag_in_their_list(client, user, other_user, create_tag):
-    create_tag(user)
-
-    response = listing(client, other_user)
-
-    assert response.json["pagination"]["total"] == 0
-
-
-def test_my_tag_is_unchanged_after_another_user_tries_to_change_it(
-    client, user, other_user, create_tag
-):
-    tag = create_tag(user)
-    for method in ("PATCH", "DELETE"):
-        OTHER_USER_REQUESTS[method](client, item_url(tag["id"]), other_user.headers)
-
-    response = client.get(item_url(tag["id"]), headers=user.headers)
-
-    assert response.json == public(tag)
-
-
 def test_retry_with_the_same_idempotency_key_creates_one_tag(client, user):
     key = str(uuid.uuid4())
     first = post(client, user, RAINY, **{"Idempotency-Key": key})

@@ -1220,19 +1220,6 @@ WORKOUT_REQUESTS = {
 }
 
 
-@pytest.mark.parametrize("method", WORKOUT_REQUESTS)
-def test_other_user_gets_404_for_my_workout(client, user, other_user, workout, method):
-    response = WORKOUT_REQUESTS[method](client, workout["id"], other_user.headers)
-
-    assert response.status_code == 404
-
-
-def test_other_user_never_sees_my_workout_in_their_list(client, user, other_user, workout):
-    response = client.get(URL, headers=other_user.headers)
-
-    assert response.json["pagination"]["total"] == 0
-
-
 @pytest.mark.parametrize("name", NESTED_REQUESTS)
 def test_other_user_gets_404_on_every_path_under_my_workout(
     client, user, other_user, workout, a_set, exercise_id, name

@@ -17,22 +17,21 @@ from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import grau
-from grau import cache, errors, metrics, observability, ratelimit, security
-from grau.auth.routes import blp as auth_blp
+from grau.accounts.routes import auth_blp, users_blp
 from grau.body_stats.routes import blp as body_stats_blp
 from grau.catalog.routes import blp as equipment_blp
 from grau.catalog.routes import exercises_blp
 from grau.cli import grau_cli
 from grau.config import Settings, validate
 from grau.db import session as db_session
-from grau.extensions import GrauApi
+from grau.http import cache, errors, metrics, observability, ratelimit, security
+from grau.http.extensions import GrauApi
+from grau.http.openapi import finalize, tags_of
 from grau.moods.routes import blp as mood_tags_blp
 from grau.moods.routes import moods_blp
 from grau.nutrition.routes import blp as nutrition_blp
-from grau.openapi import finalize, tags_of
 from grau.ops.routes import blp as ops_blp
 from grau.plans.routes import blp as plans_blp
-from grau.users.routes import blp as users_blp
 from grau.workouts.routes import blp as workouts_blp
 
 DEFAULT_BLUEPRINTS: tuple[Blueprint, ...] = (

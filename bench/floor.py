@@ -1,7 +1,7 @@
 """A reference, not a ceiling: bare Flask plus the one query every authenticated read needs.
 
 grau checks, on every authenticated request, that the token's session is alive
-and reads the revisions its cache keys by: one indexed query (grau.auth.tokens).
+and reads the revisions its cache keys by: one indexed query (grau.accounts.tokens).
 This app does exactly that query per request (on a pooled connection, through
 the driver's cursor, as grau does) and then returns the 20-item body from
 memory, like bench/bare.py. Served under grau's own server, its cost per
@@ -111,8 +111,8 @@ def create_stack_app() -> Flask:
     from flask_smorest import Api
 
     from app import GrauFlask
-    from grau import metrics, observability, security
-    from grau.extensions import Blueprint
+    from grau.http import metrics, observability, security
+    from grau.http.extensions import Blueprint
 
     url = os.environ["BENCH_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=5)

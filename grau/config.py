@@ -57,7 +57,7 @@ class Settings:
     REDIS_URL: str = ""
     # Redis keys (rate-limit counters) start with it: instances sharing one Redis share it.
     CACHE_KEY_PREFIX: str = "grau"
-    # Response bodies each process keeps (see grau/cache.py), in MiB; 0 caches nothing.
+    # Response bodies each process keeps (see grau/http/cache.py), in MiB; 0 caches nothing.
     CACHE_MAX_MB: int = 64
     REDIS_SOCKET_TIMEOUT_MS: int = 250
     ACCESS_TOKEN_TTL: int = 900
@@ -79,7 +79,7 @@ class Settings:
     # (1 behind the compose file's nginx); 0 trusts none. Rate limits key on it.
     TRUSTED_PROXIES: int = 0
     LOG_LEVEL: str = "INFO"
-    # One JSON line per request on stdout (see grau/observability.py).
+    # One JSON line per request on stdout (see grau/http/observability.py).
     ACCESS_LOG: bool = True
     # GET /metrics for Prometheus (request count and latency by route and status).
     METRICS_ENABLED: bool = True

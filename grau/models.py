@@ -1,15 +1,14 @@
 """Every model module, imported once so the metadata is complete (alembic, tests)."""
 
-from grau.auth.models import AuthSession, RefreshToken
+from grau.accounts.models import AuthSession, RefreshToken, User
 from grau.body_stats.models import BodyStat
 from grau.catalog.models import Equipment, Exercise, ExerciseMuscle
+from grau.core.revisions import CatalogRevision
 from grau.db.model import Base
-from grau.idempotency import IdempotencyKey
+from grau.http.idempotency import IdempotencyKey
 from grau.moods.models import Mood, MoodTag
 from grau.nutrition.models import NutritionEntry
 from grau.plans.models import Plan, PlanDay, PlannedExercise
-from grau.revisions import CatalogRevision
-from grau.users.models import User
 from grau.workouts.models import Workout, WorkoutSet
 
 __all__ = [

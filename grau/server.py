@@ -26,7 +26,7 @@ PostgreSQL: one thread per worker measured cheapest per request and fastest
 at 16 connections with the database on the same host. With a database across
 a network, waits are longer: raise WEB_THREADS (2-4) or WEB_CONCURRENCY so a
 core has work while a request waits. grau writes its own access log
-(grau.observability); granian's own lines are JSON too, on stderr.
+(grau.http.observability); granian's own lines are JSON too, on stderr.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def cpus() -> int:
 
 def log_config() -> dict[str, Any]:
     """granian's own loggers as JSON lines on stderr, like grau's."""
-    json_formatter = {"()": "grau.observability.JsonFormatter"}
+    json_formatter = {"()": "grau.http.observability.JsonFormatter"}
     stderr = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json"}
     return {
         "version": 1,

@@ -53,7 +53,7 @@ def test_hostile_header_values_cannot_forge_fields(access_line):
 
 
 def _envelope(app):  # type: ignore[no-untyped-def]
-    from grau.observability import Envelope
+    from grau.http.observability import Envelope
 
     return Envelope(app, lambda path, headers: [], access_log=False)
 
@@ -95,7 +95,7 @@ def test_a_streamed_body_stays_a_stream() -> None:
 
 
 def test_log_timestamps_follow_the_clock_across_seconds() -> None:
-    from grau.observability import _utc_stamp
+    from grau.http.observability import _utc_stamp
 
     assert _utc_stamp(0.5) == "1970-01-01T00:00:00.500Z"
     assert _utc_stamp(0.999) == "1970-01-01T00:00:00.999Z"

@@ -9,10 +9,10 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from grau.accounts.routes import users_blp
 from grau.config import DEFAULT_SECRET_KEY, ConfigError, Settings
 from grau.db.session import use_sessions
 from grau.ops.routes import blp as ops_blp
-from grau.users.routes import blp as users_blp
 
 STRONG_SECRET = "k" * 48
 

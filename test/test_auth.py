@@ -370,7 +370,7 @@ def test_a_login_that_upgrades_the_password_hash_succeeds_and_upgrades_it(
     """Operators raise the argon2 cost: existing hashes are upgraded at the next login."""
     from sqlalchemy import select
 
-    from grau.users.models import User
+    from grau.accounts.models import User
 
     account = register()
     before = db_session.scalar(select(User.password_hash).where(User.email == account.email))

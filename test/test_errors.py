@@ -190,8 +190,8 @@ def test_unexpected_exception_is_logged_with_its_traceback(failing_client, caplo
 
 
 def test_every_kind_of_domain_error_has_its_status() -> None:
-    from grau import domain_errors
-    from grau.errors import DOMAIN_STATUSES
+    from grau.core import domain_errors
+    from grau.http.errors import DOMAIN_STATUSES
 
     kinds = {
         kind
@@ -204,7 +204,14 @@ def test_every_kind_of_domain_error_has_its_status() -> None:
 
 
 def _domain_error_cases() -> list[Any]:
-    from grau.domain_errors import Conflict, Forbidden, Invalid, NotFound, Stale, Unauthenticated
+    from grau.core.domain_errors import (
+        Conflict,
+        Forbidden,
+        Invalid,
+        NotFound,
+        Stale,
+        Unauthenticated,
+    )
 
     revoked = 'Bearer realm="grau", error="invalid_token", error_description="Revoked."'
     password = {"current_password": ["Incorrect."]}

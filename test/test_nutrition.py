@@ -30,7 +30,7 @@ SERVER_OWNED = {
     "version": 7,
     "canonical_value": 250.0,
 }
-# Exact by definition (grau.units): what conversions are checked against.
+# Exact by definition (grau.core.units): what conversions are checked against.
 ML_PER_FL_OZ = 29.5735295625
 KJ_PER_KCAL = 4.184
 G_PER_OZ = 28.349523125

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from grau.catalog.models import Exercise
-from grau.domain_errors import Stale
+from grau.core.domain_errors import Stale
 from grau.plans import service
 from grau.plans.models import Plan, PlanDay, PlannedExercise
 from grau.plans.schemas import WEIGHT_WITH_UNIT

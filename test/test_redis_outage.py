@@ -370,7 +370,7 @@ class OutageContract:
             warnings = [
                 r.getMessage()
                 for r in records
-                if r.name == "grau.ratelimit" and r.levelno == logging.WARNING
+                if r.name == "grau.http.ratelimit" and r.levelno == logging.WARNING
             ]
             assert len(warnings) <= 1, warnings
             loud = [

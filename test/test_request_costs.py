@@ -31,19 +31,19 @@ from sqlalchemy import Connection, Engine, event, update
 from sqlalchemy.orm import Session
 from test_redis_outage import RedisServer, redis_server  # noqa: F401 (a fixture)
 
-from grau.auth.models import AuthSession
-from grau.auth.tokens import Principal
+from grau.accounts.models import AuthSession
+from grau.accounts.tokens import Principal
 from grau.body_stats.models import BodyStat
 from grau.body_stats.schemas import BodyStat as BodyStatSchema
 from grau.body_stats.service import BODY_STATS
-from grau.crud import etag_of
+from grau.core.crud import etag_of
+from grau.core.domain_errors import NotFound
 from grau.db.driver import DriverQuery
 from grau.db.session import DriverConnection
-from grau.domain_errors import NotFound
+from grau.http.ratelimit import MAX_BATCH
 from grau.moods.models import MoodTag
 from grau.moods.schemas import Mood as MoodSchema
 from grau.moods.service import MOODS
-from grau.ratelimit import MAX_BATCH
 from grau.workouts.schemas import Workout as WorkoutSchema
 from grau.workouts.service import WORKOUTS
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from grau import observability
+from grau.http import observability
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -119,7 +119,7 @@ def test_a_log_line_during_a_request_is_json_with_its_request_id(failing_app, lo
     assert response.headers["X-Request-ID"] == "req-boom"
     assert line["request_id"] == "req-boom"
     assert line["level"] == "ERROR"
-    assert line["logger"] == "grau.errors"
+    assert line["logger"] == "grau.http.errors"
     assert "RuntimeError: secret detail" in line["exc_info"]
     assert line["ts"].endswith("Z")
 

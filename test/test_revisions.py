@@ -20,13 +20,13 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from grau import revisions
+from grau.accounts.models import User
 from grau.body_stats.models import BodyStat
-from grau.cache import Cached, ResponseCache
 from grau.catalog.models import Equipment
 from grau.catalog.seed import seed_catalog
-from grau.revisions import CatalogRevision, UnrevisedChange
-from grau.users.models import User
+from grau.core import revisions
+from grau.core.revisions import CatalogRevision, UnrevisedChange
+from grau.http.cache import Cached, ResponseCache
 
 
 def revision_of(db_session: Session, account: Account) -> int:
@@ -256,8 +256,8 @@ def test_a_create_for_a_session_revoked_after_its_token_was_checked_changes_noth
     """A create that is one statement asks the database nothing before it: its statement
     checks the session. A logout committed after the token's signature and expiry were
     checked leaves no row and no bump behind, and the answer is 401."""
-    from grau.auth import tokens
-    from grau.auth.models import AuthSession
+    from grau.accounts import tokens
+    from grau.accounts.models import AuthSession
 
     start = revision_of(db_session, user)
     signed = tokens._signed_claims
@@ -292,7 +292,7 @@ def test_a_revoked_session_gets_401_or_its_422_and_never_reads_or_changes_anythi
     """Where a view's own query checks the session, an invalid body or query may be
     refused (422) before the revoked session is found; a valid one is a 401. Never a
     2xx, and nothing is written (on both databases: SQLite checks the session first)."""
-    from grau.auth.models import AuthSession
+    from grau.accounts.models import AuthSession
 
     created = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers).json
     start = revision_of(db_session, user)

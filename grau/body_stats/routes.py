@@ -8,15 +8,15 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau import views
-from grau.auth.tokens import authenticated, current_principal
+from grau.accounts.tokens import authenticated, current_principal
 from grau.body_stats import schemas, service
 from grau.body_stats.service import BODY_STATS
 from grau.db.session import db, one_statement, single_statement
-from grau.extensions import Blueprint
-from grau.idempotency import idempotent
-from grau.openapi import conditional_read, conditional_write, errors
-from grau.views import Resource
+from grau.http import views
+from grau.http.extensions import Blueprint
+from grau.http.idempotency import idempotent
+from grau.http.openapi import conditional_read, conditional_write, errors
+from grau.http.views import Resource
 
 blp = Blueprint(
     "body-stats",

@@ -9,7 +9,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.body_stats.models import STAT_TYPES
-from grau.schemas import (
+from grau.core.units import from_canonical
+from grau.http.schemas import (
     Number,
     PageArgs,
     Schema,
@@ -20,7 +21,6 @@ from grau.schemas import (
     sort_field,
     unit_value_rules,
 )
-from grau.units import from_canonical
 
 TYPES = tuple(STAT_TYPES)
 # Every unit some body stat type is measured in.

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from grau import crud
+from grau.accounts.models import User
 from grau.body_stats.models import CANONICAL_UNIT, STAT_TYPES, BodyStat
+from grau.core import crud
+from grau.core.domain_errors import Invalid, Unauthenticated
+from grau.core.units import from_canonical, tidy, to_canonical, unit_view
 from grau.db.buckets import local_bucket
-from grau.domain_errors import Invalid, Unauthenticated
-from grau.units import from_canonical, tidy, to_canonical, unit_view
-from grau.users.models import User
 
 
 def _validate_measurement(stat: BodyStat) -> None:

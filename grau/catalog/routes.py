@@ -1,24 +1,26 @@
-"""/v1/equipment and /v1/exercises: the exercise catalog, and progress per exercise."""
+"""/v1/equipment and /v1/exercises: the exercise catalog.
+
+An exercise's progress (GET /v1/exercises/{exercise_id}/progress) reads the
+user's sets: its view is in grau/workouts/routes.py, on this file's blueprint.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 
-from grau import views
-from grau.auth.tokens import authenticated, current_user_id
+from grau.accounts.tokens import authenticated
 from grau.catalog import schemas
-from grau.catalog.service import EQUIPMENT, EXERCISES, exercise_progress
-from grau.db.session import db, one_statement, single_statement
-from grau.extensions import Blueprint
-from grau.idempotency import idempotent
-from grau.openapi import conditional_read, conditional_write, errors
-from grau.views import Resource, json_response
+from grau.catalog.service import EQUIPMENT, EXERCISES
+from grau.db.session import one_statement, single_statement
+from grau.http import views
+from grau.http.extensions import Blueprint
+from grau.http.idempotency import idempotent
+from grau.http.openapi import conditional_read, conditional_write, errors
+from grau.http.views import Resource
 
 blp = Blueprint(
     "equipment",
@@ -189,46 +191,3 @@ class Exercise(MethodView):
         uses it (409). Catalog exercises (`system: true`) are read-only: 403.
         """
         return views.delete(EXERCISE_RESOURCE, EXERCISES, exercise_id)
-
-
-def _fresh_read(body: bytes) -> Response:
-    """An uncached read whose ETag is its body's hash, honouring If-None-Match.
-
-    Progress changes with every logged set, and those writes belong to the
-    workouts package, so a cached copy could outlive them: computing it is one
-    indexed aggregate.
-    """
-    etag = f'"{hashlib.blake2b(body, digest_size=10).hexdigest()}"'
-    if_none_match = request.headers.get("If-None-Match", "")
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    if "*" in tags or etag in tags:
-        return Response(status=304, headers={"ETag": etag})
-    return json_response(body, etag=etag)
-
-
-@exercises_blp.route(
-    "/<uuid:exercise_id>/progress",
-    parameters=[EXERCISE_ID],
-)
-class ExerciseProgress(MethodView):
-    @authenticated
-    @exercises_blp.arguments(schemas.ExerciseProgressQuery, location="query")
-    @exercises_blp.response(200, schemas.ExerciseProgress)
-    @exercises_blp.doc(operationId="getExerciseProgress")
-    @errors(404)
-    @conditional_read
-    def get(self, args: dict[str, Any], exercise_id: uuid.UUID) -> Response:
-        """Get progress on an exercise
-
-        The user's sets of this exercise (grau's or their own; 404 otherwise),
-        per workout in time order: set count, volume (sum of weight * reps),
-        top weight and best estimated one-rep max, plus the best set overall
-        (heaviest; ties: more reps, then earliest). The e1RM uses Epley's
-        formula, weight * (1 + reps / 30), with a single rep counting as its
-        own weight; only sets with a weight above 0 and 1 to 12 reps are
-        estimated. Weights are in `unit`; `date_from` and `date_to` are days
-        in the user's time zone, both included.
-        """
-        data = exercise_progress(db(), current_user_id(), exercise_id, args)
-        dumped = schemas.ExerciseProgress().dump(data)
-        return _fresh_read(json.dumps(dumped, separators=(",", ":")).encode())

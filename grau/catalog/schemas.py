@@ -1,8 +1,7 @@
-"""Equipment and exercise schemas (create, update, read, page, list query) and exercise progress."""
+"""Equipment and exercise schemas: create, update, read, page and list query for each."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -15,13 +14,11 @@ from grau.catalog.models import (
     LATERALITIES,
     MUSCLES,
 )
-from grau.schemas import (
-    Number,
+from grau.http.schemas import (
     PageArgs,
     Schema,
     ServerTimestamps,
     Text,
-    Timestamp,
     one_of,
     page_schema,
     sort_field,
@@ -29,14 +26,10 @@ from grau.schemas import (
 
 SORTS = ("name", "-name", "category", "-category", "created_at", "-created_at")
 SOURCES = ("all", "system", "own")
-PROGRESS_UNITS = ("kg", "lb")
 NAME_MAX = 80  # the models' column length
 MAX_EQUIPMENT = 20
 MAX_STEPS = 30
 STEP_MAX = 500
-# Bounds of a progress date filter: any real workout lies within, and a day
-# added to the upper one stays representable.
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 # ------------------------------------------------------------------ shared fields
 
@@ -319,127 +312,3 @@ class ExerciseQuery(PageArgs):
     q = _search()
     source = _source()
     sort = sort_field(SORTS, "name")
-
-
-# ----------------------------------------------------------------------- progress
-
-UNIT = {"description": "Unit of every weight in this body.", "example": "kg"}
-
-
-def _weight(description: str, example: float) -> fields.Float:
-    return Number(allow_none=True, metadata={"description": description, "example": example})
-
-
-def _day(value: date) -> None:
-    if not FIRST_DAY <= value <= LAST_DAY:
-        raise ma.ValidationError(f"Must be between {FIRST_DAY} and {LAST_DAY}.")
-
-
-class ExerciseProgressQuery(Schema):
-    """Which unit, and which days, the progress covers."""
-
-    unit = one_of(
-        PROGRESS_UNITS,
-        metadata={
-            "description": "Unit of the weights returned. Default: the user's preferred "
-            "weight unit if it is kg or lb, else kg.",
-            "example": "kg",
-        },
-    )
-    date_from = fields.Date(
-        validate=_day,
-        metadata={
-            "description": "Only workouts started on or after this day (in the user's time zone).",
-            "example": "2026-01-01",
-        },
-    )
-    date_to = fields.Date(
-        validate=_day,
-        metadata={
-            "description": "Only workouts started on or before this day (in the user's time zone).",
-            "example": "2026-12-31",
-        },
-    )
-
-    @ma.validates_schema
-    def _range(self, data: dict[str, Any], **_: Any) -> None:
-        start, end = data.get("date_from"), data.get("date_to")
-        if start is not None and end is not None and start > end:
-            raise ma.ValidationError("Must not be before date_from.", "date_to")
-
-
-E1RM = (
-    "Estimated one-rep max (Epley: weight * (1 + reps / 30); a single rep is its own "
-    "weight), from sets with a weight above 0 and 1 to 12 reps; null if there is none."
-)
-WORKOUT_ID = {
-    "description": "The workout (session) the set was performed in.",
-    "example": "3c9e7b2a-5d1f-4e8a-9b6c-2a4d7e0f1b38",
-}
-STARTED_AT = {
-    "description": "When that workout started (UTC).",
-    "example": "2026-11-20T17:30:00+00:00",
-}
-
-
-class ExerciseBestSet(Schema):
-    """The heaviest set (ties: more reps, then the earliest)."""
-
-    COMPLETE = True
-
-    set_id = fields.UUID(
-        metadata={"description": "The set's id.", "example": "7e2d4c6b-1a3f-4b5e-8d9c-0f1e2a3b4c5d"}
-    )
-    workout_id = fields.UUID(metadata=WORKOUT_ID)
-    started_at = Timestamp(bounded=False, metadata=STARTED_AT)
-    weight = Number(metadata={"description": "Weight lifted, in `unit`.", "example": 100.0})
-    reps = fields.Integer(metadata={"description": "Repetitions.", "example": 5})
-    e1rm = _weight(E1RM, 116.667)
-
-
-class ExerciseProgressSession(Schema):
-    """One workout's sets of the exercise, aggregated."""
-
-    COMPLETE = True
-
-    workout_id = fields.UUID(metadata=WORKOUT_ID)
-    started_at = Timestamp(bounded=False, metadata=STARTED_AT)
-    date = fields.Date(
-        metadata={
-            "description": "The day it started, in the user's time zone.",
-            "example": "2026-11-20",
-        }
-    )
-    set_count = fields.Integer(
-        metadata={"description": "Sets of this exercise in the workout.", "example": 3}
-    )
-    volume = Number(
-        metadata={
-            "description": "Sum of weight * reps over the sets with both, in `unit`.",
-            "example": 1500.0,
-        }
-    )
-    top_weight = _weight("Heaviest weight lifted, in `unit`; null if no set had one.", 100.0)
-    best_e1rm = _weight(f"Best e1RM of the workout, in `unit`. {E1RM}", 116.667)
-
-
-class ExerciseProgress(Schema):
-    """The user's progress on one exercise, per workout in time order."""
-
-    COMPLETE = True
-
-    exercise_id = fields.UUID(
-        metadata={"description": "The exercise.", "example": "9d1e5c3a-2b4f-4a6e-8c7d-1f0e2a3b4c5d"}
-    )
-    unit = one_of(PROGRESS_UNITS, metadata=UNIT)
-    best_set = fields.Nested(
-        ExerciseBestSet,
-        allow_none=True,
-        metadata={
-            "description": "The best set in the period; null if no set had a weight and reps."
-        },
-    )
-    sessions = fields.List(
-        fields.Nested(ExerciseProgressSession),
-        metadata={"description": "One entry per workout with this exercise, oldest first."},
-    )

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from grau import revisions
 from grau.catalog.models import Equipment, Exercise, ExerciseMuscle
+from grau.core import revisions
 
 
 @dataclass

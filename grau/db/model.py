@@ -108,7 +108,7 @@ class SharedOrOwned:
 
 class Bookkeeping:
     """Rows no read shows (login sessions, idempotency keys): committing a change to
-    them alone needs no revision bump (see grau.revisions)."""
+    them alone needs no revision bump (see grau.core.revisions)."""
 
 
 class Entry(UUIDPrimaryKey, OwnedBy, Timestamps, Versioned):

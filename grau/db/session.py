@@ -39,8 +39,8 @@ from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, creat
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grau import revisions
 from grau.config import ensure_sqlite_dir, is_sqlite
+from grau.core import revisions
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -254,11 +254,11 @@ def one_statement() -> bool:
 def single_statement(func: F) -> F:
     """Run a write view in autocommit where its change can be one statement (place it
     above `@authenticated`): on PostgreSQL, which can bump the user's revision in a WITH
-    clause of the same statement, and without an Idempotency-Key (grau.idempotency keeps
+    clause of the same statement, and without an Idempotency-Key (grau.http.idempotency keeps
     a key in the same transaction as the change). The view asks `autocommit()` which
     way it runs; it makes the same change either way.
 
-    That statement also checks the login session (`grau.revisions.bumped_user`), so
+    That statement also checks the login session (`grau.core.revisions.bumped_user`), so
     the view's token check need ask nothing of the database first
     (`authenticated(view_checks_session=one_statement)`): a revoked session's create
     changes nothing and is a 401 all the same, after its body was validated."""

@@ -8,8 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.moods.models import MOOD_LABELS, TAG_CATEGORIES
-from grau.schemas import (
+from grau.http.schemas import (
     PageArgs,
     Schema,
     ServerTimestamps,
@@ -20,6 +19,7 @@ from grau.schemas import (
     page_schema,
     sort_field,
 )
+from grau.moods.models import MOOD_LABELS, TAG_CATEGORIES
 
 # A mood with more tags than this is a client bug, not a day; it also bounds
 # the `IN (...)` list that resolves them.

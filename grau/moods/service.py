@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from grau import crud
+from grau.core import crud
+from grau.core.domain_errors import Invalid
 from grau.db.model import utcnow
-from grau.domain_errors import Invalid
 from grau.moods.models import Mood, MoodTag, mood_tag_links
 
 # ------------------------------------------------------------------------------ moods

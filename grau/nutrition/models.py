@@ -30,7 +30,7 @@ class NutritionEntry(Entry, Base):
     type: Mapped[str] = mapped_column(String(20))
     value: Mapped[float]
     unit: Mapped[str] = mapped_column(String(8))
-    # The value in the base unit of its quantity (grau.units): ml, kcal or kg.
+    # The value in the base unit of its quantity (grau.core.units): ml, kcal or kg.
     canonical_value: Mapped[float]
     recorded_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)

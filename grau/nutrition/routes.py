@@ -8,15 +8,15 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau import views
-from grau.auth.tokens import authenticated, current_principal
+from grau.accounts.tokens import authenticated, current_principal
 from grau.db.session import db, one_statement, single_statement
-from grau.extensions import Blueprint
-from grau.idempotency import idempotent
+from grau.http import views
+from grau.http.extensions import Blueprint
+from grau.http.idempotency import idempotent
+from grau.http.openapi import conditional_read, conditional_write, errors
+from grau.http.views import Resource
 from grau.nutrition import schemas
 from grau.nutrition.service import NUTRITION, daily_totals, user_timezone
-from grau.openapi import conditional_read, conditional_write, errors
-from grau.views import Resource
 
 blp = Blueprint(
     "nutrition-entries",

@@ -8,9 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.nutrition.models import NUTRITION_TYPES
-from grau.nutrition.service import LIMITS, MAX_SPAN_DAYS, NUTRITION_UNITS, max_value
-from grau.schemas import (
+from grau.http.schemas import (
     Number,
     PageArgs,
     Schema,
@@ -21,6 +19,8 @@ from grau.schemas import (
     sort_field,
     unit_value_rules,
 )
+from grau.nutrition.models import NUTRITION_TYPES
+from grau.nutrition.service import LIMITS, MAX_SPAN_DAYS, NUTRITION_UNITS, max_value
 
 TYPES = tuple(NUTRITION_TYPES)
 TYPE_UNITS = "; ".join(f"{t}: {', '.join(units)}" for t, (units, _) in NUTRITION_TYPES.items())

@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from grau import crud
+from grau.accounts.models import User
+from grau.core import crud
+from grau.core.domain_errors import Invalid
+from grau.core.units import convert, from_canonical, tidy, to_canonical, unit_view
 from grau.db.buckets import local_bucket
-from grau.domain_errors import Invalid
 from grau.nutrition.models import NUTRITION_TYPES, NutritionEntry
-from grau.units import convert, from_canonical, tidy, to_canonical, unit_view
-from grau.users.models import User
 
 # Each unit once, in the order NUTRITION_TYPES lists them.
 NUTRITION_UNITS = tuple(dict.fromkeys(u for units, _ in NUTRITION_TYPES.values() for u in units))

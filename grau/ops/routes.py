@@ -9,11 +9,11 @@ from limits.errors import StorageError
 from sqlalchemy import text
 
 from grau.db.session import db
-from grau.errors import DB_RETRY_AFTER_S, problem
-from grau.extensions import Blueprint
-from grau.openapi import errors
+from grau.http.errors import DB_RETRY_AFTER_S, problem
+from grau.http.extensions import Blueprint
+from grau.http.openapi import errors
+from grau.http.ratelimit import limits
 from grau.ops.schemas import Health, Readiness
-from grau.ratelimit import limits
 
 blp = Blueprint("health", __name__, description="Liveness and readiness for load balancers.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from grau.schemas import Schema
+from grau.http.schemas import Schema
 
 
 class Health(Schema):

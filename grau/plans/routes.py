@@ -8,14 +8,14 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau import views
-from grau.auth.tokens import authenticated
-from grau.extensions import Blueprint
-from grau.idempotency import idempotent
-from grau.openapi import conditional_read, conditional_write, errors
+from grau.accounts.tokens import authenticated
+from grau.http import views
+from grau.http.extensions import Blueprint
+from grau.http.idempotency import idempotent
+from grau.http.openapi import conditional_read, conditional_write, errors
+from grau.http.views import Resource
 from grau.plans import schemas
 from grau.plans.service import PLANS
-from grau.views import Resource
 
 blp = Blueprint(
     "plans",

@@ -11,7 +11,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.schemas import (
+from grau.http.schemas import (
     Number,
     PageArgs,
     Schema,

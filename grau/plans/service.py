@@ -18,10 +18,10 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from grau import crud
 from grau.catalog.models import Exercise
+from grau.core import crud
+from grau.core.domain_errors import Invalid, Stale
 from grau.db.model import utcnow
-from grau.domain_errors import Invalid, Stale
 from grau.plans.models import Plan, PlanDay, PlannedExercise
 
 CONFLICT = (

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from flask import Response
 from flask.views import MethodView
 
-from grau import views
-from grau.auth.tokens import authenticated, current_principal, current_user_id
+from grau.accounts.tokens import authenticated, current_principal, current_user_id
+from grau.catalog.routes import EXERCISE_ID, exercises_blp
 from grau.db.session import db
-from grau.extensions import Blueprint
-from grau.idempotency import idempotent
-from grau.openapi import conditional_read, conditional_write, errors
-from grau.views import NestedResource, Resource, if_match
+from grau.http import views
+from grau.http.extensions import Blueprint
+from grau.http.idempotency import idempotent
+from grau.http.openapi import conditional_read, conditional_write, errors
+from grau.http.views import NestedResource, Resource, if_match
 from grau.workouts import schemas
-from grau.workouts.service import WORKOUT_SETS, WORKOUTS
+from grau.workouts.service import WORKOUT_SETS, WORKOUTS, exercise_progress
 
 blp = Blueprint(
     "workouts",
@@ -201,3 +203,35 @@ class WorkoutSetItem(MethodView):
         """
         WORKOUT_SETS.delete(db(), current_user_id(), workout_id, set_id, if_match=if_match())
         return SETS.deleted()
+
+
+# An exercise's progress reads the user's sets, so it lives here, on the
+# exercises blueprint (its path and tag are the exercise's). It is never
+# cached: every logged set changes it, and computing it is one indexed
+# aggregate.
+@exercises_blp.route(
+    "/<uuid:exercise_id>/progress",
+    parameters=[EXERCISE_ID],
+)
+class ExerciseProgress(MethodView):
+    @authenticated
+    @exercises_blp.arguments(schemas.ExerciseProgressQuery, location="query")
+    @exercises_blp.response(200, schemas.ExerciseProgress)
+    @exercises_blp.doc(operationId="getExerciseProgress")
+    @errors(404)
+    @conditional_read
+    def get(self, args: dict[str, Any], exercise_id: uuid.UUID) -> Response:
+        """Get progress on an exercise
+
+        The user's sets of this exercise (grau's or their own; 404 otherwise),
+        per workout in time order: set count, volume (sum of weight * reps),
+        top weight and best estimated one-rep max, plus the best set overall
+        (heaviest; ties: more reps, then earliest). The e1RM uses Epley's
+        formula, weight * (1 + reps / 30), with a single rep counting as its
+        own weight; only sets with a weight above 0 and 1 to 12 reps are
+        estimated. Weights are in `unit`; `date_from` and `date_to` are days
+        in the user's time zone, both included.
+        """
+        data = exercise_progress(db(), current_user_id(), exercise_id, args)
+        dumped = schemas.ExerciseProgress().dump(data)
+        return views.uncached(json.dumps(dumped, separators=(",", ":")).encode())

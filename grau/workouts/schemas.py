@@ -1,16 +1,18 @@
-"""Workout and workout set schemas: create, update, read, page and list query for each."""
+"""Workout and workout set schemas (create, update, read, page, list query) and an
+exercise's progress."""
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.schemas import (
+from grau.core.units import from_canonical
+from grau.http.schemas import (
     Number,
     PageArgs,
     Schema,
@@ -18,10 +20,10 @@ from grau.schemas import (
     Text,
     Timestamp,
     WholeNumber,
+    one_of,
     page_schema,
     sort_field,
 )
-from grau.units import from_canonical
 from grau.workouts.models import WEIGHT_UNITS
 
 # ----------------------------------------------------------------------------- sets
@@ -345,3 +347,132 @@ class WorkoutReadQuery(Schema):
     """How to show one workout."""
 
     unit = _read_unit_field("Show the `weight` of every set in this unit (`weight_unit` says so).")
+
+
+# ----------------------------------------------------------------------- progress
+
+PROGRESS_UNITS = ("kg", "lb")
+# Bounds of a progress date filter: any real workout lies within, and a day
+# added to the upper one stays representable.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+UNIT = {"description": "Unit of every weight in this body.", "example": "kg"}
+
+
+def _weight(description: str, example: float) -> fields.Float:
+    return Number(allow_none=True, metadata={"description": description, "example": example})
+
+
+def _day(value: date) -> None:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ma.ValidationError(f"Must be between {FIRST_DAY} and {LAST_DAY}.")
+
+
+class ExerciseProgressQuery(Schema):
+    """Which unit, and which days, the progress covers."""
+
+    unit = one_of(
+        PROGRESS_UNITS,
+        metadata={
+            "description": "Unit of the weights returned. Default: the user's preferred "
+            "weight unit if it is kg or lb, else kg.",
+            "example": "kg",
+        },
+    )
+    date_from = fields.Date(
+        validate=_day,
+        metadata={
+            "description": "Only workouts started on or after this day (in the user's time zone).",
+            "example": "2026-01-01",
+        },
+    )
+    date_to = fields.Date(
+        validate=_day,
+        metadata={
+            "description": "Only workouts started on or before this day (in the user's time zone).",
+            "example": "2026-12-31",
+        },
+    )
+
+    @ma.validates_schema
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        start, end = data.get("date_from"), data.get("date_to")
+        if start is not None and end is not None and start > end:
+            raise ma.ValidationError("Must not be before date_from.", "date_to")
+
+
+E1RM = (
+    "Estimated one-rep max (Epley: weight * (1 + reps / 30); a single rep is its own "
+    "weight), from sets with a weight above 0 and 1 to 12 reps; null if there is none."
+)
+WORKOUT_ID = {
+    "description": "The workout (session) the set was performed in.",
+    "example": "3c9e7b2a-5d1f-4e8a-9b6c-2a4d7e0f1b38",
+}
+STARTED_AT = {
+    "description": "When that workout started (UTC).",
+    "example": "2026-11-20T17:30:00+00:00",
+}
+
+
+class ExerciseBestSet(Schema):
+    """The heaviest set (ties: more reps, then the earliest)."""
+
+    COMPLETE = True
+
+    set_id = fields.UUID(
+        metadata={"description": "The set's id.", "example": "7e2d4c6b-1a3f-4b5e-8d9c-0f1e2a3b4c5d"}
+    )
+    workout_id = fields.UUID(metadata=WORKOUT_ID)
+    started_at = Timestamp(bounded=False, metadata=STARTED_AT)
+    weight = Number(metadata={"description": "Weight lifted, in `unit`.", "example": 100.0})
+    reps = fields.Integer(metadata={"description": "Repetitions.", "example": 5})
+    e1rm = _weight(E1RM, 116.667)
+
+
+class ExerciseProgressSession(Schema):
+    """One workout's sets of the exercise, aggregated."""
+
+    COMPLETE = True
+
+    workout_id = fields.UUID(metadata=WORKOUT_ID)
+    started_at = Timestamp(bounded=False, metadata=STARTED_AT)
+    date = fields.Date(
+        metadata={
+            "description": "The day it started, in the user's time zone.",
+            "example": "2026-11-20",
+        }
+    )
+    set_count = fields.Integer(
+        metadata={"description": "Sets of this exercise in the workout.", "example": 3}
+    )
+    volume = Number(
+        metadata={
+            "description": "Sum of weight * reps over the sets with both, in `unit`.",
+            "example": 1500.0,
+        }
+    )
+    top_weight = _weight("Heaviest weight lifted, in `unit`; null if no set had one.", 100.0)
+    best_e1rm = _weight(f"Best e1RM of the workout, in `unit`. {E1RM}", 116.667)
+
+
+class ExerciseProgress(Schema):
+    """The user's progress on one exercise, per workout in time order."""
+
+    COMPLETE = True
+
+    exercise_id = fields.UUID(
+        metadata={"description": "The exercise.", "example": "9d1e5c3a-2b4f-4a6e-8c7d-1f0e2a3b4c5d"}
+    )
+    unit = one_of(PROGRESS_UNITS, metadata=UNIT)
+    best_set = fields.Nested(
+        ExerciseBestSet,
+        allow_none=True,
+        metadata={
+            "description": "The best set in the period; null if no set had a weight and reps."
+        },
+    )
+    sessions = fields.List(
+        fields.Nested(ExerciseProgressSession),
+        metadata={"description": "One entry per workout with this exercise, oldest first."},
+    )

@@ -1,10 +1,11 @@
-"""Workout rules (a time span that ends after it starts) and sets nested in workouts.
+"""Workout rules (a time span that ends after it starts), sets nested in workouts, and
+an exercise's progress, computed in SQL from the user's logged sets.
 
 Besides the two services, this module holds a small, generic extension of
-`grau.crud` for owned rows that live inside an owned parent
+`grau.core.crud` for owned rows that live inside an owned parent
 (`/parents/{parent_id}/children/{child_id}`): `NestedOwnedService` (its route
-side is `grau.views.NestedResource`). Nothing in it is specific to workouts; it
-is written to be moved into `grau/crud.py` as it is once a second nested
+side is `grau.http.views.NestedResource`). Nothing in it is specific to workouts; it
+is written to be moved into `grau/core/crud.py` as it is once a second nested
 resource needs it.
 """
 
@@ -12,19 +13,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Float, Select, and_, case, cast, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from grau import crud
+from grau.accounts.models import User
 from grau.catalog.models import Exercise
+from grau.catalog.service import EXERCISES
+from grau.core import crud
+from grau.core.domain_errors import Conflict, Invalid, NotFound
+from grau.core.units import convert, from_canonical, tidy, to_canonical
 from grau.db.model import utcnow
-from grau.domain_errors import Conflict, Invalid, NotFound
-from grau.units import convert, tidy, to_canonical
 from grau.workouts.models import Workout, WorkoutSet
-from grau.workouts.schemas import MAX_SEQUENCE, MAX_WEIGHT, MAX_WEIGHT_KG
+from grau.workouts.schemas import MAX_SEQUENCE, MAX_WEIGHT, MAX_WEIGHT_KG, PROGRESS_UNITS
 
 # ------------------------------------------------- nested owned resources (generic)
 
@@ -306,3 +311,101 @@ WORKOUT_SETS = NestedOwnedService(
     # The unique (workout_id, sequence) constraint, when two writers race for one position.
     conflict="Another set of this workout took this sequence meanwhile; read the sets again.",
 )
+
+
+# ------------------------------------------------------------------------ progress
+
+# The same visibility rule (404 unless grau's or the user's own) without loading
+# the muscles and equipment that progress does not show.
+_EXERCISE_ROW = replace(EXERCISES, options=())
+
+# Epley: e1RM = w * (1 + reps / 30), and a single rep is its own weight. Only
+# sets of 1-12 reps with a positive weight count: beyond 12 reps the estimate
+# drifts too far from a real single.
+_REPS = WorkoutSet.reps
+_KG = WorkoutSet.weight_kg
+E1RM_MAX_REPS = 12
+E1RM = case(
+    (
+        and_(_KG > 0, _REPS >= 1, _REPS <= E1RM_MAX_REPS),
+        case((_REPS == 1, _KG), else_=_KG * (1 + cast(_REPS, Float) / 30)),
+    ),
+    else_=None,
+)
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def _in_unit(kg: float | None, unit: str) -> float | None:
+    return None if kg is None else round(from_canonical(kg, unit), 3)
+
+
+def exercise_progress(
+    session: Session, user_id: uuid.UUID, exercise_id: uuid.UUID, args: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Best set and per-workout e1RM, volume and set count of one exercise; 404 if not visible."""
+    _EXERCISE_ROW.get(session, user_id, exercise_id)
+    user = session.get(User, user_id)
+    assert user is not None  # authenticated: the account exists
+    unit = args.get("unit") or (user.weight_unit if user.weight_unit in PROGRESS_UNITS else "kg")
+    zone = ZoneInfo(user.timezone)
+
+    where = [WorkoutSet.user_id == user_id, WorkoutSet.exercise_id == exercise_id]
+    if "date_from" in args:
+        where.append(Workout.started_at >= _day_start(args["date_from"], zone))
+    if "date_to" in args:
+        where.append(Workout.started_at < _day_start(args["date_to"] + timedelta(days=1), zone))
+
+    per_workout = (
+        select(
+            Workout.id,
+            Workout.started_at,
+            func.count(WorkoutSet.id),
+            func.coalesce(func.sum(_KG * _REPS), 0.0),
+            func.max(_KG),
+            func.max(E1RM),
+        )
+        .join(Workout, Workout.id == WorkoutSet.workout_id)
+        .where(*where)
+        .group_by(Workout.id, Workout.started_at)
+        .order_by(Workout.started_at, Workout.id)
+    )
+    sessions = [
+        {
+            "workout_id": workout_id,
+            "started_at": started_at,
+            "date": started_at.astimezone(zone).date(),
+            "set_count": set_count,
+            "volume": _in_unit(volume, unit),
+            "top_weight": _in_unit(top, unit),
+            "best_e1rm": _in_unit(e1rm, unit),
+        }
+        for workout_id, started_at, set_count, volume, top, e1rm in session.execute(per_workout)
+    ]
+
+    best = session.execute(
+        select(WorkoutSet.id, WorkoutSet.workout_id, Workout.started_at, _KG, _REPS, E1RM)
+        .join(Workout, Workout.id == WorkoutSet.workout_id)
+        .where(*where, _KG.is_not(None), _REPS >= 1)
+        .order_by(_KG.desc(), _REPS.desc(), Workout.started_at, WorkoutSet.id)
+        .limit(1)
+    ).first()
+    best_set = None
+    if best is not None:
+        set_id, workout_id, started_at, kg, reps, e1rm = best
+        best_set = {
+            "set_id": set_id,
+            "workout_id": workout_id,
+            "started_at": started_at,
+            "weight": _in_unit(kg, unit),
+            "reps": reps,
+            "e1rm": _in_unit(e1rm, unit),
+        }
+    return {
+        "exercise_id": exercise_id,
+        "unit": unit,
+        "best_set": best_set,
+        "sessions": sessions,
+    }

@@ -23,7 +23,7 @@ from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
-from grau.errors import PROBLEM_JSON, VALIDATION_DETAIL
+from grau.http.errors import PROBLEM_JSON, VALIDATION_DETAIL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,7 +175,7 @@ HEADERS = {
     },
 }
 
-# Visible ASCII (RFC 9110 VCHAR): what survives a header intact; grau.idempotency enforces it.
+# Visible ASCII (RFC 9110 VCHAR): what survives a header intact; grau.http.idempotency enforces it.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7E]+$"
 
 PARAMETERS = {
@@ -214,7 +214,7 @@ PARAMETERS = {
 }
 
 
-# Headers grau always sends with these error statuses (grau.errors, grau.ratelimit).
+# Headers grau always sends with these error statuses (grau.http.errors, grau.http.ratelimit).
 ERROR_HEADERS = {
     401: ("WWW-Authenticate",),
     429: ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
@@ -378,7 +378,7 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str, marks: dict[str
         if marks.get("etag") or (marks.get("if_match") and method != "delete"):
             headers.setdefault("ETag", _ref("header", "ETag"))
         if status == "201":
-            # grau.crud answers every create with the stored item's URL and version.
+            # grau.core.crud answers every create with the stored item's URL and version.
             headers.setdefault("Location", _ref("header", "Location"))
             headers.setdefault("ETag", _ref("header", "ETag"))
         if marks.get("idempotent"):

@@ -77,7 +77,7 @@ class InUnit:
 def unit_view(
     accepts: Callable[[Any], tuple[str, ...]],
 ) -> Callable[[Any, Mapping[str, Any]], tuple[Any, str]]:
-    """A read's `unit` query parameter as a presenter for grau.crud.OwnedService.
+    """A read's `unit` query parameter as a presenter for grau.core.crud.OwnedService.
 
     An entry whose type accepts the unit is shown in it; any other (another
     quantity, or no unit asked) as stored. The second value is the ETag variant:

@@ -1,13 +1,14 @@
-"""The user account and profile."""
+"""The user account and profile, its login sessions and their refresh tokens."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grau.db.model import Base, Timestamps, UUIDPrimaryKey, Versioned, utcnow
+from grau.db.model import Base, Bookkeeping, OwnedBy, Timestamps, UUIDPrimaryKey, Versioned, utcnow
 
 GENDERS = ("female", "male", "non_binary", "other", "unspecified")
 WEIGHT_UNITS = ("kg", "lb", "st")
@@ -34,5 +35,33 @@ class User(UUIDPrimaryKey, Timestamps, Versioned, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     premium: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(20), default="active")
-    # Bumped by every commit that changes what this user can read (see grau.revisions).
+    # Bumped by every commit that changes what this user can read (see grau.core.revisions).
     revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class AuthSession(UUIDPrimaryKey, OwnedBy, Bookkeeping, Base):
+    """One login: every access and refresh token issued from it carries its id.
+
+    Revoking the session (logout, password change, refresh-token reuse)
+    revokes all of them at once.
+    """
+
+    __tablename__ = "auth_sessions"
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class RefreshToken(Bookkeeping, Base):
+    """A refresh token, stored only as its SHA-256; used at most once."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

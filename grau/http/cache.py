@@ -3,7 +3,7 @@
 A cached read's key is who reads (the user), what they can read as of this
 request (the `Revision` the token check read from the database in the same
 query as the session) and what they asked for (path and query string). A
-write bumps the revision in its own transaction (`grau.revisions`), so an
+write bumps the revision in its own transaction (`grau.core.revisions`), so an
 entry is never invalidated and never stale: once a write is acknowledged,
 every request on every instance reads the new revision and asks for a key
 nobody has cached yet. A crash between a commit and anything after it leaves
@@ -29,7 +29,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from grau.revisions import Revision
+from grau.core.revisions import Revision
 
 # Per entry, beyond its body: key, tuple, strings, the map's slot (roughly).
 ENTRY_OVERHEAD = 400

@@ -4,9 +4,9 @@
 create, update, delete of one model, with a resource's own filters and rules
 plugged in), built on `get_owned`, `page_of`, `save`, `remove`: ownership,
 pagination, optimistic locking (`If-Match`), and a commit that bumps the
-owner's revision (`grau.revisions`) in the same transaction.
+owner's revision (`grau.core.revisions`) in the same transaction.
 
-Its answers as HTTP responses (cached, with ETags and Location) are `grau.views`.
+Its answers as HTTP responses (cached, with ETags and Location) are `grau.http.views`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from grau import __version__, revisions
-from grau.auth.tokens import SESSION_COLUMNS, Principal, revision_of, with_session_check
+from grau import __version__
+from grau.accounts.tokens import SESSION_COLUMNS, Principal, revision_of, with_session_check
+from grau.core import revisions
+from grau.core.domain_errors import Conflict, Forbidden, NotFound, Stale, Unauthenticated
 from grau.db.driver import DriverQuery
 from grau.db.model import Base, utcnow
 from grau.db.session import DriverConnection
-from grau.domain_errors import Conflict, Forbidden, NotFound, Stale, Unauthenticated
 
 M = TypeVar("M", bound=Base)
 
@@ -144,7 +145,7 @@ def commit(session: Session, owner: uuid.UUID, *, conflict: str = "") -> None:
     """Commit a change to `owner`'s data with a new revision of it; lost races are 412/409.
 
     The new revision retires every cached read of the owner's data, on every
-    instance, at the moment the commit does (see grau.revisions).
+    instance, at the moment the commit does (see grau.core.revisions).
     """
     try:
         session.flush()
@@ -270,7 +271,7 @@ class OwnedService:
         (`authenticated(view_checks_session=True)`): the principal with the revisions
         it read, and the row as the driver gives it, for `shown_row` (None: no item
         with this id the user may read). 401 if the session is revoked or gone. Only
-        where `shows_rows` holds (`grau.views.read_in_one_query` checks)."""
+        where `shows_rows` holds (`grau.http.views.read_in_one_query` checks)."""
         found = self._checked_row.first_unconverted(
             connection, session_id=principal.session_id, user_id=principal.user_id, item_id=item_id
         )

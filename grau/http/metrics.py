@@ -40,7 +40,7 @@ from prometheus_client import (
     values,
 )
 
-from grau.observability import STARTED, process_id
+from grau.http.observability import STARTED, process_id
 
 UNMATCHED = "<unmatched>"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -91,7 +91,7 @@ class Metrics:
         self._series: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
 
     def record(self, response: Response) -> Response:
-        started = request.environ.get(STARTED)  # set by grau.observability's envelope
+        started = request.environ.get(STARTED)  # set by grau.http.observability's envelope
         if started is None:  # an app called without its envelope: nothing to time
             return response
         rule = request.url_rule
@@ -121,10 +121,10 @@ class Metrics:
 
 
 def init_app(app: Flask) -> None:
-    """Count and time every request (from grau.observability's envelope); serve `/metrics`."""
+    """Count and time every request (from grau.http.observability's envelope); serve `/metrics`."""
     if not app.config.get("METRICS_ENABLED", True):
         return
     metrics = Metrics()
-    app.extensions["grau.metrics"] = metrics
+    app.extensions["grau.http.metrics"] = metrics
     app.after_request(metrics.record)
     app.add_url_rule("/metrics", "metrics", metrics.exposition, methods=["GET"])

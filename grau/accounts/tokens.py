@@ -8,7 +8,7 @@ expiry is checked on every use.
 Whether its session is still alive is asked of the database on every
 request: a logout or password change committed on any instance is refused by
 every instance from that moment on, whatever Redis is doing. The same query
-returns the revisions of what the user can read (`grau.revisions`), which
+returns the revisions of what the user can read (`grau.core.revisions`), which
 the response cache keys bodies by, so the check and the cache lookup cost
 one round trip together. A write's check also takes its user's row lock, in
 its transaction: one user's writes run one at a time, and every write locks
@@ -35,14 +35,13 @@ import jwt
 from flask import current_app, g, request
 from sqlalchemy import Select, bindparam, select
 
-from grau.auth.models import AuthSession
+from grau.accounts.models import AuthSession, User
+from grau.core.revisions import CatalogRevision, Revision
 from grau.db.driver import DriverQuery
 from grau.db.session import autocommit, driver_connection
-from grau.errors import unauthorized
-from grau.openapi import add_responses, mark_authenticated
-from grau.ratelimit import client_address, count_user
-from grau.revisions import CatalogRevision, Revision
-from grau.users.models import User
+from grau.http.errors import unauthorized
+from grau.http.openapi import add_responses, mark_authenticated
+from grau.http.ratelimit import client_address, count_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALGORITHM = "HS256"

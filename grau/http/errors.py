@@ -3,7 +3,7 @@
 One handler turns any `HTTPException` (routing 404/405, webargs 422, our own
 aborts, 413 from Werkzeug) into `application/problem+json`, keeping the
 exception's headers (`Allow`, `WWW-Authenticate`, `Retry-After`); another
-turns the domain errors services raise (`grau.domain_errors`) into theirs, by
+turns the domain errors services raise (`grau.core.domain_errors`) into theirs, by
 the table `DOMAIN_STATUSES`. Anything else is logged with its traceback and
 answered with a bare 500 problem.
 """
@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from grau.domain_errors import (
+from grau.core.domain_errors import (
     Conflict,
     DomainError,
     Forbidden,

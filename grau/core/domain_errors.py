@@ -1,6 +1,6 @@
 """What a service says went wrong, in the domain's words: no statuses, no HTTP.
 
-Services raise these; `grau.errors` answers each kind with its problem response
+Services raise these; `grau.http.errors` answers each kind with its problem response
 (one table there says which status each kind is), so a service can be called and
 tested without a request, and a route never translates errors by hand.
 """

@@ -9,7 +9,7 @@ Werkzeug's header objects cost several times more per request):
   fresh one. It is echoed on every response (problem responses included) and
   added to each log record, which `configure_logging` writes as one JSON
   object per line on stderr;
-- the headers every answer carries (`grau.security.headers_for`);
+- the headers every answer carries (`grau.http.security.headers_for`);
 - the access line (`ACCESS_LOG`, on by default): one JSON object per request on
   stdout, with the same field names as the other lines (`ts`, `logger`,
   `request_id`), built with orjson and written with one unbuffered `write`,

@@ -45,8 +45,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
-from grau.errors import abort
-from grau.openapi import add_responses
+from grau.http.errors import abort
+from grau.http.openapi import add_responses
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])

@@ -43,7 +43,7 @@ API_HEADERS = (NOSNIFF, ("Cache-Control", "no-store"))
 
 
 def headers_for(path: str, present: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The headers an answer at `path` gets on its way out (grau.observability's envelope),
+    """The headers an answer at `path` gets on its way out (grau.http.observability's envelope),
     given the ones it already has: a page that sets its own CSP (the docs) keeps it."""
     if not path.startswith(API_PREFIX):
         return [NOSNIFF]

@@ -32,11 +32,11 @@ from sqlalchemy import Index, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from grau import revisions
+from grau.core import revisions
 from grau.db.model import Base, Bookkeeping, UUIDPrimaryKey, utcnow
 from grau.db.session import db
-from grau.errors import abort
-from grau.openapi import IDEMPOTENCY_KEY_PATTERN, mark
+from grau.http.errors import abort
+from grau.http.openapi import IDEMPOTENCY_KEY_PATTERN, mark
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEY_LIFETIME = timedelta(hours=24)
@@ -124,7 +124,7 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
     """The request's transaction, with a session of its own inside; yields (session, commit).
 
     The transaction is the one the request's session began: for an authenticated
-    write, its token check's, which holds the user's row lock (grau.auth.tokens), so
+    write, its token check's, which holds the user's row lock (grau.accounts.tokens), so
     the key and the change run under that lock with no second check. Commits made
     by the view release savepoints; only `commit()` makes the whole request
     durable. Leaving without it rolls everything back.

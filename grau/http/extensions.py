@@ -12,8 +12,8 @@ from flask_smorest import Api
 from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser
 
-from grau.openapi import ContractPlugin, register_components
-from grau.schemas import Problem
+from grau.http.openapi import ContractPlugin, register_components
+from grau.http.schemas import Problem
 
 
 class JSONBodyParser(FlaskParser):
@@ -78,7 +78,7 @@ class Blueprint(flask_smorest.Blueprint):
 class GrauApi(Api):
     """flask-smorest's Api with problem+json error responses in the spec.
 
-    grau.errors handles every error at the app level: `create_app` registers its
+    grau.http.errors handles every error at the app level: `create_app` registers its
     handlers after this Api's, so they replace flask-smorest's own (which drops
     headers such as `Allow`).
     """

@@ -23,7 +23,7 @@ class Schema(ma.Schema):
     """Base schema: unknown fields are an error, never silently dropped.
 
     `JSON_SCHEMA` holds rules that span fields (`dependentRequired`, `if`/`then`),
-    which marshmallow validates in code: `grau.openapi.finalize` merges them into
+    which marshmallow validates in code: `grau.http.openapi.finalize` merges them into
     the schema's component so the spec states them too. `COMPLETE` marks an
     output schema whose every field is always in the body (null when empty):
     the spec then lists them all as required, so generated clients need no

@@ -2,13 +2,13 @@
 
 `Resource` answers for one resource: a page, an item, a created, updated or
 deleted one; reads serialized once and cached in the process under the
-reader's revision (`grau.cache`), with ETags and `If-None-Match` handled.
+reader's revision (`grau.http.cache`), with ETags and `If-None-Match` handled.
 
 Each resource declares its views in its own `routes.py`: a `MethodView` for
 the collection (`get` lists, `post` creates) and one for the item (`get`,
 `patch`, `delete`), whose decorators make the contract and whose docstrings
 document it. Their bodies are one call each to a function here, which runs
-the resource's service (`grau.crud.OwnedService`) for the signed-in user and
+the resource's service (`grau.core.crud.OwnedService`) for the signed-in user and
 answers through its `Resource`:
 
     list_page          GET    /            paginated, filtered, sorted
@@ -31,10 +31,10 @@ import marshmallow as ma
 import orjson
 from flask import Response, request, url_for
 
-from grau.auth.tokens import Principal, current_principal, current_user_id
-from grau.cache import Cached, read_key, responses
-from grau.crud import OwnedService, PageResult, etag_of
+from grau.accounts.tokens import Principal, current_principal, current_user_id
+from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.db.session import autocommit, db, driver_connection
+from grau.http.cache import Cached, read_key, responses
 
 
 def _etag_of_body(body: bytes) -> str:
@@ -60,6 +60,19 @@ def _not_modified(etag: str) -> bool:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in tags or etag in tags
+
+
+def _answer(body: bytes, etag: str) -> Response:
+    """200 with the body, or 304 if If-None-Match names its ETag."""
+    if _not_modified(etag):
+        return Response(status=304, headers={"ETag": etag})
+    return json_response(body, etag=etag)
+
+
+def uncached(body: bytes) -> Response:
+    """A read that is never cached (it depends on more than one resource's writes):
+    its ETag is its body's hash, and If-None-Match is honoured all the same."""
+    return _answer(body, _etag_of_body(body))
 
 
 def _dumps(data: Any) -> bytes:
@@ -105,9 +118,7 @@ class Resource:
             body, etag = produce()
             entry = Cached(etag, body)
             cache.put(key, entry)
-        if _not_modified(entry.etag):
-            return Response(status=304, headers={"ETag": entry.etag})
-        return json_response(entry.body, etag=entry.etag)
+        return _answer(entry.body, entry.etag)
 
     def page(self, principal: Principal, load: Callable[[], PageResult]) -> Response:
         """A cached page of the user's items."""

@@ -8,18 +8,18 @@
   exercises and equipment everyone reads), bumped by the seed.
 
 Every authenticated read reads both in the query that checks its token's
-session (`grau.auth.tokens`; an item read's query joins the item to it), and
-the response cache (`grau.cache`) keys a body by them. A write therefore
+session (`grau.accounts.tokens`; an item read's query joins the item to it), and
+the response cache (`grau.http.cache`) keys a body by them. A write therefore
 needs no invalidation: once it is acknowledged, every later request reads the
 new revision, on every instance, and finds no body for it. A body cached
 before the write is still there, but under a key nobody asks for again.
 
 Every authenticated write takes its user's row lock first, in the token check
-(grau.auth.tokens), and keeps it until its transaction ends; `bump_user`'s
+(grau.accounts.tokens), and keeps it until its transaction ends; `bump_user`'s
 UPDATE then changes a row the transaction already holds. So one user's writes
 commit one at a time, in revision order, and no write takes an item's lock
 before its user's: writers cannot deadlock on each other's locks. A create
-that is one statement (`bumped_user`, grau.crud's `insert_row`) locks no item
+that is one statement (`bumped_user`, grau.core.crud's `insert_row`) locks no item
 at all: its WITH clause bumps, and so locks, the user, and it commits at once.
 
 A commit that changes user data without a bump would let a cached body hide
@@ -39,9 +39,8 @@ from typing import Any
 from sqlalchemy import CTE, BigInteger, CheckConstraint, Table, bindparam, event, exists, update
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
-from grau.auth.models import AuthSession
+from grau.accounts.models import AuthSession, User
 from grau.db.model import Base, Bookkeeping
-from grau.users.models import User
 
 GUARDED = "grau.guarded"
 BUMPED = "grau.revision_bumped"

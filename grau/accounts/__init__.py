@@ -1,0 +1,1 @@
+"""Accounts: registration and profiles, password hashing, login sessions and their tokens."""

@@ -1,1 +1,0 @@
-"""Authentication: password hashing, access and refresh tokens, the current user."""

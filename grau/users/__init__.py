@@ -1,1 +1,0 @@
-"""Users: registration and the current user's profile."""

@@ -45,12 +45,12 @@ def test_no_module_imports_itself_back():
 
     def visit(module: str, path: tuple[str, ...]) -> None:
         if module in path:
-            cycle = path[path.index(module) :] + (module,)
+            cycle = (*path[path.index(module) :], module)
             pytest.fail("import cycle: " + " -> ".join(cycle))
         if module in done:
             return
         for imported in _grau_imports(module):
-            visit(imported, path + (module,))
+            visit(imported, (*path, module))
         done.add(module)
 
     for module in MODULES:

@@ -1,45 +1,24 @@
-"""A body measurement taken at a moment."""
+"""A body measurement taken at a moment, and what each type may be."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from grau.core.measurements import Measure, Measures
+from grau.db.model import Base, Measured
 
-from sqlalchemy import Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
-
-from grau.db.model import Base, OwnedBy, Timestamps, UUIDPrimaryKey, Versioned
-
-# type -> (accepted units, canonical range [min, max] in the canonical unit)
-STAT_TYPES: dict[str, tuple[tuple[str, ...], tuple[float, float]]] = {
-    "weight": (("kg", "lb", "st"), (0.5, 650.0)),
-    "height": (("cm", "in"), (20.0, 300.0)),
-    "body_fat": (("%",), (1.0, 80.0)),
-    "waist": (("cm", "in"), (10.0, 300.0)),
-    "chest": (("cm", "in"), (10.0, 300.0)),
-    "hips": (("cm", "in"), (10.0, 300.0)),
-}
-CANONICAL_UNIT = {
-    "weight": "kg",
-    "height": "cm",
-    "body_fat": "%",
-    "waist": "cm",
-    "chest": "cm",
-    "hips": "cm",
-}
+# Each type's units, and its plausible range in its quantity's base unit.
+STATS = Measures(
+    {
+        "weight": Measure(("kg", "lb", "st"), 0.5, 650.0, "kg"),
+        "height": Measure(("cm", "in"), 20.0, 300.0, "cm"),
+        "body_fat": Measure(("%",), 1.0, 80.0, "%"),
+        "waist": Measure(("cm", "in"), 10.0, 300.0, "cm"),
+        "chest": Measure(("cm", "in"), 10.0, 300.0, "cm"),
+        "hips": Measure(("cm", "in"), 10.0, 300.0, "cm"),
+    },
+    wrong_unit="A {type} is measured in {units}.",
+    out_of_range="A {type} must be between {low} and {high} {unit}{stated}.",
+)
 
 
-class BodyStat(UUIDPrimaryKey, OwnedBy, Timestamps, Versioned, Base):
+class BodyStat(Measured, Base):
     __tablename__ = "body_stats"
-    __table_args__ = (
-        # The default list: one user's stats, newest first, optionally of one type.
-        Index("ix_body_stats_user_recorded", "user_id", "recorded_at"),
-        Index("ix_body_stats_user_type_recorded", "user_id", "type", "recorded_at"),
-    )
-
-    type: Mapped[str] = mapped_column(String(20))
-    value: Mapped[float]
-    unit: Mapped[str] = mapped_column(String(4))
-    # The value in the type's canonical unit (kg, cm, %), for ranges and summaries.
-    canonical_value: Mapped[float]
-    recorded_at: Mapped[datetime]
-    note: Mapped[str | None] = mapped_column(Text)

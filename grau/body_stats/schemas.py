@@ -2,113 +2,38 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.body_stats.models import STAT_TYPES
-from grau.core.units import from_canonical
-from grau.http.schemas import (
-    Number,
-    PageArgs,
-    Schema,
-    ServerTimestamps,
-    Text,
-    Timestamp,
-    page_schema,
-    sort_field,
-    unit_value_rules,
-)
+from grau.body_stats.models import STATS
+from grau.http.measurements import MeasurementFields
+from grau.http.schemas import PageArgs, Schema, ServerTimestamps, Timestamp, in_order, page_schema
 
-TYPES = tuple(STAT_TYPES)
-# Every unit some body stat type is measured in.
-ALL_UNITS = tuple(dict.fromkeys(u for units, _ in STAT_TYPES.values() for u in units))
-TYPE_DOC = "; ".join(f"{t}: {', '.join(units)}" for t, (units, _) in STAT_TYPES.items())
-# Units some body stat type is measured in, in STAT_TYPES order: what reads convert to.
+# Units some body stat type is measured in, in the table's order: what reads convert to.
+ALL_UNITS = STATS.units
 BUCKETS = ("day", "week", "month")
 # A summary's date range: whole local days, at most five years of them.
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
 MAX_SPAN = timedelta(days=5 * 365 + 2)
 
-
-def _type_field(**kwargs: object) -> fields.String:
-    return fields.String(
-        validate=validate.OneOf(TYPES),
-        metadata={"description": "What was measured.", "example": "weight"},
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def _value_field(**kwargs: object) -> fields.Float:
-    return Number(
-        allow_nan=False,
-        # The widest bounds of any unit; each type's and unit's own are in the rules.
-        validate=validate.Range(min=VALUE_FLOOR, max=VALUE_CAP),
-        metadata={
-            "description": "The measurement in `unit`; must be plausible for its type "
-            "(a weight of -3 kg or 10 t is refused).",
-            "example": 72.4,
-        },
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def _unit_field(**kwargs: object) -> fields.String:
-    return fields.String(
-        validate=validate.OneOf(ALL_UNITS),
-        metadata={
-            "description": f"Unit of `value`, valid for the type ({TYPE_DOC}).",
-            "example": "kg",
-        },
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def _read_unit_field(description: str) -> fields.String:
-    return fields.String(
-        validate=validate.OneOf(ALL_UNITS),
-        # No example: Swagger UI would fill it in, and a first "Try it out"
-        # should show stats as stored.
-        metadata={"description": f"{description} Converted values keep 12 significant digits."},
-    )
-
-
-NOTE = {"description": "Free text, up to 1000 characters.", "example": "Morning, before breakfast"}
-RECORDED_AT = {
-    "description": "When the measurement was taken (RFC 3339 with offset).",
-    "example": "2026-11-20T07:30:00+01:00",
-}
-
-
-def _inward(value: float, up: bool) -> float:
-    """Round a range bound inward to 4 decimals, so the bound itself converts back inside."""
-    scaled = value * 10_000
-    return (math.ceil(scaled) if up else math.floor(scaled)) / 10_000
-
-
-# `service._validate_measurement` as JSON Schema: units per type, plausible values per unit.
-MEASUREMENT_RULES = unit_value_rules(
-    {
-        stat_type: {
-            unit: {
-                "minimum": _inward(from_canonical(low, unit), up=True),
-                "maximum": _inward(from_canonical(high, unit), up=False),
-            }
-            for unit in units
-        }
-        for stat_type, (units, (low, high)) in STAT_TYPES.items()
-    }
+STAT = MeasurementFields(
+    STATS,
+    type_doc="What was measured.",
+    value_doc="The measurement in `unit`; must be plausible for its type "
+    "(a weight of -3 kg or 10 t is refused).",
+    recorded_at_doc="When the measurement was taken (RFC 3339 with offset).",
+    note_example="Morning, before breakfast",
+    example=("weight", 72.4, "kg"),
 )
+# The table as JSON Schema: units per type, plausible values per unit.
+MEASUREMENT_RULES = STAT.rules
 MEASUREMENT = ("type", "value", "unit")
-_UNIT_BOUNDS = [
-    (_inward(from_canonical(low, unit), up=True), _inward(from_canonical(high, unit), up=False))
-    for units, (low, high) in STAT_TYPES.values()
-    for unit in units
-]
-VALUE_FLOOR = min(low for low, _ in _UNIT_BOUNDS)
-VALUE_CAP = max(high for _, high in _UNIT_BOUNDS)
+
+
+def _read_unit(description: str) -> fields.String:
+    return STAT.read_unit(f"{description} Converted values keep 12 significant digits.")
 
 
 class BodyStatCreate(Schema):
@@ -116,11 +41,11 @@ class BodyStatCreate(Schema):
 
     JSON_SCHEMA = MEASUREMENT_RULES
 
-    type = _type_field(required=True)
-    value = _value_field(required=True)
-    unit = _unit_field(required=True)
-    recorded_at = Timestamp(required=True, metadata=RECORDED_AT)
-    note = Text(max_length=1000, allow_none=True, metadata=NOTE)
+    type = STAT.type(required=True)
+    value = STAT.value(required=True)
+    unit = STAT.unit(required=True)
+    recorded_at = STAT.recorded_at(required=True)
+    note = STAT.note()
 
 
 class BodyStatUpdate(Schema):
@@ -133,55 +58,50 @@ class BodyStatUpdate(Schema):
     JSON_SCHEMA = MEASUREMENT_RULES
     TOGETHER = MEASUREMENT
 
-    type = _type_field()
-    value = _value_field()
-    unit = _unit_field()
-    recorded_at = Timestamp(metadata=RECORDED_AT)
-    note = Text(max_length=1000, allow_none=True, metadata=NOTE)
+    type = STAT.type()
+    value = STAT.value()
+    unit = STAT.unit()
+    recorded_at = STAT.recorded_at()
+    note = STAT.note()
 
 
 class BodyStat(ServerTimestamps):
     """A measurement as stored."""
 
     id = fields.UUID(dump_only=True, metadata={"example": "5b7c1f9e-1d2a-4a4e-9a67-0f3c2b8e6d11"})
-    type = _type_field(dump_only=True)
-    value = _value_field(dump_only=True)
-    unit = _unit_field(dump_only=True)
-    recorded_at = Timestamp(dump_only=True, bounded=False, metadata=RECORDED_AT)
-    note = Text(max_length=1000, allow_none=True, dump_only=True, metadata=NOTE)
+    type = STAT.type(dump_only=True)
+    value = STAT.value(dump_only=True)
+    unit = STAT.unit(dump_only=True)
+    recorded_at = STAT.recorded_at(dump_only=True, bounded=False)
+    note = STAT.note(dump_only=True)
 
 
 BodyStatPage = page_schema(BodyStat, "BodyStatPage")
-SORTS = ("recorded_at", "-recorded_at", "created_at", "-created_at", "value", "-value")
 
 
 class BodyStatQuery(PageArgs):
     """Filters and order for the body stat list."""
 
-    type = _type_field()
+    type = STAT.type()
     recorded_from = Timestamp(
         bounded=False, metadata={"description": "Only stats recorded at or after this moment."}
     )
     recorded_to = Timestamp(
         bounded=False, metadata={"description": "Only stats recorded at or before this moment."}
     )
-    sort = sort_field(SORTS, "-recorded_at")
-    unit = _read_unit_field(
+    sort = STAT.sort()
+    unit = _read_unit(
         "Show values in this unit: every stat whose type is measured in it is converted "
         "(unit=lb converts weights; body fat and lengths keep their own unit)."
     )
 
-    @ma.validates_schema
-    def _range(self, data: dict[str, object], **_: object) -> None:
-        start, end = data.get("recorded_from"), data.get("recorded_to")
-        if start is not None and end is not None and start > end:  # type: ignore[operator]
-            raise ma.ValidationError("Must not be before recorded_from.", "recorded_to")
+    _in_order = in_order("recorded_from", "recorded_to")
 
 
 class BodyStatReadQuery(Schema):
     """How to show one body stat."""
 
-    unit = _read_unit_field(
+    unit = _read_unit(
         "Show the value in this unit, if the stat's type is measured in it "
         "(otherwise the stat keeps its own unit). Each unit has its own ETag."
     )
@@ -201,7 +121,7 @@ def _summary_date(description: str, **kwargs: object) -> fields.Date:
 class BodyStatSummaryQuery(Schema):
     """Which stats to summarize, per which period, in which unit."""
 
-    type = _type_field(required=True)
+    type = STAT.type(required=True)
     bucket = fields.String(
         load_default="week",
         validate=validate.OneOf(BUCKETS),
@@ -220,8 +140,8 @@ class BodyStatSummaryQuery(Schema):
         f"{MAX_SPAN.days} days after `from`.",
         data_key="to",
     )
-    unit = _read_unit_field(
-        f"The unit of the results; it must be one the type is measured in ({TYPE_DOC}). "
+    unit = _read_unit(
+        f"The unit of the results; it must be one the type is measured in ({STATS.doc}). "
         "Default: the user's preferred unit (`weight_unit`, `height_unit`)."
     )
 
@@ -230,7 +150,7 @@ class BodyStatSummaryQuery(Schema):
         stat_type, unit = data.get("type"), data.get("unit")
         if stat_type is None or unit is None:
             return
-        units = STAT_TYPES[str(stat_type)][0]
+        units = STATS.types[str(stat_type)].units
         if unit not in units:
             raise ma.ValidationError(f"A {stat_type} is measured in {', '.join(units)}.", "unit")
 
@@ -270,7 +190,7 @@ class BodyStatSummary(Schema):
 
     COMPLETE = True
 
-    type = _type_field()
+    type = STAT.type()
     bucket = fields.String(
         validate=validate.OneOf(BUCKETS),
         metadata={"description": "The period of each bucket.", "example": "week"},

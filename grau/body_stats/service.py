@@ -1,5 +1,5 @@
-"""Body stat rules: units valid per type, plausible values, ownership, reads in other units,
-and the per-period summary.
+"""Body stat rules (units and plausible values per type: `models.STATS`), reads in other
+units, and the per-period summary.
 """
 
 from __future__ import annotations
@@ -11,53 +11,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grau.accounts.models import User
-from grau.body_stats.models import CANONICAL_UNIT, STAT_TYPES, BodyStat
+from grau.body_stats.models import STATS, BodyStat
 from grau.core import crud
-from grau.core.domain_errors import Invalid, Unauthenticated
-from grau.core.units import from_canonical, tidy, to_canonical, unit_view
+from grau.core.domain_errors import Unauthenticated
+from grau.core.measurements import SORT_BY_QUANTITY
+from grau.core.units import from_canonical, tidy
 from grau.db.buckets import local_bucket
-
-
-def _validate_measurement(stat: BodyStat) -> None:
-    """The type/unit/value combination must make sense; sets `canonical_value`."""
-    units, (low, high) = STAT_TYPES[stat.type]
-    if stat.unit not in units:
-        raise Invalid("unit", f"A {stat.type} is measured in {', '.join(units)}.")
-    canonical = to_canonical(stat.value, stat.unit)
-    if not low <= canonical <= high:
-        unit = stat.unit
-        lo, hi = from_canonical(low, unit), from_canonical(high, unit)
-        canonical_unit = CANONICAL_UNIT[stat.type]
-        raise Invalid(
-            "value",
-            f"A {stat.type} must be between {lo:g} and {hi:g} {unit}"
-            + (f" ({low:g}-{high:g} {canonical_unit})." if unit != canonical_unit else "."),
-        )
-    stat.canonical_value = canonical
-
-
-def _filter(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
-    if "type" in args:
-        query = query.where(BodyStat.type == args["type"])
-    if "recorded_from" in args:
-        query = query.where(BodyStat.recorded_at >= args["recorded_from"])
-    if "recorded_to" in args:
-        query = query.where(BodyStat.recorded_at <= args["recorded_to"])
-    return query
-
 
 BODY_STATS = crud.OwnedService(
     BodyStat,
-    filter=_filter,
-    check=_validate_measurement,
-    # A read's `unit` shows stats whose type is measured in it in that unit.
-    present=unit_view(lambda stat: STAT_TYPES[stat.type][0]),
-    # `value` orders by the quantity, so 160 lb (72.57 kg) comes before 72.6 kg.
-    sort_columns={"value": "canonical_value"},
+    filter=STATS.filter(BodyStat),
+    check=STATS.check,
+    present=STATS.present,
+    sort_columns=SORT_BY_QUANTITY,
 )
 
 
@@ -73,7 +43,7 @@ class Preferences:
     height_unit: str
 
     def unit_for(self, stat_type: str) -> str:
-        canonical = CANONICAL_UNIT[stat_type]
+        canonical = STATS.types[stat_type].unit
         if canonical == "kg":
             return self.weight_unit
         if canonical == "cm":

@@ -131,29 +131,16 @@ class Timestamp(fields.AwareDateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
-def unit_value_rules(bounds: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
-    """A typed value's rules as JSON Schema: `bounds[type][unit]` holds the value's
-    `minimum`/`maximum` in that unit; the units listed are the ones the type accepts.
+def in_order(start: str, end: str) -> Any:
+    """A schema check that `end` is not before `start` when both are sent (422 on `end`)."""
 
-    Each rule applies only when the fields it names are sent, so it holds for
-    a partial update too.
-    """
-    rules = []
-    for value_type, per_unit in bounds.items():
-        by_unit = [
-            {
-                "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
-                "then": {"properties": {"value": dict(limits)}},
-            }
-            for unit, limits in per_unit.items()
-        ]
-        rules.append(
-            {
-                "if": {"properties": {"type": {"const": value_type}}, "required": ["type"]},
-                "then": {"properties": {"unit": {"enum": list(per_unit)}}, "allOf": by_unit},
-            }
-        )
-    return {"allOf": rules}
+    @ma.validates_schema
+    def check(self: ma.Schema, data: Mapping[str, Any], **_: Any) -> None:
+        first, last = data.get(start), data.get(end)
+        if first is not None and last is not None and first > last:
+            raise ma.ValidationError(f"Must not be before {start}.", end)
+
+    return check
 
 
 def past_date(value: date) -> None:

@@ -1,36 +1,27 @@
-"""A logged amount of water, energy or a nutrient."""
+"""A logged amount of water, energy or a nutrient, and what each type may be."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from grau.core.measurements import Measure, Measures
+from grau.db.model import Base, Measured
 
-from sqlalchemy import Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+# The most one entry may hold: more is a typo (or a fuzzer), not a meal.
+NUTRIENT = Measure(("g", "mg", "oz"), 0.0, 2.0, "kg", reported_in="g")
 
-from grau.db.model import Base, Entry
+# Each type's units, the most one entry may hold, and the unit totals are reported in.
+AMOUNTS = Measures(
+    {
+        "water": Measure(("ml", "l", "fl_oz"), 0.0, 20.0, "l", reported_in="ml"),
+        "calories": Measure(("kcal", "kj"), 0.0, 20_000.0, "kcal"),
+        "protein": NUTRIENT,
+        "carbohydrates": NUTRIENT,
+        "fat": NUTRIENT,
+        "fiber": NUTRIENT,
+    },
+    wrong_unit="{Type} is logged in {units}.",
+    out_of_range="One {type} entry is between {low} and {high} {unit}{stated}.",
+)
 
-# type -> (accepted units, the unit totals are reported in by default)
-NUTRITION_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
-    "water": (("ml", "l", "fl_oz"), "ml"),
-    "calories": (("kcal", "kj"), "kcal"),
-    "protein": (("g", "mg", "oz"), "g"),
-    "carbohydrates": (("g", "mg", "oz"), "g"),
-    "fat": (("g", "mg", "oz"), "g"),
-    "fiber": (("g", "mg", "oz"), "g"),
-}
 
-
-class NutritionEntry(Entry, Base):
+class NutritionEntry(Measured, Base):
     __tablename__ = "nutrition_entries"
-    __table_args__ = (
-        Index("ix_nutrition_entries_user_recorded", "user_id", "recorded_at"),
-        Index("ix_nutrition_entries_user_type_recorded", "user_id", "type", "recorded_at"),
-    )
-
-    type: Mapped[str] = mapped_column(String(20))
-    value: Mapped[float]
-    unit: Mapped[str] = mapped_column(String(8))
-    # The value in the base unit of its quantity (grau.core.units): ml, kcal or kg.
-    canonical_value: Mapped[float]
-    recorded_at: Mapped[datetime]
-    note: Mapped[str | None] = mapped_column(Text)

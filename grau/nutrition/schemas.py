@@ -8,78 +8,31 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.http.schemas import (
-    Number,
-    PageArgs,
-    Schema,
-    ServerTimestamps,
-    Text,
-    Timestamp,
-    page_schema,
-    sort_field,
-    unit_value_rules,
-)
-from grau.nutrition.models import NUTRITION_TYPES
-from grau.nutrition.service import LIMITS, MAX_SPAN_DAYS, NUTRITION_UNITS, max_value
+from grau.http.measurements import MeasurementFields
+from grau.http.schemas import PageArgs, Schema, ServerTimestamps, Timestamp, in_order, page_schema
+from grau.nutrition.models import AMOUNTS
+from grau.nutrition.service import MAX_SPAN_DAYS
 
-TYPES = tuple(NUTRITION_TYPES)
-TYPE_UNITS = "; ".join(f"{t}: {', '.join(units)}" for t, (units, _) in NUTRITION_TYPES.items())
+TYPES = tuple(AMOUNTS.types)
+NUTRITION_UNITS = AMOUNTS.units
+# The most one entry may hold, types with the same limit together.
 LIMITS_DOC = "; ".join(
-    f"{', '.join(t for t in LIMITS if LIMITS[t] == limit)} {limit[0]:g} {limit[1]}"
-    for limit in dict.fromkeys(LIMITS.values())
+    f"{', '.join(t for t, m in AMOUNTS.types.items() if m == limit)} {limit.stated()}"
+    for limit in dict.fromkeys(AMOUNTS.types.values())
 )
-DEFAULT_UNITS = ", ".join(f"{t} in {default}" for t, (_, default) in NUTRITION_TYPES.items())
-# The largest value any unit accepts (2 kg in mg); each type's own bound is in the rules below.
-VALUE_CAP = max(max_value(t, u) for t, (units, _) in NUTRITION_TYPES.items() for u in units)
+DEFAULT_UNITS = ", ".join(f"{t} in {m.reported}" for t, m in AMOUNTS.types.items())
 EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
-
-def _type_field(**kwargs: Any) -> fields.String:
-    return fields.String(
-        validate=validate.OneOf(TYPES),
-        metadata={"description": "What was taken in.", "example": "water"},
-        **kwargs,
-    )
-
-
-def _value_field(**kwargs: Any) -> fields.Float:
-    return Number(
-        allow_nan=False,
-        validate=validate.Range(min=0, max=VALUE_CAP),
-        metadata={
-            "description": f"The amount in `unit`: at least 0, and per entry at most {LIMITS_DOC}.",
-            "example": 250.0,
-        },
-        **kwargs,
-    )
-
-
-def _unit_field(**kwargs: Any) -> fields.String:
-    return fields.String(
-        validate=validate.OneOf(NUTRITION_UNITS),
-        metadata={
-            "description": f"Unit of `value`, valid for the type ({TYPE_UNITS}).",
-            "example": "ml",
-        },
-        **kwargs,
-    )
-
-
-NOTE = {"description": "Free text, up to 1000 characters.", "example": "After the run"}
-RECORDED_AT = {
-    "description": "When it was taken in (RFC 3339 with offset).",
-    "example": "2026-11-20T07:30:00+01:00",
-}
-
-
-# `service._validate_amount` as JSON Schema: units per type, the largest value per unit.
-AMOUNT_RULES = unit_value_rules(
-    {
-        entry_type: {unit: {"maximum": max_value(entry_type, unit)} for unit in units}
-        for entry_type, (units, _) in NUTRITION_TYPES.items()
-    }
+AMOUNT = MeasurementFields(
+    AMOUNTS,
+    type_doc="What was taken in.",
+    value_doc=f"The amount in `unit`: at least 0, and per entry at most {LIMITS_DOC}.",
+    recorded_at_doc="When it was taken in (RFC 3339 with offset).",
+    note_example="After the run",
+    example=("water", 250.0, "ml"),
 )
-AMOUNT = ("type", "value", "unit")
+# The table as JSON Schema: units per type, the largest value per unit.
+AMOUNT_RULES = AMOUNT.rules
 
 
 class NutritionEntryCreate(Schema):
@@ -87,11 +40,11 @@ class NutritionEntryCreate(Schema):
 
     JSON_SCHEMA = AMOUNT_RULES
 
-    type = _type_field(required=True)
-    value = _value_field(required=True)
-    unit = _unit_field(required=True)
-    recorded_at = Timestamp(required=True, metadata=RECORDED_AT)
-    note = Text(max_length=1000, allow_none=True, metadata=NOTE)
+    type = AMOUNT.type(required=True)
+    value = AMOUNT.value(required=True)
+    unit = AMOUNT.unit(required=True)
+    recorded_at = AMOUNT.recorded_at(required=True)
+    note = AMOUNT.note()
 
 
 class NutritionEntryUpdate(Schema):
@@ -102,47 +55,43 @@ class NutritionEntryUpdate(Schema):
     """
 
     JSON_SCHEMA = AMOUNT_RULES
-    TOGETHER = AMOUNT
+    TOGETHER = ("type", "value", "unit")
 
-    type = _type_field()
-    value = _value_field()
-    unit = _unit_field()
-    recorded_at = Timestamp(metadata=RECORDED_AT)
-    note = Text(max_length=1000, allow_none=True, metadata=NOTE)
+    type = AMOUNT.type()
+    value = AMOUNT.value()
+    unit = AMOUNT.unit()
+    recorded_at = AMOUNT.recorded_at()
+    note = AMOUNT.note()
 
 
 class NutritionEntry(ServerTimestamps):
     """A nutrition entry as stored, or in the unit a read asked for."""
 
     id = fields.UUID(dump_only=True, metadata={"example": "0c9e4b1a-7f3d-4e2b-9a51-6d8f2c3b1e47"})
-    type = _type_field(dump_only=True)
-    value = _value_field(dump_only=True)
-    unit = _unit_field(dump_only=True)
-    recorded_at = Timestamp(dump_only=True, bounded=False, metadata=RECORDED_AT)
-    note = Text(max_length=1000, allow_none=True, dump_only=True, metadata=NOTE)
+    type = AMOUNT.type(dump_only=True)
+    value = AMOUNT.value(dump_only=True)
+    unit = AMOUNT.unit(dump_only=True)
+    recorded_at = AMOUNT.recorded_at(dump_only=True, bounded=False)
+    note = AMOUNT.note(dump_only=True)
 
 
 NutritionEntryPage = page_schema(NutritionEntry, "NutritionEntryPage")
-SORTS = ("recorded_at", "-recorded_at", "created_at", "-created_at", "value", "-value")
 
 
 def _read_unit_field() -> fields.String:
-    return fields.String(
-        validate=validate.OneOf(NUTRITION_UNITS),
-        metadata={
-            "description": "Show `value` in this unit: entries whose type accepts it are "
-            f"converted ({TYPE_UNITS}); entries of another quantity keep their own unit, so "
-            "in a list of water and calories `unit=l` shows the water in litres and the "
-            "calories as stored. Converted values are rounded to 12 significant digits. "
-            "Without it, each entry comes in the unit it was recorded in.",
-        },
+    return AMOUNT.read_unit(
+        "Show `value` in this unit: entries whose type accepts it are "
+        f"converted ({AMOUNTS.doc}); entries of another quantity keep their own unit, so "
+        "in a list of water and calories `unit=l` shows the water in litres and the "
+        "calories as stored. Converted values are rounded to 12 significant digits. "
+        "Without it, each entry comes in the unit it was recorded in."
     )
 
 
 class NutritionEntryQuery(PageArgs):
     """Filters, order and display unit for the nutrition entry list."""
 
-    type = _type_field()
+    type = AMOUNT.type()
     recorded_from = Timestamp(
         bounded=False, metadata={"description": "Only entries recorded at or after this moment."}
     )
@@ -150,13 +99,9 @@ class NutritionEntryQuery(PageArgs):
         bounded=False, metadata={"description": "Only entries recorded at or before this moment."}
     )
     unit = _read_unit_field()
-    sort = sort_field(SORTS, "-recorded_at")
+    sort = AMOUNT.sort()
 
-    @ma.validates_schema
-    def _range(self, data: dict[str, Any], **_: Any) -> None:
-        start, end = data.get("recorded_from"), data.get("recorded_to")
-        if start is not None and end is not None and start > end:
-            raise ma.ValidationError("Must not be before recorded_from.", "recorded_to")
+    _in_order = in_order("recorded_from", "recorded_to")
 
 
 class NutritionEntryReadQuery(Schema):
@@ -188,7 +133,7 @@ class NutritionDailyTotalsQuery(Schema):
     end = _day_field(
         "to", f"Last local day, included: not before `from`, at most {MAX_SPAN_DAYS} days after it."
     )
-    type = _type_field()
+    type = AMOUNT.type()
 
     @ma.validates_schema
     def _span(self, data: dict[str, Any], **_: Any) -> None:
@@ -206,7 +151,7 @@ class NutritionTotal(Schema):
 
     COMPLETE = True
 
-    type = _type_field()
+    type = AMOUNT.type()
     total = fields.Float(
         metadata={
             "description": "Sum of the day's entries of this type in `unit`, rounded to 12 "

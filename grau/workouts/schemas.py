@@ -20,6 +20,7 @@ from grau.http.schemas import (
     Text,
     Timestamp,
     WholeNumber,
+    in_order,
     one_of,
     page_schema,
     sort_field,
@@ -336,11 +337,7 @@ class WorkoutQuery(PageArgs):
     sort = sort_field(SORTS, "-started_at")
     unit = _read_unit_field("Show the `weight` of every set in this unit (`weight_unit` says so).")
 
-    @ma.validates_schema
-    def _range(self, data: dict[str, Any], **_: Any) -> None:
-        start, end = data.get("started_from"), data.get("started_to")
-        if start is not None and end is not None and start > end:
-            raise ma.ValidationError("Must not be before started_from.", "started_to")
+    _in_order = in_order("started_from", "started_to")
 
 
 class WorkoutReadQuery(Schema):
@@ -394,11 +391,7 @@ class ExerciseProgressQuery(Schema):
         },
     )
 
-    @ma.validates_schema
-    def _range(self, data: dict[str, Any], **_: Any) -> None:
-        start, end = data.get("date_from"), data.get("date_to")
-        if start is not None and end is not None and start > end:
-            raise ma.ValidationError("Must not be before date_from.", "date_to")
+    _in_order = in_order("date_from", "date_to")
 
 
 E1RM = (

@@ -1,0 +1,107 @@
+"""The fields of a resource of measurements (body stats, nutrition entries), made from
+its table (`grau.core.measurements.Measures`) and worded in its own terms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, validate
+
+from grau.core.measurements import Measure, Measures
+from grau.http.schemas import Number, Text, Timestamp, sort_field
+
+MEASUREMENT_SORTS = ("recorded_at", "-recorded_at", "created_at", "-created_at", "value", "-value")
+
+
+class MeasurementFields:
+    """The fields of one resource's measurements (`type`, `value`, `unit`, `recorded_at`,
+    `note`), in its own words.
+
+    Their choices and bounds come from the table (`grau.core.measurements`);
+    `rules` is the table as JSON Schema: the units each type accepts, and the
+    value's bounds in each unit (a range from 0 states its maximum only: the
+    value field already says it is not negative). Each rule applies only when
+    the fields it names are sent, so it holds for a partial update too.
+    """
+
+    def __init__(
+        self,
+        measures: Measures,
+        *,
+        type_doc: str,
+        value_doc: str,
+        example: tuple[str, float, str],  # a type, value and unit that fit together
+        recorded_at_doc: str,
+        note_example: str,
+    ) -> None:
+        self.measures = measures
+        self.type_metadata = {"description": type_doc, "example": example[0]}
+        self.value_metadata = {"description": value_doc, "example": example[1]}
+        self.unit_example = example[2]
+        self.recorded_at_metadata = {
+            "description": recorded_at_doc,
+            "example": "2026-11-20T07:30:00+01:00",
+        }
+        self.note_metadata = {
+            "description": "Free text, up to 1000 characters.",
+            "example": note_example,
+        }
+        self.rules = {"allOf": [self._rule(t, m) for t, m in measures.types.items()]}
+
+    def _rule(self, value_type: str, measure: Measure) -> dict[str, Any]:
+        by_unit = []
+        for unit in measure.units:
+            low, high = measure.bounds(unit)
+            limits = {"minimum": low, "maximum": high} if measure.low else {"maximum": high}
+            by_unit.append(
+                {
+                    "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
+                    "then": {"properties": {"value": limits}},
+                }
+            )
+        return {
+            "if": {"properties": {"type": {"const": value_type}}, "required": ["type"]},
+            "then": {"properties": {"unit": {"enum": list(measure.units)}}, "allOf": by_unit},
+        }
+
+    def type(self, **kwargs: Any) -> fields.String:
+        return fields.String(
+            validate=validate.OneOf(tuple(self.measures.types)),
+            metadata=self.type_metadata,
+            **kwargs,
+        )
+
+    def value(self, **kwargs: Any) -> fields.Float:
+        return Number(
+            allow_nan=False,
+            # The widest bounds of any unit; each type's and unit's own are in the rules.
+            validate=validate.Range(min=self.measures.floor, max=self.measures.cap),
+            metadata=self.value_metadata,
+            **kwargs,
+        )
+
+    def unit(self, **kwargs: Any) -> fields.String:
+        return fields.String(
+            validate=validate.OneOf(self.measures.units),
+            metadata={
+                "description": f"Unit of `value`, valid for the type ({self.measures.doc}).",
+                "example": self.unit_example,
+            },
+            **kwargs,
+        )
+
+    def sort(self) -> fields.String:
+        """A list's order: newest first unless asked; `value` orders by the quantity."""
+        return sort_field(MEASUREMENT_SORTS, "-recorded_at")
+
+    def recorded_at(self, **kwargs: Any) -> fields.AwareDateTime:
+        return Timestamp(metadata=self.recorded_at_metadata, **kwargs)
+
+    def note(self, **kwargs: Any) -> fields.String:
+        return Text(max_length=1000, allow_none=True, metadata=self.note_metadata, **kwargs)
+
+    def read_unit(self, description: str) -> fields.String:
+        """A read's `unit`, with no example: a first "Try it out" shows values as stored."""
+        return fields.String(
+            validate=validate.OneOf(self.measures.units), metadata={"description": description}
+        )

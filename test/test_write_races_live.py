@@ -16,6 +16,7 @@ requests per account in seconds, which is what the limits exist to stop.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +28,8 @@ from typing import Any
 import pytest
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database
 from live import PASSWORD, Account, RedisServer, Reply, Server, app_env, migrate, register
-from spec_driven import Builder, Operation, creates, load_spec, operations, updates
+
+from contract.spec.walk import PARAM, Operation, Spec
 
 pytestmark = [
     pytest.mark.live,
@@ -37,11 +39,16 @@ pytestmark = [
     ),
 ]
 
-SPEC = load_spec()
-CREATES = creates(SPEC)
-UPDATES = updates(SPEC)
+SPEC = Spec.committed()
+CREATES = SPEC.creates()
+UPDATES = SPEC.updates()
 # Deletes of items a suite can create (not /v1/users/me, which ends the account).
-DELETES = [o for o in operations(SPEC) if o.method == "DELETE" and o.path.endswith("}")]
+DELETES = [o for o in SPEC.operations if o.method == "delete" and o.path.endswith("}")]
+# Fields an update must not touch: they end the session the suite runs on.
+ACCOUNT_FIELDS = {"email", "password", "current_password"}
+# Optional fields left to the server: a position that must be unique, and a
+# flag that deactivates the user's other plans.
+SERVER_CHOSEN = {"sequence", "is_active"}
 ROUNDS = int(os.environ.get("GRAU_RACE_ROUNDS", "4"))
 RACERS = 12  # concurrent copies of one request: more than the server's 3 x 4 threads
 WRITERS = 4  # clients that read one version and all write
@@ -65,9 +72,64 @@ def account(server: Server) -> Account:
     return register(server.port)
 
 
+class Builder:
+    """Valid bodies and fresh items for one user on a live server, all from the spec.
+
+    A body's references (`exercise_id`, `tag_ids`) name items this user
+    created for them once; its free-text strings get a suffix of their own, so
+    names that must be unique stay unique; an item path's parents are created
+    fresh (`/v1/workouts/{workout_id}/sets` makes a workout first).
+    """
+
+    def __init__(self, send: Callable[..., Reply], token: str) -> None:
+        self.send = send  # send(method, path, body=None, token=..., headers=...)
+        self.token = token
+        self.ids: dict[str, str] = {}  # item parameter -> an item the references name
+        self._creates = {o.path: o for o in CREATES}
+        self._collections = SPEC.item_paths()
+
+    def body(self, operation: Operation, *, update: bool = False) -> Any:
+        for reference in SPEC.references(operation):
+            if reference.param not in self.ids:
+                self.ids[reference.param] = self.create(self._collections[reference.param])[1]
+        leave = SERVER_CHOSEN | (ACCOUNT_FIELDS if update else set())
+        body = SPEC.create_body(operation, self.ids, unique=secrets.token_hex(4), leave=leave)
+        if isinstance(body, dict) and "email" in body:
+            body["email"] = f"race-{uuid.uuid4().hex[:12]}@example.com"
+        if isinstance(body, dict) and "password" in body:
+            body["password"] = PASSWORD
+        return body
+
+    def resolve(self, path: str) -> str:
+        """`path` with each `{param}` filled by creating a parent."""
+        while match := PARAM.search(path):
+            parent = path[: match.start()].rstrip("/")
+            path = path[: match.start()] + self.create(parent)[1] + path[match.end() :]
+        return path
+
+    def create(
+        self, collection: str, url: str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[Reply, str]:
+        """POST a valid body to `collection` (a spec path, or its resolved `url`)."""
+        operation = self._creates[collection]
+        url = url or self.resolve(collection)
+        reply = self.send("POST", url, self.body(operation), token=self.token, headers=headers)
+        assert reply.status == 201, (operation.id, reply.status, reply.body)
+        return reply, str(reply.json["id"])
+
+    def item(self, item_path: str) -> str:
+        """A URL of a fresh item behind `item_path` (one ending in `{param}`), or the
+        path itself when it names a singleton (`/v1/users/me`)."""
+        if not item_path.endswith("}"):
+            return item_path
+        collection = item_path[: item_path.rindex("/")]
+        url = self.resolve(collection)
+        return f"{url}/{self.create(collection, url)[1]}"
+
+
 @pytest.fixture(scope="module")
 def builder(server: Server, account: Account) -> Builder:
-    return Builder(SPEC, server.request, account.token)
+    return Builder(server.request, account.token)
 
 
 def race(sends: list[Callable[[], Reply]]) -> list[Reply]:
@@ -83,12 +145,12 @@ def race(sends: list[Callable[[], Reply]]) -> list[Reply]:
 
 
 def _token(operation: Operation, builder: Builder) -> str | None:
-    return None if operation.public else builder.token
+    return builder.token if operation.protected else None
 
 
 def _count(server: Server, builder: Builder, operation: Operation, url: str) -> int | None:
     """How many items the collection lists, when it has a list operation."""
-    if "get" not in SPEC["paths"][operation.path]:
+    if "get" not in SPEC.raw["paths"][operation.path]:
         return None  # e.g. registration: the email's uniqueness already allows one
     listed = server.request("GET", f"{url}?page_size=1", token=builder.token)
     assert listed.status == 200, listed.body
@@ -194,10 +256,11 @@ def test_of_writers_who_read_one_version_exactly_one_wins_and_the_rest_get_412(
         url = builder.item(operation.path)
         etag = _etag(server, builder, url)
         bodies = [builder.body(operation, update=True) for _ in range(WRITERS)]
+        method = operation.method.upper()
 
         replies = race(
             [
-                partial(server.request, operation.method, url, body, **_if_match(builder, etag))
+                partial(server.request, method, url, body, **_if_match(builder, etag))
                 for body in bodies
             ]
         )
@@ -222,7 +285,8 @@ def test_a_delete_racing_updates_of_one_version_leaves_one_winner(
         body = builder.body(update, update=True)
 
         delete = partial(server.request, "DELETE", url, **_if_match(builder, etag))
-        patch = partial(server.request, update.method, url, body, **_if_match(builder, etag))
+        method = update.method.upper()
+        patch = partial(server.request, method, url, body, **_if_match(builder, etag))
         replies = race([delete, patch] * (WRITERS // 2))
 
         won = [r for r in replies if r.status in (200, 204)]
@@ -269,7 +333,7 @@ def test_idempotency_keys_hold_through_a_redis_outage(
 ) -> None:
     server = server_on_private_redis
     account = register(server.port)
-    builder = Builder(SPEC, server.request, account.token)
+    builder = Builder(server.request, account.token)
     operation = next(o for o in CREATES if o.path == "/v1/body-stats")
     body_before, key_before = builder.body(operation), _key()
     before = server.request(

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from client import PROBLEM_JSON, Client
 from conftest import BASE_URL, SPEC, User, fill
-from spec import Operation, set_at
+
+from contract.spec.walk import Operation, set_at
 
 WITH_BODY = [op for op in SPEC.operations if SPEC.body_schema(op) is not None]
 # Default MAX_CONTENT_LENGTH is 1 MiB; the live stack keeps it.

@@ -18,7 +18,8 @@ import json
 import pytest
 from client import PROBLEM_JSON
 from conftest import SPEC, User, fill
-from spec import Operation, set_at
+
+from contract.spec.walk import Operation, set_at
 
 # Every protected operation on a path with ids, once per mix of owners with A in it.
 FOREIGN_CALLS = [

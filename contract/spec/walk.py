@@ -1,8 +1,12 @@
-"""What the security suite derives from the OpenAPI document: resources, bodies, references.
+"""What the test suites derive from the OpenAPI document: operations, resources, bodies.
 
-Nothing here names a grau resource. A resource is a collection path with a
-POST whose item path adds one `{param}` (`/v1/moods` + `/v1/moods/{mood_id}`,
-`/v1/workouts/{workout_id}/sets` + `.../{set_id}`). A path parameter names
+The one spec walker of the Python suites: the security suite (contract/security)
+and the live race tests (test/test_write_races_live.py) read the spec through
+it. Nothing here names a grau resource.
+
+A resource is a collection path with a POST whose item path adds one
+`{param}` (`/v1/moods` + `/v1/moods/{mood_id}`, `/v1/workouts/{workout_id}/sets`
++ `.../{set_id}`). A path parameter names
 the resource whose item path ends in it; a body field `<x>_id` or `<x>_ids`
 in UUID format references the resource whose item parameter is `<x>_id`
 (`tag_ids` -> `{tag_id}`). Request bodies are built from the schemas'
@@ -14,13 +18,18 @@ cannot derive fails loudly (`SpecError`) instead of being skipped.
 from __future__ import annotations
 
 import copy
+import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 METHODS = ("get", "post", "put", "patch", "delete")
 PARAM = re.compile(r"\{([^}]+)\}")
+SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+NUL_FREE = "^[^\\u0000]*$"  # grau's pattern on every free-text string
 
 # Only where an example alone cannot make a valid body. Keyed by operationId, then
 # by field; empty today: every example in the spec is valid on its own.
@@ -49,6 +58,12 @@ class Operation:
     def protected(self) -> bool:
         return self.raw.get("security") != []
 
+    def declares(self, parameter: str) -> bool:
+        """Whether the operation takes `parameter` (by name, or as a shared `$ref`)."""
+        refs = {p.get("$ref", "").rsplit("/", 1)[-1] for p in self.raw.get("parameters", [])}
+        names = {p.get("name") for p in self.raw.get("parameters", [])}
+        return parameter in refs or parameter in names
+
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.path} ({self.id})"
 
@@ -70,6 +85,11 @@ class Spec:
     raw: dict[str, Any]
     operations: list[Operation] = field(init=False)
 
+    @classmethod
+    def committed(cls) -> Spec:
+        """The committed spec (`make openapi-check` keeps it equal to what the code serves)."""
+        return cls(json.loads(SPEC_PATH.read_text()))
+
     def __post_init__(self) -> None:
         self.operations = [
             Operation(path, method, op)
@@ -88,6 +108,13 @@ class Spec:
 
     def operation(self, path: str, method: str) -> Operation | None:
         return next((op for op in self.operations if op.path == path and op.method == method), None)
+
+    def creates(self) -> list[Operation]:
+        """Every operation that creates something: a POST documented with a 201."""
+        return [o for o in self.operations if o.method == "post" and "201" in o.raw["responses"]]
+
+    def updates(self) -> list[Operation]:
+        return [o for o in self.operations if o.method in ("patch", "put")]
 
     def item_paths(self) -> dict[str, str]:
         """Item parameter -> the collection path that creates its items (POST)."""
@@ -168,12 +195,44 @@ class Spec:
         return candidate if candidate in self.item_paths() else None
 
     def build(
-        self, schema: dict[str, Any], ids: dict[str, str], *, strict: bool = True
+        self,
+        schema: dict[str, Any],
+        ids: dict[str, str],
+        *,
+        strict: bool = True,
+        unique: str = "",
+        leave: Collection[str] = (),
     ) -> tuple[Any, list[Reference]]:
-        """A valid value for `schema`, with references filled from `ids` (param -> id)."""
+        """A valid value for `schema`, with references filled from `ids` (param -> id).
+
+        `unique`: a suffix for every free-text string long enough to take it, so
+        names that must be unique per user stay unique over many creates.
+        `leave`: top-level fields to leave out (optional ones only).
+        """
         references: list[Reference] = []
         value = self._build(self.resolve(schema), ids, (), references, strict)
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in leave}
+        if unique:
+            value = self._unique(value, self.resolve(schema), unique)
         return value, references
+
+    def _unique(self, value: Any, schema: dict[str, Any], suffix: str) -> Any:
+        schema = self.resolve(schema)
+        if isinstance(value, dict):
+            props = schema.get("properties", {})
+            return {k: self._unique(v, props.get(k, {}), suffix) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._unique(v, schema.get("items", {}), suffix) for v in value]
+        if not isinstance(value, str) or schema.get("format") or schema.get("enum"):
+            return value
+        if (schema.get("maxLength") or 0) < 30:
+            return value
+        candidate = f"{value}-{suffix}"[: schema["maxLength"]]
+        pattern = schema.get("pattern")
+        if pattern and pattern != NUL_FREE and not re.search(pattern, candidate):
+            return value
+        return candidate
 
     def _build(
         self,
@@ -220,11 +279,14 @@ class Spec:
             return [self._build(items, ids, (*where, n), references, strict) for n in range(count)]
         return _example(schema)
 
-    def create_body(self, op: Operation, ids: dict[str, str]) -> Any:
+    def create_body(
+        self, op: Operation, ids: dict[str, str], *, unique: str = "", leave: Collection[str] = ()
+    ) -> Any:
+        """A valid body for `op` (a create or an update), naming the items in `ids`."""
         schema = self.body_schema(op)
         if schema is None:
             return None
-        body, _ = self.build(schema, ids)
+        body, _ = self.build(schema, ids, unique=unique, leave=leave)
         return {**body, **BODY_OVERRIDES.get(op.id, {})}
 
     def references(self, op: Operation) -> list[Reference]:

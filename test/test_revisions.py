@@ -256,15 +256,15 @@ def test_a_create_for_a_session_revoked_after_its_token_was_checked_changes_noth
     """A create that is one statement asks the database nothing before it: its statement
     checks the session. A logout committed after the token's signature and expiry were
     checked leaves no row and no bump behind, and the answer is 401."""
-    from grau.accounts import tokens
     from grau.accounts.models import AuthSession
+    from grau.http import views
 
     start = revision_of(db_session, user)
-    signed = tokens._signed_claims
+    signed = views._signed_claims
     asked: list[object] = []
-    monkeypatch.setattr(tokens, "live_session_revision", asked.append)
+    monkeypatch.setattr(views, "live_session_revision", asked.append)
 
-    def check_then_log_out(token: str) -> tokens.Claims | None:
+    def check_then_log_out(token: str) -> views.Claims | None:
         claims = signed(token)
         assert claims is not None
         db_session.execute(
@@ -275,7 +275,7 @@ def test_a_create_for_a_session_revoked_after_its_token_was_checked_changes_noth
         db_session.flush()
         return claims
 
-    monkeypatch.setattr(tokens, "_signed_claims", check_then_log_out)
+    monkeypatch.setattr(views, "_signed_claims", check_then_log_out)
     response = client.post("/v1/body-stats", json=WEIGHT, headers=user.headers)
 
     assert response.status_code == 401, response.json

@@ -17,18 +17,13 @@ from grau.accounts.schemas import (
     UserCreate,
     UserUpdate,
 )
-from grau.accounts.tokens import (
-    authenticated,
-    current_principal,
-    current_session_id,
-    current_user_id,
-)
 from grau.db.session import db
 from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
 from grau.http.ratelimit import rate_limited
+from grau.http.views import authenticated, current_principal, current_session_id, current_user_id
 
 users_blp = Blueprint(
     "users", __name__, url_prefix="/v1/users", description="Accounts and profiles."

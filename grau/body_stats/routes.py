@@ -8,7 +8,6 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau.accounts.tokens import authenticated, current_principal
 from grau.body_stats import schemas, service
 from grau.body_stats.service import BODY_STATS
 from grau.db.session import db, one_statement, single_statement
@@ -16,7 +15,7 @@ from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
-from grau.http.views import Resource
+from grau.http.views import Resource, authenticated, current_principal
 
 blp = Blueprint(
     "body-stats",

@@ -12,7 +12,6 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau.accounts.tokens import authenticated
 from grau.catalog import schemas
 from grau.catalog.service import EQUIPMENT, EXERCISES
 from grau.db.session import one_statement, single_statement
@@ -20,7 +19,7 @@ from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
-from grau.http.views import Resource
+from grau.http.views import Resource, authenticated
 
 blp = Blueprint(
     "equipment",

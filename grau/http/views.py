@@ -1,4 +1,12 @@
-"""The HTTP side of every owned resource: its responses, and the work its views share.
+"""What every view shares around its body: who asks, and how it is answered.
+
+`authenticated` checks the bearer token (the JWT that `grau.accounts.tokens`
+issues) and counts the request against the user's rate limit; a view then
+acts for `current_principal()`. Its signature and claims never change, so
+each process verifies a token once and remembers the result; its expiry is
+checked on every use, and whether its session is alive is asked of the
+database (`grau.accounts.tokens.live_session_revision`), in the token check
+or in the view's own query.
 
 `Resource` answers for one resource: a page, an item, a created, updated or
 deleted one; reads serialized once and cached in the process under the
@@ -22,19 +30,142 @@ answers through its `Resource`:
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
+import jwt
 import marshmallow as ma
 import orjson
-from flask import Response, request, url_for
+from flask import Response, current_app, g, request, url_for
 
-from grau.accounts.tokens import Principal, current_principal, current_user_id
+from grau.accounts.tokens import ALGORITHM, Principal, live_session_revision
 from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.db.session import autocommit, db, driver_connection
 from grau.http.cache import Cached, read_key, responses
+from grau.http.errors import unauthorized
+from grau.http.openapi import add_responses, mark_authenticated
+from grau.http.ratelimit import client_address, count_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+VERIFIED_TOKENS_MAX = 10_000
+
+# ------------------------------------------------------------------------ who asks
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    expires: int
+
+
+def _signed_claims(token: str) -> Claims | None:
+    """The claims of a token grau signed (expired or not), or None.
+
+    Remembered per process (per app: the key is the app's) once checked.
+    """
+    verified: dict[str, Claims] = current_app.extensions.setdefault("grau.verified_tokens", {})
+    known = verified.get(token)
+    if known is not None:
+        return known
+    try:
+        raw = jwt.decode(
+            token,
+            current_app.config["SECRET_KEY"],
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "sid", "exp", "typ"], "verify_exp": False},
+        )
+        if raw["typ"] != "access":
+            return None
+        claims = Claims(uuid.UUID(raw["sub"]), uuid.UUID(raw["sid"]), int(raw["exp"]))
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        return None
+    if len(verified) >= VERIFIED_TOKENS_MAX:
+        verified.clear()  # tokens live 15 minutes: forgetting them all only costs a re-check
+    verified[token] = claims
+    return claims
+
+
+def authenticate(check_session: bool = True) -> Principal:
+    """The principal of the request's bearer token; 401 if there is none, 429 if over the limit.
+
+    `check_session`: ask the database whether the token's session is alive (and read
+    the revisions); without it the principal has no revision, and the caller's own
+    query must check the session.
+
+    The request counts against the user's rate limit if the token is one grau
+    signed and not expired (even if revoked), else against the client's
+    address, so forged tokens cannot spread one client over many counters.
+    """
+    header = request.environ.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    claims = _signed_claims(token) if scheme.lower() == "bearer" and token else None
+    # An expired token counts against the address: a leaked old token must not be able
+    # to spend its user's budget.
+    live = claims is not None and claims.expires > time.time()
+    count_user(f"user:{claims.user_id}" if live and claims else f"address:{client_address()}")
+    if not header:
+        unauthorized("An access token is required.", error=None)
+    if scheme.lower() != "bearer" or not token:
+        unauthorized("Use 'Authorization: Bearer <access token>'.", error="invalid_request")
+    if claims is None:
+        unauthorized("The access token is invalid.")
+    if claims.expires <= time.time():
+        unauthorized("The access token has expired; refresh it.")
+    if not check_session:  # the view's own query checks it (see `authenticated`)
+        return Principal(claims.user_id, claims.session_id, None)
+    revision = live_session_revision(claims.user_id, claims.session_id)
+    if revision is None:
+        unauthorized("The access token has been revoked.")
+    return Principal(claims.user_id, claims.session_id, revision)
+
+
+def authenticated(
+    func: F | None = None, *, view_checks_session: bool | Callable[[], bool] = False
+) -> Any:
+    """Require a valid access token; documents 401, and 429 for the per-user rate limit.
+
+    `@authenticated` checks the token's claims and asks the database whether its
+    session is alive. `@authenticated(view_checks_session=...)` (True, or a function
+    asked per request) is for a view whose own query checks the session as it reads
+    or writes (`with_session_check`, a write's one statement): the token check then
+    asks the database nothing, the principal has no revision, and the view answers
+    401 when its query finds no live session, after its arguments were validated.
+    """
+
+    def decorate(func: F) -> F:
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            ask = view_checks_session
+            g.principal = authenticate(check_session=not (ask() if callable(ask) else ask))
+            return func(*args, **kwargs)
+
+        mark_authenticated(wrapper)
+        add_responses(wrapper, (429,))
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(func) if func is not None else decorate
+
+
+def current_principal() -> Principal:
+    principal: Principal = g.principal
+    return principal
+
+
+def current_user_id() -> uuid.UUID:
+    return current_principal().user_id
+
+
+def current_session_id() -> uuid.UUID:
+    return current_principal().session_id
+
+
+# ------------------------------------------------------------------ how it is answered
 
 
 def _etag_of_body(body: bytes) -> str:

@@ -8,13 +8,12 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau.accounts.tokens import authenticated
 from grau.db.session import one_statement, single_statement
 from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
-from grau.http.views import Resource
+from grau.http.views import Resource, authenticated
 from grau.moods import schemas
 from grau.moods.service import MOOD_TAGS, MOODS
 

@@ -8,13 +8,12 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau.accounts.tokens import authenticated, current_principal
 from grau.db.session import db, one_statement, single_statement
 from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
-from grau.http.views import Resource
+from grau.http.views import Resource, authenticated, current_principal
 from grau.nutrition import schemas
 from grau.nutrition.service import NUTRITION, daily_totals, user_timezone
 

@@ -8,12 +8,11 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau.accounts.tokens import authenticated
 from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
-from grau.http.views import Resource
+from grau.http.views import Resource, authenticated
 from grau.plans import schemas
 from grau.plans.service import PLANS
 

@@ -9,14 +9,20 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from grau.accounts.tokens import authenticated, current_principal, current_user_id
 from grau.catalog.routes import EXERCISE_ID, exercises_blp
 from grau.db.session import db
 from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
-from grau.http.views import NestedResource, Resource, if_match
+from grau.http.views import (
+    NestedResource,
+    Resource,
+    authenticated,
+    current_principal,
+    current_user_id,
+    if_match,
+)
 from grau.workouts import schemas
 from grau.workouts.service import WORKOUT_SETS, WORKOUTS, exercise_progress
 

@@ -49,6 +49,7 @@ from grau.http.cache import Cached, read_key, responses
 from grau.http.errors import unauthorized
 from grau.http.openapi import add_responses, mark_authenticated
 from grau.http.ratelimit import client_address, count_user
+from grau.http.schemas import FlatDump
 
 F = TypeVar("F", bound=Callable[..., Any])
 VERIFIED_TOKENS_MAX = 10_000
@@ -224,6 +225,10 @@ class Resource:
     id_arg: str  # its URL argument, e.g. "stat_id"
     # An item's URL around its id, per application root: url_for's answer, built once.
     _locations: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
+    dump: FlatDump = field(init=False, repr=False)  # `schema.dump` for one item, or `.many`
+
+    def __post_init__(self) -> None:
+        self.dump = FlatDump(self.schema)
 
     def location(self, item: Any) -> str:
         """The item's URL, as `url_for(endpoint, <id_arg>=item.id)` gives it."""
@@ -256,7 +261,7 @@ class Resource:
 
         def produce() -> tuple[bytes, str]:
             result = load()
-            result.items = self.schema.dump(result.items, many=True)
+            result.items = self.dump.many(result.items)
             body = _dumps(result.envelope())
             return body, _etag_of_body(body)
 
@@ -268,7 +273,7 @@ class Resource:
         def produce() -> tuple[bytes, str]:
             loaded = load()
             shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
-            return _dumps(self.schema.dump(shown)), etag_of(shown, variant)
+            return _dumps(self.dump(shown)), etag_of(shown, variant)
 
         return self._cached(principal, produce)
 
@@ -285,11 +290,11 @@ class Resource:
 
     def created(self, item: Any) -> Response:
         return json_response(
-            _dumps(self.schema.dump(item)), 201, etag_of(item), {"Location": self.location(item)}
+            _dumps(self.dump(item)), 201, etag_of(item), {"Location": self.location(item)}
         )
 
     def updated(self, item: Any) -> Response:
-        return json_response(_dumps(self.schema.dump(item)), 200, etag_of(item))
+        return json_response(_dumps(self.dump(item)), 200, etag_of(item))
 
     @staticmethod
     def deleted() -> Response:
@@ -311,7 +316,7 @@ class NestedResource(Resource):
         location = url_for(
             self.endpoint, **{self.parent_arg: getattr(item, self.parent_key), self.id_arg: item.id}
         )
-        body = _dumps(self.schema.dump(item))
+        body = _dumps(self.dump(item))
         return json_response(body, 201, etag_of(item), {"Location": location})
 
 

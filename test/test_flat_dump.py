@@ -1,0 +1,141 @@
+"""`FlatDump`, the fast `schema.dump`: the same JSON bytes as marshmallow's, for every item
+schema of grau, on many rows of edge values."""
+
+from __future__ import annotations
+
+import gc
+import random
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+import pytest
+
+import app  # noqa: F401 (imports every blueprint, and so every Resource)
+from grau.http.schemas import PLAIN_CONVERSIONS, FlatDump, Number, Text, Timestamp
+from grau.http.views import Resource, _dumps
+from grau.units import InUnit
+
+# Every Resource the route modules built (they are module globals, found where they live).
+RESOURCES = sorted(
+    (r for r in gc.get_objects() if isinstance(r, Resource)), key=lambda r: r.endpoint
+)
+FLAT = [r for r in RESOURCES if r.dump.steps is not None]
+
+TEXTS = ["", "kg", "Ünïcødé ✓ 🏋", 'quote " backslash \\ newline \n tab \t', "\x01\x1f", "x" * 1000]
+FLOATS = [0.0, -0.0, 72.4, 70, 1e-7, 1e16, 123456789.123456789, 5e-324, 1.7976931348623157e308]
+INTEGERS = [0, 1, -5, 2**53 + 1]
+MOMENTS = [
+    datetime(2026, 1, 1, 8, tzinfo=UTC),
+    datetime(2026, 1, 1, 8, 0, 0, 1, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 30, 15, 512000, tzinfo=ZoneInfo("Europe/Berlin")),
+    datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"), fold=1),
+    datetime(2026, 6, 1, 12, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    datetime(1900, 1, 1, tzinfo=UTC),
+    datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+]
+
+
+def values_for(field: ma.fields.Field, rng: random.Random) -> Any:
+    kind = type(field)
+    if rng.random() < 0.15:
+        return None
+    if kind in (ma.fields.String, Text):
+        return rng.choice(TEXTS)
+    if kind is ma.fields.UUID:
+        return uuid.UUID(int=rng.getrandbits(128))
+    if kind in (ma.fields.Float, Number):
+        return rng.choice(FLOATS) * rng.choice([1, -1])
+    if kind is Timestamp:
+        return rng.choice(MOMENTS)
+    return rng.choice(INTEGERS)
+
+
+def rows(resource: Resource, count: int) -> list[Any]:
+    rng = random.Random(resource.endpoint)
+    found = []
+    for n in range(count):
+        attributes = {
+            field.attribute or name: values_for(field, rng)
+            for name, field in resource.schema.dump_fields.items()
+        }
+        if n % 10 == 0:  # now and then an attribute the item lacks: left out of both
+            attributes.pop(rng.choice(sorted(attributes)))
+        found.append(SimpleNamespace(**attributes))
+    return found
+
+
+def test_the_item_schemas_of_owned_entries_are_dumped_flat() -> None:
+    assert {r.endpoint for r in FLAT} >= {
+        "body-stats.BodyStat",
+        "mood-tags.MoodTag",
+        "nutrition-entries.Entry",
+        "workouts.WorkoutSetItem",
+    }
+
+
+@pytest.mark.parametrize("resource", FLAT, ids=lambda r: r.endpoint)
+def test_a_flat_dump_is_marshmallows_byte_for_byte(resource: Resource) -> None:
+    for item in rows(resource, 2000):
+        assert _dumps(resource.dump(item)) == _dumps(resource.schema.dump(item)), vars(item)
+
+
+@pytest.mark.parametrize("resource", FLAT, ids=lambda r: r.endpoint)
+def test_a_flat_page_is_marshmallows_byte_for_byte(resource: Resource) -> None:
+    items = rows(resource, 100)
+    assert _dumps(resource.dump.many(items)) == _dumps(resource.schema.dump(items, many=True))
+
+
+def test_an_item_shown_in_another_unit_dumps_as_marshmallow_dumps_it() -> None:
+    stats = next(r for r in FLAT if r.endpoint == "body-stats.BodyStat")
+    stored = rows(stats, 1)[0]
+    stored.type, stored.value, stored.unit = "weight", 72.4, "kg"
+    shown = InUnit(stored, "lb")
+    assert _dumps(stats.dump(shown)) == _dumps(stats.schema.dump(shown))
+
+
+class WithHook(ma.Schema):
+    name = ma.fields.String()
+
+    @ma.post_dump
+    def shout(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {"name": data["name"].upper()}
+
+
+class Nested(ma.Schema):
+    inner = ma.fields.Nested(WithHook)
+
+
+class Upper(ma.fields.String):
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return str(value).upper()
+
+
+class Subclassed(ma.Schema):
+    name = Upper()
+
+
+@pytest.mark.parametrize("schema", [WithHook(), Nested(), Subclassed()])
+def test_what_is_not_flat_is_left_to_marshmallow(schema: ma.Schema) -> None:
+    item = SimpleNamespace(name="ana", inner=SimpleNamespace(name="ana"))
+    dump = FlatDump(schema)
+    assert dump.steps is None
+    assert dump(item) == schema.dump(item)
+
+
+def test_a_mapping_is_left_to_marshmallow() -> None:
+    stats = next(r for r in FLAT if r.endpoint == "body-stats.BodyStat")
+    item = {"id": uuid.uuid4(), "type": "weight", "note": None}
+    assert stats.dump(item) == stats.schema.dump(item)
+
+
+def test_every_plain_conversion_is_what_marshmallow_does() -> None:
+    for kind, convert in PLAIN_CONVERSIONS.items():
+        field = kind()
+        value = {str: "x", float: 72.4, int: 7}.get(convert, MOMENTS[2])  # type: ignore[call-overload]
+        if kind is ma.fields.UUID:
+            value = uuid.uuid4()
+        assert convert(value) == field.serialize("v", {"v": value})

@@ -183,7 +183,11 @@ def json_response(
 ) -> Response:
     sent = [("ETag", etag)] if etag else []
     sent += (headers or {}).items()
-    return Response(body, status=status, headers=sent, mimetype="application/json")
+    # Every header given at once, the body as a list, and `direct_passthrough`: Werkzeug
+    # then sets no header again (each set rescans the list) and hands the list on as the
+    # body instead of wrapping it in two iterators. The same headers, in the same order.
+    sent += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    return Response([body], status=status, headers=sent, direct_passthrough=True)
 
 
 def _not_modified(etag: str) -> bool:

@@ -158,7 +158,7 @@ def idempotent(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get("Idempotency-Key")
+        key = request.environ.get("HTTP_IDEMPOTENCY_KEY")  # request.headers' own lookup
         if key is None:
             return func(*args, **kwargs)
         if not 1 <= len(key) <= 255 or not KEY_PATTERN.match(key):

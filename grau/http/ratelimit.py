@@ -136,12 +136,13 @@ class UserBudget:
         self.counters = counters
         self.limit = limit
         self.batch = 1 if limit.amount <= 50 else min(MAX_BATCH, limit.amount // 50)
+        self.period = limit.get_expiry()  # seconds per window
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
     def hit(self, who: str) -> int | None:
         """Count one request of `who`; None if it is within the limit, else the window's end."""
-        period = self.limit.get_expiry()
+        period = self.period
         with self._lock:  # the clock too: a thread must not bring back a window that ended
             index = int(time.time() // period)
             window = self._windows.get(who)

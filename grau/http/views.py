@@ -62,6 +62,7 @@ class Claims:
     user_id: uuid.UUID
     session_id: uuid.UUID
     expires: int
+    budget: str  # the user's rate-limit counter (`count_user`), named once per token
 
 
 def _signed_claims(token: str) -> Claims | None:
@@ -82,7 +83,8 @@ def _signed_claims(token: str) -> Claims | None:
         )
         if raw["typ"] != "access":
             return None
-        claims = Claims(uuid.UUID(raw["sub"]), uuid.UUID(raw["sid"]), int(raw["exp"]))
+        user_id = uuid.UUID(raw["sub"])
+        claims = Claims(user_id, uuid.UUID(raw["sid"]), int(raw["exp"]), f"user:{user_id}")
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return None
     if len(verified) >= VERIFIED_TOKENS_MAX:
@@ -109,7 +111,7 @@ def authenticate(check_session: bool = True) -> Principal:
     # An expired token counts against the address: a leaked old token must not be able
     # to spend its user's budget.
     live = claims is not None and claims.expires > time.time()
-    count_user(f"user:{claims.user_id}" if live and claims else f"address:{client_address()}")
+    count_user(claims.budget if live and claims else f"address:{client_address()}")
     if not header:
         unauthorized("An access token is required.", error=None)
     if scheme.lower() != "bearer" or not token:

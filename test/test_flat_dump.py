@@ -15,9 +15,9 @@ import marshmallow as ma
 import pytest
 
 import app  # noqa: F401 (imports every blueprint, and so every Resource)
+from grau.core.units import InUnit
 from grau.http.schemas import PLAIN_CONVERSIONS, FlatDump, Number, Text, Timestamp
 from grau.http.views import Resource, _dumps
-from grau.units import InUnit
 
 # Every Resource the route modules built (they are module globals, found where they live).
 RESOURCES = sorted(

@@ -24,10 +24,11 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 
 from grau.core.revisions import Revision
 
@@ -44,9 +45,10 @@ class Cached:
 Key = tuple[Any, ...]
 
 
-def read_key(user_id: uuid.UUID, revision: Revision) -> Key:
-    """The current request's key: user, revision, path and query string."""
-    return (user_id, revision, request.path, request.query_string)
+def read_key(user_id: uuid.UUID, revision: Revision, environ: Mapping[str, Any]) -> Key:
+    """A request's key: user, revision, and its path and query string as sent (the WSGI
+    environ's: one lookup of the request for the caller, none here)."""
+    return (user_id, revision, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
 
 
 class ResponseCache:

@@ -192,17 +192,17 @@ def json_response(
     return Response([body], status=status, headers=sent, direct_passthrough=True)
 
 
-def _not_modified(etag: str) -> bool:
-    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
+def _not_modified(etag: str, environ: Mapping[str, Any]) -> bool:
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
     if not if_none_match:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in tags or etag in tags
 
 
-def _answer(body: bytes, etag: str) -> Response:
-    """200 with the body, or 304 if If-None-Match names its ETag."""
-    if _not_modified(etag):
+def _answer(body: bytes, etag: str, environ: Mapping[str, Any]) -> Response:
+    """200 with the body, or 304 if the request's If-None-Match names its ETag."""
+    if _not_modified(etag, environ):
         return Response(status=304, headers={"ETag": etag})
     return json_response(body, etag=etag)
 
@@ -210,7 +210,7 @@ def _answer(body: bytes, etag: str) -> Response:
 def uncached(body: bytes) -> Response:
     """A read that is never cached (it depends on more than one resource's writes):
     its ETag is its body's hash, and If-None-Match is honoured all the same."""
-    return _answer(body, _etag_of_body(body))
+    return _answer(body, _etag_of_body(body), request.environ)
 
 
 def _dumps(data: Any) -> bytes:
@@ -253,14 +253,15 @@ class Resource:
         """This request's body from the cache, else from `produce()` -> (body, ETag)."""
         if principal.revision is None:  # never cache under a revision nobody read
             raise RuntimeError("a cached read needs the revisions its session check read")
-        key = read_key(principal.user_id, principal.revision)
+        environ = request.environ
+        key = read_key(principal.user_id, principal.revision, environ)
         cache = responses()
         entry = cache.get(key)
         if entry is None:
             body, etag = produce()
             entry = Cached(etag, body)
             cache.put(key, entry)
-        return _answer(entry.body, entry.etag)
+        return _answer(entry.body, entry.etag, environ)
 
     def page(self, principal: Principal, load: Callable[[], PageResult]) -> Response:
         """A cached page of the user's items."""

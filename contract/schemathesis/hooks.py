@@ -9,7 +9,7 @@ throwaway accounts, so the account every other operation uses stays signed in
 for the whole run. That matters because login and registration are rate
 limited per client address: the fuzzer's own calls to them spend the budget
 within seconds, and an auth that had to log in again would wait a minute for
-each `Retry-After`. In-process runs (test/test_schemathesis.py) bring their own.
+each `Retry-After`.
 
 Generation (every run): rules that JSON Schema cannot state are taught to the
 generator, so a positive case is one a correct client could send:
@@ -156,9 +156,7 @@ _lock = threading.Lock()
 
 
 def _needs_token(ctx: Any) -> bool:
-    operation = ctx.operation
-    # In-process runs (test/test_schemathesis.py) send their own token.
-    return operation.app is None and operation.definition.raw.get("security") != []
+    return bool(ctx.operation.definition.raw.get("security") != [])
 
 
 def _kind(case: Case, ctx: Any) -> str:
@@ -304,15 +302,11 @@ def _with_real_references(node: Any, case: Case) -> Any:
 
 def _exercise_id(case: Case) -> str:
     """The id of one of grau's catalog exercises, looked up once per server."""
-    operation = case.operation
-    server = "in-process" if operation.app is not None else operation.schema.get_base_url()
+    server = case.operation.schema.get_base_url()
     if server not in _catalog_exercise:
         path = "/v1/exercises?source=system&page_size=1"
         headers = {"Authorization": case.headers.get("Authorization", "")}
-        if operation.app is not None:
-            body = operation.app.test_client().get(path, headers=headers).get_json()
-        else:
-            body = requests.get(f"{server}{path}", headers=headers, timeout=TIMEOUT_S).json()
+        body = requests.get(f"{server}{path}", headers=headers, timeout=TIMEOUT_S).json()
         _catalog_exercise[server] = body["items"][0]["id"]
     return _catalog_exercise[server]
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from unittest.mock import ANY
 
 import pytest
+from conftest import TEST_REDIS_URL
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +25,19 @@ def users_only_app(make_app: Callable[..., Flask], session_factory: sessionmaker
     subset = make_app(blueprints=[ops_blp, users_blp])
     use_sessions(subset, session_factory)
     return subset
+
+
+# ------------------------------------------------------------------------- readiness
+
+
+def test_ready_reports_the_database_and_redis(client):
+    """The live fault tests take each one down; this is the answer when both are up,
+    or when no Redis is configured (the embedded default counts rate limits alone)."""
+    response = client.get("/ready")
+
+    assert response.status_code == 200
+    redis = {"status": "ok"} if TEST_REDIS_URL else {"status": "disabled", "detail": ANY}
+    assert response.json == {"status": "ok", "database": {"status": "ok"}, "redis": redis}
 
 
 # ------------------------------------------------------------------ blueprint subsets

@@ -162,7 +162,7 @@ OWNED = {
     ),
     "plan": Owned(
         "/v1/plans",
-        {"name": "Full body"},
+        {"name": "Full body", "days": [{"name": "Day A"}]},
         {"name": "Mine now", "days": []},  # a PATCH with days replaces them all
         required=("name",),
         three=({"name": "Beta"}, {"name": "Gamma"}, {"name": "Alpha"}),
@@ -184,6 +184,7 @@ OWNED = {
         default_order="acb",
         sorts={"started_at": "bca", "name": "cab", **BY_CREATION},
         not_sort_keys=("note", "ended_at", "sequence"),
+        server_owned=("sets",),
         clearable=("note", "Felt strong"),
         read_query="unit=lb",
         time_range=("started_at", "started_from", "started_to"),
@@ -567,12 +568,13 @@ def test_patch_of_null_clears_an_optional_field(items: Items) -> None:
 
 
 @pytest.mark.parametrize("name", OWNED)
-def test_patch_without_a_body_gets_422(items: Items) -> None:
+def test_patch_without_a_body_gets_422_on_the_body(items: Items) -> None:
     item = items.make()
 
     response = items.client.patch(items.url(item["id"]), headers=items.headers())
 
     assert response.status_code == 422
+    assert "_schema" in response.json["errors"]
 
 
 @pytest.mark.parametrize("name", OWNED)
@@ -580,7 +582,8 @@ def test_patch_without_if_match_is_accepted_and_the_last_write_wins(items: Items
     item = items.make()
     items.patch(item["id"], items.resource.change)
 
-    last = items.patch(item["id"], {k: item[k] for k in items.resource.change})
+    back = {k: v for k, v in items.resource.create.items() if k in items.resource.change}
+    last = items.patch(item["id"], back)
 
     assert last.status_code == 200
     assert items.get(item["id"]).json == last.json
@@ -835,9 +838,11 @@ def test_time_range_filters_include_both_bounds(items: Items) -> None:
     }
     first, middle, last = (by_moment[m] for m in sorted(by_moment))
     mid = sorted(by_moment)[1]
+    mid_in_paris = mid.replace("T08:00:00+00:00", "T09:00:00+01:00")  # the same moment
 
     selected = [
-        set(items.ids(**query)) for query in ({start: mid, end: mid}, {start: mid}, {end: mid})
+        set(items.ids(**query))
+        for query in ({start: mid, end: mid}, {start: mid_in_paris}, {end: mid_in_paris})
     ]
 
     assert selected == [{middle}, {middle, last}, {first, middle}]
@@ -942,3 +947,89 @@ def test_unusable_idempotency_key_gets_422(items: Items) -> None:
     statuses = [items.post(items.body(), **{"Idempotency-Key": key}).status_code for key in keys]
 
     assert statuses == [422] * len(keys)
+
+
+# ------------------------------------------------------------------ computed reads
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A read computed from a user's items of one resource (`source`, in OWNED)."""
+
+    path: str  # `{exercise}`: the exercise the source's body logs
+    query: dict[str, str]
+    source: str
+
+
+COMPUTED = {
+    "body stats summary": Computed("/v1/body-stats/summary", {"type": "weight"}, "body stat"),
+    "nutrition daily totals": Computed(
+        "/v1/nutrition-entries/daily-totals",
+        {"from": "2026-11-20", "to": "2026-11-20"},
+        "nutrition entry",
+    ),
+    "exercise progress": Computed("/v1/exercises/{exercise}/progress", {}, "workout set"),
+}
+
+
+class ComputedRead:
+    """A computed read as one user asks for it, and how to add to what it computes."""
+
+    def __init__(self, client: FlaskClient, computed: Computed, account: Any) -> None:
+        self.client, self.computed, self.account = client, computed, account
+        self.source = Items(client, OWNED[computed.source], account)
+        exercise = self.source.body().get("exercise_id", "")
+        self.url = computed.path.format(exercise=exercise)
+
+    def get(self, **headers: str) -> Any:
+        return self.client.get(
+            self.url, query_string=self.computed.query, headers=self.source.headers(**headers)
+        )
+
+
+@pytest.fixture
+def computed(client: FlaskClient, user: Any, read: str) -> ComputedRead:
+    return ComputedRead(client, COMPUTED[read], user)
+
+
+@pytest.mark.parametrize("read", COMPUTED)
+def test_a_computed_read_without_a_token_gets_401_with_www_authenticate(
+    client: FlaskClient, computed: ComputedRead
+) -> None:
+    response = client.get(computed.url, query_string=computed.computed.query)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("read", COMPUTED)
+def test_a_computed_read_with_a_matching_if_none_match_gets_304(computed: ComputedRead) -> None:
+    computed.source.make()
+    etag = computed.get().headers["ETag"]
+
+    response = computed.get(**{"If-None-Match": etag})
+
+    assert (response.status_code, response.get_data()) == (304, b"")
+
+
+@pytest.mark.parametrize("read", COMPUTED)
+def test_a_computed_read_shows_an_item_added_after_it_was_read(computed: ComputedRead) -> None:
+    before = computed.get()
+
+    computed.source.make()
+
+    after = computed.get(**{"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.json != before.json
+
+
+@pytest.mark.parametrize("read", COMPUTED)
+def test_a_computed_read_counts_none_of_another_users_items(
+    client: FlaskClient, computed: ComputedRead, other_user: Any, read: str
+) -> None:
+    theirs = ComputedRead(client, COMPUTED[read], other_user)
+    before = theirs.get().json
+
+    computed.source.make()
+
+    assert theirs.get().json == before

@@ -7,13 +7,12 @@ and 2025-03-10 are Mondays.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, literal, select
+from conftest import selects, sql_sent
+from sqlalchemy import literal, select
 
 from grau.db.buckets import bucket_start, local_bucket
 from grau.db.model import UTCDateTime
@@ -419,28 +418,14 @@ def test_summary_is_not_taken_for_a_stat_id(client, user):
     assert "buckets" in response.json
 
 
-@contextmanager
-def statements(engine: Any) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
-
-
 def test_summary_is_one_grouped_query(client, user, create_stat, engine):
     for day in range(1, 29):
         record(create_stat, user, f"2025-02-{day:02d}T08:00:00+00:00", 70 + day / 10)
-    with statements(engine) as seen:
+    with sql_sent(engine) as seen:
         response = summary(client, user, type="weight", bucket="week")
     # 2025-02-01 is a Saturday: its week starts in January, then four whole weeks.
     assert [b["count"] for b in response.json["buckets"]] == [2, 7, 7, 7, 5]
-    queries = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    queries = selects(seen)
     aggregates = [s for s in queries if "GROUP BY" in s.upper()]
     assert len(aggregates) == 1
     assert "avg(" in aggregates[0].lower()

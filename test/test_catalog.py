@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from conftest import selects, sql_sent
 
 from grau.catalog.models import MUSCLES, Exercise
 from grau.catalog.seed import load_data
@@ -90,20 +89,6 @@ def system_equipment(client, user) -> dict[str, Any]:
 
 def public(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k != "_etag"}
-
-
-@contextmanager
-def counted_queries(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def log_a_set(db_session: Any, user_id: str, exercise_id: str) -> None:
@@ -479,16 +464,15 @@ def test_invalid_exercise_list_argument_gets_422_naming_it(client, user, name, v
 
 def test_listing_100_exercises_takes_a_constant_number_of_queries(client, user, engine):
     client.get(EQUIPMENT, headers=user.headers)  # the token's session check, cached after this
-    with counted_queries(engine) as few:
+    with sql_sent(engine) as few:
         client.get(EXERCISES, query_string={"page_size": 5}, headers=user.headers)
-    with counted_queries(engine) as many:
+    with sql_sent(engine) as many:
         response = client.get(EXERCISES, query_string={"page_size": 100}, headers=user.headers)
 
     assert len(response.json["items"]) == 100
     assert all(e["primary_muscles"] for e in response.json["items"])
-    selects = [s for s in many if s.lstrip().upper().startswith("SELECT")]
     # count, exercises, their muscles, their equipment
-    assert (len(many), len(selects)) == (len(few), 4), many
+    assert (len(many), len(selects(many))) == (len(few), 4), many
 
 
 # ------------------------------------------------------------- changing exercises

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from conftest import selects, sql_sent
 
 from grau.workouts.models import Workout, WorkoutSet
 
@@ -371,22 +371,14 @@ def test_progress_of_an_unknown_exercise_gets_404(client, user):
 def test_progress_takes_the_same_queries_for_1_or_20_workouts(
     client, user, exercise_id, log_workout, engine
 ):
-    def selects() -> int:
-        statements: list[str] = []
-
-        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+    def queries() -> int:
+        with sql_sent(engine) as sent:
             assert get(client, user, exercise_id).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
+        return len(selects(sent))
 
     log_workout(user, exercise_id, day(1), [(100.0, 5)])
-    one = selects()
+    one = queries()
     for n in range(2, 21):
         log_workout(user, exercise_id, day(n), [(100.0, 5), (90.0, 8)])
 
-    assert selects() == one <= 4  # exercise, user, per-workout aggregate, best set
+    assert queries() == one <= 4  # exercise, user, per-workout aggregate, best set

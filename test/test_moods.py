@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import selects, sql_sent
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from grau.moods import models
 from grau.moods.schemas import Mood as MoodSchema
@@ -410,22 +409,6 @@ def test_deleting_a_mood_keeps_its_tags(client, user, create_tag, create_mood):
 # ------------------------------------------------------------------ query counts
 
 
-@contextmanager
-def selects(engine: Engine) -> Iterator[list[str]]:
-    """The SELECT statements run on `engine` (the tests' sessions use its connection)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def store_moods(db_session: Any, user_id: str, count: int, tags_each: int) -> None:
     """`count` moods of one user, each with `tags_each` of their tags, written directly."""
     owner = uuid.UUID(user_id)
@@ -453,9 +436,9 @@ def test_listing_100_moods_with_3_tags_each_costs_as_many_queries_as_1_mood(
 
     counts, pages = [], []
     for account in (one, hundred):
-        with selects(engine) as seen:
+        with sql_sent(engine) as sent:
             pages.append(listing(client, account, page_size=100).json["items"])
-        counts.append(len(seen))
+        counts.append(len(selects(sent)))
 
     assert counts[0] == counts[1]
     assert [[len(item["tag_ids"]) for item in page] for page in pages] == [[1], [3] * 100]
@@ -466,11 +449,11 @@ def test_a_page_of_moods_with_their_tags_is_three_selects(db_session, engine, us
     store_moods(db_session, user.id, 100, 3)
     args = {"page": 1, "page_size": 100, "sort": "-recorded_at"}
 
-    with selects(engine) as seen:
+    with sql_sent(engine) as sent:
         page = MOODS.list_page(db_session, uuid.UUID(user.id), args)
         dumped = MoodSchema().dump(page.items, many=True)
 
-    assert len(seen) == 3
+    assert len(selects(sent)) == 3
     assert [len(item["tag_ids"]) for item in dumped] == [3] * 100
 
 
@@ -478,9 +461,9 @@ def test_reading_a_mood_with_50_tags_is_two_selects(db_session, engine, user):
     store_moods(db_session, user.id, 1, 50)
     mood_id = db_session.scalar(select(models.Mood.id).filter_by(user_id=uuid.UUID(user.id)))
 
-    with selects(engine) as seen:
+    with sql_sent(engine) as sent:
         mood = MOODS.get(db_session, uuid.UUID(user.id), mood_id)
         dumped = MoodSchema().dump(mood)
 
-    assert len(seen) == 2
+    assert len(selects(sent)) == 2
     assert len(dumped["tag_ids"]) == 50

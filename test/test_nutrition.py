@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, literal, select
+from conftest import selects, sql_sent
+from sqlalchemy import literal, select
 
 from grau.db.buckets import bucket_start, local_bucket
 from grau.db.model import UTCDateTime
@@ -69,22 +69,6 @@ def create_entry(client: Any) -> Callable[..., dict[str, Any]]:
         return {**response.json, "_etag": response.headers["ETag"]}
 
     return make
-
-
-@contextmanager
-def selects(engine: Engine) -> Iterator[list[str]]:
-    """The SELECT statements run on `engine` (the tests' sessions use its connection)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def store_entries(db_session: Any, user_id: str, count: int) -> None:
@@ -267,9 +251,9 @@ def test_listing_100_entries_costs_as_many_queries_as_1(client, engine, db_sessi
 
     counts, sizes = [], []
     for account in (one, hundred):
-        with selects(engine) as seen:
+        with sql_sent(engine) as sent:
             sizes.append(len(listing(client, account, page_size=100, unit="l").json["items"]))
-        counts.append(len(seen))
+        counts.append(len(selects(sent)))
 
     assert sizes == [1, 100]
     assert counts[0] == counts[1] == 2  # count and page
@@ -602,10 +586,10 @@ def test_daily_totals_are_one_grouped_sum_in_sql_however_many_entries(
 
     counts, seen_sql = [], []
     for account in (few, many):
-        with selects(engine) as seen:
+        with sql_sent(engine) as sent:
             response = totals(client, account, **query)
-        counts.append(len(seen))
-        seen_sql.extend(seen)
+        counts.append(len(selects(sent)))
+        seen_sql.extend(sent)
 
     assert counts[0] == counts[1] == 2  # the user's time zone, the grouped sums
     assert sum(t["count"] for ts in day_totals(response).values() for t in ts) == 200

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
 import pytest
-from sqlalchemy import event, func, select, update
+from conftest import sql_sent
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from grau.catalog.models import Exercise
@@ -92,20 +92,6 @@ def create_plan(client: Any) -> Callable[..., dict[str, Any]]:
         return {**response.json, "_etag": response.headers["ETag"]}
 
     return make
-
-
-@contextmanager
-def counting_queries(engine: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
 
 
 def plan_queries(statements: list[str]) -> list[str]:
@@ -502,7 +488,7 @@ def test_reading_a_plan_of_7_days_of_8_exercises_costs_what_one_day_costs(
 
     counts = []
     for plan in (small, big):
-        with counting_queries(engine) as statements:
+        with sql_sent(engine) as statements:
             response = client.get(item_url(plan["id"]), headers=user.headers)
         assert response.status_code == 200
         counts.append((len(statements), len(plan_queries(statements))))
@@ -517,13 +503,13 @@ def test_listing_five_big_plans_costs_what_one_small_plan_costs(
     client, user, create_plan, system_ids, engine
 ):
     create_plan(user, name="small", days=[day("A", system_ids[0])])
-    with counting_queries(engine) as statements:
+    with sql_sent(engine) as statements:
         one = listing(client, user)
     small = (len(statements), len(plan_queries(statements)))
     for n in range(5):
         create_plan(user, name=f"big {n}", days=[day(f"D{i}", *system_ids) for i in range(7)])
 
-    with counting_queries(engine) as statements:
+    with sql_sent(engine) as statements:
         six = listing(client, user)
 
     assert (one.json["pagination"]["total"], six.json["pagination"]["total"]) == (1, 6)
@@ -625,7 +611,7 @@ def test_replacing_days_of_a_plan_changed_meanwhile_gets_412_and_deletes_nothing
         bump = update(Plan).where(Plan.id == plan_id).values(version=Plan.version + 1)
         slow.execute(bump, execution_options={"synchronize_session": False})
 
-        with counting_queries(engine) as statements, pytest.raises(Stale):
+        with sql_sent(engine) as statements, pytest.raises(Stale):
             service.PLANS.update(slow, user_id, plan_id, {"days": [day("Slow")]}, if_match=None)
 
     assert not [s for s in statements if s.lstrip().upper().startswith("DELETE")]

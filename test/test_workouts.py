@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from conftest import selects, sql_sent
+from sqlalchemy import func, select
 
 from grau.catalog.models import Exercise
 from grau.workouts.models import Workout, WorkoutSet
@@ -114,34 +114,10 @@ def post_set(client: Any, account: Any, workout_id: str, body: dict[str, Any], *
 # --------------------------------------------------------------------- query count
 
 
-@pytest.fixture
-def count_queries(engine) -> Callable[[], Any]:
-    """`with count_queries() as statements:` collects the SQL sent to the test database."""
-
-    @contextmanager
-    def counting() -> Iterator[list[str]]:
-        statements: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-
-    return counting
-
-
 def warm_up(client: Any, *accounts: Any) -> None:
     """A first request per account, so its session check is cached before counting."""
     for account in accounts:
         assert client.get("/v1/users/me", headers=account.headers).status_code == 200
-
-
-def selects(statements: list[str]) -> int:
-    return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
 
 
 @pytest.fixture
@@ -177,19 +153,19 @@ def insert_workouts(db_session, exercise_id) -> Callable[..., list[str]]:
 
 
 def test_reading_a_workout_of_30_sets_takes_as_many_queries_as_one_of_1(
-    client, user, insert_workouts, count_queries
+    client, user, insert_workouts, engine
 ):
     one, thirty = insert_workouts(user, 1, 1)[0], insert_workouts(user, 1, 30)[0]
     warm_up(client, user)
 
-    with count_queries() as for_one:
+    with sql_sent(engine) as for_one:
         small = client.get(workout_url(one), headers=user.headers)
-    with count_queries() as for_thirty:
+    with sql_sent(engine) as for_thirty:
         large = client.get(workout_url(thirty), headers=user.headers)
 
     assert (len(small.json["sets"]), len(large.json["sets"])) == (1, 30)
     assert len(for_thirty) == len(for_one)
-    assert selects(for_thirty) <= 2, for_thirty  # the workout, then all its sets
+    assert len(selects(for_thirty)) <= 2, for_thirty  # the workout, then all its sets
 
 
 def test_reading_a_workout_returns_its_30_sets_in_order(client, user, insert_workouts):
@@ -201,32 +177,30 @@ def test_reading_a_workout_returns_its_30_sets_in_order(client, user, insert_wor
 
 
 def test_listing_100_workouts_takes_as_many_queries_as_listing_1(
-    client, user, other_user, insert_workouts, count_queries
+    client, user, other_user, insert_workouts, engine
 ):
     insert_workouts(user, 1, 3)
     insert_workouts(other_user, 100, 3)
     warm_up(client, user, other_user)
 
-    with count_queries() as for_one:
+    with sql_sent(engine) as for_one:
         small = client.get(URL, query_string={"page_size": 100}, headers=user.headers)
-    with count_queries() as for_hundred:
+    with sql_sent(engine) as for_hundred:
         large = client.get(URL, query_string={"page_size": 100}, headers=other_user.headers)
 
     assert (len(small.json["items"]), len(large.json["items"])) == (1, 100)
     assert sum(len(w["sets"]) for w in large.json["items"]) == 300
     assert len(for_hundred) == len(for_one)
-    assert selects(for_hundred) <= 3, for_hundred  # count, the page, all its sets
+    assert len(selects(for_hundred)) <= 3, for_hundred  # count, the page, all its sets
 
 
-def test_listing_100_sets_takes_as_many_queries_as_listing_1(
-    client, user, insert_workouts, count_queries
-):
+def test_listing_100_sets_takes_as_many_queries_as_listing_1(client, user, insert_workouts, engine):
     one, hundred = insert_workouts(user, 1, 1)[0], insert_workouts(user, 1, 100)[0]
     warm_up(client, user)
 
-    with count_queries() as for_one:
+    with sql_sent(engine) as for_one:
         client.get(sets_url(one), query_string={"page_size": 100}, headers=user.headers)
-    with count_queries() as for_hundred:
+    with sql_sent(engine) as for_hundred:
         large = client.get(sets_url(hundred), query_string={"page_size": 100}, headers=user.headers)
 
     assert len(large.json["items"]) == 100

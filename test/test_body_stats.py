@@ -286,17 +286,6 @@ def test_list_in_a_unit_converts_the_value(
     assert (item["value"], item["unit"]) == (pytest.approx(shown), asked)
 
 
-def test_reading_in_a_unit_changes_nothing_stored(client, user, create_stat):
-    stat = create_stat(user, **stat_of("weight", 100.0, "lb"))
-    client.get(item_url(stat["id"]), query_string={"unit": "kg"}, headers=user.headers)
-    listing(client, user, unit="st")
-
-    response = client.get(item_url(stat["id"]), headers=user.headers)
-
-    assert response.json == public(stat)
-    assert response.headers["ETag"] == stat["_etag"]
-
-
 def test_value_converted_back_to_its_own_unit_reads_as_entered(client, user, create_stat):
     stat = create_stat(user, **stat_of("weight", 160.0, "lb"))
 
@@ -360,66 +349,6 @@ def test_list_in_a_unit_no_type_uses_gets_422_on_unit(client, user, unit):
 
     assert response.status_code == 422
     assert list(response.json["errors"]) == ["unit"]
-
-
-def test_each_unit_of_an_item_has_its_own_etag(client, user, create_stat):
-    stat = create_stat(user)
-
-    etags = {
-        unit: client.get(
-            item_url(stat["id"]), query_string={"unit": unit}, headers=user.headers
-        ).headers["ETag"]
-        for unit in ("lb", "st")
-    }
-
-    assert len({stat["_etag"], etags["lb"], etags["st"]}) == 3
-
-
-def test_etag_of_another_unit_does_not_give_304(client, user, create_stat):
-    stat = create_stat(user)
-
-    response = client.get(
-        item_url(stat["id"]),
-        query_string={"unit": "lb"},
-        headers={**user.headers, "If-None-Match": stat["_etag"]},
-    )
-
-    assert response.status_code == 200
-    assert response.json["unit"] == "lb"
-
-
-def test_etag_of_the_same_unit_gives_304(client, user, create_stat):
-    stat = create_stat(user)
-    url = item_url(stat["id"])
-    etag = client.get(url, query_string={"unit": "lb"}, headers=user.headers).headers["ETag"]
-
-    response = client.get(
-        url, query_string={"unit": "lb"}, headers={**user.headers, "If-None-Match": etag}
-    )
-
-    assert response.status_code == 304
-
-
-def test_cached_item_in_a_unit_shows_a_patch(client, user, create_stat):
-    stat = create_stat(user)
-    url = item_url(stat["id"])
-    before = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
-    client.patch(url, json={**MEASUREMENT, "value": 45.359237}, headers=user.headers)
-
-    after = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
-
-    assert after.json["value"] == pytest.approx(100.0)
-    assert after.headers["ETag"] != before.headers["ETag"]
-
-
-def test_cached_list_in_a_unit_shows_a_create(client, user, create_stat):
-    create_stat(user)
-    listing(client, user, unit="lb")
-    create_stat(user, value=45.359237)
-
-    response = listing(client, user, unit="lb")
-
-    assert pytest.approx(100.0) in [item["value"] for item in response.json["items"]]
 
 
 def test_other_user_never_sees_my_stat_in_their_list_in_a_unit(

@@ -49,7 +49,7 @@ class Owned:
     server_owned: tuple[str, ...] = ()  # beyond SERVER_OWNED: more fields only grau sets
     derived: tuple[str, ...] = ()  # fields `change` changes too, computed from what it sends
     clearable: tuple[str, Any] | None = None  # a field a PATCH of null clears, and a value
-    read_query: str = ""  # a query the item GET also takes (another representation)
+    read_query: str = ""  # a query item and list GETs take: another representation of `create`
     own_query: dict[str, str] = field(default_factory=dict)  # lists only the user's own items
     time_range: tuple[str, str, str] | None = None  # (field, from filter, to filter)
     parent: str = ""
@@ -186,7 +186,6 @@ OWNED = {
         not_sort_keys=("note", "ended_at", "sequence"),
         server_owned=("sets",),
         clearable=("note", "Felt strong"),
-        read_query="unit=lb",
         time_range=("started_at", "started_from", "started_to"),
     ),
     "workout set": Owned(
@@ -868,6 +867,59 @@ def test_time_range_bound_without_an_offset_gets_422_naming_it(items: Items) -> 
         (422, [start]),
         (422, [end]),
     ]
+
+
+# -------------------------------------------------- another representation (a unit)
+
+
+@pytest.mark.parametrize("name", with_("read_query"))
+def test_another_representation_has_its_own_etag_for_if_none_match(items: Items) -> None:
+    item = items.make()
+    plain, other = items.get(item["id"]), items.get(item["id"], items.resource.read_query)
+
+    def status(etag: str) -> int:
+        return items.get(
+            item["id"], items.resource.read_query, **{"If-None-Match": etag}
+        ).status_code
+
+    assert other.json != plain.json
+    assert other.headers["ETag"] != plain.headers["ETag"]
+    assert (status(other.headers["ETag"]), status(plain.headers["ETag"])) == (304, 200)
+
+
+@pytest.mark.parametrize("name", with_("read_query"))
+def test_a_list_in_another_representation_has_its_own_etag(items: Items) -> None:
+    items.make()
+    query = dict(pair.split("=") for pair in items.resource.read_query.split("&"))
+
+    assert items.list(**query).headers["ETag"] != items.list().headers["ETag"]
+
+
+@pytest.mark.parametrize("name", with_("read_query"))
+def test_reading_another_representation_changes_nothing_stored(items: Items) -> None:
+    item = items.make()
+    before = items.get(item["id"])
+
+    items.get(item["id"], items.resource.read_query)
+
+    after = items.get(item["id"])
+    assert (after.json, after.headers["ETag"]) == (before.json, before.headers["ETag"])
+
+
+@pytest.mark.parametrize("name", with_("read_query"))
+def test_reads_of_another_representation_made_before_a_write_show_it_after(items: Items) -> None:
+    item = items.make()
+    query = dict(pair.split("=") for pair in items.resource.read_query.split("&"))
+    before = items.get(item["id"], items.resource.read_query)
+    items.list(**query)
+    items.patch(item["id"], items.resource.change)
+    added = items.make(**items.resource.three[0])
+
+    after = items.get(item["id"], items.resource.read_query)
+
+    assert (after.json, after.headers["ETag"]) != (before.json, before.headers["ETag"])
+    assert after.json["updated_at"] != before.json["updated_at"]
+    assert sorted(items.ids(**query)) == sorted([item["id"], added["id"]])
 
 
 # -------------------------------------------------------------------- idempotency

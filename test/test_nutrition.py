@@ -234,14 +234,6 @@ def test_list_in_a_unit_no_nutrition_type_accepts_gets_422(client, user, unit):
     assert "unit" in response.json["errors"]
 
 
-def test_list_in_a_unit_has_its_own_etag(client, user, create_entry):
-    create_entry(user)
-
-    as_stored, in_litres = listing(client, user), listing(client, user, unit="l")
-
-    assert as_stored.headers["ETag"] != in_litres.headers["ETag"]
-
-
 def test_listing_100_entries_costs_as_many_queries_as_1(client, engine, db_session, register):
     one, hundred = register(), register()
     store_entries(db_session, one.id, 1)
@@ -317,39 +309,6 @@ def test_get_in_its_own_or_another_quantitys_unit_is_the_stored_entry(
     assert response.headers["ETag"] == entry["_etag"]
 
 
-def test_get_in_a_unit_has_its_own_etag(client, user, create_entry):
-    entry = create_entry(user)
-
-    etags = {read(client, user, entry["id"], unit=u).headers["ETag"] for u in ("l", "fl_oz")}
-
-    assert len(etags | {entry["_etag"]}) == 3
-
-
-def test_get_in_a_unit_with_its_etag_in_if_none_match_gets_304(client, user, create_entry):
-    entry = create_entry(user)
-    etag = read(client, user, entry["id"], unit="l").headers["ETag"]
-
-    response = client.get(
-        item_url(entry["id"]),
-        query_string={"unit": "l"},
-        headers={**user.headers, "If-None-Match": etag},
-    )
-
-    assert response.status_code == 304
-
-
-def test_get_in_a_unit_with_the_stored_etag_in_if_none_match_gets_200(client, user, create_entry):
-    entry = create_entry(user)
-
-    response = client.get(
-        item_url(entry["id"]),
-        query_string={"unit": "l"},
-        headers={**user.headers, "If-None-Match": entry["_etag"]},
-    )
-
-    assert response.status_code == 200
-
-
 def test_get_in_a_unit_no_nutrition_type_accepts_gets_422(client, user, create_entry):
     entry = create_entry(user)
 
@@ -397,29 +356,6 @@ def test_refused_patch_gets_422_naming_the_fields_and_changes_nothing(
     assert response.status_code == 422
     assert set(response.json["errors"]) == named
     assert read(client, user, entry["id"]).json == public(entry)
-
-
-# ------------------------------------------------------------------ cache freshness
-
-
-def test_cached_list_in_a_unit_shows_a_patch(client, user, create_entry):
-    entry = create_entry(user)
-    listing(client, user, unit="l")
-    client.patch(item_url(entry["id"]), json={**AMOUNT, "value": 500.0}, headers=user.headers)
-
-    response = listing(client, user, unit="l")
-
-    assert [item["value"] for item in response.json["items"]] == [0.5]
-
-
-def test_cached_item_in_a_unit_shows_a_patch(client, user, create_entry):
-    entry = create_entry(user)
-    read(client, user, entry["id"], unit="l")
-    client.patch(item_url(entry["id"]), json={**AMOUNT, "value": 500.0}, headers=user.headers)
-
-    response = read(client, user, entry["id"], unit="l")
-
-    assert response.json["value"] == 0.5
 
 
 # ------------------------------------------------------------------- daily totals

@@ -232,70 +232,50 @@ def test_local_bucket_refuses_an_unknown_bucket():
 # ------------------------------------------------------------------------- units
 
 
-def test_user_preferring_lb_gets_lb_by_default(client, register, create_stat):
-    american = register(weight_unit="lb")
-    record(create_stat, american, "2025-03-03T08:00:00+00:00", 45.359237, "kg")  # 100 lb
-    record(create_stat, american, "2025-03-04T08:00:00+00:00", 110, "lb")
-    response = summary(client, american, type="weight")
-    assert response.json["unit"] == "lb"
-    assert buckets(response) == [("2025-03-03", 100.0, 110.0, 105.0, 2)]
+KG_110_LB, CM_70_IN = pytest.approx(110 * LB), pytest.approx(177.8)
+# (profile, stats of 3 and 4 March as (value, unit), query, unit shown, (min, max, average, count))
+PREFERENCES = {
+    "lb preferred": ({"weight_unit": "lb"}, [(45.359237, "kg"), (110, "lb")], {"type": "weight"},
+                     "lb", (100.0, 110.0, 105.0, 2)),
+    "st preferred": ({"weight_unit": "st"}, [(63.5029318, "kg"), (154, "lb")], {"type": "weight"},
+                     "st", (10.0, 11.0, 10.5, 2)),
+    "kg asked, lb preferred": ({"weight_unit": "lb"}, [(110, "lb")],
+                               {"type": "weight", "unit": "kg"}, "kg", (KG_110_LB,) * 3 + (1,)),
+    "in preferred": ({"height_unit": "in"}, [(81.28, "cm"), (34, "in")], {"type": "waist"},
+                     "in", (32.0, 34.0, 33.0, 2)),
+    "cm asked, in preferred": ({"height_unit": "in"}, [(70, "in")],
+                               {"type": "height", "unit": "cm"}, "cm", (CM_70_IN,) * 3 + (1,)),
+    "body fat whatever the preferences": ({"weight_unit": "lb", "height_unit": "in"},
+                                          [(20, "%"), (21, "%")], {"type": "body_fat"},
+                                          "%", (20.0, 21.0, 20.5, 2)),
+}  # fmt: skip
 
 
-def test_user_preferring_st_gets_st_by_default(client, register, create_stat):
-    briton = register(weight_unit="st")
-    record(create_stat, briton, "2025-03-03T08:00:00+00:00", 63.5029318, "kg")  # 10 st
-    record(create_stat, briton, "2025-03-04T08:00:00+00:00", 154, "lb")  # 11 st
-    response = summary(client, briton, type="weight")
-    assert response.json["unit"] == "st"
-    assert buckets(response) == [("2025-03-03", 10.0, 11.0, 10.5, 2)]
+@pytest.mark.parametrize(
+    ("profile", "stats", "query", "unit", "bucket"),
+    PREFERENCES.values(), ids=PREFERENCES,
+)  # fmt: skip
+def test_summary_is_in_the_asked_or_preferred_unit(
+    client, register, create_stat, profile, stats, query, unit, bucket
+):
+    account = register(**profile)
+    for day, (value, stat_unit) in enumerate(stats, start=3):
+        record(create_stat, account, f"2025-03-0{day}T08:00:00+00:00", value, stat_unit,
+               query["type"])  # fmt: skip
 
+    response = summary(client, account, **query)
 
-def test_asked_unit_overrides_the_preferred_one(client, register, create_stat):
-    american = register(weight_unit="lb")
-    record(create_stat, american, "2025-03-03T08:00:00+00:00", 110, "lb")
-    response = summary(client, american, type="weight", unit="kg")
-    assert response.json["unit"] == "kg"
-    assert buckets(response) == approx([("2025-03-03", 110 * LB, 110 * LB, 110 * LB, 1)])
-
-
-def test_lengths_use_the_preferred_height_unit(client, register, create_stat):
-    inches = register(height_unit="in")
-    record(create_stat, inches, "2025-03-03T08:00:00+00:00", 81.28, "cm", "waist")  # 32 in
-    record(create_stat, inches, "2025-03-04T08:00:00+00:00", 34, "in", "waist")
-    response = summary(client, inches, type="waist")
-    assert response.json["unit"] == "in"
-    assert buckets(response) == [("2025-03-03", 32.0, 34.0, 33.0, 2)]
-
-
-def test_lengths_in_cm_when_asked(client, register, create_stat):
-    inches = register(height_unit="in")
-    record(create_stat, inches, "2025-03-03T08:00:00+00:00", 70, "in", "height")
-    response = summary(client, inches, type="height", unit="cm")
-    assert buckets(response) == approx([("2025-03-03", 177.8, 177.8, 177.8, 1)])
-
-
-def test_body_fat_is_in_percent_whatever_the_preferences(client, register, create_stat):
-    american = register(weight_unit="lb", height_unit="in")
-    record(create_stat, american, "2025-03-03T08:00:00+00:00", 20, "%", "body_fat")
-    record(create_stat, american, "2025-03-04T08:00:00+00:00", 21, "%", "body_fat")
-    response = summary(client, american, type="body_fat")
-    assert response.json["unit"] == "%"
-    assert buckets(response) == [("2025-03-03", 20.0, 21.0, 20.5, 2)]
+    assert response.json["unit"] == unit
+    assert buckets(response) == [("2025-03-03", *bucket)]
 
 
 @pytest.mark.parametrize(
     ("stat_type", "unit"),
-    [("weight", "cm"), ("weight", "%"), ("height", "kg"), ("waist", "lb"), ("body_fat", "kg")],
-)
-def test_unit_not_valid_for_the_type_gets_422_on_unit(client, user, stat_type, unit):
+    [("weight", "cm"), ("weight", "%"), ("height", "kg"), ("waist", "lb"), ("body_fat", "kg"),
+     *[("weight", unit) for unit in ("g", "ml", "KG", "pounds", "")]],
+)  # fmt: skip
+def test_unit_not_valid_for_the_type_or_unknown_gets_422_on_unit(client, user, stat_type, unit):
     response = summary(client, user, type=stat_type, unit=unit)
-    assert response.status_code == 422
-    assert list(response.json["errors"]) == ["unit"]
-
-
-@pytest.mark.parametrize("unit", ["g", "ml", "KG", "pounds", ""])
-def test_unit_no_stat_uses_gets_422_on_unit(client, user, unit):
-    response = summary(client, user, type="weight", unit=unit)
     assert response.status_code == 422
     assert list(response.json["errors"]) == ["unit"]
 

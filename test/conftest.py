@@ -20,6 +20,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Engine, make_url, text
+from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
@@ -215,6 +216,26 @@ def build_app(
         return new_app
 
     return build
+
+
+@contextmanager
+def sql_sent(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent on `engine` while inside (the tests' sessions use it too)."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def selects(statements: list[str]) -> list[str]:
+    """The queries among `statements` (the tests' transaction adds SAVEPOINTs)."""
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
 
 
 # ----------------------------------------------------------------------- factories

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +14,6 @@ URL = "/v1/mood-tags"
 MOODS_URL = "/v1/moods"
 RAINY = {"category": "weather", "label": "Rainy", "icon": "cloud-rain"}
 MOOD = {"value": 4, "recorded_at": "2025-03-01T19:30:00+01:00"}
-SERVER_OWNED = {
-    "id": str(uuid.uuid4()),
-    "user_id": str(uuid.uuid4()),
-    "created_at": "2025-01-01T00:00:00+00:00",
-    "updated_at": "2025-01-01T00:00:00+00:00",
-    "version": 7,
-}
 
 
 def item_url(tag_id: str) -> str:
@@ -72,14 +64,6 @@ def create_mood(client):
 # ------------------------------------------------------------------------- create
 
 
-def test_create_gets_201_with_location_and_etag(client, user):
-    response = post(client, user, RAINY)
-
-    assert response.status_code == 201
-    assert response.headers["Location"] == item_url(response.json["id"])
-    assert response.headers["ETag"].startswith('"')
-
-
 def test_create_returns_the_tag_as_stored(client, user):
     response = post(client, user, RAINY)
 
@@ -120,63 +104,22 @@ def test_label_of_1_to_50_characters_is_accepted(client, user, length):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize(
-    "label",
-    ["", "   ", "\t\n", "x" * 51, "rain\x00y", None, 7],
-    ids=["empty", "spaces", "whitespace", "51 characters", "NUL", "null", "number"],
-)
-def test_unacceptable_label_gets_422_on_label(client, user, label):
-    response = post(client, user, {**RAINY, "label": label})
-
-    assert response.status_code == 422
-    assert "label" in response.json["errors"]
+# (what a create changes in a valid tag, the field the 422 names)
+REFUSED = {
+    **{f"label {v!r:.12}": ({"label": v}, "label")
+       for v in ["", "   ", "\t\n", "x" * 51, "rain\x00y", None, 7]},
+    **{f"icon {v!r:.12}": ({"icon": v}, "icon") for v in ["x" * 65, "a\x00b", 3]},
+    **{f"category {v!r}": ({"category": v}, "category") for v in ["mood", "Weather", "", None]},
+    "color": ({"color": "blue"}, "color"),
+}  # fmt: skip
 
 
-@pytest.mark.parametrize("icon", ["x" * 65, "a\x00b", 3])
-def test_unacceptable_icon_gets_422_on_icon(client, user, icon):
-    response = post(client, user, {**RAINY, "icon": icon})
-
-    assert response.status_code == 422
-    assert "icon" in response.json["errors"]
-
-
-@pytest.mark.parametrize("category", ["mood", "Weather", "", None])
-def test_unknown_category_gets_422_on_category(client, user, category):
-    response = post(client, user, {**RAINY, "category": category})
-
-    assert response.status_code == 422
-    assert "category" in response.json["errors"]
-
-
-@pytest.mark.parametrize("missing", ["category", "label"])
-def test_create_without_a_required_field_gets_422_naming_it(client, user, missing):
-    body = {k: v for k, v in RAINY.items() if k != missing}
-
-    response = post(client, user, body)
-
-    assert response.status_code == 422
-    assert missing in response.json["errors"]
-
-
-@pytest.mark.parametrize("field", SERVER_OWNED)
-def test_server_owned_field_in_create_gets_422_naming_it(client, user, field):
-    response = post(client, user, {**RAINY, field: SERVER_OWNED[field]})
+@pytest.mark.parametrize(("change", "field"), REFUSED.values(), ids=REFUSED)
+def test_ill_formed_tag_gets_422_naming_the_field(client, user, change, field):
+    response = post(client, user, {**RAINY, **change})
 
     assert response.status_code == 422
     assert field in response.json["errors"]
-
-
-def test_unknown_field_in_create_gets_422_naming_it(client, user):
-    response = post(client, user, {**RAINY, "color": "blue"})
-
-    assert response.status_code == 422
-    assert "color" in response.json["errors"]
-
-
-def test_create_without_a_token_gets_401(client):
-    response = client.post(URL, json=RAINY)
-
-    assert response.status_code == 401
 
 
 # ------------------------------------------------------------------ unique labels
@@ -255,32 +198,6 @@ def test_a_deleted_tags_label_can_be_used_again(client, user, create_tag):
 # --------------------------------------------------------------------------- list
 
 
-def test_list_returns_items_and_pagination(client, user, create_tag):
-    tag = create_tag(user)
-
-    response = listing(client, user)
-
-    assert response.json == {
-        "items": [public(tag)],
-        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
-    }
-
-
-def test_25_tags_in_pages_of_10_make_3_pages(client, user, create_tag):
-    for n in range(25):
-        create_tag(user, label=f"tag {n:02d}")
-
-    response = listing(client, user, page=3, page_size=10)
-
-    assert response.json["pagination"] == {
-        "page": 3,
-        "page_size": 10,
-        "total": 25,
-        "total_pages": 3,
-    }
-    assert [item["label"] for item in response.json["items"]] == [f"tag {n}" for n in range(20, 25)]
-
-
 def test_list_filters_by_category(client, user, create_tag):
     create_tag(user)
     office = create_tag(user, category="work", label="Office")
@@ -298,101 +215,7 @@ def test_list_with_an_unknown_category_gets_422(client, user):
     assert "category" in response.json["errors"]
 
 
-@pytest.fixture
-def three_tags(user, create_tag) -> dict[str, str]:
-    """Created in order a, b, c; label and category order them differently."""
-    a = create_tag(user, label="Beach", category="places")
-    b = create_tag(user, label="Commute", category="chores")
-    c = create_tag(user, label="Anxious", category="emotions")
-    return {"a": a["id"], "b": b["id"], "c": c["id"]}
-
-
-@pytest.mark.parametrize(
-    ("sort", "order"),
-    [
-        ("label", "cab"),
-        ("-label", "bac"),
-        ("category", "bca"),
-        ("-category", "acb"),
-        ("created_at", "abc"),
-        ("-created_at", "cba"),
-    ],
-)
-def test_list_sorts_by_each_allowed_key(client, user, three_tags, sort, order):
-    response = listing(client, user, sort=sort)
-
-    assert ids(response) == [three_tags[name] for name in order]
-
-
-def test_default_order_is_by_label(client, user, three_tags):
-    response = listing(client, user)
-
-    assert ids(response) == [three_tags[name] for name in "cab"]
-
-
-@pytest.mark.parametrize("sort", ["icon", "user_id", "label,category", ""])
-def test_unknown_sort_gets_422(client, user, sort):
-    response = listing(client, user, sort=sort)
-
-    assert response.status_code == 422
-    assert "sort" in response.json["errors"]
-
-
-def test_list_without_a_token_gets_401(client):
-    assert client.get(URL).status_code == 401
-
-
 # ---------------------------------------------------------------- read and change
-
-
-def test_get_returns_the_tag_with_the_etag_of_the_create(client, user, create_tag):
-    tag = create_tag(user)
-
-    response = client.get(item_url(tag["id"]), headers=user.headers)
-
-    assert (response.json, response.headers["ETag"]) == (public(tag), tag["_etag"])
-
-
-def test_get_with_a_matching_if_none_match_gets_304(client, user, create_tag):
-    tag = create_tag(user)
-
-    response = client.get(
-        item_url(tag["id"]), headers={**user.headers, "If-None-Match": tag["_etag"]}
-    )
-
-    assert response.status_code == 304
-
-
-def test_list_with_a_matching_if_none_match_gets_304(client, user, create_tag):
-    create_tag(user)
-    etag = listing(client, user).headers["ETag"]
-
-    response = client.get(URL, headers={**user.headers, "If-None-Match": etag})
-
-    assert response.status_code == 304
-
-
-def test_get_of_an_unknown_id_gets_404(client, user):
-    response = client.get(item_url(str(uuid.uuid4())), headers=user.headers)
-
-    assert response.status_code == 404
-
-
-def test_patch_changes_only_the_fields_sent(client, user, create_tag):
-    tag = create_tag(user)
-
-    response = client.patch(item_url(tag["id"]), json={"icon": "umbrella"}, headers=user.headers)
-
-    changed = {k for k, v in public(tag).items() if response.json[k] != v}
-    assert changed == {"icon", "updated_at"}
-
-
-def test_patch_can_clear_the_icon(client, user, create_tag):
-    tag = create_tag(user)
-
-    response = client.patch(item_url(tag["id"]), json={"icon": None}, headers=user.headers)
-
-    assert response.json["icon"] is None
 
 
 @pytest.mark.parametrize(
@@ -405,77 +228,6 @@ def test_patch_with_an_invalid_field_gets_422_naming_it(client, user, create_tag
 
     assert response.status_code == 422
     assert field in response.json["errors"]
-
-
-@pytest.mark.parametrize("field", SERVER_OWNED)
-def test_server_owned_field_in_patch_gets_422_naming_it(client, user, create_tag, field):
-    tag = create_tag(user)
-
-    response = client.patch(
-        item_url(tag["id"]), json={field: SERVER_OWNED[field]}, headers=user.headers
-    )
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-def test_patch_with_a_stale_if_match_gets_412(client, user, create_tag):
-    tag = create_tag(user)
-    client.patch(item_url(tag["id"]), json={"icon": "umbrella"}, headers=user.headers)
-
-    response = client.patch(
-        item_url(tag["id"]),
-        json={"icon": "cloud"},
-        headers={**user.headers, "If-Match": tag["_etag"]},
-    )
-
-    assert response.status_code == 412
-
-
-def test_patch_with_the_current_if_match_gets_200(client, user, create_tag):
-    tag = create_tag(user)
-
-    response = client.patch(
-        item_url(tag["id"]),
-        json={"icon": "cloud"},
-        headers={**user.headers, "If-Match": tag["_etag"]},
-    )
-
-    assert response.status_code == 200
-
-
-def test_cached_list_shows_a_rename(client, user, create_tag):
-    tag = create_tag(user)
-    listing(client, user)
-    client.patch(item_url(tag["id"]), json={"label": "Drizzle"}, headers=user.headers)
-
-    response = listing(client, user)
-
-    assert [item["label"] for item in response.json["items"]] == ["Drizzle"]
-
-
-# ------------------------------------------------------------------------- delete
-
-
-def test_delete_gets_204_and_the_tag_is_gone(client, user, create_tag):
-    tag = create_tag(user)
-
-    deleted = client.delete(item_url(tag["id"]), headers=user.headers)
-
-    assert deleted.status_code == 204
-    assert client.get(item_url(tag["id"]), headers=user.headers).status_code == 404
-
-
-def test_delete_with_a_stale_if_match_gets_412_and_keeps_the_tag(client, user, create_tag):
-    tag = create_tag(user)
-    client.patch(item_url(tag["id"]), json={"icon": "umbrella"}, headers=user.headers)
-
-    response = client.delete(
-        item_url(tag["id"]), headers={**user.headers, "If-Match": tag["_etag"]}
-    )
-
-    assert response.status_code == 412
-    assert client.get(item_url(tag["id"]), headers=user.headers).status_code == 200
 
 
 # ------------------------------------------------------------- deleting a used tag
@@ -566,13 +318,3 @@ def test_deleting_an_unused_tag_leaves_moods_versions_alone(client, user, create
     )
 
     assert response.status_code == 304
-
-
-def test_retry_with_the_same_idempotency_key_creates_one_tag(client, user):
-    key = str(uuid.uuid4())
-    first = post(client, user, RAINY, **{"Idempotency-Key": key})
-
-    retry = post(client, user, RAINY, **{"Idempotency-Key": key})
-
-    assert (retry.status_code, retry.json["id"]) == (201, first.json["id"])
-    assert listing(client, user).json["pagination"]["total"] == 1

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import selects, sql_sent
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from grau.moods import models
 from grau.moods.schemas import Mood as MoodSchema
@@ -21,14 +20,6 @@ URL = "/v1/moods"
 TAGS_URL = "/v1/mood-tags"
 MOOD = {"value": 4, "recorded_at": "2025-03-01T19:30:00+01:00"}
 LABELS = ["awful", "bad", "meh", "okay", "good", "great", "amazing"]
-SERVER_OWNED = {
-    "id": str(uuid.uuid4()),
-    "user_id": str(uuid.uuid4()),
-    "created_at": "2025-01-01T00:00:00+00:00",
-    "updated_at": "2025-01-01T00:00:00+00:00",
-    "version": 7,
-    "label": "amazing",
-}
 
 
 def item_url(mood_id: str) -> str:
@@ -83,14 +74,6 @@ def create_mood(client):
 # ------------------------------------------------------------------------- create
 
 
-def test_create_gets_201_with_location_and_etag(client, user):
-    response = post(client, user, MOOD)
-
-    assert response.status_code == 201
-    assert response.headers["Location"] == item_url(response.json["id"])
-    assert response.headers["ETag"].startswith('"')
-
-
 def test_create_returns_the_mood_as_stored(client, user):
     response = post(client, user, {**MOOD, "note": "Long walk"})
 
@@ -112,16 +95,27 @@ def test_each_value_gets_its_label(client, user, value, label):
     assert (response.status_code, response.json["label"]) == (201, label)
 
 
-@pytest.mark.parametrize(
-    "value",
-    [-1, 7, 4.5, "4", True, None, [4], 10**30, 1e300],
-    ids=["-1", "7", "4.5", "string", "boolean", "null", "list", "10^30", "1e300"],
-)
-def test_unacceptable_value_gets_422_on_value(client, user, value):
-    response = post(client, user, {**MOOD, "value": value})
+# (what a create changes in a valid mood, the field the 422 names)
+REFUSED = {
+    **{f"value {v!r}": ({"value": v}, "value")
+       for v in [-1, 7, 4.5, "4", True, None, [4], 10**30, 1e300]},
+    **{f"recorded_at {r}": ({"recorded_at": r}, "recorded_at")
+       for r in ["2025-03-01T07:30:00", "3000-01-01T00:00:00+00:00", "1800-01-01T00:00:00+00:00",
+                 "today"]},
+    "note with a NUL byte": ({"note": "a\x00b"}, "note"),
+    "note of 1001 characters": ({"note": "x" * 1001}, "note"),
+    "tags for tag_ids": ({"tags": []}, "tags"),
+    **{f"tag_ids {t!r:.20}": ({"tag_ids": t}, "tag_ids")
+       for t in [None, "a", ["not-a-uuid"], [7], [str(uuid.uuid4()) for _ in range(51)]]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "field"), REFUSED.values(), ids=REFUSED)
+def test_ill_formed_mood_gets_422_naming_the_field(client, user, change, field):
+    response = post(client, user, {**MOOD, **change})
 
     assert response.status_code == 422
-    assert "value" in response.json["errors"]
+    assert field in response.json["errors"]
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
@@ -139,16 +133,6 @@ def test_a_whole_number_written_with_a_fraction_is_an_integer(client, user):
     response = post(client, user, {**MOOD, "value": 4.0})
 
     assert (response.status_code, response.json["value"]) == (201, 4)
-
-
-@pytest.mark.parametrize("missing", ["value", "recorded_at"])
-def test_create_without_a_required_field_gets_422_naming_it(client, user, missing):
-    body = {k: v for k, v in MOOD.items() if k != missing}
-
-    response = post(client, user, body)
-
-    assert response.status_code == 422
-    assert missing in response.json["errors"]
 
 
 @pytest.mark.parametrize(
@@ -169,25 +153,6 @@ def test_unacceptable_note_gets_422_on_note(client, user, note):
 
     assert response.status_code == 422
     assert "note" in response.json["errors"]
-
-
-@pytest.mark.parametrize("field", SERVER_OWNED)
-def test_server_owned_field_in_create_gets_422_naming_it(client, user, field):
-    response = post(client, user, {**MOOD, field: SERVER_OWNED[field]})
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-def test_unknown_field_in_create_gets_422_naming_it(client, user):
-    response = post(client, user, {**MOOD, "tags": []})
-
-    assert response.status_code == 422
-    assert "tags" in response.json["errors"]
-
-
-def test_create_without_a_token_gets_401(client):
-    assert client.post(URL, json=MOOD).status_code == 401
 
 
 # ----------------------------------------------------------------------- tag ids
@@ -252,18 +217,6 @@ def test_the_same_tag_id_twice_gets_422_on_tag_ids(client, user, create_tag):
     tag = create_tag(user)
 
     response = post(client, user, {**MOOD, "tag_ids": [tag, tag]})
-
-    assert response.status_code == 422
-    assert "tag_ids" in response.json["errors"]
-
-
-@pytest.mark.parametrize(
-    "tag_ids",
-    [None, "a", ["not-a-uuid"], [7], [str(uuid.uuid4()) for _ in range(51)]],
-    ids=["null", "string", "not a uuid", "number", "51 ids"],
-)
-def test_malformed_tag_ids_get_422_on_tag_ids(client, user, tag_ids):
-    response = post(client, user, {**MOOD, "tag_ids": tag_ids})
 
     assert response.status_code == 422
     assert "tag_ids" in response.json["errors"]
@@ -336,34 +289,6 @@ def test_cached_mood_shows_a_change_of_tags(client, user, create_tag, create_moo
 # --------------------------------------------------------------------------- list
 
 
-def test_list_returns_items_and_pagination(client, user, create_mood):
-    mood = create_mood(user)
-
-    response = listing(client, user)
-
-    assert response.json == {
-        "items": [public(mood)],
-        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
-    }
-
-
-def test_25_moods_in_pages_of_10_make_3_pages(client, user, create_mood):
-    for day in range(1, 26):
-        create_mood(user, recorded_at=at(day))
-
-    response = listing(client, user, page=3, page_size=10)
-
-    assert response.json["pagination"] == {
-        "page": 3,
-        "page_size": 10,
-        "total": 25,
-        "total_pages": 3,
-    }
-    assert [item["recorded_at"] for item in response.json["items"]] == [
-        at(day) for day in (5, 4, 3, 2, 1)
-    ]
-
-
 @pytest.fixture
 def week(user, create_tag, create_mood) -> dict[str, Any]:
     """Five days of moods; `rain` on days 1, 3 and 5, `work` on 2 and 3."""
@@ -380,32 +305,6 @@ def week(user, create_tag, create_mood) -> dict[str, Any]:
 def days(response: Any, week: dict[str, Any]) -> list[int]:
     by_id = {mood_id: day for day, mood_id in week["moods"].items()}
     return [by_id[mood_id] for mood_id in ids(response)]
-
-
-def test_recorded_from_and_to_are_inclusive(client, user, week):
-    response = listing(client, user, recorded_from=at(2), recorded_to="2025-03-04T09:00:00+01:00")
-
-    assert days(response, week) == [4, 3, 2]
-
-
-def test_recorded_from_and_to_at_the_same_moment_select_it(client, user, week):
-    response = listing(client, user, recorded_from=at(3), recorded_to=at(3))
-
-    assert days(response, week) == [3]
-
-
-def test_recorded_from_after_recorded_to_gets_422(client, user):
-    response = listing(client, user, recorded_from=at(3), recorded_to=at(2))
-
-    assert response.status_code == 422
-    assert "recorded_to" in response.json["errors"]
-
-
-def test_naive_recorded_to_gets_422(client, user):
-    response = listing(client, user, recorded_to="2025-03-02T08:00:00")
-
-    assert response.status_code == 422
-    assert "recorded_to" in response.json["errors"]
 
 
 @pytest.mark.parametrize(("tag", "expected"), [("rain", [5, 3, 1]), ("work", [3, 2])])
@@ -474,97 +373,7 @@ def test_value_filter_out_of_range_gets_422_naming_it(client, user, name, value)
     assert name in response.json["errors"]
 
 
-@pytest.mark.parametrize(
-    ("sort", "expected"),
-    [
-        ("recorded_at", [1, 2, 3, 4, 5]),
-        ("-recorded_at", [5, 4, 3, 2, 1]),
-        ("value", [1, 3, 2, 5, 4]),
-        ("-value", [4, 5, 2, 3, 1]),
-        ("created_at", [1, 2, 3, 4, 5]),
-        ("-created_at", [5, 4, 3, 2, 1]),
-    ],
-)
-def test_list_sorts_by_each_allowed_key(client, user, week, sort, expected):
-    response = listing(client, user, sort=sort)
-
-    assert days(response, week) == expected
-
-
-def test_created_at_order_is_not_recorded_at_order(client, user, create_mood):
-    late, early = create_mood(user, recorded_at=at(9)), create_mood(user, recorded_at=at(1))
-
-    response = listing(client, user, sort="created_at")
-
-    assert ids(response) == [late["id"], early["id"]]
-
-
-def test_default_order_is_newest_recorded_first(client, user, week):
-    assert days(listing(client, user), week) == [5, 4, 3, 2, 1]
-
-
-@pytest.mark.parametrize("sort", ["label", "note", "user_id", ""])
-def test_unknown_sort_gets_422(client, user, sort):
-    response = listing(client, user, sort=sort)
-
-    assert response.status_code == 422
-    assert "sort" in response.json["errors"]
-
-
-def test_list_without_a_token_gets_401(client):
-    assert client.get(URL).status_code == 401
-
-
 # ---------------------------------------------------------------- read and change
-
-
-def test_get_returns_the_mood_with_the_etag_of_the_create(client, user, create_tag, create_mood):
-    mood = create_mood(user, tag_ids=[create_tag(user)])
-
-    response = client.get(item_url(mood["id"]), headers=user.headers)
-
-    assert (response.json, response.headers["ETag"]) == (public(mood), mood["_etag"])
-
-
-def test_get_with_a_matching_if_none_match_gets_304(client, user, create_mood):
-    mood = create_mood(user)
-
-    response = client.get(
-        item_url(mood["id"]), headers={**user.headers, "If-None-Match": mood["_etag"]}
-    )
-
-    assert response.status_code == 304
-
-
-def test_list_with_a_matching_if_none_match_gets_304(client, user, create_mood):
-    create_mood(user)
-    etag = listing(client, user).headers["ETag"]
-
-    response = client.get(URL, headers={**user.headers, "If-None-Match": etag})
-
-    assert response.status_code == 304
-
-
-def test_get_of_an_unknown_id_gets_404(client, user):
-    assert client.get(item_url(str(uuid.uuid4())), headers=user.headers).status_code == 404
-
-
-def test_patch_changes_only_the_fields_sent(client, user, create_mood):
-    mood = create_mood(user, note="Long walk")
-
-    response = patch(client, user, mood["id"], {"value": 6})
-
-    changed = {k for k, v in public(mood).items() if response.json[k] != v}
-    assert changed == {"value", "label", "updated_at"}
-    assert (response.json["value"], response.json["label"]) == (6, "amazing")
-
-
-def test_patch_can_clear_the_note(client, user, create_mood):
-    mood = create_mood(user, note="Long walk")
-
-    response = patch(client, user, mood["id"], {"note": None})
-
-    assert response.json["note"] is None
 
 
 @pytest.mark.parametrize(
@@ -587,53 +396,6 @@ def test_patch_with_an_invalid_field_gets_422_naming_it(client, user, create_moo
     assert field in response.json["errors"]
 
 
-@pytest.mark.parametrize("field", SERVER_OWNED)
-def test_server_owned_field_in_patch_gets_422_naming_it(client, user, create_mood, field):
-    mood = create_mood(user)
-
-    response = patch(client, user, mood["id"], {field: SERVER_OWNED[field]})
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-def test_patch_with_a_stale_if_match_gets_412_and_changes_nothing(client, user, create_mood):
-    mood = create_mood(user)
-    first = patch(client, user, mood["id"], {"value": 5})
-
-    response = patch(client, user, mood["id"], {"value": 1}, **{"If-Match": mood["_etag"]})
-
-    assert response.status_code == 412
-    assert client.get(item_url(mood["id"]), headers=user.headers).json == first.json
-
-
-def test_patch_with_the_current_if_match_gets_200(client, user, create_mood):
-    mood = create_mood(user)
-
-    response = patch(client, user, mood["id"], {"value": 5}, **{"If-Match": mood["_etag"]})
-
-    assert response.status_code == 200
-
-
-def test_cached_list_shows_a_patch(client, user, create_mood):
-    mood = create_mood(user)
-    listing(client, user)
-    patch(client, user, mood["id"], {"value": 2})
-
-    response = listing(client, user)
-
-    assert [item["label"] for item in response.json["items"]] == ["meh"]
-
-
-def test_delete_gets_204_and_the_mood_is_gone(client, user, create_mood):
-    mood = create_mood(user)
-
-    deleted = client.delete(item_url(mood["id"]), headers=user.headers)
-
-    assert deleted.status_code == 204
-    assert client.get(item_url(mood["id"]), headers=user.headers).status_code == 404
-
-
 def test_deleting_a_mood_keeps_its_tags(client, user, create_tag, create_mood):
     tag = create_tag(user)
     mood = create_mood(user, tag_ids=[tag])
@@ -644,44 +406,7 @@ def test_deleting_a_mood_keeps_its_tags(client, user, create_tag, create_mood):
     assert response.status_code == 200
 
 
-def test_delete_with_a_stale_if_match_gets_412(client, user, create_mood):
-    mood = create_mood(user)
-    patch(client, user, mood["id"], {"value": 5})
-
-    response = client.delete(
-        item_url(mood["id"]), headers={**user.headers, "If-Match": mood["_etag"]}
-    )
-
-    assert response.status_code == 412
-
-
-def test_retry_with_the_same_idempotency_key_creates_one_mood(client, user, create_tag):
-    key, body = str(uuid.uuid4()), {**MOOD, "tag_ids": [create_tag(user)]}
-    first = post(client, user, body, **{"Idempotency-Key": key})
-
-    retry = post(client, user, body, **{"Idempotency-Key": key})
-
-    assert (retry.status_code, retry.json) == (201, first.json)
-    assert listing(client, user).json["pagination"]["total"] == 1
-
-
 # ------------------------------------------------------------------ query counts
-
-
-@contextmanager
-def selects(engine: Engine) -> Iterator[list[str]]:
-    """The SELECT statements run on `engine` (the tests' sessions use its connection)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def store_moods(db_session: Any, user_id: str, count: int, tags_each: int) -> None:
@@ -711,9 +436,9 @@ def test_listing_100_moods_with_3_tags_each_costs_as_many_queries_as_1_mood(
 
     counts, pages = [], []
     for account in (one, hundred):
-        with selects(engine) as seen:
+        with sql_sent(engine) as sent:
             pages.append(listing(client, account, page_size=100).json["items"])
-        counts.append(len(seen))
+        counts.append(len(selects(sent)))
 
     assert counts[0] == counts[1]
     assert [[len(item["tag_ids"]) for item in page] for page in pages] == [[1], [3] * 100]
@@ -724,11 +449,11 @@ def test_a_page_of_moods_with_their_tags_is_three_selects(db_session, engine, us
     store_moods(db_session, user.id, 100, 3)
     args = {"page": 1, "page_size": 100, "sort": "-recorded_at"}
 
-    with selects(engine) as seen:
+    with sql_sent(engine) as sent:
         page = MOODS.list_page(db_session, uuid.UUID(user.id), args)
         dumped = MoodSchema().dump(page.items, many=True)
 
-    assert len(seen) == 3
+    assert len(selects(sent)) == 3
     assert [len(item["tag_ids"]) for item in dumped] == [3] * 100
 
 
@@ -736,9 +461,9 @@ def test_reading_a_mood_with_50_tags_is_two_selects(db_session, engine, user):
     store_moods(db_session, user.id, 1, 50)
     mood_id = db_session.scalar(select(models.Mood.id).filter_by(user_id=uuid.UUID(user.id)))
 
-    with selects(engine) as seen:
+    with sql_sent(engine) as sent:
         mood = MOODS.get(db_session, uuid.UUID(user.id), mood_id)
         dumped = MoodSchema().dump(mood)
 
-    assert len(seen) == 2
+    assert len(selects(sent)) == 2
     assert len(dumped["tag_ids"]) == 50

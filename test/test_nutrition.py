@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, literal, select
+from conftest import selects, sql_sent
+from sqlalchemy import literal, select
 
 from grau.db.buckets import bucket_start, local_bucket
 from grau.db.model import UTCDateTime
@@ -22,14 +22,6 @@ URL = "/v1/nutrition-entries"
 TOTALS_URL = f"{URL}/daily-totals"
 WATER = {"type": "water", "value": 250.0, "unit": "ml", "recorded_at": "2026-11-20T07:30:00+01:00"}
 AMOUNT = {"type": "water", "value": 250.0, "unit": "ml"}
-SERVER_OWNED = {
-    "id": str(uuid.uuid4()),
-    "user_id": str(uuid.uuid4()),
-    "created_at": "2025-01-01T00:00:00+00:00",
-    "updated_at": "2025-01-01T00:00:00+00:00",
-    "version": 7,
-    "canonical_value": 250.0,
-}
 # Exact by definition (grau.core.units): what conversions are checked against.
 ML_PER_FL_OZ = 29.5735295625
 KJ_PER_KCAL = 4.184
@@ -79,22 +71,6 @@ def create_entry(client: Any) -> Callable[..., dict[str, Any]]:
     return make
 
 
-@contextmanager
-def selects(engine: Engine) -> Iterator[list[str]]:
-    """The SELECT statements run on `engine` (the tests' sessions use its connection)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def store_entries(db_session: Any, user_id: str, count: int) -> None:
     """`count` water entries of one user, an hour apart, written directly."""
     start = datetime(2025, 1, 1, tzinfo=UTC)
@@ -115,30 +91,6 @@ def store_entries(db_session: Any, user_id: str, count: int) -> None:
 
 # ------------------------------------------------------------------------- create
 
-VALID = [
-    ("water", "ml", 250.0),
-    ("water", "l", 1.5),
-    ("water", "fl_oz", 8.0),
-    ("calories", "kcal", 650.0),
-    ("calories", "kj", 2720.0),
-    *[
-        (t, u, v)
-        for t in ("protein", "carbohydrates", "fat", "fiber")
-        for u, v in [("g", 30.0), ("mg", 500.0), ("oz", 1.5)]
-    ],
-]
-
-
-@pytest.mark.parametrize(("entry_type", "unit", "value"), VALID)
-def test_create_each_type_in_each_unit_gets_201_with_location_and_etag(
-    client, user, entry_type, unit, value
-):
-    response = post(client, user, {**WATER, "type": entry_type, "unit": unit, "value": value})
-
-    assert response.status_code == 201
-    assert response.headers["Location"] == item_url(response.json["id"])
-    assert response.headers["ETag"].startswith('"')
-
 
 def test_create_returns_the_entry_as_stored_in_the_unit_sent(client, user):
     response = post(client, user, {**WATER, "value": 8.0, "unit": "fl_oz", "note": "Gym"})
@@ -150,14 +102,6 @@ def test_create_returns_the_entry_as_stored_in_the_unit_sent(client, user):
         "recorded_at": "2026-11-20T06:30:00+00:00",
         "note": "Gym",
     }
-
-
-def test_create_does_not_expose_internal_columns(client, user):
-    response = post(client, user, WATER)
-
-    assert set(response.json) == {
-        "id", "type", "value", "unit", "recorded_at", "note", "created_at", "updated_at",
-    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -177,37 +121,31 @@ def test_zero_is_a_valid_amount(client, user):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize(
-    ("entry_type", "unit"),
-    [("water", "kcal"), ("water", "g"), ("calories", "ml"), ("protein", "kj"), ("fiber", "l")],
-)
-def test_unit_not_valid_for_the_type_gets_422_on_unit(client, user, entry_type, unit):
-    response = post(client, user, {**WATER, "type": entry_type, "unit": unit, "value": 1})
+# (what a create changes in a valid water entry, the field the 422 names)
+REFUSED = {
+    **{f"{t} in {u}": ({"type": t, "unit": u, "value": 1}, "unit")
+       for t, u in [("water", "kcal"), ("water", "g"), ("calories", "ml"), ("protein", "kj"),
+                    ("fiber", "l")]},
+    **{f"{v} {u} of {t}": ({"type": t, "unit": u, "value": v}, "value")
+       for t, u, v in [("water", "l", 20.01), ("water", "ml", 20_001), ("water", "fl_oz", 677),
+                       ("calories", "kcal", 20_001), ("calories", "kj", 83_681),
+                       ("protein", "g", 2_001), ("fat", "mg", 2_000_001), ("fiber", "oz", 71),
+                       ("water", "ml", -1), ("water", "ml", 10**400)]},
+    **{f"value {v!r}": ({"value": v}, "value") for v in ["250", True, None, [250]]},
+    "unknown type": ({"type": "sugar"}, "type"),
+    "recorded in 3000": ({"recorded_at": "3000-01-01T00:00:00+00:00"}, "recorded_at"),
+    "recorded_at without offset": ({"recorded_at": "2025-03-01T08:00:00"}, "recorded_at"),
+    "note with a NUL byte": ({"note": "a\x00b"}, "note"),
+    "note of 1001 characters": ({"note": "x" * 1001}, "note"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "field"), REFUSED.values(), ids=REFUSED)
+def test_implausible_or_ill_formed_entry_gets_422_naming_the_field(client, user, change, field):
+    response = post(client, user, {**WATER, **change})
 
     assert response.status_code == 422
-    assert "unit" in response.json["errors"]
-
-
-@pytest.mark.parametrize(
-    ("entry_type", "unit", "value"),
-    [
-        ("water", "l", 20.01),
-        ("water", "ml", 20_001),
-        ("water", "fl_oz", 677),
-        ("calories", "kcal", 20_001),
-        ("calories", "kj", 83_681),
-        ("protein", "g", 2_001),
-        ("fat", "mg", 2_000_001),
-        ("fiber", "oz", 71),
-        ("water", "ml", -1),
-        ("water", "ml", 10**400),
-    ],
-)
-def test_amount_outside_the_types_range_gets_422_on_value(client, user, entry_type, unit, value):
-    response = post(client, user, {**WATER, "type": entry_type, "unit": unit, "value": value})
-
-    assert response.status_code == 422
-    assert "value" in response.json["errors"]
+    assert field in response.json["errors"]
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
@@ -218,58 +156,6 @@ def test_non_finite_json_number_gets_422_on_value(client, user, token):
 
     assert response.status_code == 422
     assert "value" in response.json["errors"]
-
-
-@pytest.mark.parametrize(
-    "value", ["250", True, None, [250]], ids=["string", "bool", "null", "list"]
-)
-def test_value_that_is_not_a_json_number_gets_422_on_value(client, user, value):
-    response = post(client, user, {**WATER, "value": value})
-
-    assert response.status_code == 422
-    assert "value" in response.json["errors"]
-
-
-def test_unknown_type_gets_422_on_type(client, user):
-    response = post(client, user, {**WATER, "type": "sugar"})
-
-    assert response.status_code == 422
-    assert "type" in response.json["errors"]
-
-
-@pytest.mark.parametrize("missing", ["type", "value", "unit", "recorded_at"])
-def test_create_without_a_required_field_gets_422_naming_it(client, user, missing):
-    response = post(client, user, {k: v for k, v in WATER.items() if k != missing})
-
-    assert response.status_code == 422
-    assert missing in response.json["errors"]
-
-
-@pytest.mark.parametrize("field", SERVER_OWNED)
-def test_server_owned_field_in_create_gets_422_naming_it(client, user, field):
-    response = post(client, user, {**WATER, field: SERVER_OWNED[field]})
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("recorded_at", "3000-01-01T00:00:00+00:00"), ("recorded_at", "2025-03-01T08:00:00"),
-     ("note", "a\x00b"), ("note", "x" * 1001), ("mood", "great")],
-    ids=["future", "naive", "NUL", "long note", "unknown field"],
-)  # fmt: skip
-def test_invalid_field_in_create_gets_422_naming_it(client, user, field, value):
-    response = post(client, user, {**WATER, field: value})
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-def test_create_without_a_token_gets_401(client):
-    response = client.post(URL, json=WATER)
-
-    assert response.status_code == 401
 
 
 def _documented_maxima() -> Iterator[tuple[str, str, float]]:
@@ -302,53 +188,7 @@ def test_documented_maxima_are_the_issues_limits():
     assert (maxima["water", "fl_oz"], maxima["fat", "oz"]) == (676.2804, 70.5479)
 
 
-# -------------------------------------------------------------------- idempotency
-
-
-def test_retry_with_the_same_idempotency_key_creates_one_entry(client, user):
-    key = str(uuid.uuid4())
-    first = post(client, user, WATER, **{"Idempotency-Key": key})
-
-    retry = post(client, user, WATER, **{"Idempotency-Key": key})
-
-    assert (retry.status_code, retry.json["id"]) == (201, first.json["id"])
-    assert listing(client, user).json["pagination"]["total"] == 1
-
-
 # --------------------------------------------------------------------------- list
-
-
-def test_list_returns_items_and_pagination(client, user, create_entry):
-    entry = create_entry(user)
-
-    response = listing(client, user)
-
-    assert response.json == {
-        "items": [public(entry)],
-        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
-    }
-
-
-def test_45_items_in_pages_of_20_make_3_pages(client, user, db_session):
-    store_entries(db_session, user.id, 45)
-
-    response = listing(client, user, page=3, page_size=20)
-
-    assert response.json["pagination"] == {
-        "page": 3,
-        "page_size": 20,
-        "total": 45,
-        "total_pages": 3,
-    }
-    assert len(response.json["items"]) == 5
-
-
-@pytest.mark.parametrize(("name", "value"), [("page_size", 101), ("page", 0), ("page", "two")])
-def test_page_argument_out_of_range_gets_422_naming_it(client, user, name, value):
-    response = listing(client, user, **{name: value})
-
-    assert response.status_code == 422
-    assert name in response.json["errors"]
 
 
 def test_list_filters_by_type(client, user, create_entry):
@@ -358,65 +198,6 @@ def test_list_filters_by_type(client, user, create_entry):
     response = listing(client, user, type="calories")
 
     assert ids(response) == [calories["id"]]
-
-
-def test_recorded_from_and_to_include_their_own_moments(client, user, create_entry):
-    create_entry(user, recorded_at=at(1))
-    second = create_entry(user, recorded_at=at(2))
-    third = create_entry(user, recorded_at=at(3))
-    create_entry(user, recorded_at=at(4))
-
-    response = listing(client, user, recorded_from=at(2), recorded_to="2025-03-03T09:00:00+01:00")
-
-    assert ids(response) == [third["id"], second["id"]]
-
-
-def test_recorded_from_after_recorded_to_gets_422(client, user):
-    response = listing(client, user, recorded_from=at(3), recorded_to=at(2))
-
-    assert response.status_code == 422
-    assert "recorded_to" in response.json["errors"]
-
-
-@pytest.fixture
-def three_entries(user, create_entry) -> dict[str, str]:
-    """Created in order a, b, c; each sort orders them differently, and by amount not by number:
-    a = 1 l (1000 ml), b = 500 ml, c = 2 fl_oz (59.1 ml)."""
-    a = create_entry(user, recorded_at=at(3), value=1, unit="l")
-    b = create_entry(user, recorded_at=at(1), value=500, unit="ml")
-    c = create_entry(user, recorded_at=at(2), value=2, unit="fl_oz")
-    return {"a": a["id"], "b": b["id"], "c": c["id"]}
-
-
-@pytest.mark.parametrize(
-    ("sort", "order"),
-    [
-        ("recorded_at", "bca"),
-        ("-recorded_at", "acb"),
-        ("created_at", "abc"),
-        ("-created_at", "cba"),
-        ("value", "cba"),
-        ("-value", "abc"),
-    ],
-)
-def test_list_sorts_by_each_allowed_key(client, user, three_entries, sort, order):
-    response = listing(client, user, sort=sort)
-
-    assert ids(response) == [three_entries[name] for name in order]
-
-
-def test_default_order_is_newest_recorded_first(client, user, three_entries):
-    response = listing(client, user)
-
-    assert ids(response) == [three_entries[name] for name in "acb"]
-
-
-@pytest.mark.parametrize("sort", ["note", "canonical_value", "user_id", ""])
-def test_unknown_sort_gets_422(client, user, sort):
-    response = listing(client, user, sort=sort)
-
-    assert response.status_code == 422
-    assert "sort" in response.json["errors"]
 
 
 def test_list_in_a_unit_converts_the_entries_of_that_quantity(client, user, create_entry):
@@ -453,25 +234,6 @@ def test_list_in_a_unit_no_nutrition_type_accepts_gets_422(client, user, unit):
     assert "unit" in response.json["errors"]
 
 
-def test_list_in_a_unit_has_its_own_etag(client, user, create_entry):
-    create_entry(user)
-
-    as_stored, in_litres = listing(client, user), listing(client, user, unit="l")
-
-    assert as_stored.headers["ETag"] != in_litres.headers["ETag"]
-
-
-def test_list_with_a_matching_if_none_match_gets_304(client, user, create_entry):
-    create_entry(user)
-    etag = listing(client, user, unit="l").headers["ETag"]
-
-    response = client.get(
-        URL, query_string={"unit": "l"}, headers={**user.headers, "If-None-Match": etag}
-    )
-
-    assert response.status_code == 304
-
-
 def test_listing_100_entries_costs_as_many_queries_as_1(client, engine, db_session, register):
     one, hundred = register(), register()
     store_entries(db_session, one.id, 1)
@@ -481,30 +243,15 @@ def test_listing_100_entries_costs_as_many_queries_as_1(client, engine, db_sessi
 
     counts, sizes = [], []
     for account in (one, hundred):
-        with selects(engine) as seen:
+        with sql_sent(engine) as sent:
             sizes.append(len(listing(client, account, page_size=100, unit="l").json["items"]))
-        counts.append(len(seen))
+        counts.append(len(selects(sent)))
 
     assert sizes == [1, 100]
     assert counts[0] == counts[1] == 2  # count and page
 
 
-def test_list_without_a_token_gets_401(client):
-    response = client.get(URL)
-
-    assert response.status_code == 401
-
-
 # ----------------------------------------------------------------------- read one
-
-
-def test_get_returns_the_entry_with_the_etag_of_the_create(client, user, create_entry):
-    entry = create_entry(user)
-
-    response = read(client, user, entry["id"])
-
-    assert response.json == public(entry)
-    assert response.headers["ETag"] == entry["_etag"]
 
 
 KNOWN_CONVERSIONS = [
@@ -562,39 +309,6 @@ def test_get_in_its_own_or_another_quantitys_unit_is_the_stored_entry(
     assert response.headers["ETag"] == entry["_etag"]
 
 
-def test_get_in_a_unit_has_its_own_etag(client, user, create_entry):
-    entry = create_entry(user)
-
-    etags = {read(client, user, entry["id"], unit=u).headers["ETag"] for u in ("l", "fl_oz")}
-
-    assert len(etags | {entry["_etag"]}) == 3
-
-
-def test_get_in_a_unit_with_its_etag_in_if_none_match_gets_304(client, user, create_entry):
-    entry = create_entry(user)
-    etag = read(client, user, entry["id"], unit="l").headers["ETag"]
-
-    response = client.get(
-        item_url(entry["id"]),
-        query_string={"unit": "l"},
-        headers={**user.headers, "If-None-Match": etag},
-    )
-
-    assert response.status_code == 304
-
-
-def test_get_in_a_unit_with_the_stored_etag_in_if_none_match_gets_200(client, user, create_entry):
-    entry = create_entry(user)
-
-    response = client.get(
-        item_url(entry["id"]),
-        query_string={"unit": "l"},
-        headers={**user.headers, "If-None-Match": entry["_etag"]},
-    )
-
-    assert response.status_code == 200
-
-
 def test_get_in_a_unit_no_nutrition_type_accepts_gets_422(client, user, create_entry):
     entry = create_entry(user)
 
@@ -604,35 +318,7 @@ def test_get_in_a_unit_no_nutrition_type_accepts_gets_422(client, user, create_e
     assert "unit" in response.json["errors"]
 
 
-def test_get_of_an_unknown_id_gets_404(client, user):
-    response = read(client, user, str(uuid.uuid4()))
-
-    assert response.status_code == 404
-    assert response.mimetype == "application/problem+json"
-
-
 # ------------------------------------------------------------------------- change
-
-
-def test_patch_changes_only_the_fields_sent(client, user, create_entry):
-    entry = create_entry(user, note="Gym")
-
-    response = client.patch(
-        item_url(entry["id"]), json={**AMOUNT, "value": 300.0}, headers=user.headers
-    )
-
-    changed = {k for k, v in public(entry).items() if response.json[k] != v}
-    assert changed == {"value", "updated_at"}
-    assert response.json["value"] == 300.0
-    assert response.headers["ETag"] != entry["_etag"]
-
-
-def test_patch_can_clear_the_note(client, user, create_entry):
-    entry = create_entry(user, note="Gym")
-
-    response = client.patch(item_url(entry["id"]), json={"note": None}, headers=user.headers)
-
-    assert response.json["note"] is None
 
 
 def test_patch_to_another_type_stores_its_canonical_amount(client, user, create_entry, db_session):
@@ -649,163 +335,27 @@ def test_patch_to_another_type_stores_its_canonical_amount(client, user, create_
     assert stored.canonical_value == pytest.approx(2 * G_PER_OZ / 1000, rel=1e-12)  # kg
 
 
-@pytest.mark.parametrize(
-    "partial", [{"unit": "l"}, {"value": 1.0}, {"type": "calories", "unit": "kcal"}]
-)
-def test_patch_with_part_of_an_amount_gets_422_naming_what_is_missing(
-    client, user, create_entry, partial
-):
-    entry = create_entry(user)
-
-    response = client.patch(item_url(entry["id"]), json=partial, headers=user.headers)
-
-    assert response.status_code == 422
-    assert set(response.json["errors"]) == {"type", "value", "unit"} - set(partial)
+# (the PATCH, the fields its 422 names): an amount changes whole, and stays plausible.
+REFUSED_PATCHES = {
+    "unit alone": ({"unit": "l"}, {"type", "value"}),
+    "value alone": ({"value": 1.0}, {"type", "unit"}),
+    "type and unit without value": ({"type": "calories", "unit": "kcal"}, {"value"}),
+    "unit not of the type": ({**AMOUNT, "unit": "kcal"}, {"unit"}),
+    "21 l": ({**AMOUNT, "value": 21, "unit": "l"}, {"value"}),
+}
 
 
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [({**AMOUNT, "unit": "kcal"}, "unit"), ({**AMOUNT, "value": 21, "unit": "l"}, "value")],
-)
-def test_patch_making_the_amount_invalid_gets_422_and_changes_nothing(
-    client, user, create_entry, change, field
+@pytest.mark.parametrize(("change", "named"), REFUSED_PATCHES.values(), ids=REFUSED_PATCHES)
+def test_refused_patch_gets_422_naming_the_fields_and_changes_nothing(
+    client, user, create_entry, change, named
 ):
     entry = create_entry(user)
 
     response = client.patch(item_url(entry["id"]), json=change, headers=user.headers)
 
     assert response.status_code == 422
-    assert field in response.json["errors"]
+    assert set(response.json["errors"]) == named
     assert read(client, user, entry["id"]).json == public(entry)
-
-
-def test_patch_with_a_stale_if_match_gets_412_and_changes_nothing(client, user, create_entry):
-    entry = create_entry(user)
-    first = client.patch(
-        item_url(entry["id"]), json={**AMOUNT, "value": 300.0}, headers=user.headers
-    )
-
-    response = client.patch(
-        item_url(entry["id"]),
-        json={**AMOUNT, "value": 400.0},
-        headers={**user.headers, "If-Match": entry["_etag"]},
-    )
-
-    assert response.status_code == 412
-    assert read(client, user, entry["id"]).json == first.json
-
-
-def test_patch_with_the_current_if_match_gets_200(client, user, create_entry):
-    entry = create_entry(user)
-
-    response = client.patch(
-        item_url(entry["id"]),
-        json={**AMOUNT, "value": 300.0},
-        headers={**user.headers, "If-Match": entry["_etag"]},
-    )
-
-    assert response.status_code == 200
-
-
-def test_patch_with_the_etag_of_a_read_in_another_unit_gets_200(client, user, create_entry):
-    entry = create_entry(user)
-    etag = read(client, user, entry["id"], unit="l").headers["ETag"]
-
-    response = client.patch(
-        item_url(entry["id"]), json={"note": "Gym"}, headers={**user.headers, "If-Match": etag}
-    )
-
-    assert response.status_code == 200
-
-
-def test_patch_with_a_stale_etag_of_a_read_in_another_unit_gets_412(client, user, create_entry):
-    entry = create_entry(user)
-    etag = read(client, user, entry["id"], unit="l").headers["ETag"]
-    client.patch(item_url(entry["id"]), json={"note": "Gym"}, headers=user.headers)
-
-    response = client.patch(
-        item_url(entry["id"]), json={"note": "Run"}, headers={**user.headers, "If-Match": etag}
-    )
-
-    assert response.status_code == 412
-
-
-@pytest.mark.parametrize("field", SERVER_OWNED)
-def test_server_owned_field_in_patch_gets_422_naming_it(client, user, create_entry, field):
-    entry = create_entry(user)
-
-    response = client.patch(
-        item_url(entry["id"]), json={field: SERVER_OWNED[field]}, headers=user.headers
-    )
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-def test_patch_without_a_body_gets_422(client, user, create_entry):
-    entry = create_entry(user)
-
-    response = client.patch(item_url(entry["id"]), headers=user.headers)
-
-    assert response.status_code == 422
-
-
-# ------------------------------------------------------------------------- remove
-
-
-def test_delete_gets_204_and_the_entry_is_gone(client, user, create_entry):
-    entry = create_entry(user)
-
-    response = client.delete(item_url(entry["id"]), headers=user.headers)
-
-    assert response.status_code == 204
-    assert read(client, user, entry["id"]).status_code == 404
-
-
-def test_delete_with_a_stale_if_match_gets_412_and_keeps_the_entry(client, user, create_entry):
-    entry = create_entry(user)
-    client.patch(item_url(entry["id"]), json={"note": "Gym"}, headers=user.headers)
-
-    response = client.delete(
-        item_url(entry["id"]), headers={**user.headers, "If-Match": entry["_etag"]}
-    )
-
-    assert response.status_code == 412
-    assert read(client, user, entry["id"]).status_code == 200
-
-
-# ---------------------------------------------------------------------- ownership
-
-
-def test_other_users_entries_are_not_in_my_daily_totals(client, user, other_user, create_entry):
-    create_entry(other_user, recorded_at="2025-03-01T12:00:00+00:00")
-
-    response = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-01"})
-
-    assert response.json["days"] == [{"date": "2025-03-01", "totals": []}]
-
-
-# ------------------------------------------------------------------ cache freshness
-
-
-def test_cached_list_in_a_unit_shows_a_patch(client, user, create_entry):
-    entry = create_entry(user)
-    listing(client, user, unit="l")
-    client.patch(item_url(entry["id"]), json={**AMOUNT, "value": 500.0}, headers=user.headers)
-
-    response = listing(client, user, unit="l")
-
-    assert [item["value"] for item in response.json["items"]] == [0.5]
-
-
-def test_cached_item_in_a_unit_shows_a_patch(client, user, create_entry):
-    entry = create_entry(user)
-    read(client, user, entry["id"], unit="l")
-    client.patch(item_url(entry["id"]), json={**AMOUNT, "value": 500.0}, headers=user.headers)
-
-    response = read(client, user, entry["id"], unit="l")
-
-    assert response.json["value"] == 0.5
 
 
 # ------------------------------------------------------------------- daily totals
@@ -960,29 +510,6 @@ def test_daily_totals_follow_a_time_zone_change(client, user, create_entry):
     assert after.json["timezone"] == "Pacific/Auckland"
 
 
-def test_cached_daily_totals_show_a_new_entry(client, user, create_entry):
-    query = {"from": "2025-03-01", "to": "2025-03-01"}
-    create_entry(user, recorded_at="2025-03-01T12:00:00+00:00")
-    totals(client, user, **query)
-    create_entry(user, recorded_at="2025-03-01T13:00:00+00:00")
-
-    response = totals(client, user, **query)
-
-    assert day_totals(response)["2025-03-01"][0]["count"] == 2
-
-
-def test_daily_totals_with_a_matching_if_none_match_get_304(client, user, create_entry):
-    query = {"from": "2025-03-01", "to": "2025-03-01"}
-    create_entry(user, recorded_at="2025-03-01T12:00:00+00:00")
-    etag = totals(client, user, **query).headers["ETag"]
-
-    response = client.get(
-        TOTALS_URL, query_string=query, headers={**user.headers, "If-None-Match": etag}
-    )
-
-    assert response.status_code == 304
-
-
 def test_daily_totals_are_one_grouped_sum_in_sql_however_many_entries(
     client, engine, db_session, register
 ):
@@ -995,10 +522,10 @@ def test_daily_totals_are_one_grouped_sum_in_sql_however_many_entries(
 
     counts, seen_sql = [], []
     for account in (few, many):
-        with selects(engine) as seen:
+        with sql_sent(engine) as sent:
             response = totals(client, account, **query)
-        counts.append(len(seen))
-        seen_sql.extend(seen)
+        counts.append(len(selects(sent)))
+        seen_sql.extend(sent)
 
     assert counts[0] == counts[1] == 2  # the user's time zone, the grouped sums
     assert sum(t["count"] for ts in day_totals(response).values() for t in ts) == 200
@@ -1041,12 +568,6 @@ def test_daily_totals_are_not_taken_for_an_entry_id(client, user):
 
     assert response.status_code == 422
     assert {"from", "to"} <= set(response.json["errors"])
-
-
-def test_daily_totals_without_a_token_get_401(client):
-    response = client.get(TOTALS_URL, query_string={"from": "2025-03-01", "to": "2025-03-01"})
-
-    assert response.status_code == 401
 
 
 # ------------------------------------------------------------ the bucketing helper

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from conftest import selects, sql_sent
+from sqlalchemy import func, select
 
 from grau.catalog.models import Exercise
 from grau.workouts.models import Workout, WorkoutSet
@@ -19,13 +19,6 @@ PUSH_DAY = {
     "name": "Push day",
     "started_at": "2025-03-01T18:00:00+01:00",
     "ended_at": "2025-03-01T19:05:00+01:00",
-}
-SERVER_OWNED = {
-    "id": str(uuid.uuid4()),
-    "user_id": str(uuid.uuid4()),
-    "created_at": "2025-01-01T00:00:00+00:00",
-    "updated_at": "2025-01-01T00:00:00+00:00",
-    "version": 7,
 }
 
 
@@ -121,34 +114,10 @@ def post_set(client: Any, account: Any, workout_id: str, body: dict[str, Any], *
 # --------------------------------------------------------------------- query count
 
 
-@pytest.fixture
-def count_queries(engine) -> Callable[[], Any]:
-    """`with count_queries() as statements:` collects the SQL sent to the test database."""
-
-    @contextmanager
-    def counting() -> Iterator[list[str]]:
-        statements: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-
-    return counting
-
-
 def warm_up(client: Any, *accounts: Any) -> None:
     """A first request per account, so its session check is cached before counting."""
     for account in accounts:
         assert client.get("/v1/users/me", headers=account.headers).status_code == 200
-
-
-def selects(statements: list[str]) -> int:
-    return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
 
 
 @pytest.fixture
@@ -184,19 +153,19 @@ def insert_workouts(db_session, exercise_id) -> Callable[..., list[str]]:
 
 
 def test_reading_a_workout_of_30_sets_takes_as_many_queries_as_one_of_1(
-    client, user, insert_workouts, count_queries
+    client, user, insert_workouts, engine
 ):
     one, thirty = insert_workouts(user, 1, 1)[0], insert_workouts(user, 1, 30)[0]
     warm_up(client, user)
 
-    with count_queries() as for_one:
+    with sql_sent(engine) as for_one:
         small = client.get(workout_url(one), headers=user.headers)
-    with count_queries() as for_thirty:
+    with sql_sent(engine) as for_thirty:
         large = client.get(workout_url(thirty), headers=user.headers)
 
     assert (len(small.json["sets"]), len(large.json["sets"])) == (1, 30)
     assert len(for_thirty) == len(for_one)
-    assert selects(for_thirty) <= 2, for_thirty  # the workout, then all its sets
+    assert len(selects(for_thirty)) <= 2, for_thirty  # the workout, then all its sets
 
 
 def test_reading_a_workout_returns_its_30_sets_in_order(client, user, insert_workouts):
@@ -208,32 +177,30 @@ def test_reading_a_workout_returns_its_30_sets_in_order(client, user, insert_wor
 
 
 def test_listing_100_workouts_takes_as_many_queries_as_listing_1(
-    client, user, other_user, insert_workouts, count_queries
+    client, user, other_user, insert_workouts, engine
 ):
     insert_workouts(user, 1, 3)
     insert_workouts(other_user, 100, 3)
     warm_up(client, user, other_user)
 
-    with count_queries() as for_one:
+    with sql_sent(engine) as for_one:
         small = client.get(URL, query_string={"page_size": 100}, headers=user.headers)
-    with count_queries() as for_hundred:
+    with sql_sent(engine) as for_hundred:
         large = client.get(URL, query_string={"page_size": 100}, headers=other_user.headers)
 
     assert (len(small.json["items"]), len(large.json["items"])) == (1, 100)
     assert sum(len(w["sets"]) for w in large.json["items"]) == 300
     assert len(for_hundred) == len(for_one)
-    assert selects(for_hundred) <= 3, for_hundred  # count, the page, all its sets
+    assert len(selects(for_hundred)) <= 3, for_hundred  # count, the page, all its sets
 
 
-def test_listing_100_sets_takes_as_many_queries_as_listing_1(
-    client, user, insert_workouts, count_queries
-):
+def test_listing_100_sets_takes_as_many_queries_as_listing_1(client, user, insert_workouts, engine):
     one, hundred = insert_workouts(user, 1, 1)[0], insert_workouts(user, 1, 100)[0]
     warm_up(client, user)
 
-    with count_queries() as for_one:
+    with sql_sent(engine) as for_one:
         client.get(sets_url(one), query_string={"page_size": 100}, headers=user.headers)
-    with count_queries() as for_hundred:
+    with sql_sent(engine) as for_hundred:
         large = client.get(sets_url(hundred), query_string={"page_size": 100}, headers=user.headers)
 
     assert len(large.json["items"]) == 100
@@ -241,14 +208,6 @@ def test_listing_100_sets_takes_as_many_queries_as_listing_1(
 
 
 # ------------------------------------------------------------------ workout: create
-
-
-def test_create_workout_gets_201_with_location_and_etag(client, user):
-    response = client.post(URL, json=PUSH_DAY, headers=user.headers)
-
-    assert response.status_code == 201
-    assert response.headers["Location"] == workout_url(response.json["id"])
-    assert response.headers["ETag"].startswith('"')
 
 
 def test_create_workout_returns_it_as_stored_in_utc_without_sets(client, user):
@@ -272,13 +231,25 @@ def test_a_workout_without_an_end_is_still_going_on(client, user):
     assert (response.json["ended_at"], response.json["note"]) == (None, None)
 
 
-def test_ended_at_before_started_at_gets_422_on_ended_at(client, user):
-    response = client.post(
-        URL, json={**PUSH_DAY, "ended_at": "2025-03-01T17:59:59+01:00"}, headers=user.headers
-    )
+# (what a create changes in a valid workout, the field the 422 names)
+REFUSED_WORKOUTS = {
+    "ended before it started": ({"ended_at": "2025-03-01T17:59:59+01:00"}, "ended_at"),
+    "empty name": ({"name": ""}, "name"),
+    "name of 121 characters": ({"name": "x" * 121}, "name"),
+    "name with a NUL byte": ({"name": "a\x00b"}, "name"),
+    "started_at without offset": ({"started_at": "2025-03-01T18:00:00"}, "started_at"),
+    "started in 3000": ({"started_at": "3000-01-01T00:00:00+00:00"}, "started_at"),
+    "ended in 1800": ({"ended_at": "1800-01-01T00:00:00+00:00"}, "ended_at"),
+    "note of 1001 characters": ({"note": "x" * 1001}, "note"),
+}
+
+
+@pytest.mark.parametrize(("change", "field"), REFUSED_WORKOUTS.values(), ids=REFUSED_WORKOUTS)
+def test_ill_formed_workout_gets_422_naming_the_field(client, user, change, field):
+    response = client.post(URL, json={**PUSH_DAY, **change}, headers=user.headers)
 
     assert response.status_code == 422
-    assert list(response.json["errors"]) == ["ended_at"]
+    assert field in response.json["errors"]
 
 
 def test_ended_at_equal_to_started_at_is_accepted(client, user):
@@ -289,71 +260,7 @@ def test_ended_at_equal_to_started_at_is_accepted(client, user):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("missing", ["name", "started_at"])
-def test_create_workout_without_a_required_field_gets_422_naming_it(client, user, missing):
-    body = {k: v for k, v in PUSH_DAY.items() if k != missing}
-
-    response = client.post(URL, json=body, headers=user.headers)
-
-    assert response.status_code == 422
-    assert missing in response.json["errors"]
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("name", ""),
-        ("name", "x" * 121),
-        ("name", "a\x00b"),
-        ("started_at", "2025-03-01T18:00:00"),
-        ("started_at", "3000-01-01T00:00:00+00:00"),
-        ("ended_at", "1800-01-01T00:00:00+00:00"),
-        ("note", "x" * 1001),
-    ],
-    ids=["empty name", "121 chars", "NUL", "naive", "future", "year 1800", "long note"],
-)
-def test_invalid_workout_field_gets_422_naming_it(client, user, field, value):
-    response = client.post(URL, json={**PUSH_DAY, field: value}, headers=user.headers)
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-@pytest.mark.parametrize("field", [*SERVER_OWNED, "sets"])
-def test_server_owned_field_in_workout_create_gets_422_naming_it(client, user, field):
-    response = client.post(
-        URL, json={**PUSH_DAY, field: SERVER_OWNED.get(field, [])}, headers=user.headers
-    )
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
 # -------------------------------------------------------------------- workout: list
-
-
-def test_list_workouts_returns_items_and_pagination(client, user, workout):
-    response = client.get(URL, headers=user.headers)
-
-    assert response.json == {
-        "items": [public(workout)],
-        "pagination": {"page": 1, "page_size": 20, "total": 1, "total_pages": 1},
-    }
-
-
-def test_25_workouts_in_pages_of_10_make_3_pages(client, user, create_workout):
-    for day in range(1, 26):
-        create_workout(user, started_at=at(day), ended_at=None)
-
-    response = client.get(URL, query_string={"page": 3, "page_size": 10}, headers=user.headers)
-
-    assert response.json["pagination"] == {
-        "page": 3,
-        "page_size": 10,
-        "total": 25,
-        "total_pages": 3,
-    }
-    assert len(response.json["items"]) == 5
 
 
 def test_list_embeds_each_workouts_sets_in_order(client, user, workout, create_set):
@@ -365,107 +272,7 @@ def test_list_embeds_each_workouts_sets_in_order(client, user, workout, create_s
     assert [s["id"] for s in response.json["items"][0]["sets"]] == [first["id"], second["id"]]
 
 
-@pytest.fixture
-def three_workouts(user, create_workout) -> dict[str, str]:
-    """Created in order a, b, c; every sort key orders them differently."""
-    a = create_workout(user, name="Bench", started_at=at(3), ended_at=None)
-    b = create_workout(user, name="Squat", started_at=at(1), ended_at=None)
-    c = create_workout(user, name="Arms", started_at=at(2), ended_at=None)
-    return {"a": a["id"], "b": b["id"], "c": c["id"]}
-
-
-@pytest.mark.parametrize(
-    ("sort", "order"),
-    [
-        ("started_at", "bca"),
-        ("-started_at", "acb"),
-        ("name", "cab"),
-        ("-name", "bac"),
-        ("created_at", "abc"),
-        ("-created_at", "cba"),
-    ],
-)
-def test_list_workouts_sorts_by_each_allowed_key(client, user, three_workouts, sort, order):
-    response = client.get(URL, query_string={"sort": sort}, headers=user.headers)
-
-    assert ids(response) == [three_workouts[name] for name in order]
-
-
-def test_default_order_is_most_recently_started_first(client, user, three_workouts):
-    response = client.get(URL, headers=user.headers)
-
-    assert ids(response) == [three_workouts[name] for name in "acb"]
-
-
-@pytest.mark.parametrize("sort", ["note", "user_id", "ended_at", "sequence", ""])
-def test_unknown_workout_sort_gets_422(client, user, sort):
-    response = client.get(URL, query_string={"sort": sort}, headers=user.headers)
-
-    assert response.status_code == 422
-    assert "sort" in response.json["errors"]
-
-
-def test_started_from_and_to_select_an_inclusive_range(client, user, three_workouts):
-    response = client.get(
-        URL,
-        query_string={"started_from": "2025-03-02T09:00:00+01:00", "started_to": at(3)},
-        headers=user.headers,
-    )
-
-    assert ids(response) == [three_workouts["a"], three_workouts["c"]]
-
-
-def test_started_from_alone_filters(client, user, three_workouts):
-    response = client.get(URL, query_string={"started_from": at(3)}, headers=user.headers)
-
-    assert ids(response) == [three_workouts["a"]]
-
-
-def test_started_to_alone_filters(client, user, three_workouts):
-    response = client.get(URL, query_string={"started_to": at(1)}, headers=user.headers)
-
-    assert ids(response) == [three_workouts["b"]]
-
-
-def test_started_from_after_started_to_gets_422(client, user):
-    response = client.get(
-        URL, query_string={"started_from": at(3), "started_to": at(2)}, headers=user.headers
-    )
-
-    assert response.status_code == 422
-    assert "started_to" in response.json["errors"]
-
-
 # ------------------------------------------------------------ workout: read, change
-
-
-def test_get_workout_returns_it_with_the_etag_of_the_create(client, user, workout):
-    response = client.get(workout_url(workout["id"]), headers=user.headers)
-
-    assert response.json == public(workout)
-    assert response.headers["ETag"] == workout["_etag"]
-
-
-def test_get_workout_with_a_matching_if_none_match_gets_304(client, user, workout):
-    response = client.get(
-        workout_url(workout["id"]), headers={**user.headers, "If-None-Match": workout["_etag"]}
-    )
-
-    assert response.status_code == 304
-
-
-def test_get_of_an_unknown_workout_gets_404(client, user):
-    response = client.get(workout_url(str(uuid.uuid4())), headers=user.headers)
-
-    assert response.status_code == 404
-    assert response.mimetype == "application/problem+json"
-
-
-def test_patch_workout_changes_only_the_fields_sent(client, user, workout):
-    response = client.patch(workout_url(workout["id"]), json={"name": "Pull"}, headers=user.headers)
-
-    changed = {k for k, v in public(workout).items() if response.json[k] != v}
-    assert changed == {"name", "updated_at"}
 
 
 def test_patch_can_end_a_workout_by_sending_its_span(client, user, create_workout):
@@ -506,48 +313,6 @@ def test_patch_ending_before_the_start_gets_422_and_changes_nothing(client, user
     assert client.get(workout_url(workout["id"]), headers=user.headers).json == public(workout)
 
 
-def test_patch_workout_with_a_stale_if_match_gets_412(client, user, workout):
-    client.patch(workout_url(workout["id"]), json={"name": "Pull"}, headers=user.headers)
-
-    response = client.patch(
-        workout_url(workout["id"]),
-        json={"name": "Legs"},
-        headers={**user.headers, "If-Match": workout["_etag"]},
-    )
-
-    assert response.status_code == 412
-
-
-def test_patch_workout_with_the_current_if_match_gets_200(client, user, workout):
-    response = client.patch(
-        workout_url(workout["id"]),
-        json={"name": "Legs"},
-        headers={**user.headers, "If-Match": workout["_etag"]},
-    )
-
-    assert response.status_code == 200
-
-
-@pytest.mark.parametrize("field", [*SERVER_OWNED, "sets"])
-def test_server_owned_field_in_workout_patch_gets_422_naming_it(client, user, workout, field):
-    response = client.patch(
-        workout_url(workout["id"]),
-        json={field: SERVER_OWNED.get(field, [])},
-        headers=user.headers,
-    )
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-def test_delete_workout_gets_204_and_then_404(client, user, workout):
-    deleted = client.delete(workout_url(workout["id"]), headers=user.headers)
-
-    response = client.get(workout_url(workout["id"]), headers=user.headers)
-
-    assert (deleted.status_code, response.status_code) == (204, 404)
-
-
 def test_deleting_a_workout_deletes_its_sets(client, user, workout, create_set, db_session):
     create_set(user, workout["id"])
     create_set(user, workout["id"])
@@ -562,25 +327,7 @@ def test_deleting_a_workout_deletes_its_sets(client, user, workout, create_set, 
     assert remaining == 0
 
 
-def test_delete_workout_with_a_stale_if_match_gets_412(client, user, workout):
-    client.patch(workout_url(workout["id"]), json={"name": "Pull"}, headers=user.headers)
-
-    response = client.delete(
-        workout_url(workout["id"]), headers={**user.headers, "If-Match": workout["_etag"]}
-    )
-
-    assert response.status_code == 412
-
-
 # ----------------------------------------------------------------------- sets: create
-
-
-def test_create_set_gets_201_with_location_to_the_set_and_etag(client, user, workout, exercise_id):
-    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "reps": 5})
-
-    assert response.status_code == 201
-    assert response.headers["Location"] == set_url(workout["id"], response.json["id"])
-    assert response.headers["ETag"].startswith('"')
 
 
 def test_create_set_returns_it_as_stored(client, user, workout, exercise_id):
@@ -701,138 +448,48 @@ def test_an_unknown_exercise_gets_the_same_422_as_another_users(
     assert unknown.json["errors"] == theirs.json["errors"]
 
 
-def test_create_set_without_an_exercise_gets_422_naming_it(client, user, workout):
-    response = post_set(client, user, workout["id"], {"reps": 5})
+# (a set's fields besides its exercise_id): accepted, and stored as sent.
+ACCEPTED_SETS = {
+    **{f"{w} {u}": {"weight": w, "weight_unit": u}
+       for w, u in [(0, "kg"), (1000, "kg"), (2204.6226, "lb"), (0, "lb")]},  # up to 1000 kg
+    **{f"tempo {t}": {"tempo": t} for t in ["3-1-1-0", "3-1-X-0", "10-0-2-1", "X-X-X-X"]},
+    **{f"rpe {r}": {"rpe": r} for r in [1, 7.5, 10]},  # in half steps
+}  # fmt: skip
 
-    assert response.status_code == 422
-    assert "exercise_id" in response.json["errors"]
 
-
-@pytest.mark.parametrize(
-    ("weight", "unit"),
-    [(0, "kg"), (1000, "kg"), (2204.6226, "lb"), (0, "lb")],
-    ids=["0 kg", "1000 kg", "1000 kg in lb", "0 lb"],
-)
-def test_weights_up_to_1000_kg_in_either_unit_are_accepted(
-    client, user, workout, exercise_id, weight, unit
-):
-    response = post_set(
-        client,
-        user,
-        workout["id"],
-        {"exercise_id": exercise_id, "weight": weight, "weight_unit": unit},
-    )
+@pytest.mark.parametrize("fields", ACCEPTED_SETS.values(), ids=ACCEPTED_SETS)
+def test_plausible_set_is_stored_as_sent(client, user, workout, exercise_id, fields):
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, **fields})
 
     assert response.status_code == 201
+    assert {k: response.json[k] for k in fields} == fields
 
 
-@pytest.mark.parametrize(
-    ("weight", "unit"),
-    [(-0.5, "kg"), (1000.01, "kg"), (2204.63, "lb"), (5000, "lb"), ("100", "kg"), (True, "kg")],
-    ids=["negative", "over 1000 kg", "over 1000 kg in lb", "5000 lb", "string", "boolean"],
-)
-def test_weight_out_of_range_or_not_a_number_gets_422_on_weight(
-    client, user, workout, exercise_id, weight, unit
+# (a set's fields besides its exercise_id, the field its 422 names)
+REFUSED_SETS = {
+    **{f"{w!r} {u}": ({"weight": w, "weight_unit": u}, "weight")
+       for w, u in [(-0.5, "kg"), (1000.01, "kg"), (2204.63, "lb"), (5000, "lb"), ("100", "kg"),
+                    (True, "kg"), (60, None)]},
+    "weight alone": ({"weight": 60}, "weight_unit"),
+    "unit alone": ({"weight_unit": "kg"}, "weight"),
+    "unit st": ({"weight": 60, "weight_unit": "st"}, "weight_unit"),
+    **{f"{f} {v!r:.12}": ({f: v}, f)
+       for f, v in [("reps", -1), ("reps", 1001), ("reps", 2.5), ("reps", "5"), ("reps", True),
+                    ("rpe", "8"), ("rpe", 0.5), ("rpe", 10.5), ("rpe", 8.3), ("rir", -1),
+                    ("rir", 11), ("rest_seconds", 3601), ("duration_seconds", -1),
+                    ("duration_seconds", 86401), ("sequence", 0), ("sequence", 1001),
+                    ("note", "x" * 1001), ("note", "a\x00b")]},
+    **{f"tempo {t!r}": ({"tempo": t}, "tempo")
+       for t in ["3110", "3-1-1", "3-1-1-0-0", "3-1-1-0\n", "x-1-1-0", "100-1-1-0", "3 -1-1-0",
+                 ""]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("fields", "field"), REFUSED_SETS.values(), ids=REFUSED_SETS)
+def test_implausible_or_ill_formed_set_gets_422_naming_the_field(
+    client, user, workout, exercise_id, fields, field
 ):
-    response = post_set(
-        client,
-        user,
-        workout["id"],
-        {"exercise_id": exercise_id, "weight": weight, "weight_unit": unit},
-    )
-
-    assert response.status_code == 422
-    assert "weight" in response.json["errors"]
-
-
-@pytest.mark.parametrize(
-    ("sent", "missing"),
-    [({"weight": 60}, "weight_unit"), ({"weight_unit": "kg"}, "weight")],
-)
-def test_weight_without_its_unit_and_the_reverse_get_422_naming_the_missing_one(
-    client, user, workout, exercise_id, sent, missing
-):
-    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, **sent})
-
-    assert response.status_code == 422
-    assert missing in response.json["errors"]
-
-
-def test_a_weight_with_a_null_unit_gets_422(client, user, workout, exercise_id):
-    response = post_set(
-        client, user, workout["id"], {"exercise_id": exercise_id, "weight": 60, "weight_unit": None}
-    )
-
-    assert response.status_code == 422
-    assert "weight" in response.json["errors"]
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("weight_unit", "st"),
-        ("reps", -1),
-        ("reps", 1001),
-        ("reps", 2.5),
-        ("reps", "5"),
-        ("reps", True),
-        ("rpe", "8"),
-        ("rpe", 0.5),
-        ("rpe", 10.5),
-        ("rpe", 8.3),
-        ("rir", -1),
-        ("rir", 11),
-        ("rest_seconds", 3601),
-        ("duration_seconds", -1),
-        ("duration_seconds", 86401),
-        ("sequence", 0),
-        ("sequence", 1001),
-        ("note", "x" * 1001),
-        ("note", "a\x00b"),
-    ],
-)
-def test_invalid_set_field_gets_422_naming_it(client, user, workout, exercise_id, field, value):
-    body = {"exercise_id": exercise_id, field: value}
-    if field == "weight_unit":
-        body["weight"] = 60
-
-    response = post_set(client, user, workout["id"], body)
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-@pytest.mark.parametrize("tempo", ["3-1-1-0", "3-1-X-0", "10-0-2-1", "X-X-X-X"])
-def test_tempo_of_four_phases_is_accepted(client, user, workout, exercise_id, tempo):
-    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "tempo": tempo})
-
-    assert (response.status_code, response.json["tempo"]) == (201, tempo)
-
-
-@pytest.mark.parametrize(
-    "tempo", ["3110", "3-1-1", "3-1-1-0-0", "3-1-1-0\n", "x-1-1-0", "100-1-1-0", "3 -1-1-0", ""]
-)
-def test_tempo_that_is_not_four_phases_gets_422(client, user, workout, exercise_id, tempo):
-    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "tempo": tempo})
-
-    assert response.status_code == 422
-    assert "tempo" in response.json["errors"]
-
-
-@pytest.mark.parametrize("rpe", [1, 7.5, 10])
-def test_rpe_in_half_steps_is_accepted(client, user, workout, exercise_id, rpe):
-    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, "rpe": rpe})
-
-    assert (response.status_code, response.json["rpe"]) == (201, rpe)
-
-
-@pytest.mark.parametrize("field", [*SERVER_OWNED, "workout_id", "weight_kg"])
-def test_server_owned_field_in_set_create_gets_422_naming_it(
-    client, user, workout, exercise_id, field
-):
-    value = SERVER_OWNED.get(field, workout["id"] if field == "workout_id" else 60.0)
-
-    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, field: value})
+    response = post_set(client, user, workout["id"], {"exercise_id": exercise_id, **fields})
 
     assert response.status_code == 422
     assert field in response.json["errors"]
@@ -844,52 +501,7 @@ def test_create_set_in_an_unknown_workout_gets_404(client, user, exercise_id):
     assert response.status_code == 404
 
 
-def test_retried_set_create_with_the_same_idempotency_key_creates_one_set(
-    client, user, workout, exercise_id
-):
-    key = str(uuid.uuid4())
-    body = {"exercise_id": exercise_id, "reps": 5}
-    first = post_set(client, user, workout["id"], body, **{"Idempotency-Key": key})
-
-    retry = post_set(client, user, workout["id"], body, **{"Idempotency-Key": key})
-
-    assert (retry.status_code, retry.json["id"]) == (201, first.json["id"])
-    assert (
-        client.get(sets_url(workout["id"]), headers=user.headers).json["pagination"]["total"] == 1
-    )
-
-
 # ------------------------------------------------------------------------- sets: list
-
-
-def test_list_sets_is_ordered_by_sequence_with_pagination(client, user, workout, create_set):
-    made = {n: create_set(user, workout["id"], sequence=n)["id"] for n in (3, 1, 2)}
-
-    response = client.get(sets_url(workout["id"]), headers=user.headers)
-
-    assert ids(response) == [made[1], made[2], made[3]]
-    assert response.json["pagination"] == {"page": 1, "page_size": 20, "total": 3, "total_pages": 1}
-
-
-def test_list_sets_sorts_by_descending_sequence(client, user, workout, create_set):
-    made = [create_set(user, workout["id"])["id"] for _ in range(3)]
-
-    response = client.get(
-        sets_url(workout["id"]), query_string={"sort": "-sequence"}, headers=user.headers
-    )
-
-    assert ids(response) == made[::-1]
-
-
-def test_list_sets_pages(client, user, workout, create_set):
-    made = [create_set(user, workout["id"])["id"] for _ in range(5)]
-
-    response = client.get(
-        sets_url(workout["id"]), query_string={"page": 2, "page_size": 2}, headers=user.headers
-    )
-
-    assert ids(response) == made[2:4]
-    assert response.json["pagination"]["total_pages"] == 3
 
 
 def test_list_sets_filters_by_exercise(client, user, workout, create_set, private_exercise):
@@ -921,47 +533,12 @@ def test_list_sets_of_an_unknown_workout_gets_404(client, user):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("sort", ["reps", "created_at", "weight"])
-def test_unknown_set_sort_gets_422(client, user, workout, sort):
-    response = client.get(
-        sets_url(workout["id"]), query_string={"sort": sort}, headers=user.headers
-    )
-
-    assert response.status_code == 422
-    assert "sort" in response.json["errors"]
-
-
 # --------------------------------------------------------------- sets: read, change
 
 
 @pytest.fixture
 def a_set(user, workout, create_set) -> dict[str, Any]:
     return create_set(user, workout["id"], note="First")
-
-
-def test_get_set_returns_it_with_the_etag_of_the_create(client, user, a_set):
-    response = client.get(set_url(a_set["workout_id"], a_set["id"]), headers=user.headers)
-
-    assert response.json == public(a_set)
-    assert response.headers["ETag"] == a_set["_etag"]
-
-
-def test_get_set_with_a_matching_if_none_match_gets_304(client, user, a_set):
-    response = client.get(
-        set_url(a_set["workout_id"], a_set["id"]),
-        headers={**user.headers, "If-None-Match": a_set["_etag"]},
-    )
-
-    assert response.status_code == 304
-
-
-def test_patch_set_changes_only_the_fields_sent(client, user, a_set):
-    response = client.patch(
-        set_url(a_set["workout_id"], a_set["id"]), json={"reps": 6}, headers=user.headers
-    )
-
-    changed = {k for k, v in public(a_set).items() if response.json[k] != v}
-    assert changed == {"reps", "updated_at"}
 
 
 def test_patch_set_to_another_unit_recomputes_weight_kg(client, user, a_set):
@@ -1047,47 +624,6 @@ def test_patch_set_to_another_users_exercise_gets_422(
     assert list(response.json["errors"]) == ["exercise_id"]
 
 
-@pytest.mark.parametrize("field", [*SERVER_OWNED, "workout_id", "weight_kg"])
-def test_server_owned_field_in_set_patch_gets_422_naming_it(client, user, a_set, field):
-    value = SERVER_OWNED.get(field, a_set["workout_id"] if field == "workout_id" else 60.0)
-
-    response = client.patch(
-        set_url(a_set["workout_id"], a_set["id"]), json={field: value}, headers=user.headers
-    )
-
-    assert response.status_code == 422
-    assert field in response.json["errors"]
-
-
-def test_patch_set_with_a_stale_if_match_gets_412(client, user, a_set):
-    url = set_url(a_set["workout_id"], a_set["id"])
-    client.patch(url, json={"reps": 6}, headers=user.headers)
-
-    response = client.patch(
-        url, json={"reps": 7}, headers={**user.headers, "If-Match": a_set["_etag"]}
-    )
-
-    assert response.status_code == 412
-
-
-def test_patch_set_with_the_current_if_match_gets_200(client, user, a_set):
-    response = client.patch(
-        set_url(a_set["workout_id"], a_set["id"]),
-        json={"reps": 7},
-        headers={**user.headers, "If-Match": a_set["_etag"]},
-    )
-
-    assert response.status_code == 200
-
-
-def test_delete_set_gets_204_and_then_404(client, user, a_set):
-    url = set_url(a_set["workout_id"], a_set["id"])
-
-    deleted = client.delete(url, headers=user.headers)
-
-    assert (deleted.status_code, client.get(url, headers=user.headers).status_code) == (204, 404)
-
-
 def test_deleting_a_set_keeps_the_others_sequences(client, user, workout, create_set):
     made = [create_set(user, workout["id"]) for _ in range(3)]
 
@@ -1095,16 +631,6 @@ def test_deleting_a_set_keeps_the_others_sequences(client, user, workout, create
 
     response = client.get(workout_url(workout["id"]), headers=user.headers)
     assert [s["sequence"] for s in response.json["sets"]] == [1, 3]
-
-
-def test_delete_set_with_a_stale_if_match_gets_412_and_keeps_it(client, user, a_set):
-    url = set_url(a_set["workout_id"], a_set["id"])
-    client.patch(url, json={"reps": 6}, headers=user.headers)
-
-    response = client.delete(url, headers={**user.headers, "If-Match": a_set["_etag"]})
-
-    assert response.status_code == 412
-    assert client.get(url, headers=user.headers).status_code == 200
 
 
 # ------------------------------------------------- sets change the workout they are in
@@ -1220,8 +746,8 @@ WORKOUT_REQUESTS = {
 }
 
 
-@pytest.mark.parametrize("name", NESTED_REQUESTS)
-def test_other_user_gets_404_on_every_path_under_my_workout(
+@pytest.mark.parametrize("name", ["list sets", "create set"])  # the rest: test_conformance.py
+def test_other_user_gets_404_listing_or_adding_sets_under_my_workout(
     client, user, other_user, workout, a_set, exercise_id, name
 ):
     response = NESTED_REQUESTS[name](
@@ -1267,16 +793,6 @@ def test_my_workout_and_sets_are_unchanged_after_another_user_tries(
 
     assert response.json["sets"] == [public(a_set)]
     assert response.json["name"] == workout["name"]
-
-
-def test_nested_paths_without_a_token_get_401(client, workout, a_set):
-    responses = [
-        client.get(sets_url(workout["id"])),
-        client.post(sets_url(workout["id"]), json={}),
-        client.get(set_url(workout["id"], a_set["id"])),
-    ]
-
-    assert [r.status_code for r in responses] == [401, 401, 401]
 
 
 # ------------------------------------------------------------- weights in another unit
@@ -1344,7 +860,7 @@ def test_unit_kg_on_a_kg_set_is_the_stored_representation_with_its_etag(client, 
     assert "." not in response.headers["ETag"]
 
 
-@pytest.mark.parametrize("read", ["workout", "set"])
+@pytest.mark.parametrize("read", ["workout"])  # a set's: test_conformance.py
 def test_each_unit_shown_has_its_own_etag_and_304(client, user, a_set, read):
     url = READS[read](a_set["workout_id"], a_set["id"])
     plain = client.get(url, headers=user.headers).headers["ETag"]
@@ -1382,20 +898,6 @@ def test_a_workout_with_kg_and_lb_sets_converts_only_the_others(client, user, wo
     assert response.headers["ETag"] != plain.headers["ETag"]
 
 
-def test_a_read_in_another_unit_leaves_the_stored_set_untouched(client, user, a_set, db_session):
-    client.get(
-        set_url(a_set["workout_id"], a_set["id"]), query_string={"unit": "lb"}, headers=user.headers
-    )
-
-    response = client.get(set_url(a_set["workout_id"], a_set["id"]), headers=user.headers)
-    db_session.expire_all()
-    row = db_session.get(WorkoutSet, uuid.UUID(a_set["id"]))
-
-    assert response.json == public(a_set)
-    assert response.headers["ETag"] == a_set["_etag"]
-    assert (row.weight, row.weight_unit, row.weight_kg) == (100.0, "kg", 100.0)
-
-
 def test_patch_set_with_the_etag_of_its_lb_read_gets_200(client, user, a_set):
     url = set_url(a_set["workout_id"], a_set["id"])
     etag = client.get(url, query_string={"unit": "lb"}, headers=user.headers).headers["ETag"]
@@ -1408,26 +910,6 @@ def test_patch_set_with_the_etag_of_its_lb_read_gets_200(client, user, a_set):
         100.0,
         "kg",
     )
-
-
-def test_patch_workout_with_the_etag_of_its_lb_read_gets_200(client, user, a_set):
-    url = workout_url(a_set["workout_id"])
-    etag = client.get(url, query_string={"unit": "lb"}, headers=user.headers).headers["ETag"]
-
-    response = client.patch(url, json={"name": "Legs"}, headers={**user.headers, "If-Match": etag})
-
-    assert response.status_code == 200
-    assert response.json["name"] == "Legs"
-
-
-def test_patch_set_with_a_stale_lb_etag_gets_412(client, user, a_set):
-    url = set_url(a_set["workout_id"], a_set["id"])
-    etag = client.get(url, query_string={"unit": "lb"}, headers=user.headers).headers["ETag"]
-    client.patch(url, json={"reps": 5}, headers=user.headers)
-
-    response = client.patch(url, json={"reps": 6}, headers={**user.headers, "If-Match": etag})
-
-    assert response.status_code == 412
 
 
 @pytest.mark.parametrize("read", READS)

@@ -1,1 +1,1 @@
-"""`make bench`: grau under gunicorn against the bare-Flask ceiling (see bench/README.md)."""
+"""`make bench`: grau as production serves it against the bare-Flask ceiling (bench/README.md)."""

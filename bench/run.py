@@ -64,11 +64,10 @@ from typing import Any
 
 from bench import cpu, seed
 from bench.load import Request, run, wrk_version
+from scripts import live_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import live_stack  # noqa: E402
 
 CONNECTIONS = 16
 BENCH_USERS = 4  # users whose requests the load cycles through
@@ -114,22 +113,13 @@ def serve(name: str, command: list[str], env: dict[str, str], logs: Path) -> Ite
     port = live_stack.free_port()
     env = {**env, "PORT": str(port), "HOST": "127.0.0.1"}
     command = [part.replace("{port}", str(port)) for part in command]
-    log = open(logs / f"{name}.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    process = live_stack.start_server(command, env, logs / f"{name}.log")
     url = f"http://127.0.0.1:{port}"
     try:
         live_stack.wait_ready(url, process, timeout=90)
         yield Running(name, url, process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+        live_stack.stop_server(process, timeout=20)
 
 
 def ceiling_command() -> list[str]:
@@ -139,7 +129,8 @@ def ceiling_command() -> list[str]:
 
 
 def grau_command() -> list[str]:
-    """Production's start: the entrypoint (nothing to migrate by now), then grau.server."""
+    """Production's start: the entrypoint (nothing to migrate by now), then grau.server
+    (`live_stack.grau_command()`, as the container runs it)."""
     return [str(BIN / "python"), "scripts/entrypoint.py"]
 
 

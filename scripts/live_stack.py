@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import dataclasses
 import os
+import random
 import secrets
 import signal
 import socket
@@ -35,17 +36,72 @@ DATABASE_SERVER = os.environ.get(
 REDIS_URL = os.environ.get("LIVE_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+def _ephemeral_ports() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, from below the ephemeral range: a port
+    the kernel hands out for bind(0) is also one it hands to outgoing connections,
+    and the thousands a fault test makes can take it (or hold it in TIME_WAIT)
+    before the server binds it."""
+    top = min(_ephemeral_ports().start, 32768)
+    for _ in range(200):
+        port = random.randrange(20000, max(top, 21000))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
+
+
+# ------------------------------------------------------------------ the one launcher
+
+
+def grau_command() -> list[str]:
+    """grau's production server (grau/server.py: granian, the production settings)."""
+    return [str(BIN / "python"), "-m", "grau.server"]
+
+
+def start_server(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a server (grau's, or a benchmark's reference app) from the project root,
+    its output appended to `log`, in a process group of its own so that `stop_server`
+    can end its workers too. The live stack, the live tests and the benchmark all
+    start their servers here."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_server(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Graceful shutdown; else kill the server's own process group (main and workers)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
 
 
 def _admin(sql: str) -> None:
     import psycopg
 
     with psycopg.connect(DATABASE_SERVER, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql)
 
 
 @contextlib.contextmanager
@@ -140,24 +196,12 @@ def running_stack(
         env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "GRACEFUL_TIMEOUT": "5"}
         if workers is not None:
             env.update(WEB_CONCURRENCY=str(workers), WEB_THREADS="4")
-        log = open(LOG, "ab")  # noqa: SIM115
-        process = subprocess.Popen(
-            [str(BIN / "python"), "-m", "grau.server"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_server(grau_command(), env, LOG)
         try:
             wait_ready(base_url, process)
             yield Stack(base_url, database_url)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+            stop_server(process)
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:

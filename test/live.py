@@ -16,11 +16,9 @@ import http.client
 import json
 import os
 import pwd
-import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -37,37 +35,13 @@ from sqlalchemy.orm import Session
 
 from grau.catalog.seed import seed_catalog
 from grau.db.session import make_engine
+from scripts.live_stack import free_port, grau_command, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 REDIS_SERVER = shutil.which("redis-server")
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "correct horse battery"
-
-
-def _ephemeral_ports() -> range:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return range(int(low), int(high) + 1)
-    except (OSError, ValueError):
-        return range(32768, 61000)
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on, from below the ephemeral range: a port
-    the kernel hands out for bind(0) is also one it hands to outgoing connections,
-    and the thousands a fault test makes can take it (or hold it in TIME_WAIT)
-    before the server binds it."""
-    top = min(_ephemeral_ports().start, 32768)
-    for _ in range(200):
-        port = random.randrange(20000, max(top, 21000))
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 # ---------------------------------------------------------------------------- HTTP
@@ -170,18 +144,6 @@ def app_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """Graceful shutdown; else kill the server's own process group (main and workers)."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-
-
 def worker_pids(pid: int) -> list[int]:
     """The worker processes of a server whose main process is `pid`."""
     try:
@@ -210,20 +172,12 @@ class Server:
                 env.pop(name, None)
             else:
                 env[name] = str(value)
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                self.command(),
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: teardown can kill all of it
-            )
+        self.process = start_server(self.command(), env, self.log)
         self.wait_ready()
         return self
 
     def command(self) -> list[str]:
-        return [str(PYTHON), "-m", "grau.server"]
+        return grau_command()
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,8 +123,17 @@ def test_a_worker_builds_the_app_then_freezes_it_out_of_the_collectors_way(tmp_p
         "import gc; from grau import server; app = server.load_app('app:create_app'); "
         "print(type(app).__name__, gc.get_freeze_count() > 10000, gc.get_threshold())"
     )
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'grau.db'}", "REDIS_URL": "", "PATH": ""}
-    # Run from elsewhere: the loader finds app.py in the project root itself.
+    # The grau under test (not whichever one is installed), but not app.py beside it:
+    # run from elsewhere, the loader finds app.py in the project root itself.
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    (packages / "grau").symlink_to(Path(grau_server.__file__).resolve().parent)
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'grau.db'}",
+        "REDIS_URL": "",
+        "PATH": "",
+        "PYTHONPATH": str(packages),
+    }
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
     )

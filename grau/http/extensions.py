@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import flask
@@ -10,7 +9,7 @@ import flask_smorest
 import marshmallow as ma
 from flask_smorest import Api
 from marshmallow.utils import missing
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, abort
 
 from grau.http.openapi import ContractPlugin, register_components
 from grau.http.schemas import Problem
@@ -48,15 +47,12 @@ class JSONBodyParser(FlaskParser):
         # A copy per request: a view may change what it was given.
         return {name: list(v) if isinstance(v, list) else v for name, v in parsed.items()}
 
-    def _raw_load_json(self, req: Any) -> Any:
-        try:
-            return super()._raw_load_json(req)
-        except RecursionError:
-            # (An empty `doc` would read as "no body" to webargs.)
-            raise json.JSONDecodeError("nested too deeply", "<body>", 0) from None
-
     def load_json(self, req: Any, schema: ma.Schema) -> Any:
-        data = super().load_json(req, schema)
+        try:
+            data = super().load_json(req, schema)
+        except RecursionError as exc:
+            # As webargs' Flask parser answers any other body that is not JSON.
+            abort(400, exc=exc, messages={"json": ["Invalid JSON body."]})
         if data is missing:
             # Keyed like marshmallow's own whole-body errors ("Invalid input type.").
             raise ma.ValidationError({"_schema": ["Send the request body as a JSON object."]})

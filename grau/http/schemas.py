@@ -73,10 +73,10 @@ class Text(fields.String):
 class Number(fields.Float):
     """A JSON number: unlike marshmallow's Float, refuses "72.5" and true."""
 
-    def _validated(self, value: Any) -> float:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
-        return super()._validated(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class WholeNumber(fields.Integer):
@@ -86,7 +86,7 @@ class WholeNumber(fields.Integer):
     integer; its lax one takes `"4"`, which the spec does not.
     """
 
-    def _validated(self, value: Any) -> int:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
         if isinstance(value, float) and not value.is_integer():

@@ -10,6 +10,7 @@ client's own.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import secrets
@@ -119,7 +120,10 @@ class Client:
         source = (self.source, 0) if self.source else None
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30, source_address=source)
         try:
-            conn.request(method, target, body=data, headers=sent)
+            # The server may answer before the body is all sent (a 413 for one too
+            # large) and close the connection: its answer is still there to read.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                conn.request(method, target, body=data, headers=sent)
             response = conn.getresponse()
             reply = Reply(method, target, response.status, response.headers, response.read())
         finally:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import WEIGHT
+from conftest import WEIGHT, at, ids, public
 
 from grau.body_stats.schemas import MEASUREMENT_RULES
 
@@ -33,19 +33,6 @@ def post_raw(
 
 def listing(client: Any, account: Any, **query: Any) -> Any:
     return client.get(URL, query_string=query, headers=account.headers)
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
-
-
-def public(stat: dict[str, Any]) -> dict[str, Any]:
-    """A stat as the API returns it (without the factory's `_etag`)."""
-    return {k: v for k, v in stat.items() if k != "_etag"}
-
-
-def at(day: int, hour: int = 8) -> str:
-    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"
 
 
 # ------------------------------------------------------------------------- create

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import selects, sql_sent
+from conftest import ids, public, selects, sql_sent
 
 from grau.catalog.models import MUSCLES, Exercise
 from grau.catalog.seed import load_data
@@ -33,10 +33,6 @@ GEAR = {"name": "Sandbag", "category": "free_weights", "description": "A bag of 
 
 def url(base: str, item_id: str) -> str:
     return f"{base}/{item_id}"
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
 
 
 def names(response: Any) -> list[str]:
@@ -85,10 +81,6 @@ def system_exercise(client, user) -> dict[str, Any]:
 def system_equipment(client, user) -> dict[str, Any]:
     response = client.get(EQUIPMENT, query_string={"q": "barbell"}, headers=user.headers)
     return next(e for e in response.json["items"] if e["slug"] == "barbell")
-
-
-def public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k != "_etag"}
 
 
 def log_a_set(db_session: Any, user_id: str, exercise_id: str) -> None:

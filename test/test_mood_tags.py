@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from conftest import ids, public
 from flask.testing import FlaskClient
 
 from grau.moods.models import TAG_CATEGORIES
@@ -30,15 +31,6 @@ def post(client: FlaskClient, account: Any, body: Any, **headers: str) -> Any:
 
 def listing(client: FlaskClient, account: Any, **query: Any) -> Any:
     return client.get(URL, query_string=query, headers=account.headers)
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
-
-
-def public(item: dict[str, Any]) -> dict[str, Any]:
-    """An item as the API returns it (without the factory's `_etag`)."""
-    return {k: v for k, v in item.items() if k != "_etag"}
 
 
 @pytest.fixture

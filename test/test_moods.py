@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import selects, sql_sent
+from conftest import at, ids, public, selects, sql_sent
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -36,18 +36,6 @@ def patch(client: FlaskClient, account: Any, mood_id: str, body: Any, **headers:
 
 def listing(client: FlaskClient, account: Any, **query: Any) -> Any:
     return client.get(URL, query_string=query, headers=account.headers)
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
-
-
-def public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k != "_etag"}
-
-
-def at(day: int, hour: int = 8) -> str:
-    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import selects, sql_sent
+from conftest import at, ids, public, selects, sql_sent
 from sqlalchemy import literal, select
 
 from grau.db.buckets import bucket_start, local_bucket
@@ -46,19 +46,6 @@ def read(client: Any, account: Any, entry_id: str, **query: Any) -> Any:
 
 def totals(client: Any, account: Any, **query: Any) -> Any:
     return client.get(TOTALS_URL, query_string=query, headers=account.headers)
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
-
-
-def public(entry: dict[str, Any]) -> dict[str, Any]:
-    """An entry as the API returns it (without the factory's `_etag`)."""
-    return {k: v for k, v in entry.items() if k != "_etag"}
-
-
-def at(day: int, hour: int = 8) -> str:
-    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"
 
 
 @pytest.fixture

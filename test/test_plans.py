@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import sql_sent
+from conftest import ids, public, sql_sent
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -27,15 +27,6 @@ def item_url(plan_id: str) -> str:
 
 def listing(client: Any, account: Any, **query: Any) -> Any:
     return client.get(URL, query_string=query, headers=account.headers)
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
-
-
-def public(plan: dict[str, Any]) -> dict[str, Any]:
-    """A plan as the API returns it (without the factory's `_etag`)."""
-    return {k: v for k, v in plan.items() if k != "_etag"}
 
 
 def day(name: str, *exercise_ids: str, **fields: Any) -> dict[str, Any]:

@@ -292,3 +292,19 @@ def create_stat(client: FlaskClient) -> Callable[..., dict[str, Any]]:
         return {**response.json, "_etag": response.headers["ETag"]}
 
     return make
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json["items"]]
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the API returns it (without the factories' `_etag`)."""
+    return {k: v for k, v in item.items() if k != "_etag"}
+
+
+def at(day: int, hour: int = 8) -> str:
+    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"

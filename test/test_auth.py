@@ -28,28 +28,23 @@ def login(client: Any, email: str, password: str) -> Any:
     return client.post("/v1/auth/login", json={"email": email, "password": password})
 
 
+def refresh(client: Any, token: str) -> Any:
+    return client.post("/v1/auth/refresh", json={"refresh_token": token})
+
+
 # ---------------------------------------------------------------------------- login
 
 
-def test_login_returns_a_bearer_token_pair(client, user):
-    response = login(client, user.email, user.password)
+@pytest.mark.parametrize("case", [str.lower, str.upper], ids=["as registered", "upper case"])
+def test_login_returns_a_bearer_token_pair_whose_access_token_reads_the_profile(client, user, case):
+    response = login(client, case(user.email), user.password)
 
     assert response.status_code == 200
     assert set(response.json) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert response.json["token_type"] == "bearer"
     assert response.json["expires_in"] == 900
-
-
-def test_login_accepts_the_email_in_any_case(client, user):
-    response = login(client, user.email.upper(), user.password)
-
-    assert response.status_code == 200
-
-
-def test_issued_access_token_reads_the_profile(client, user):
-    response = client.get("/v1/users/me", headers=user.headers)
-
-    assert response.status_code == 200
+    me = client.get("/v1/users/me", headers=bearer(response.json["access_token"]))
+    assert me.status_code == 200
 
 
 @pytest.mark.parametrize("who", ["wrong password", "unknown email"])
@@ -122,37 +117,19 @@ def test_short_ttl_app_reports_its_ttl_in_expires_in(build_app, user):
 # ---------------------------------------------------------------------------- logout
 
 
-def test_logout_answers_204(client, user):
+def test_logout_answers_204_and_ends_that_session_at_once_and_no_other(client, user):
+    other_session = login(client, user.email, user.password).json
+    assert client.get("/v1/users/me", headers=user.headers).status_code == 200  # cached
+
     response = client.post("/v1/auth/logout", headers=user.headers)
 
     assert response.status_code == 204
-
-
-def test_logout_revokes_the_access_token_at_once(client, user):
-    assert client.get("/v1/users/me", headers=user.headers).status_code == 200
-    client.post("/v1/auth/logout", headers=user.headers)
-
-    response = client.get("/v1/users/me", headers=user.headers)
-
-    assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
-
-
-def test_logout_stops_the_refresh_token(client, user):
-    client.post("/v1/auth/logout", headers=user.headers)
-
-    response = client.post("/v1/auth/refresh", json={"refresh_token": user.tokens["refresh_token"]})
-
-    assert response.status_code == 401
-
-
-def test_logout_leaves_other_sessions_signed_in(client, user):
-    other_session = login(client, user.email, user.password).json
-    client.post("/v1/auth/logout", headers=user.headers)
-
-    response = client.get("/v1/users/me", headers=bearer(other_session["access_token"]))
-
-    assert response.status_code == 200
+    me = client.get("/v1/users/me", headers=user.headers)
+    assert me.status_code == 401
+    assert me.headers["WWW-Authenticate"].startswith("Bearer")
+    assert refresh(client, user.tokens["refresh_token"]).status_code == 401
+    other = client.get("/v1/users/me", headers=bearer(other_session["access_token"]))
+    assert other.status_code == 200
 
 
 def test_logout_without_a_token_gets_401(client):
@@ -164,59 +141,27 @@ def test_logout_without_a_token_gets_401(client):
 # --------------------------------------------------------------------------- refresh
 
 
-def refresh(client: Any, token: str) -> Any:
-    return client.post("/v1/auth/refresh", json={"refresh_token": token})
-
-
-def test_refresh_returns_a_new_token_pair(client, user):
+def test_refresh_returns_a_new_token_pair_that_works_and_refreshes_once_more(client, user):
     response = refresh(client, user.tokens["refresh_token"])
 
     assert response.status_code == 200
     assert response.json["token_type"] == "bearer"
     assert response.json["refresh_token"] != user.tokens["refresh_token"]
+    me = client.get("/v1/users/me", headers=bearer(response.json["access_token"]))
+    assert me.status_code == 200
+    assert refresh(client, response.json["refresh_token"]).status_code == 200
 
 
-def test_refreshed_access_token_works(client, user):
-    pair = refresh(client, user.tokens["refresh_token"]).json
-
-    response = client.get("/v1/users/me", headers=bearer(pair["access_token"]))
-
-    assert response.status_code == 200
-
-
-def test_refreshed_refresh_token_works_once_more(client, user):
-    pair = refresh(client, user.tokens["refresh_token"]).json
-
-    response = refresh(client, pair["refresh_token"])
-
-    assert response.status_code == 200
-
-
-def test_reusing_a_spent_refresh_token_gets_401(client, user):
-    refresh(client, user.tokens["refresh_token"])
+def test_reusing_a_spent_refresh_token_gets_401_and_revokes_the_newest_pair(client, user):
+    newest = refresh(client, user.tokens["refresh_token"]).json
+    assert client.get("/v1/users/me", headers=bearer(newest["access_token"])).status_code == 200
 
     response = refresh(client, user.tokens["refresh_token"])
 
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-
-
-def test_reusing_a_spent_refresh_token_revokes_the_newest_access_token(client, user):
-    newest = refresh(client, user.tokens["refresh_token"]).json
-    assert client.get("/v1/users/me", headers=bearer(newest["access_token"])).status_code == 200
-
-    refresh(client, user.tokens["refresh_token"])
-
     assert client.get("/v1/users/me", headers=bearer(newest["access_token"])).status_code == 401
-
-
-def test_reusing_a_spent_refresh_token_revokes_the_newest_refresh_token(client, user):
-    newest = refresh(client, user.tokens["refresh_token"]).json
-    refresh(client, user.tokens["refresh_token"])
-
-    response = refresh(client, newest["refresh_token"])
-
-    assert response.status_code == 401
+    assert refresh(client, newest["refresh_token"]).status_code == 401
 
 
 @pytest.mark.parametrize("token", ["garbage", "x" * 200], ids=["short garbage", "long garbage"])
@@ -237,20 +182,11 @@ def test_refresh_without_a_token_gets_422(client):
 # ------------------------------------------------------------------ account deletion
 
 
-def test_deleting_the_account_makes_its_token_401(client, user):
+def test_deleting_the_account_makes_its_access_and_refresh_tokens_401(client, user):
     assert client.delete("/v1/users/me", headers=user.headers).status_code == 204
 
-    response = client.get("/v1/users/me", headers=user.headers)
-
-    assert response.status_code == 401
-
-
-def test_deleting_the_account_makes_its_refresh_token_401(client, user):
-    client.delete("/v1/users/me", headers=user.headers)
-
-    response = refresh(client, user.tokens["refresh_token"])
-
-    assert response.status_code == 401
+    assert client.get("/v1/users/me", headers=user.headers).status_code == 401
+    assert refresh(client, user.tokens["refresh_token"]).status_code == 401
 
 
 # ------------------------------------------------------------------------ rate limits

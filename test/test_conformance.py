@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from conftest import at
 from flask.testing import FlaskClient
 
 # A body value the tests replace with the id of an exercise of grau's catalog.
@@ -28,10 +29,6 @@ SERVER_OWNED = {
     "version": 7,
 }
 NOT_SORT_KEYS = ("user_id", "version", "password_hash", "no_such_field", "", "-", "id,id")
-
-
-def at(day: int) -> str:
-    return f"2025-03-{day:02d}T08:00:00+00:00"
 
 
 @dataclass(frozen=True)

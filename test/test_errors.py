@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from http import HTTPStatus
@@ -60,21 +61,13 @@ ERRORS: dict[str, tuple[Callable[[Any], Any], int, str]] = {
 
 
 @pytest.mark.parametrize("case", ERRORS)
-def test_error_is_a_problem_document(client, case):
+def test_error_is_a_problem_document_naming_the_request_path_as_instance(client, case):
     send, status, title = ERRORS[case]
 
     response = send(client)
 
     assert response.status_code == status
     assert problem_summary(response) == expected(status, title)
-
-
-@pytest.mark.parametrize("case", ERRORS)
-def test_problem_names_the_request_path_as_instance(client, case):
-    send, _, _ = ERRORS[case]
-
-    response = send(client)
-
     assert response.json["instance"] == response.request.path
 
 
@@ -84,19 +77,40 @@ def test_validation_problem_lists_errors_per_field(client):
     assert set(response.json["errors"]) == {"email", "password"}
 
 
-def test_405_lists_the_allowed_methods(client):
-    response = client.delete("/v1/body-stats")
-
-    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
-    assert {"GET", "POST"} <= allowed
-    assert "DELETE" not in allowed
-
-
-def test_item_405_lists_the_allowed_methods(client, user):
-    response = client.post(f"/v1/body-stats/{uuid.uuid4()}", json={}, headers=user.headers)
+@pytest.mark.parametrize(
+    ("url", "method", "allowed"),
+    [
+        ("/v1/body-stats", "DELETE", {"GET", "POST"}),
+        (f"/v1/body-stats/{uuid.uuid4()}", "POST", {"GET", "PATCH", "DELETE"}),
+    ],
+    ids=["collection", "item"],
+)
+def test_405_lists_the_allowed_methods(client, user, url, method, allowed):
+    response = client.open(url, method=method, json={}, headers=user.headers)
 
     assert response.status_code == 405
-    assert {"GET", "PATCH", "DELETE"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+    listed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert allowed <= listed
+    assert method not in listed
+
+
+# One body per resource with a number; the token replaces its `value`.
+NUMBERS = {
+    "/v1/body-stats": {"type": "weight", "unit": "kg", "recorded_at": "2026-11-20T07:30:00Z"},
+    "/v1/moods": {"recorded_at": "2025-03-01T19:30:00Z"},
+    "/v1/nutrition-entries": {"type": "water", "unit": "ml", "recorded_at": "2025-03-01T07:00:00Z"},
+}
+
+
+@pytest.mark.parametrize("url", NUMBERS)
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_json_number_gets_422_on_its_field(client, user, url, token):
+    body = json.dumps({**NUMBERS[url], "value": 0}).replace('"value": 0', f'"value": {token}')
+
+    response = client.post(url, data=body, content_type="application/json", headers=user.headers)
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["value"]
 
 
 def test_uuid_path_parameter_that_is_not_a_uuid_gets_404_with_a_token(client, user):
@@ -164,23 +178,15 @@ def failing_client(build_app: Callable[[dict[str, Any]], Flask]) -> Any:
     return failing.test_client()
 
 
-def test_unexpected_exception_gets_a_500_problem(failing_client):
+def test_unexpected_exception_gets_a_500_problem_that_hides_what_the_log_shows(
+    failing_client, caplog
+):
     response = failing_client.get("/boom")
 
     assert response.status_code == 500
     assert problem_summary(response) == expected(500, "Internal Server Error")
-
-
-@pytest.mark.parametrize("secret", ["secret detail", "Traceback", "RuntimeError", "boom()"])
-def test_unexpected_exception_does_not_leak_its_details(failing_client, secret):
-    response = failing_client.get("/boom")
-
-    assert secret not in response.get_data(as_text=True)
-
-
-def test_unexpected_exception_is_logged_with_its_traceback(failing_client, caplog):
-    failing_client.get("/boom")
-
+    for secret in ["secret detail", "Traceback", "RuntimeError", "boom()"]:
+        assert secret not in response.get_data(as_text=True)
     assert any(
         record.exc_info and "secret detail" in str(record.exc_info[1]) for record in caplog.records
     )

@@ -287,58 +287,38 @@ def cut_off(request: pytest.FixtureRequest, instances: Instances) -> Server:
     return server
 
 
-def test_writes_on_an_instance_without_redis_are_read_at_once_elsewhere(
+def test_writes_on_and_off_an_instance_without_redis_are_read_at_once_everywhere(
     instances: Instances, cut_off: Server
 ) -> None:
     account = log_in(instances.a)
     stat = create(instances.a, account, 70.0)
-    # Both sides have cached every read of the stat before the write.
+    # Both sides have cached every read of the stat before each write.
     everywhere = [instances.a, cut_off]
     assert read_everywhere(everywhere, account, stat) == [70.0] * 4
 
     patch(cut_off, account, stat, 71.5)
     assert read_everywhere(everywhere, account, stat) == [71.5] * 4
+    patch(instances.a, account, stat, 69.5)
+    assert read_everywhere(everywhere, account, stat) == [69.5] * 4
 
     added = create(cut_off, account, 80.0)
-    assert values(instances.a, account) == {stat: 71.5, added: 80.0}
+    assert values(instances.a, account) == {stat: 69.5, added: 80.0}
 
 
-def test_writes_elsewhere_are_read_at_once_on_an_instance_without_redis(
+def test_a_logout_on_or_off_an_instance_without_redis_holds_everywhere(
     instances: Instances, cut_off: Server
 ) -> None:
-    account = log_in(instances.a)
-    stat = create(cut_off, account, 70.0)
-    assert read_everywhere([cut_off, instances.a], account, stat) == [70.0] * 4
+    on_cut_off, elsewhere = log_in(instances.a), log_in(instances.a)
+    for account in (on_cut_off, elsewhere):
+        for server in (instances.a, instances.b, cut_off):
+            assert get(server, "/v1/users/me", account).status == 200
 
-    patch(instances.a, account, stat, 69.5)
+    logout(cut_off, on_cut_off)
+    logout(instances.b, elsewhere)
 
-    assert read_everywhere([cut_off], account, stat) == [69.5, 69.5]
-
-
-def test_a_logout_on_an_instance_without_redis_holds_everywhere(
-    instances: Instances, cut_off: Server
-) -> None:
-    account = log_in(instances.a)
-    for server in (instances.a, instances.b, cut_off):
-        assert get(server, "/v1/users/me", account).status == 200
-
-    logout(cut_off, account)
-
-    assert [get(s, "/v1/users/me", account).status for s in (instances.a, instances.b)] == [
-        401,
-        401,
-    ]
-
-
-def test_a_logout_elsewhere_holds_on_an_instance_without_redis(
-    instances: Instances, cut_off: Server
-) -> None:
-    account = log_in(instances.a)
-    assert get(cut_off, "/v1/users/me", account).status == 200
-
-    logout(instances.b, account)
-
-    assert get(cut_off, "/v1/users/me", account).status == 401
+    refused = [get(s, "/v1/users/me", on_cut_off).status for s in (instances.a, instances.b)]
+    assert refused == [401, 401]
+    assert get(cut_off, "/v1/users/me", elsewhere).status == 401
 
 
 def test_an_instance_whose_redis_hangs_pays_at_most_one_timeout_per_second(

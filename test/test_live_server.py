@@ -13,13 +13,12 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from alembic import command
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database, alembic_config
-from live import Reply, Server, app_env
+from live import Account, Reply, Server, app_env, register
 
 pytestmark = [
     pytest.mark.live,
@@ -30,7 +29,6 @@ pytestmark = [
 ]
 
 WORKERS = 2
-PASSWORD = "correct horse battery"
 WEIGHT = {"type": "weight", "value": 72.5, "unit": "kg", "recorded_at": "2026-11-20T07:30:00+01:00"}
 
 
@@ -62,29 +60,14 @@ def server(
     running.stop()
 
 
-@dataclass
-class Account:
-    email: str
-    token: str
-
-
-def _register_and_login(server: Server) -> Account:
-    email = f"live-{uuid.uuid4().hex[:12]}@example.com"
-    created = server.request("POST", "/v1/users", {"email": email, "password": PASSWORD})
-    assert created.status == 201, created.body
-    login = server.request("POST", "/v1/auth/login", {"email": email, "password": PASSWORD})
-    assert login.status == 200, login.body
-    return Account(email, login.json["access_token"])
-
-
 @pytest.fixture(scope="module")
 def alice(server: Server) -> Account:
-    return _register_and_login(server)
+    return register(server.port)
 
 
 @pytest.fixture(scope="module")
 def bob(server: Server) -> Account:
-    return _register_and_login(server)
+    return register(server.port)
 
 
 @pytest.fixture(scope="module")
@@ -122,17 +105,14 @@ def on_every_worker(
 # ---------------------------------------------------------------------- the server
 
 
-def test_health_answers(server: Server) -> None:
-    reply = server.request("GET", "/health")
-    assert (reply.status, reply.json) == (200, {"status": "ok"})
-
-
-def test_ready_reports_database_and_redis_ok(server: Server) -> None:
-    reply = server.request("GET", "/ready")
-    assert reply.status == 200, reply.body
-    assert reply.json["status"] == "ok"
-    assert reply.json["database"]["status"] == "ok"
-    assert reply.json["redis"]["status"] == "ok"
+def test_health_answers_and_ready_reports_database_and_redis_ok(server: Server) -> None:
+    health = server.request("GET", "/health")
+    assert (health.status, health.json) == (200, {"status": "ok"})
+    ready = server.request("GET", "/ready")
+    assert ready.status == 200, ready.body
+    assert ready.json["status"] == "ok"
+    assert ready.json["database"]["status"] == "ok"
+    assert ready.json["redis"]["status"] == "ok"
 
 
 def test_docs_and_spec_are_served(server: Server) -> None:
@@ -211,7 +191,7 @@ def statuses(served: dict[int, list[Reply]]) -> set[int]:
 
 
 def test_a_logged_out_token_is_refused_by_every_worker(server: Server) -> None:
-    account = _register_and_login(server)
+    account = register(server.port)
 
     def me(request_id: str) -> Reply:
         return server.request(

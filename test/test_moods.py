@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import selects, sql_sent
+from conftest import at, ids, public, selects, sql_sent
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -36,18 +35,6 @@ def patch(client: FlaskClient, account: Any, mood_id: str, body: Any, **headers:
 
 def listing(client: FlaskClient, account: Any, **query: Any) -> Any:
     return client.get(URL, query_string=query, headers=account.headers)
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
-
-
-def public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k != "_etag"}
-
-
-def at(day: int, hour: int = 8) -> str:
-    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"
 
 
 @pytest.fixture
@@ -118,41 +105,11 @@ def test_ill_formed_mood_gets_422_naming_the_field(client, user, change, field):
     assert field in response.json["errors"]
 
 
-@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
-def test_non_finite_json_number_gets_422_on_value(client, user, token):
-    body = json.dumps({**MOOD, "value": 0}).replace('"value": 0', f'"value": {token}')
-
-    response = client.post(URL, data=body, content_type="application/json", headers=user.headers)
-
-    assert response.status_code == 422
-    assert "value" in response.json["errors"]
-
-
 def test_a_whole_number_written_with_a_fraction_is_an_integer(client, user):
     """JSON Schema's `integer` includes 4.0, so the API takes it as 4."""
     response = post(client, user, {**MOOD, "value": 4.0})
 
     assert (response.status_code, response.json["value"]) == (201, 4)
-
-
-@pytest.mark.parametrize(
-    "recorded_at",
-    ["2025-03-01T07:30:00", "3000-01-01T00:00:00+00:00", "1800-01-01T00:00:00+00:00", "today"],
-    ids=["naive", "year 3000", "year 1800", "not a date"],
-)
-def test_unacceptable_recorded_at_gets_422_on_recorded_at(client, user, recorded_at):
-    response = post(client, user, {**MOOD, "recorded_at": recorded_at})
-
-    assert response.status_code == 422
-    assert "recorded_at" in response.json["errors"]
-
-
-@pytest.mark.parametrize("note", ["a\x00b", "x" * 1001], ids=["NUL", "1001 characters"])
-def test_unacceptable_note_gets_422_on_note(client, user, note):
-    response = post(client, user, {**MOOD, "note": note})
-
-    assert response.status_code == 422
-    assert "note" in response.json["errors"]
 
 
 # ----------------------------------------------------------------------- tag ids
@@ -181,35 +138,23 @@ def test_tag_order_is_the_same_in_the_write_and_in_later_reads(
     assert mood["tag_ids"] == read == listed == [upper, lower]
 
 
-def test_another_users_tag_id_gets_422_on_tag_ids(client, user, other_user, create_tag):
-    theirs = create_tag(other_user)
-
-    response = post(client, user, {**MOOD, "tag_ids": [theirs]})
-
-    assert response.status_code == 422
-    assert list(response.json["errors"]) == ["tag_ids"]
-
-
-def test_an_unknown_tag_id_gets_the_same_422_as_another_users(client, user, other_user, create_tag):
-    theirs, unknown = create_tag(other_user), str(uuid.uuid4())
+def test_another_users_or_an_unknown_tag_id_gets_422_on_it_and_refuses_the_whole_mood(
+    client, user, other_user, create_tag
+):
+    mine, theirs, unknown = create_tag(user), create_tag(other_user), str(uuid.uuid4())
 
     refused = [
-        post(client, user, {**MOOD, "tag_ids": [tag_id]}).json for tag_id in (theirs, unknown)
+        post(client, user, {**MOOD, "tag_ids": tag_ids})
+        for tag_ids in ([theirs], [unknown], [mine, theirs])
     ]
 
-    assert [body["errors"]["tag_ids"] for body in refused] == [
-        [f"Not one of your mood tags: {theirs}."],
-        [f"Not one of your mood tags: {unknown}."],
+    assert [r.status_code for r in refused] == [422] * 3
+    assert [r.json["errors"] for r in refused] == [
+        {"tag_ids": [f"Not one of your mood tags: {theirs}."]},
+        {"tag_ids": [f"Not one of your mood tags: {unknown}."]},
+        {"tag_ids": [f"Not one of your mood tags: {theirs}."]},
     ]
-
-
-def test_one_foreign_tag_among_mine_refuses_the_whole_mood(client, user, other_user, create_tag):
-    mine, theirs = create_tag(user), create_tag(other_user)
-    post(client, user, {**MOOD, "tag_ids": [mine, theirs]})
-
-    response = listing(client, user)
-
-    assert response.json["pagination"]["total"] == 0
+    assert listing(client, user).json["pagination"]["total"] == 0
 
 
 def test_the_same_tag_id_twice_gets_422_on_tag_ids(client, user, create_tag):
@@ -267,23 +212,17 @@ def test_patch_with_another_users_tag_gets_422_and_changes_nothing(
     assert client.get(item_url(mood["id"]), headers=user.headers).json == public(mood)
 
 
-def test_changing_only_the_tags_gives_a_new_etag(client, user, create_tag, create_mood):
-    mood = create_mood(user)
-
-    response = patch(client, user, mood["id"], {"tag_ids": [create_tag(user)]})
-
-    assert response.headers["ETag"] != mood["_etag"]
-
-
-def test_cached_mood_shows_a_change_of_tags(client, user, create_tag, create_mood):
+def test_changing_only_the_tags_gives_a_new_etag_and_shows_in_the_cached_read(
+    client, user, create_tag, create_mood
+):
     mood = create_mood(user)
     client.get(item_url(mood["id"]), headers=user.headers)
     tag = create_tag(user)
-    patch(client, user, mood["id"], {"tag_ids": [tag]})
 
-    response = client.get(item_url(mood["id"]), headers=user.headers)
+    response = patch(client, user, mood["id"], {"tag_ids": [tag]})
 
-    assert response.json["tag_ids"] == [tag]
+    assert response.headers["ETag"] != mood["_etag"]
+    assert client.get(item_url(mood["id"]), headers=user.headers).json["tag_ids"] == [tag]
 
 
 # --------------------------------------------------------------------------- list
@@ -308,16 +247,11 @@ def days(response: Any, week: dict[str, Any]) -> list[int]:
 
 
 @pytest.mark.parametrize(("tag", "expected"), [("rain", [5, 3, 1]), ("work", [3, 2])])
-def test_list_filters_by_tag(client, user, week, tag, expected):
+def test_list_filters_by_tag_counting_each_mood_once(client, user, week, tag, expected):
     response = listing(client, user, tag_id=week[tag])
 
     assert days(response, week) == expected
-
-
-def test_tag_filter_counts_each_mood_once(client, user, week):
-    response = listing(client, user, tag_id=week["rain"])
-
-    assert response.json["pagination"]["total"] == 3
+    assert response.json["pagination"]["total"] == len(expected)
 
 
 def test_tag_filter_combines_with_the_date_range(client, user, week):
@@ -330,13 +264,6 @@ def test_filtering_by_another_users_tag_matches_nothing(client, user, other_user
     response = listing(client, other_user, tag_id=week["rain"])
 
     assert response.json["items"] == []
-
-
-def test_filtering_by_a_malformed_tag_id_gets_422(client, user):
-    response = listing(client, user, tag_id="rain")
-
-    assert response.status_code == 422
-    assert "tag_id" in response.json["errors"]
 
 
 @pytest.mark.parametrize(
@@ -356,21 +283,21 @@ def test_list_filters_by_value(client, user, week, query, expected):
     assert days(response, week) == expected
 
 
-def test_value_min_above_value_max_gets_422(client, user):
-    response = listing(client, user, value_min=4, value_max=3)
-
-    assert response.status_code == 422
-    assert "value_max" in response.json["errors"]
-
-
 @pytest.mark.parametrize(
-    ("name", "value"), [("value_min", -1), ("value_max", 7), ("value_min", "good")]
+    ("query", "named"),
+    [
+        ({"value_min": -1}, "value_min"),
+        ({"value_max": 7}, "value_max"),
+        ({"value_min": "good"}, "value_min"),
+        ({"value_min": 4, "value_max": 3}, "value_max"),
+        ({"tag_id": "rain"}, "tag_id"),
+    ],
 )
-def test_value_filter_out_of_range_gets_422_naming_it(client, user, name, value):
-    response = listing(client, user, **{name: value})
+def test_invalid_list_filter_gets_422_naming_it(client, user, query, named):
+    response = listing(client, user, **query)
 
     assert response.status_code == 422
-    assert name in response.json["errors"]
+    assert named in response.json["errors"]
 
 
 # ---------------------------------------------------------------- read and change

@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import sql_sent
+from conftest import ids, public, sql_sent
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -27,15 +27,6 @@ def item_url(plan_id: str) -> str:
 
 def listing(client: Any, account: Any, **query: Any) -> Any:
     return client.get(URL, query_string=query, headers=account.headers)
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
-
-
-def public(plan: dict[str, Any]) -> dict[str, Any]:
-    """A plan as the API returns it (without the factory's `_etag`)."""
-    return {k: v for k, v in plan.items() if k != "_etag"}
 
 
 def day(name: str, *exercise_ids: str, **fields: Any) -> dict[str, Any]:
@@ -222,47 +213,25 @@ def test_a_plan_may_use_the_users_own_exercise(client, user, own_exercise):
     assert planned(response.json)["exercise_id"] == mine
 
 
-def test_another_users_exercise_gets_422_naming_its_path(
+def test_another_users_or_an_unknown_exercise_gets_422_naming_its_path_and_creates_no_plan(
     client, user, other_user, own_exercise, system_ids
 ):
-    theirs = own_exercise(other_user)
-    body = {"name": "Sneaky", "days": [day("A", system_ids[0]), day("B", system_ids[1], theirs)]}
+    refused = [
+        client.post(
+            URL,
+            json={"name": "Sneaky", "days": [day("A", system_ids[0]), day("B", system_ids[1], e)]},
+            headers=user.headers,
+        )
+        for e in (own_exercise(other_user), str(uuid.uuid4()))
+    ]
 
-    response = client.post(URL, json=body, headers=user.headers)
-
-    assert response.status_code == 422
-    assert response.json["errors"] == {
-        "days": {
-            "1": {
-                "exercises": {
-                    "1": {
-                        "exercise_id": ["No exercise with this id is in grau's catalog or yours."]
-                    }
-                }
-            }
+    assert [r.status_code for r in refused] == [422, 422]
+    message = ["No exercise with this id is in grau's catalog or yours."]
+    for response in refused:
+        assert response.json["errors"] == {
+            "days": {"1": {"exercises": {"1": {"exercise_id": message}}}}
         }
-    }
-
-
-def test_another_users_exercise_creates_no_plan(client, user, other_user, own_exercise):
-    theirs = own_exercise(other_user)
-    client.post(URL, json={"name": "Sneaky", "days": [day("A", theirs)]}, headers=user.headers)
-
-    response = listing(client, user)
-
-    assert response.json["pagination"]["total"] == 0
-
-
-def test_unknown_exercise_id_gets_the_same_422_as_another_users(
-    client, user, other_user, own_exercise
-):
-    theirs = own_exercise(other_user)
-    foreign = client.post(URL, json={"name": "X", "days": [day("A", theirs)]}, headers=user.headers)
-    unknown = client.post(
-        URL, json={"name": "X", "days": [day("A", str(uuid.uuid4()))]}, headers=user.headers
-    )
-
-    assert (unknown.status_code, unknown.json["errors"]) == (422, foreign.json["errors"])
+    assert listing(client, user).json["pagination"]["total"] == 0
 
 
 def test_every_unusable_exercise_is_named(client, user, system_ids):
@@ -374,15 +343,6 @@ def test_14_days_of_30_exercises_are_accepted(client, user, system_ids):
     assert [len(d["exercises"]) for d in response.json["days"]] == [30] * 14
 
 
-def test_15_days_get_422_on_days(client, user):
-    response = client.post(
-        URL, json={"name": "X", "days": [day(f"D{i}") for i in range(15)]}, headers=user.headers
-    )
-
-    assert response.status_code == 422
-    assert "days" in response.json["errors"]
-
-
 def test_31_exercises_on_a_day_get_422_on_that_day(client, user, system_ids):
     body = {"name": "X", "days": [day("A"), day("B", *(system_ids * 4)[:31])]}
 
@@ -392,31 +352,21 @@ def test_31_exercises_on_a_day_get_422_on_that_day(client, user, system_ids):
     assert "exercises" in response.json["errors"]["days"]["1"]
 
 
-@pytest.mark.parametrize(
-    ("body", "named"),
-    [
-        ({}, "name"),
-        ({"name": ""}, "name"),
-        ({"name": "x" * 121}, "name"),
-        ({"name": None}, "name"),
-        ({"name": "X", "description": "x" * 2001}, "description"),
-        ({"name": "X", "is_active": 1}, "is_active"),
-        ({"name": "X", "is_active": "true"}, "is_active"),
-        ({"name": "X", "days": None}, "days"),
-        ({"name": "X", "days": {"name": "A"}}, "days"),
-    ],
-    ids=[
-        "no name",
-        "empty name",
-        "long name",
-        "null name",
-        "long description",
-        "is_active 1",
-        "is_active string",
-        "null days",
-        "days object",
-    ],
-)
+INVALID_PLANS = {
+    "no name": ({}, "name"),
+    "empty name": ({"name": ""}, "name"),
+    "long name": ({"name": "x" * 121}, "name"),
+    "null name": ({"name": None}, "name"),
+    "long description": ({"name": "X", "description": "x" * 2001}, "description"),
+    "is_active 1": ({"name": "X", "is_active": 1}, "is_active"),
+    "is_active string": ({"name": "X", "is_active": "true"}, "is_active"),
+    "null days": ({"name": "X", "days": None}, "days"),
+    "days object": ({"name": "X", "days": {"name": "A"}}, "days"),
+    "15 days": ({"name": "X", "days": [day(f"D{i}") for i in range(15)]}, "days"),
+}
+
+
+@pytest.mark.parametrize(("body", "named"), INVALID_PLANS.values(), ids=INVALID_PLANS)
 def test_invalid_plan_field_gets_422_naming_it(client, user, body, named):
     response = client.post(URL, json=body, headers=user.headers)
 
@@ -635,24 +585,36 @@ def test_delete_removes_the_days_and_planned_exercises(
 # --------------------------------------------------------------------- activation
 
 
-def test_creating_an_active_plan_deactivates_the_previous_one(client, user, create_plan):
-    first = create_plan(user, name="First", is_active=True)
+# Steps on plans "a" (mine, active), "b" (mine, made by the step if it is "create b ..."),
+# and the plans left active, mine then another user's ("t", active throughout).
+ACTIVATIONS = {
+    "creating an active plan": (["create b active"], ["b"]),
+    "creating an inactive plan": (["create b inactive"], ["a"]),
+    "activating by patch": (["create b inactive", "patch b active"], ["b"]),
+    "reactivating the active plan": (["patch a active"], ["a"]),
+    "deactivating": (["patch a inactive"], []),
+}
 
-    second = create_plan(user, name="Second", is_active=True)
 
-    assert active_ids(client, user) == [second["id"]]
-    assert client.get(item_url(first["id"]), headers=user.headers).json["is_active"] is False
+@pytest.mark.parametrize(("steps", "active"), ACTIVATIONS.values(), ids=ACTIVATIONS)
+def test_one_plan_at_most_is_active_and_another_users_is_left_alone(
+    client, user, other_user, create_plan, steps, active
+):
+    theirs = create_plan(other_user, is_active=True)
+    made = {"a": create_plan(user, name="a", is_active=True)}
+    for step in steps:
+        verb, name, state = step.split()
+        if verb == "create":
+            made[name] = create_plan(user, name=name, is_active=state == "active")
+        else:
+            patch = {"is_active": state == "active"}
+            response = client.patch(item_url(made[name]["id"]), json=patch, headers=user.headers)
+            assert response.json["is_active"] is (state == "active")
 
-
-def test_activating_by_patch_switches_the_active_plan(client, user, create_plan):
-    first = create_plan(user, name="First", is_active=True)
-    second = create_plan(user, name="Second")
-    assert active_ids(client, user) == [first["id"]]
-
-    response = client.patch(item_url(second["id"]), json={"is_active": True}, headers=user.headers)
-
-    assert response.json["is_active"] is True
-    assert active_ids(client, user) == [second["id"]]
+    assert active_ids(client, user) == [made[name]["id"] for name in active]
+    shown = {n: client.get(item_url(p["id"]), headers=user.headers).json for n, p in made.items()}
+    assert {n for n, plan in shown.items() if plan["is_active"]} == set(active)
+    assert active_ids(client, other_user) == [theirs["id"]]
 
 
 def test_the_deactivated_plan_gets_a_new_etag(client, user, create_plan):
@@ -666,39 +628,6 @@ def test_the_deactivated_plan_gets_a_new_etag(client, user, create_plan):
 
     assert response.status_code == 200
     assert response.headers["ETag"] != first["_etag"]
-
-
-def test_reactivating_the_active_plan_keeps_it_active(client, user, create_plan):
-    plan = create_plan(user, is_active=True)
-
-    response = client.patch(item_url(plan["id"]), json={"is_active": True}, headers=user.headers)
-
-    assert response.json["is_active"] is True
-    assert active_ids(client, user) == [plan["id"]]
-
-
-def test_deactivating_leaves_no_active_plan(client, user, create_plan):
-    plan = create_plan(user, is_active=True)
-
-    client.patch(item_url(plan["id"]), json={"is_active": False}, headers=user.headers)
-
-    assert active_ids(client, user) == []
-
-
-def test_creating_an_inactive_plan_keeps_the_active_one(client, user, create_plan):
-    active = create_plan(user, name="Active", is_active=True)
-
-    create_plan(user, name="Draft", is_active=False)
-
-    assert active_ids(client, user) == [active["id"]]
-
-
-def test_activation_leaves_another_users_active_plan_alone(client, user, other_user, create_plan):
-    theirs = create_plan(other_user, is_active=True)
-
-    create_plan(user, is_active=True)
-
-    assert active_ids(client, other_user) == [theirs["id"]]
 
 
 def test_a_failed_activation_deactivates_nothing(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import selects, sql_sent
+from conftest import at, ids, public, selects, sql_sent
 from sqlalchemy import func, select
 
 from grau.catalog.models import Exercise
@@ -32,19 +32,6 @@ def sets_url(workout_id: str) -> str:
 
 def set_url(workout_id: str, set_id: str) -> str:
     return f"{URL}/{workout_id}/sets/{set_id}"
-
-
-def ids(response: Any) -> list[str]:
-    return [item["id"] for item in response.json["items"]]
-
-
-def public(item: dict[str, Any]) -> dict[str, Any]:
-    """An item as the API returns it (without the factory's `_etag`)."""
-    return {k: v for k, v in item.items() if k != "_etag"}
-
-
-def at(day: int, hour: int = 8) -> str:
-    return f"2025-03-{day:02d}T{hour:02d}:00:00+00:00"
 
 
 # ------------------------------------------------------------------------ factories
@@ -152,7 +139,7 @@ def insert_workouts(db_session, exercise_id) -> Callable[..., list[str]]:
     return insert
 
 
-def test_reading_a_workout_of_30_sets_takes_as_many_queries_as_one_of_1(
+def test_reading_a_workout_of_30_sets_in_order_takes_as_many_queries_as_one_of_1(
     client, user, insert_workouts, engine
 ):
     one, thirty = insert_workouts(user, 1, 1)[0], insert_workouts(user, 1, 30)[0]
@@ -163,17 +150,10 @@ def test_reading_a_workout_of_30_sets_takes_as_many_queries_as_one_of_1(
     with sql_sent(engine) as for_thirty:
         large = client.get(workout_url(thirty), headers=user.headers)
 
-    assert (len(small.json["sets"]), len(large.json["sets"])) == (1, 30)
+    assert len(small.json["sets"]) == 1
+    assert [s["sequence"] for s in large.json["sets"]] == list(range(1, 31))
     assert len(for_thirty) == len(for_one)
     assert len(selects(for_thirty)) <= 2, for_thirty  # the workout, then all its sets
-
-
-def test_reading_a_workout_returns_its_30_sets_in_order(client, user, insert_workouts):
-    workout_id = insert_workouts(user, 1, 30)[0]
-
-    response = client.get(workout_url(workout_id), headers=user.headers)
-
-    assert [s["sequence"] for s in response.json["sets"]] == list(range(1, 31))
 
 
 def test_listing_100_workouts_takes_as_many_queries_as_listing_1(
@@ -636,65 +616,38 @@ def test_deleting_a_set_keeps_the_others_sequences(client, user, workout, create
 # ------------------------------------------------- sets change the workout they are in
 
 
-def test_adding_a_set_shows_in_the_cached_workout_read(client, user, workout, create_set):
-    client.get(workout_url(workout["id"]), headers=user.headers)
-    added = create_set(user, workout["id"])
-
-    response = client.get(workout_url(workout["id"]), headers=user.headers)
-
-    assert [s["id"] for s in response.json["sets"]] == [added["id"]]
-
-
-def test_adding_a_set_shows_in_the_cached_workout_list(client, user, workout, create_set):
-    client.get(URL, headers=user.headers)
-    added = create_set(user, workout["id"])
-
-    response = client.get(URL, headers=user.headers)
-
-    assert [s["id"] for s in response.json["items"][0]["sets"]] == [added["id"]]
+def write_to_sets(client, user, workout_id, a_set, create_set, write) -> list[tuple[str, int]]:
+    """Make one write to a workout's sets; return the (id, reps) of the sets it leaves."""
+    url = set_url(workout_id, a_set["id"])
+    if write == "add":
+        return [(a_set["id"], 8), (create_set(user, workout_id)["id"], 8)]
+    if write == "change":
+        assert client.patch(url, json={"reps": 3}, headers=user.headers).status_code == 200
+        return [(a_set["id"], 3)]
+    assert client.delete(url, headers=user.headers).status_code == 204
+    return []
 
 
-def test_adding_a_set_changes_the_workouts_etag(client, user, workout, create_set):
-    create_set(user, workout["id"])
-
-    response = client.get(
-        workout_url(workout["id"]), headers={**user.headers, "If-None-Match": workout["_etag"]}
-    )
-
-    assert response.status_code == 200
-    assert response.headers["ETag"] != workout["_etag"]
-
-
-def test_changing_a_set_shows_in_the_cached_workout_read(client, user, workout, a_set):
-    client.get(workout_url(workout["id"]), headers=user.headers)
-    client.patch(set_url(workout["id"], a_set["id"]), json={"reps": 3}, headers=user.headers)
-
-    response = client.get(workout_url(workout["id"]), headers=user.headers)
-
-    assert [s["reps"] for s in response.json["sets"]] == [3]
-
-
-def test_deleting_a_set_removes_it_from_the_cached_workout_read(client, user, workout, a_set):
-    client.get(workout_url(workout["id"]), headers=user.headers)
-    client.delete(set_url(workout["id"], a_set["id"]), headers=user.headers)
-
-    response = client.get(workout_url(workout["id"]), headers=user.headers)
-
-    assert response.json["sets"] == []
-
-
-def test_a_workout_etag_read_before_a_set_change_is_stale_for_its_patch(
-    client, user, workout, create_set
+@pytest.mark.parametrize("write", ["add", "change", "delete"])
+def test_a_set_write_shows_in_the_cached_workout_read_and_list_and_retires_its_etag(
+    client, user, workout, a_set, create_set, write
 ):
-    create_set(user, workout["id"])
+    before = client.get(workout_url(workout["id"]), headers=user.headers).headers["ETag"]
+    client.get(URL, headers=user.headers)
 
-    response = client.patch(
+    expected = write_to_sets(client, user, workout["id"], a_set, create_set, write)
+
+    read = client.get(workout_url(workout["id"]), headers={**user.headers, "If-None-Match": before})
+    listed = client.get(URL, headers=user.headers)
+    stale_patch = client.patch(
         workout_url(workout["id"]),
         json={"name": "Pull"},
-        headers={**user.headers, "If-Match": workout["_etag"]},
+        headers={**user.headers, "If-Match": before},
     )
-
-    assert response.status_code == 412
+    assert (read.status_code, stale_patch.status_code) == (200, 412)
+    assert read.headers["ETag"] != before
+    assert [(s["id"], s["reps"]) for s in read.json["sets"]] == expected
+    assert [(s["id"], s["reps"]) for s in listed.json["items"][0]["sets"]] == expected
 
 
 def test_deleting_a_workout_retires_its_cached_set_reads(client, user, workout, a_set):
@@ -814,38 +767,29 @@ def shown_sets(response: Any) -> list[dict[str, Any]]:
     return body.get("sets", [body])
 
 
-@pytest.mark.parametrize("read", READS)
-def test_unit_lb_shows_a_100_kg_set_as_220_462262185_lb(client, user, a_set, read):
-    url = READS[read](a_set["workout_id"], a_set["id"])
-
-    response = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
-
+# (the set's weight and unit, the unit asked for, the weight and unit shown)
+CONVERSIONS = {
     # 100 kg / 0.45359237 kg/lb = 220.46226218487757 lb, tidied to 12 significant digits.
-    expected = {**public(a_set), "weight": 220.462262185, "weight_unit": "lb"}
-    assert shown_sets(response) == [expected]
-
-
-@pytest.mark.parametrize("read", READS)
-def test_unit_kg_shows_a_225_lb_set_as_102_05828325_kg(client, user, workout, create_set, read):
-    made = create_set(user, workout["id"], weight=225.0, weight_unit="lb")
-    url = READS[read](workout["id"], made["id"])
-
-    response = client.get(url, query_string={"unit": "kg"}, headers=user.headers)
-
+    "kg as lb": ((100.0, "kg"), "lb", (220.462262185, "lb")),
     # 225 lb x 0.45359237 kg/lb = 102.05828325 kg.
-    [shown] = shown_sets(response)
-    assert (shown["weight"], shown["weight_unit"]) == (102.05828325, "kg")
-    assert shown["weight_kg"] == pytest.approx(102.05828325)
+    "lb as kg": ((225.0, "lb"), "kg", (102.05828325, "kg")),
+    "no weight": ((None, None), "lb", (None, None)),
+}
 
 
 @pytest.mark.parametrize("read", READS)
-def test_a_set_without_weight_is_unchanged_in_any_unit(client, user, workout, create_set, read):
-    made = create_set(user, workout["id"], weight=None, weight_unit=None)
+@pytest.mark.parametrize("conversion", CONVERSIONS)
+def test_a_set_shown_in_a_unit_changes_only_its_weight_and_unit(
+    client, user, workout, create_set, read, conversion
+):
+    (weight, unit), asked, (shown_weight, shown_unit) = CONVERSIONS[conversion]
+    made = create_set(user, workout["id"], weight=weight, weight_unit=unit)
     url = READS[read](workout["id"], made["id"])
 
-    response = client.get(url, query_string={"unit": "lb"}, headers=user.headers)
+    response = client.get(url, query_string={"unit": asked}, headers=user.headers)
 
-    assert shown_sets(response) == [public(made)]
+    expected = {**public(made), "weight": shown_weight, "weight_unit": shown_unit}
+    assert shown_sets(response) == [expected]
 
 
 @pytest.mark.parametrize("read", ["workout", "set"])

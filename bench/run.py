@@ -56,7 +56,7 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -710,8 +710,7 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a short run for CI (no timings)")
     parser.add_argument("--users", type=int, help="seeded users (default 200, smoke 10)")
@@ -729,7 +728,90 @@ def main(argv: list[str] | None = None) -> int:
     args.duration = args.duration or defaults[2]
     args.warmup = args.warmup or defaults[3]
     args.profile_seconds = args.profile_seconds or defaults[4]
-    out = (args.out or ROOT / defaults[5]).resolve()
+    args.out = (args.out or ROOT / defaults[5]).resolve()
+    return args
+
+
+def start_servers(
+    stack: contextlib.ExitStack,
+    env: dict[str, str],
+    database_url: str,
+    scenarios_run: list[Scenario],
+    users: list[BenchUser],
+    servers: dict[str, Running],
+    logs: Path,
+) -> Running:
+    """Start the servers the scenarios need beside grau's (its copy without the response
+    cache, the floors) and the ceiling, which is returned."""
+    first_page = json_request("GET", "/v1/body-stats", users[0].token)
+    _, _, list_body = call(servers["grau"].url, first_page, 200)
+    body_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    stack.callback(body_file.unlink)
+    body_file.write_bytes(list_body)
+    ceiling_env = {**os.environ, "BENCH_BODY_FILE": str(body_file)}
+    floor_env = {
+        **env,
+        "BENCH_BODY_FILE": str(body_file),
+        "BENCH_DATABASE_URL": database_url,
+        "BENCH_SESSION": _session_of(database_url),
+    }
+    needed = {s.server for s in scenarios_run}
+    started = {
+        "grau-uncached": (grau_command(), {**env, "CACHE_MAX_MB": "0"}),
+        "floor": (floor_command(), floor_env),
+        "stack": (floor_command("create_stack_app"), floor_env),
+    }
+    for name, (command, server_env) in started.items():
+        if name in needed:
+            servers[name] = stack.enter_context(serve(name, command, server_env, logs))
+    return stack.enter_context(serve("ceiling", ceiling_command(), ceiling_env, logs))
+
+
+def measure_rounds(
+    scenarios_run: list[Scenario],
+    servers: dict[str, Running],
+    ceiling: Running,
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+) -> None:
+    """Every scenario right after a run of the ceiling, round after round."""
+    bare = [Request("GET", "/v1/body-stats")]
+    for round_number in range(1, args.rounds + 1):
+        for scenario in scenarios_run:
+            scenario.ceilings.append(measure(ceiling, bare, args, CONNECTIONS))
+            result = measure(servers[scenario.server], scenario.requests, args, CONNECTIONS)
+            scenario.runs.append(result)
+            ratio = scenario.ceilings[-1]["cpu_us_total"] / result["cpu_us_total"]
+            say(
+                f"round {round_number} {scenario.key}: {result['cpu_us_total']:.0f} µs/req "
+                f"(ceiling {scenario.ceilings[-1]['cpu_us_total']:.0f}), cost ratio "
+                f"{ratio:.2f}, {result['rps']:.0f} req/s"
+            )
+
+
+def profiles_of(
+    scenarios_run: list[Scenario],
+    servers: dict[str, Running],
+    args: argparse.Namespace,
+    logs: Path,
+) -> dict[str, dict[str, Any]]:
+    """py-spy profiles of grau's servers under each scenario (the floors are not grau)."""
+    if args.no_profile:
+        return {}
+    profiled = scenarios_run if not args.smoke else scenarios_run[:1]
+    return {
+        scenario.key: profile(
+            servers[scenario.server], scenario.requests, args.profile_seconds, logs, scenario.key
+        )
+        for scenario in profiled
+        if scenario.server not in ("floor", "stack")
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    args = parse_args(argv)
+    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     logs = ROOT / "build" / "bench-logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -759,66 +841,19 @@ def main(argv: list[str] | None = None) -> int:
         servers = {"grau": stack.enter_context(serve("grau", grau_command(), env, logs))}
         users, logins = log_in(servers["grau"].url, BENCH_USERS)
         say(f"logged in {len(users)} users, median login {statistics.median(logins):.3f} s")
-        all_scenarios = scenarios(users)
+        scenarios_run = scenarios(users)
         if args.only:
             wanted = set(args.only.split(","))
-            all_scenarios = [s for s in all_scenarios if s.key in wanted]
-        first_page = json_request("GET", "/v1/body-stats", users[0].token)
-        _, _, list_body = call(servers["grau"].url, first_page, 200)
-        body_file = Path(tempfile.mkstemp(suffix=".json")[1])
-        stack.callback(body_file.unlink)
-        body_file.write_bytes(list_body)
-        session = _session_of(database_url)
-        ceiling_env = {**os.environ, "BENCH_BODY_FILE": str(body_file)}
-        floor_env = {
-            **env,
-            "BENCH_BODY_FILE": str(body_file),
-            "BENCH_DATABASE_URL": database_url,
-            "BENCH_SESSION": session,
-        }
-        needed = {s.server for s in all_scenarios}
-        if "grau-uncached" in needed:
-            uncached = {**env, "CACHE_MAX_MB": "0"}
-            servers["grau-uncached"] = stack.enter_context(
-                serve("grau-uncached", grau_command(), uncached, logs)
-            )
-        if "floor" in needed:
-            servers["floor"] = stack.enter_context(serve("floor", floor_command(), floor_env, logs))
-        if "stack" in needed:
-            stack_floor = floor_command("create_stack_app")
-            servers["stack"] = stack.enter_context(serve("stack", stack_floor, floor_env, logs))
-        ceiling = stack.enter_context(serve("ceiling", ceiling_command(), ceiling_env, logs))
-        bare = [Request("GET", "/v1/body-stats")]
-        for scenario in all_scenarios:
+            scenarios_run = [s for s in scenarios_run if s.key in wanted]
+        ceiling = start_servers(stack, env, database_url, scenarios_run, users, servers, logs)
+        for scenario in scenarios_run:
             check(servers[scenario.server].url, scenario)
-
-        for round_number in range(1, args.rounds + 1):
-            for scenario in all_scenarios:
-                scenario.ceilings.append(measure(ceiling, bare, args, CONNECTIONS))
-                result = measure(servers[scenario.server], scenario.requests, args, CONNECTIONS)
-                scenario.runs.append(result)
-                ratio = scenario.ceilings[-1]["cpu_us_total"] / result["cpu_us_total"]
-                say(
-                    f"round {round_number} {scenario.key}: {result['cpu_us_total']:.0f} µs/req "
-                    f"(ceiling {scenario.ceilings[-1]['cpu_us_total']:.0f}), cost ratio "
-                    f"{ratio:.2f}, {result['rps']:.0f} req/s"
-                )
+        measure_rounds(scenarios_run, servers, ceiling, args, say)
         floors: dict[str, Running] = {n: servers[n] for n in ("floor", "stack") if n in servers}
         latency = sequential_latency(servers["grau"], ceiling, floors, users, args)
         say(f"sequential latency: {latency}")
-        profiles: dict[str, dict[str, Any]] = {}
-        if not args.no_profile:
-            for scenario in all_scenarios if not args.smoke else all_scenarios[:1]:
-                if scenario.server in ("floor", "stack"):
-                    continue
-                profiles[scenario.key] = profile(
-                    servers[scenario.server],
-                    scenario.requests,
-                    args.profile_seconds,
-                    logs,
-                    scenario.key,
-                )
-            say("profiled")
+        profiles = profiles_of(scenarios_run, servers, args, logs)
+        say("profiled")
 
     data = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -827,7 +862,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "duration_s": args.duration,
         "connections": CONNECTIONS,
-        "scenarios": [summarize(s) for s in all_scenarios],
+        "scenarios": [summarize(s) for s in scenarios_run],
         "latency": latency,
         "login_ms": [t * 1000 for t in logins],
         "dataset": counts,

@@ -321,21 +321,16 @@ def test_own_and_system_exercises_list_together_by_default(
     assert {mine["id"], system_exercise["id"]} <= set(ids(response))
 
 
-def test_source_own_lists_only_own_exercises(client, user, listing, make):
-    mine = {make(EXERCISES, user, name=name)["id"] for name in ("Bravo Row", "Alpha Jump")}
+@pytest.mark.parametrize("base", [EXERCISES, EQUIPMENT])
+@pytest.mark.parametrize("source", ["own", "system"])
+def test_source_lists_only_own_or_only_catalog_items(client, user, listing, make, base, source):
+    mine = {make(base, user, name=name)["id"] for name in ("Bravo Row", "Alpha Jump")}
+    catalog = {EXERCISES: SYSTEM_EXERCISES, EQUIPMENT: SYSTEM_EQUIPMENT}[base]
 
-    response = listing(EXERCISES, user, source="own")
+    response = listing(base, user, source=source, page_size=100)
 
-    assert set(ids(response)) == mine
-
-
-def test_source_system_lists_no_own_exercise(client, user, listing, make):
-    make(EXERCISES, user, name="Aaa First")
-
-    response = listing(EXERCISES, user, source="system", page_size=100)
-
-    assert all(e["system"] for e in response.json["items"])
-    assert response.json["pagination"]["total"] == len(SYSTEM_EXERCISES)
+    assert {e["system"] for e in response.json["items"]} == {source == "system"}
+    assert response.json["pagination"]["total"] == len(mine if source == "own" else catalog)
 
 
 NECK, ABS = {"primary_muscles": ["neck"]}, {"primary_muscles": ["abs"]}
@@ -615,13 +610,6 @@ def test_equipment_q_search(client, user, listing, three_gear):
 
     assert three_gear["a"] in ids(response)
     assert all("bag" in n.lower() for n in names(response))
-
-
-@pytest.mark.parametrize(("source", "systems"), [("system", {True}), ("own", {False})])
-def test_equipment_source_filter(client, user, listing, three_gear, source, systems):
-    response = listing(EQUIPMENT, user, source=source, page_size=100)
-
-    assert {e["system"] for e in response.json["items"]} == systems
 
 
 def test_equipment_lists_catalog_and_own_together(client, user, listing, three_gear):

@@ -321,22 +321,19 @@ def test_acceptable_planned_exercise_is_stored(client, user, system_ids, fields,
     assert {k: planned(response.json)[k] for k in fields} == (stored or fields)
 
 
-def test_14_days_of_30_exercises_are_accepted(client, user, system_ids):
-    body = {"name": "Max", "days": [day(f"D{i}", *(system_ids * 4)[:30]) for i in range(14)]}
+def test_14_days_of_30_exercises_are_accepted_and_a_31st_exercise_gets_422_on_its_day(
+    client, user, system_ids
+):
+    most = {"name": "Max", "days": [day(f"D{i}", *(system_ids * 4)[:30]) for i in range(14)]}
+    too_many = {"name": "X", "days": [day("A"), day("B", *(system_ids * 4)[:31])]}
 
-    response = client.post(URL, json=body, headers=user.headers)
+    accepted = client.post(URL, json=most, headers=user.headers)
+    refused = client.post(URL, json=too_many, headers=user.headers)
 
-    assert response.status_code == 201
-    assert [len(d["exercises"]) for d in response.json["days"]] == [30] * 14
-
-
-def test_31_exercises_on_a_day_get_422_on_that_day(client, user, system_ids):
-    body = {"name": "X", "days": [day("A"), day("B", *(system_ids * 4)[:31])]}
-
-    response = client.post(URL, json=body, headers=user.headers)
-
-    assert response.status_code == 422
-    assert "exercises" in response.json["errors"]["days"]["1"]
+    assert accepted.status_code == 201
+    assert [len(d["exercises"]) for d in accepted.json["days"]] == [30] * 14
+    assert refused.status_code == 422
+    assert "exercises" in refused.json["errors"]["days"]["1"]
 
 
 INVALID_PLANS = {

@@ -198,20 +198,6 @@ def test_a_workout_change_gets_its_status_and_answer(
         assert client.get(workout_url(workout["id"]), headers=user.headers).json == public(workout)
 
 
-def test_deleting_a_workout_deletes_its_sets(client, user, workout, create_set, db_session):
-    create_set(user, workout["id"])
-    create_set(user, workout["id"])
-
-    client.delete(workout_url(workout["id"]), headers=user.headers)
-
-    remaining = db_session.scalar(
-        select(func.count())
-        .select_from(WorkoutSet)
-        .where(WorkoutSet.workout_id == uuid.UUID(workout["id"]))
-    )
-    assert remaining == 0
-
-
 # ----------------------------------------------------------------------- sets: create
 
 
@@ -490,36 +476,36 @@ def test_a_set_write_shows_in_the_cached_workout_read_and_list_and_retires_its_e
     assert [(s["id"], s["reps"]) for s in listed.json["items"][0]["sets"]] == expected
 
 
-def test_deleting_a_workout_retires_its_cached_set_reads(client, user, workout, a_set):
+def test_deleting_a_workout_deletes_its_sets_and_retires_their_cached_reads(
+    client, user, workout, a_set, create_set, db_session
+):
+    create_set(user, workout["id"])
     url = set_url(workout["id"], a_set["id"])
     client.get(url, headers=user.headers)
     client.get(sets_url(workout["id"]), headers=user.headers)
+
     client.delete(workout_url(workout["id"]), headers=user.headers)
 
+    remaining = db_session.scalar(
+        select(func.count())
+        .select_from(WorkoutSet)
+        .where(WorkoutSet.workout_id == uuid.UUID(workout["id"]))
+    )
+    assert remaining == 0
     assert client.get(url, headers=user.headers).status_code == 404
     assert client.get(sets_url(workout["id"]), headers=user.headers).status_code == 404
 
 
-def test_a_cached_set_is_not_served_under_another_workouts_url(
-    client, user, create_workout, create_set
-):
+def test_cached_set_reads_are_per_workout(client, user, create_workout, create_set):
     first, second = create_workout(user), create_workout(user)
     made = create_set(user, first["id"])
     client.get(set_url(first["id"], made["id"]), headers=user.headers)
-
-    response = client.get(set_url(second["id"], made["id"]), headers=user.headers)
-
-    assert response.status_code == 404
-
-
-def test_cached_set_lists_are_per_workout(client, user, create_workout, create_set):
-    first, second = create_workout(user), create_workout(user)
-    create_set(user, first["id"])
     client.get(sets_url(first["id"]), headers=user.headers)
 
-    response = client.get(sets_url(second["id"]), headers=user.headers)
+    one = client.get(set_url(second["id"], made["id"]), headers=user.headers)
+    listed = client.get(sets_url(second["id"]), headers=user.headers)
 
-    assert response.json["items"] == []
+    assert (one.status_code, listed.json["items"]) == (404, [])
 
 
 # -------------------------------------------------------------------------- ownership

@@ -85,11 +85,6 @@ def create_plan(client: Any) -> Callable[..., dict[str, Any]]:
     return make
 
 
-def plan_queries(statements: list[str]) -> list[str]:
-    """Statements on the plan tables (auth and cache lookups aside)."""
-    return [s for s in statements if "plan" in s.lower()]
-
-
 def client_view(app: Any, account: Any, plan_id: str) -> dict[str, Any]:
     response = app.test_client().get(item_url(plan_id), headers=account.headers)
     assert response.status_code == 200
@@ -409,47 +404,6 @@ def test_list_sorts_by_the_last_change(client, user, create_plan, sort, order):
     response = listing(client, user, sort=sort)
 
     assert ids(response) == [made[name] for name in order]
-
-
-# ------------------------------------------------------------------------ queries
-
-
-def test_reading_a_plan_of_7_days_of_8_exercises_costs_what_one_day_costs(
-    client, user, create_plan, system_ids, engine
-):
-    small = create_plan(user, days=[day("A", system_ids[0])])
-    big = create_plan(user, days=[day(f"D{i}", *system_ids) for i in range(7)])
-
-    counts = []
-    for plan in (small, big):
-        with sql_sent(engine) as statements:
-            response = client.get(item_url(plan["id"]), headers=user.headers)
-        assert response.status_code == 200
-        counts.append((len(statements), len(plan_queries(statements))))
-
-    # The plan, its days, their exercises: one query each, then nothing per row.
-    assert counts[0] == counts[1]
-    assert counts[1][1] == 3
-    assert len(big["days"]) == 7 and {len(d["exercises"]) for d in big["days"]} == {8}
-
-
-def test_listing_five_big_plans_costs_what_one_small_plan_costs(
-    client, user, create_plan, system_ids, engine
-):
-    create_plan(user, name="small", days=[day("A", system_ids[0])])
-    with sql_sent(engine) as statements:
-        one = listing(client, user)
-    small = (len(statements), len(plan_queries(statements)))
-    for n in range(5):
-        create_plan(user, name=f"big {n}", days=[day(f"D{i}", *system_ids) for i in range(7)])
-
-    with sql_sent(engine) as statements:
-        six = listing(client, user)
-
-    assert (one.json["pagination"]["total"], six.json["pagination"]["total"]) == (1, 6)
-    # Count, page, days, exercises.
-    assert (len(statements), len(plan_queries(statements))) == small
-    assert small[1] == 4
 
 
 # ------------------------------------------------------------------------- change

@@ -46,6 +46,7 @@ from grau.http.ratelimit import MAX_BATCH
 from grau.moods.models import Mood, MoodTag
 from grau.moods.schemas import Mood as MoodSchema
 from grau.moods.service import MOODS
+from grau.plans.models import Plan, PlanDay, PlannedExercise
 from grau.workouts.models import Workout, WorkoutSet
 from grau.workouts.schemas import Workout as WorkoutSchema
 from grau.workouts.service import WORKOUTS
@@ -129,10 +130,15 @@ def _entries(db_session: Session, user_id: str, count: int) -> str:
     return "/v1/nutrition-entries?page_size=100&unit=l"
 
 
+def _catalog_exercise(db_session: Session) -> uuid.UUID | None:
+    query = select(Exercise.id).where(Exercise.user_id.is_(None)).order_by(Exercise.slug)
+    return db_session.scalar(query.limit(1))
+
+
 def _workouts(db_session: Session, user_id: str, count: int, sets: int) -> list[uuid.UUID]:
     """`count` workouts of `sets` sets each, inserted directly (hundreds of requests are slow)."""
     owner, start = uuid.UUID(user_id), datetime(2025, 1, 1, 8, tzinfo=UTC)
-    exercise = db_session.scalar(select(Exercise.id).where(Exercise.user_id.is_(None)).limit(1))
+    exercise = _catalog_exercise(db_session)
     workouts = [
         Workout(user_id=owner, name=f"Workout {n}", started_at=start + timedelta(days=n))
         for n in range(count)
@@ -160,6 +166,45 @@ def _workouts_of_3_sets(db_session: Session, user_id: str, count: int) -> str:
     return "/v1/workouts?page_size=100"
 
 
+def _progress(db_session: Session, user_id: str, count: int) -> str:
+    _workouts(db_session, user_id, count, 2)
+    return f"/v1/exercises/{_catalog_exercise(db_session)}/progress"
+
+
+def _store_plans(db_session: Session, user_id: str, count: int, side: int) -> list[uuid.UUID]:
+    """`count` plans of `side` days of `side` exercises each, inserted directly."""
+    exercise = _catalog_exercise(db_session)
+    plans = [
+        Plan(
+            user_id=uuid.UUID(user_id),
+            name=f"Plan {n}",
+            days=[
+                PlanDay(
+                    position=d,
+                    name=f"Day {d}",
+                    exercises=[
+                        PlannedExercise(position=e, exercise_id=exercise) for e in range(side)
+                    ],
+                )
+                for d in range(side)
+            ],
+        )
+        for n in range(count)
+    ]
+    db_session.add_all(plans)
+    db_session.commit()
+    return [p.id for p in plans]
+
+
+def _plan(db_session: Session, user_id: str, count: int) -> str:
+    return f"/v1/plans/{_store_plans(db_session, user_id, 1, 1 if count == 1 else 10)[0]}"
+
+
+def _plan_list(db_session: Session, user_id: str, count: int) -> str:
+    _store_plans(db_session, user_id, count, 3)
+    return "/v1/plans?page_size=100"
+
+
 def _sets(db_session: Session, user_id: str, count: int) -> str:
     return f"/v1/workouts/{_workouts(db_session, user_id, 1, count)[0]}"
 
@@ -176,6 +221,10 @@ COSTS: dict[str, tuple[Callable[[Session, str, int], str], int]] = {
     "read a workout's sets": (_sets, 2),  # the workout, its sets
     # The workout (is it yours?), count, page.
     "list a workout's sets": (lambda s, u, n: f"{_sets(s, u, n)}/sets?page_size=100", 3),
+    "read a plan of 10 days of 10 exercises": (_plan, 3),  # the plan, its days, their exercises
+    "list plans of 3 days of 3 exercises": (_plan_list, 4),  # count, page, days, exercises
+    # The exercise, the user, the per-workout aggregate, the best set.
+    "an exercise's progress over its workouts": (_progress, 4),
     # The system catalog is seeded: a page of 1 and of 100.
     "list exercises": (lambda s, u, n: f"/v1/exercises?page_size={n}", 4),  # and muscles, equipment
     "list equipment": (lambda s, u, n: f"/v1/equipment?page_size={min(n, 25)}", 2),

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import selects, sql_sent
 
 from grau.workouts.models import Workout, WorkoutSet
 
@@ -363,22 +362,3 @@ def test_progress_of_an_unknown_exercise_gets_404(client, user):
     response = get(client, user, str(uuid.uuid4()))
 
     assert response.status_code == 404
-
-
-# ----------------------------------------------------------- freshness and cost
-
-
-def test_progress_takes_the_same_queries_for_1_or_20_workouts(
-    client, user, exercise_id, log_workout, engine
-):
-    def queries() -> int:
-        with sql_sent(engine) as sent:
-            assert get(client, user, exercise_id).status_code == 200
-        return len(selects(sent))
-
-    log_workout(user, exercise_id, day(1), [(100.0, 5)])
-    one = queries()
-    for n in range(2, 21):
-        log_workout(user, exercise_id, day(n), [(100.0, 5), (90.0, 8)])
-
-    assert queries() == one <= 4  # exercise, user, per-workout aggregate, best set

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import at, ids, public, selects, sql_sent
+from conftest import at, ids, public
 from flask.testing import FlaskClient
-from sqlalchemy import select
-
-from grau.moods import models
-from grau.moods.schemas import Mood as MoodSchema
-from grau.moods.service import MOODS
 
 URL = "/v1/moods"
 TAGS_URL = "/v1/mood-tags"
@@ -331,66 +325,3 @@ def test_deleting_a_mood_keeps_its_tags(client, user, create_tag, create_mood):
     response = client.get(f"{TAGS_URL}/{tag}", headers=user.headers)
 
     assert response.status_code == 200
-
-
-# ------------------------------------------------------------------ query counts
-
-
-def store_moods(db_session: Any, user_id: str, count: int, tags_each: int) -> None:
-    """`count` moods of one user, each with `tags_each` of their tags, written directly."""
-    owner = uuid.UUID(user_id)
-    tags = [
-        models.MoodTag(user_id=owner, category="other", label=f"tag {n}") for n in range(tags_each)
-    ]
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    db_session.add_all(
-        models.Mood(user_id=owner, value=n % 7, recorded_at=start + timedelta(hours=n), tags=tags)
-        for n in range(count)
-    )
-    db_session.commit()
-    # Reads below must load from the database, not from this session's identity map.
-    db_session.expunge_all()
-
-
-def test_listing_100_moods_with_3_tags_each_costs_as_many_queries_as_1_mood(
-    client, engine, db_session, register
-):
-    one, hundred = register(), register()
-    store_moods(db_session, one.id, 1, 1)
-    store_moods(db_session, hundred.id, 100, 3)
-    for account in (one, hundred):  # a token's first check may query; not what is counted
-        client.get(TAGS_URL, headers=account.headers)
-
-    counts, pages = [], []
-    for account in (one, hundred):
-        with sql_sent(engine) as sent:
-            pages.append(listing(client, account, page_size=100).json["items"])
-        counts.append(len(selects(sent)))
-
-    assert counts[0] == counts[1]
-    assert [[len(item["tag_ids"]) for item in page] for page in pages] == [[1], [3] * 100]
-
-
-def test_a_page_of_moods_with_their_tags_is_three_selects(db_session, engine, user):
-    """Count, page, and one `IN` query for every mood's tags; dumping loads nothing more."""
-    store_moods(db_session, user.id, 100, 3)
-    args = {"page": 1, "page_size": 100, "sort": "-recorded_at"}
-
-    with sql_sent(engine) as sent:
-        page = MOODS.list_page(db_session, uuid.UUID(user.id), args)
-        dumped = MoodSchema().dump(page.items, many=True)
-
-    assert len(selects(sent)) == 3
-    assert [len(item["tag_ids"]) for item in dumped] == [3] * 100
-
-
-def test_reading_a_mood_with_50_tags_is_two_selects(db_session, engine, user):
-    store_moods(db_session, user.id, 1, 50)
-    mood_id = db_session.scalar(select(models.Mood.id).filter_by(user_id=uuid.UUID(user.id)))
-
-    with sql_sent(engine) as sent:
-        mood = MOODS.get(db_session, uuid.UUID(user.id), mood_id)
-        dumped = MoodSchema().dump(mood)
-
-    assert len(selects(sent)) == 2
-    assert len(dumped["tag_ids"]) == 50

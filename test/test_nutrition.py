@@ -202,23 +202,6 @@ def test_list_in_a_unit_keeps_other_quantities_in_their_own_unit(client, user, c
     ]
 
 
-def test_listing_100_entries_costs_as_many_queries_as_1(client, engine, db_session, register):
-    one, hundred = register(), register()
-    store_entries(db_session, one.id, 1)
-    store_entries(db_session, hundred.id, 100)
-    for account in (one, hundred):  # a token's first check may query; not what is counted
-        totals(client, account, **{"from": "2025-01-01", "to": "2025-01-01"})
-
-    counts, sizes = [], []
-    for account in (one, hundred):
-        with sql_sent(engine) as sent:
-            sizes.append(len(listing(client, account, page_size=100, unit="l").json["items"]))
-        counts.append(len(selects(sent)))
-
-    assert sizes == [1, 100]
-    assert counts[0] == counts[1] == 2  # count and page
-
-
 # ----------------------------------------------------------------------- read one
 
 

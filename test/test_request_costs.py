@@ -27,8 +27,9 @@ from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT
 from flask import Flask
 from flask.testing import FlaskClient
 from marshmallow import fields as ma_fields
-from sqlalchemy import Connection, Engine, event, update
+from sqlalchemy import Connection, Engine, event, select, update
 from sqlalchemy.orm import Session
+from test_nutrition import store_entries
 from test_redis_outage import RedisServer, redis_server  # noqa: F401 (a fixture)
 
 from grau.accounts.models import AuthSession
@@ -36,14 +37,17 @@ from grau.accounts.tokens import Principal
 from grau.body_stats.models import BodyStat
 from grau.body_stats.schemas import BodyStat as BodyStatSchema
 from grau.body_stats.service import BODY_STATS
+from grau.catalog.models import Exercise
 from grau.core.crud import etag_of
 from grau.core.domain_errors import NotFound
 from grau.db.driver import DriverQuery
 from grau.db.session import DriverConnection
 from grau.http.ratelimit import MAX_BATCH
-from grau.moods.models import MoodTag
+from grau.moods.models import Mood, MoodTag
 from grau.moods.schemas import Mood as MoodSchema
 from grau.moods.service import MOODS
+from grau.plans.models import Plan, PlanDay, PlannedExercise
+from grau.workouts.models import Workout, WorkoutSet
 from grau.workouts.schemas import Workout as WorkoutSchema
 from grau.workouts.service import WORKOUTS
 
@@ -70,7 +74,7 @@ def selects(sent: list[tuple[str, Any]]) -> list[str]:
     return [sql for sql, _ in sent if sql.lstrip().upper().startswith("SELECT")]
 
 
-def _stats(db_session: Session, user_id: str, count: int) -> None:
+def _stats(db_session: Session, user_id: str, count: int) -> str:
     start = datetime(2025, 1, 1, 7, tzinfo=UTC)
     db_session.add_all(
         BodyStat(
@@ -84,50 +88,175 @@ def _stats(db_session: Session, user_id: str, count: int) -> None:
         for n in range(count)
     )
     db_session.commit()
+    return "/v1/body-stats?page_size=100"
 
 
-def _tags(db_session: Session, user_id: str, count: int) -> None:
+def _tags(db_session: Session, user_id: str, count: int) -> str:
     db_session.add_all(
         MoodTag(user_id=uuid.UUID(user_id), category="sleep", label=f"tag {n}")
         for n in range(count)
     )
     db_session.commit()
+    return "/v1/mood-tags?page_size=100"
 
 
-SEEDERS: dict[str, Callable[[Session, str, int], None]] = {
-    "/v1/body-stats": _stats,
-    "/v1/mood-tags": _tags,
+def _store_moods(db_session: Any, user_id: str, count: int, tags_each: int) -> None:
+    """`count` moods of one user, each with `tags_each` of their tags, written directly."""
+    owner = uuid.UUID(user_id)
+    tags = [MoodTag(user_id=owner, category="other", label=f"tag {n}") for n in range(tags_each)]
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    db_session.add_all(
+        Mood(user_id=owner, value=n % 7, recorded_at=start + timedelta(hours=n), tags=tags)
+        for n in range(count)
+    )
+    db_session.commit()
+    # Reads below must load from the database, not from this session's identity map.
+    db_session.expunge_all()
+
+
+def _moods(db_session: Session, user_id: str, count: int) -> str:
+    _store_moods(db_session, user_id, count, 3)
+    return "/v1/moods?page_size=100"
+
+
+def _mood_tags(db_session: Session, user_id: str, count: int) -> str:
+    _store_moods(db_session, user_id, 1, count)
+    mood = db_session.scalar(select(Mood.id).filter_by(user_id=uuid.UUID(user_id)))
+    return f"/v1/moods/{mood}"
+
+
+def _entries(db_session: Session, user_id: str, count: int) -> str:
+    store_entries(db_session, user_id, count)
+    return "/v1/nutrition-entries?page_size=100&unit=l"
+
+
+def _catalog_exercise(db_session: Session) -> uuid.UUID | None:
+    query = select(Exercise.id).where(Exercise.user_id.is_(None)).order_by(Exercise.slug)
+    return db_session.scalar(query.limit(1))
+
+
+def _workouts(db_session: Session, user_id: str, count: int, sets: int) -> list[uuid.UUID]:
+    """`count` workouts of `sets` sets each, inserted directly (hundreds of requests are slow)."""
+    owner, start = uuid.UUID(user_id), datetime(2025, 1, 1, 8, tzinfo=UTC)
+    exercise = _catalog_exercise(db_session)
+    workouts = [
+        Workout(user_id=owner, name=f"Workout {n}", started_at=start + timedelta(days=n))
+        for n in range(count)
+    ]
+    for workout in workouts:
+        workout.sets = [
+            WorkoutSet(
+                user_id=owner,
+                exercise_id=exercise,
+                sequence=s + 1,
+                reps=5,
+                weight=60.0,
+                weight_unit="kg",
+                weight_kg=60.0,
+            )
+            for s in range(sets)
+        ]
+    db_session.add_all(workouts)
+    db_session.commit()
+    return [w.id for w in workouts]
+
+
+def _workouts_of_3_sets(db_session: Session, user_id: str, count: int) -> str:
+    _workouts(db_session, user_id, count, 3)
+    return "/v1/workouts?page_size=100"
+
+
+def _progress(db_session: Session, user_id: str, count: int) -> str:
+    _workouts(db_session, user_id, count, 2)
+    return f"/v1/exercises/{_catalog_exercise(db_session)}/progress"
+
+
+def _store_plans(db_session: Session, user_id: str, count: int, side: int) -> list[uuid.UUID]:
+    """`count` plans of `side` days of `side` exercises each, inserted directly."""
+    exercise = _catalog_exercise(db_session)
+    plans = [
+        Plan(
+            user_id=uuid.UUID(user_id),
+            name=f"Plan {n}",
+            days=[
+                PlanDay(
+                    position=d,
+                    name=f"Day {d}",
+                    exercises=[
+                        PlannedExercise(position=e, exercise_id=exercise) for e in range(side)
+                    ],
+                )
+                for d in range(side)
+            ],
+        )
+        for n in range(count)
+    ]
+    db_session.add_all(plans)
+    db_session.commit()
+    return [p.id for p in plans]
+
+
+def _plan(db_session: Session, user_id: str, count: int) -> str:
+    return f"/v1/plans/{_store_plans(db_session, user_id, 1, 1 if count == 1 else 10)[0]}"
+
+
+def _plan_list(db_session: Session, user_id: str, count: int) -> str:
+    _store_plans(db_session, user_id, count, 3)
+    return "/v1/plans?page_size=100"
+
+
+def _sets(db_session: Session, user_id: str, count: int) -> str:
+    return f"/v1/workouts/{_workouts(db_session, user_id, 1, count)[0]}"
+
+
+# What a request for few rows and for many costs: the same statements, and this
+# many SELECTs; nothing per row. {request: (writes its rows and gives its URL, SELECTs)}
+COSTS: dict[str, tuple[Callable[[Session, str, int], str], int]] = {
+    "list body stats": (_stats, 2),  # count, page
+    "list mood tags": (_tags, 2),
+    "list moods, 3 tags each": (_moods, 3),  # count, page, one IN query for the tags
+    "read a mood's tags": (_mood_tags, 2),  # the mood, its tags
+    "list nutrition entries": (_entries, 2),
+    "list workouts, 3 sets each": (_workouts_of_3_sets, 3),  # count, page, all their sets
+    "read a workout's sets": (_sets, 2),  # the workout, its sets
+    # The workout (is it yours?), count, page.
+    "list a workout's sets": (lambda s, u, n: f"{_sets(s, u, n)}/sets?page_size=100", 3),
+    "read a plan of 10 days of 10 exercises": (_plan, 3),  # the plan, its days, their exercises
+    "list plans of 3 days of 3 exercises": (_plan_list, 4),  # count, page, days, exercises
+    # The exercise, the user, the per-workout aggregate, the best set.
+    "an exercise's progress over its workouts": (_progress, 4),
+    # The system catalog is seeded: a page of 1 and of 100.
+    "list exercises": (lambda s, u, n: f"/v1/exercises?page_size={n}", 4),  # and muscles, equipment
+    "list equipment": (lambda s, u, n: f"/v1/equipment?page_size={min(n, 25)}", 2),
 }
 
 
-@pytest.mark.parametrize("url", sorted(SEEDERS))
-def test_a_page_of_100_costs_as_many_queries_as_a_page_of_1(
-    client: FlaskClient, user: Any, db_session: Session, engine: Engine, url: str
+@pytest.mark.parametrize(("seed", "selects_sent"), COSTS.values(), ids=COSTS)
+def test_a_request_for_100_rows_costs_the_queries_of_one_for_1(
+    client: FlaskClient,
+    register: Callable[[], Any],
+    db_session: Session,
+    engine: Engine,
+    seed: Callable[[Session, str, int], str],
+    selects_sent: int,
 ) -> None:
-    SEEDERS[url](db_session, user.id, 100)
-    client.get("/v1/users/me", headers=user.headers)  # warm: parsers, prepared statements
+    few, many = register(), register()
+    urls = [seed(db_session, few.id, 1), seed(db_session, many.id, 100)]
+    db_session.expunge_all()  # reads must load from the database, not this session's objects
+    for account in (few, many):  # warm: the token's session check, parsers
+        client.get("/v1/users/me", headers=account.headers)
 
-    with statements(engine) as for_one:
-        client.get(url, query_string={"page_size": 1}, headers=user.headers)
-    with statements(engine) as for_hundred:
-        response = client.get(url, query_string={"page_size": 100}, headers=user.headers)
+    sent, sizes = [], []
+    for account, url in zip((few, many), urls, strict=True):
+        with statements(engine) as seen:
+            response = client.get(url, headers=account.headers)
+        assert response.status_code == 200, response.json
+        sent.append(seen)
+        sizes.append(len(response.data))
 
-    assert len(response.json["items"]) == 100
-    assert len(selects(for_hundred)) == len(selects(for_one)) == 2, for_hundred  # count, page
-
-
-def test_a_page_of_equipment_costs_the_same_queries_whatever_its_size(
-    client: FlaskClient, user: Any, engine: Engine
-) -> None:
-    client.get("/v1/users/me", headers=user.headers)
-
-    with statements(engine) as for_one:
-        client.get("/v1/equipment", query_string={"page_size": 1}, headers=user.headers)
-    with statements(engine) as for_many:
-        response = client.get("/v1/equipment", query_string={"page_size": 25}, headers=user.headers)
-
-    assert len(response.json["items"]) == 25
-    assert len(selects(for_many)) == len(selects(for_one))
+    assert len(sent[0]) == len(sent[1]), sent
+    assert len(selects(sent[1])) == selects_sent, sent[1]
+    assert sizes[1] > 10 * sizes[0]  # the many rows were all read and answered
 
 
 # ------------------------------------------------------------------ index use (PostgreSQL)

@@ -11,8 +11,6 @@ from grau.body_stats.models import STATS
 from grau.http.measurements import MeasurementFields
 from grau.http.schemas import PageArgs, Schema, ServerTimestamps, Timestamp, in_order, page_schema
 
-# Units some body stat type is measured in, in the table's order: what reads convert to.
-ALL_UNITS = STATS.units
 BUCKETS = ("day", "week", "month")
 # A summary's date range: whole local days, at most five years of them.
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
@@ -196,7 +194,7 @@ class BodyStatSummary(Schema):
         metadata={"description": "The period of each bucket.", "example": "week"},
     )
     unit = fields.String(
-        validate=validate.OneOf(ALL_UNITS),
+        validate=validate.OneOf(STATS.units),
         metadata={"description": "The unit of `min`, `max` and `average`.", "example": "kg"},
     )
     timezone = fields.String(

@@ -3,7 +3,7 @@
 A body stat and a nutrition entry are each a `type`, a `value` and a `unit`.
 Each resource states its types in one `Measures` table, and everything else
 comes from it: the schemas' choices and the JSON-Schema rules that document
-each unit's bounds (`grau.http.schemas.measurement_rules`), the service's
+each unit's bounds (`grau.http.measurements.MeasurementFields`), the service's
 check, a read's conversion to another unit, and the list's filter and order
 (`sort=value` orders by the quantity, so 160 lb comes before 72.6 kg). The
 documented bounds and the checked ones are the same numbers.
@@ -82,15 +82,13 @@ class Measures:
         # Each unit once, in the table's order.
         self.units = tuple(dict.fromkeys(u for m in self.types.values() for u in m.units))
         self.doc = "; ".join(f"{t}: {', '.join(m.units)}" for t, m in self.types.items())
-        every_bound = [m.bounds(u) for m in self.types.values() for u in m.units]
+        # type -> unit -> (low, high) in that unit: worked out once, checked on every write.
+        self.limits = {t: {u: m.bounds(u) for u in m.units} for t, m in self.types.items()}
+        every_bound = [bound for per_unit in self.limits.values() for bound in per_unit.values()]
         self.floor = min(low for low, _ in every_bound)
         self.cap = max(high for _, high in every_bound)
         # A read's `unit` shows each entry whose type is logged in it in that unit.
         self.present = unit_view(lambda entry: self.types[entry.type].units)
-
-    def bounds(self) -> dict[str, dict[str, tuple[float, float]]]:
-        """type -> unit -> (low, high) in that unit."""
-        return {t: {u: m.bounds(u) for u in m.units} for t, m in self.types.items()}
 
     def check(self, entry: Any) -> None:
         """The type, unit and value must fit the table; sets `canonical_value`."""
@@ -98,7 +96,7 @@ class Measures:
         words = {"type": entry.type, "Type": entry.type.capitalize(), "unit": entry.unit}
         if entry.unit not in measure.units:
             raise Invalid("unit", self.wrong_unit.format(units=", ".join(measure.units), **words))
-        low, high = measure.bounds(entry.unit)
+        low, high = self.limits[entry.type][entry.unit]
         if not low <= entry.value <= high:
             stated = "" if entry.unit == measure.unit else f" ({measure.stated()})"
             detail = self.out_of_range.format(

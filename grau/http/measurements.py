@@ -50,8 +50,7 @@ class MeasurementFields:
 
     def _rule(self, value_type: str, measure: Measure) -> dict[str, Any]:
         by_unit = []
-        for unit in measure.units:
-            low, high = measure.bounds(unit)
+        for unit, (low, high) in self.measures.limits[value_type].items():
             limits = {"minimum": low, "maximum": high} if measure.low else {"maximum": high}
             by_unit.append(
                 {

@@ -107,18 +107,19 @@ def authenticate(check_session: bool = True) -> Principal:
     header = request.environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    claims = _signed_claims(token) if scheme.lower() == "bearer" and token else None
+    bearer = scheme.lower() == "bearer" and bool(token)
+    claims = _signed_claims(token) if bearer else None
     # An expired token counts against the address: a leaked old token must not be able
     # to spend its user's budget.
     live = claims is not None and claims.expires > time.time()
     count_user(claims.budget if live and claims else f"address:{client_address()}")
     if not header:
         unauthorized("An access token is required.", error=None)
-    if scheme.lower() != "bearer" or not token:
+    if not bearer:
         unauthorized("Use 'Authorization: Bearer <access token>'.", error="invalid_request")
     if claims is None:
         unauthorized("The access token is invalid.")
-    if claims.expires <= time.time():
+    if not live:
         unauthorized("The access token has expired; refresh it.")
     if not check_session:  # the view's own query checks it (see `authenticated`)
         return Principal(claims.user_id, claims.session_id, None)

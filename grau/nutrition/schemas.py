@@ -13,8 +13,6 @@ from grau.http.schemas import PageArgs, Schema, ServerTimestamps, Timestamp, in_
 from grau.nutrition.models import AMOUNTS
 from grau.nutrition.service import MAX_SPAN_DAYS
 
-TYPES = tuple(AMOUNTS.types)
-NUTRITION_UNITS = AMOUNTS.units
 # The most one entry may hold, types with the same limit together.
 LIMITS_DOC = "; ".join(
     f"{', '.join(t for t, m in AMOUNTS.types.items() if m == limit)} {limit.stated()}"
@@ -160,7 +158,7 @@ class NutritionTotal(Schema):
         }
     )
     unit = fields.String(
-        validate=validate.OneOf(NUTRITION_UNITS),
+        validate=validate.OneOf(AMOUNTS.units),
         metadata={
             "description": f"The type's reporting unit ({DEFAULT_UNITS}), whatever unit the "
             "entries were recorded in.",
@@ -181,8 +179,8 @@ class NutritionDay(Schema):
     totals = fields.List(
         fields.Nested(NutritionTotal),
         metadata={
-            "description": f"One total per type logged that day, in the order {', '.join(TYPES)}; "
-            "empty when nothing was logged."
+            "description": "One total per type logged that day, in the order "
+            f"{', '.join(AMOUNTS.types)}; empty when nothing was logged."
         },
     )
 

@@ -639,14 +639,25 @@ def test_an_item_read_checks_the_session_in_its_one_query(
     create_stat: Callable[..., dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A body stat's read is one query: the token check's, with the item's row joined.
-    A revoked session gets 401, for an item that exists and for one that does not."""
+    """A body stat's read is one query: the token check's, with the item's row joined;
+    once its answer is cached, the token check alone. A write since costs the next read
+    both. A revoked session gets 401, for an item that exists and for one that does not."""
     stat = create_stat(user)
+    url = f"/v1/body-stats/{stat['id']}"
     with driver_statements(monkeypatch) as driven, statements(engine) as sent:
-        assert client.get(f"/v1/body-stats/{stat['id']}", headers=user.headers).status_code == 200
+        assert client.get(url, headers=user.headers).status_code == 200
     assert len(driven) == 1, driven
     assert "auth_sessions.revoked_at IS NULL" in driven[0] and "body_stats" in driven[0]
     assert selects(sent) == []  # and nothing through SQLAlchemy: no ORM read on a miss
+
+    with driver_statements(monkeypatch) as driven:
+        assert client.get(url, headers=user.headers).status_code == 200
+    assert len(driven) == 1 and "body_stats" not in driven[0], driven  # cached: no row
+
+    assert client.patch(url, json={"note": "after"}, headers=user.headers).status_code == 200
+    with driver_statements(monkeypatch) as driven:
+        assert client.get(url, headers=user.headers).json["note"] == "after"
+    assert [("body_stats" in sql) for sql in driven] == [False, True], driven
 
     db_session.execute(
         update(AuthSession)

@@ -34,6 +34,9 @@ from grau.core.revisions import Revision
 
 # Per entry, beyond its body: key, tuple, strings, the map's slot (roughly).
 ENTRY_OVERHEAD = 400
+# Users whose latest cached revision `ResponseCache.recent` remembers (a hint: forgetting
+# them all only costs their next read the query that also fetches its row).
+LATEST_MAX_USERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[Key, Cached] = OrderedDict()
         self._bytes = 0
+        self._latest: dict[uuid.UUID, Revision] = {}  # per user: the revision last cached at
         self._lock = threading.Lock()
 
     def get(self, key: Key) -> Cached | None:
@@ -67,11 +71,21 @@ class ResponseCache:
                 self._entries.move_to_end(key)
             return entry
 
+    def recent(self, user_id: uuid.UUID, environ: Mapping[str, Any]) -> bool:
+        """Whether this request's answer is cached under the latest revision this process
+        cached one of the user's reads at: a read likely to hit, told before its query
+        has read the revision (a hint only: the hit itself is `get` under that one)."""
+        revision = self._latest.get(user_id)
+        return revision is not None and read_key(user_id, revision, environ) in self._entries
+
     def put(self, key: Key, entry: Cached) -> None:
         size = len(entry.body) + ENTRY_OVERHEAD
         if size > self.max_bytes // 8:
             return
         with self._lock:
+            if len(self._latest) >= LATEST_MAX_USERS:
+                self._latest.clear()
+            self._latest[key[0]] = key[1]
             previous = self._entries.pop(key, None)
             if previous is not None:
                 self._bytes -= len(previous.body) + ENTRY_OVERHEAD

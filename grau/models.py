@@ -9,6 +9,7 @@ from grau.http.idempotency import IdempotencyKey
 from grau.moods.models import Mood, MoodTag
 from grau.nutrition.models import NutritionEntry
 from grau.plans.models import Plan, PlanDay, PlannedExercise
+from grau.sync.models import SyncCounter, Tombstone
 from grau.workouts.models import Workout, WorkoutSet
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "PlanDay",
     "PlannedExercise",
     "RefreshToken",
+    "SyncCounter",
+    "Tombstone",
     "User",
     "Workout",
     "WorkoutSet",

@@ -8,7 +8,16 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grau.db.model import Base, Bookkeeping, OwnedBy, Timestamps, UUIDPrimaryKey, Versioned, utcnow
+from grau.db.model import (
+    Base,
+    Bookkeeping,
+    OwnedBy,
+    Synced,
+    Timestamps,
+    UUIDPrimaryKey,
+    Versioned,
+    utcnow,
+)
 
 GENDERS = ("female", "male", "non_binary", "other", "unspecified")
 WEIGHT_UNITS = ("kg", "lb", "st")
@@ -17,7 +26,7 @@ DATE_FORMATS = ("YYYY-MM-DD", "DD.MM.YYYY", "DD/MM/YYYY", "MM/DD/YYYY")
 STATUSES = ("active", "suspended")
 
 
-class User(UUIDPrimaryKey, Timestamps, Versioned, Base):
+class User(UUIDPrimaryKey, Timestamps, Versioned, Synced, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(320), unique=True)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from grau.db.model import Base, SharedOrOwned, Timestamps, UUIDPrimaryKey, Versioned
+from grau.db.model import Base, SharedOrOwned, Synced, Timestamps, UUIDPrimaryKey, Versioned
 
 MUSCLES = (
     "chest",
@@ -57,7 +57,7 @@ exercise_equipment = Table(
 )
 
 
-class Equipment(UUIDPrimaryKey, SharedOrOwned, Timestamps, Versioned, Base):
+class Equipment(UUIDPrimaryKey, SharedOrOwned, Timestamps, Versioned, Synced, Base):
     __tablename__ = "equipment"
     __table_args__ = (Index("ix_equipment_user_name", "user_id", "name", unique=True),)
 
@@ -81,7 +81,7 @@ class ExerciseMuscle(Base):
     is_primary: Mapped[bool]
 
 
-class Exercise(UUIDPrimaryKey, SharedOrOwned, Timestamps, Versioned, Base):
+class Exercise(UUIDPrimaryKey, SharedOrOwned, Timestamps, Versioned, Synced, Base):
     __tablename__ = "exercises"
     __table_args__ = (Index("ix_exercises_user_name", "user_id", "name", unique=True),)
 

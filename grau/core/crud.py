@@ -161,11 +161,18 @@ def commit(session: Session, owner: uuid.UUID, *, conflict: str = "") -> None:
 
 def _python_default(column: Any) -> bool:
     """Whether a column's default, if any, is one `_value_or_default` computes: a value
-    or a Python function (not SQL, not a sequence), with no server default beside it."""
+    or a Python function (not SQL, not a sequence), with no server default beside it;
+    or whether the database sets it alone (`_set_by_database`)."""
     default = column.default
     if default is None:
-        return column.server_default is None
-    return bool(default.is_scalar or default.is_callable)
+        return column.server_default is None or _set_by_database(column)
+    return bool(default.is_scalar or default.is_callable) and column.server_default is None
+
+
+def _set_by_database(column: Any) -> bool:
+    """A column only the database writes (`seq`, which a trigger numbers): an INSERT
+    leaves it out, and reads it back."""
+    return column.default is None and column.server_default is not None
 
 
 def _value_or_default(item: Any, key: str, column: Any) -> Any:
@@ -331,7 +338,8 @@ class OwnedService:
         item = SimpleNamespace(**data, user_id=principal.user_id)
         if self.check:
             self.check(item)
-        values = {key: _value_or_default(item, key, c) for key, c in self._columns.items()}
+        given = self._given_columns()
+        values = {key: _value_or_default(item, key, c) for key, c in given.items()}
         values.update(session_id=principal.session_id)
         query = self._insert_row or self._build_insert_row()
         try:
@@ -345,6 +353,10 @@ class OwnedService:
             raise Unauthenticated("The access token has been revoked.")
         return self._item_of(row)
 
+    def _given_columns(self) -> dict[str, Any]:
+        """The columns `insert_row` gives values for: all but those the database sets."""
+        return {key: c for key, c in self._columns.items() if not _set_by_database(c)}
+
     def _item_of(self, row: tuple[Any, ...]) -> SimpleNamespace:
         """A row of all the model's columns, in `_columns` order, as an item to dump."""
         return SimpleNamespace(**dict(zip(self._columns, row, strict=True)))
@@ -352,7 +364,7 @@ class OwnedService:
     def _build_insert_row(self) -> DriverQuery:
         table = self.model.__table__
         bumped = revisions.bumped_user()
-        given = {key: c for key, c in self._columns.items() if c.name != "user_id"}
+        given = {key: c for key, c in self._given_columns().items() if c.name != "user_id"}
         row = select(*(bindparam(key, type_=c.type) for key, c in given.items()), bumped.c.id)
         statement = (
             insert(table)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
@@ -100,6 +101,14 @@ class Versioned:
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
+class Synced:
+    """Rows an app keeps a copy of (grau.sync): `seq` is set by the database, in the
+    statement that inserts the row or changes its version, from one sequence that
+    grows in commit order per owner. 0: unchanged since before the feed existed."""
+
+    seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
 class OwnedBy:
     """Rows that belong to one user and vanish with them."""
 
@@ -121,8 +130,8 @@ class Bookkeeping:
     them alone needs no revision bump (see grau.core.revisions)."""
 
 
-class Entry(UUIDPrimaryKey, OwnedBy, Timestamps, Versioned):
-    """The columns every owned entry has: id, owner, timestamps, version."""
+class Entry(UUIDPrimaryKey, OwnedBy, Timestamps, Versioned, Synced):
+    """The columns every owned entry has: id, owner, timestamps, version, seq."""
 
 
 class Measured(Entry):
@@ -158,6 +167,7 @@ __all__ = [
     "Measured",
     "OwnedBy",
     "SharedOrOwned",
+    "Synced",
     "Timestamps",
     "UTCDateTime",
     "UUIDPrimaryKey",

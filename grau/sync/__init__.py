@@ -1,0 +1,1 @@
+"""Offline sync: the changes feed apps keep their local copy with (see grau.sync.models)."""

@@ -1,0 +1,186 @@
+"""Offline sync: every change to a synced row is numbered in the write's own transaction."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+from test_conformance import OWNED, Items
+
+from grau.sync.models import SYNCED, Tombstone
+from grau.sync.triggers import trigger_names
+
+TABLES = {synced.resource: synced.table for synced in SYNCED}
+# The conformance suite's name for each synced resource an API call creates.
+RESOURCES = {
+    "body stat": "body_stat",
+    "nutrition entry": "nutrition_entry",
+    "mood tag": "mood_tag",
+    "mood": "mood",
+    "equipment": "equipment",
+    "exercise": "exercise",
+    "workout": "workout",
+    "workout set": "workout_set",
+    "plan": "plan",
+}
+
+
+def seq_of(session: Session, resource: str, item_id: str) -> int:
+    table = TABLES[resource]
+    found = session.scalar(select(table.c.seq).where(table.c.id == uuid.UUID(item_id)))
+    assert found is not None, f"no {resource} {item_id}"
+    return int(found)
+
+
+def tombstone(session: Session, resource: str, item_id: str) -> Tombstone | None:
+    session.expire_all()
+    return session.get(Tombstone, (resource, uuid.UUID(item_id)))
+
+
+def test_every_synced_table_is_one_the_feed_names() -> None:
+    assert set(RESOURCES.values()) | {"profile"} == set(TABLES)
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_a_create_an_update_and_a_delete_each_take_a_higher_number(
+    client: FlaskClient, db_session: Session, user: Any, name: str
+) -> None:
+    items, resource = Items(client, OWNED[name], user), RESOURCES[name]
+    item = items.make()
+    created = seq_of(db_session, resource, item["id"])
+    assert created > 0
+
+    assert items.patch(item["id"], OWNED[name].change).status_code == 200
+    db_session.expire_all()
+    updated = seq_of(db_session, resource, item["id"])
+    assert updated > created
+
+    assert items.delete(item["id"]).status_code == 204
+    gone = tombstone(db_session, resource, item["id"])
+    assert gone is not None and gone.seq > updated
+    assert gone.user_id == uuid.UUID(user.id) and gone.deleted_at is not None
+
+
+def test_a_change_to_a_child_renumbers_its_parent_and_a_cascade_leaves_tombstones(
+    client: FlaskClient, db_session: Session, user: Any
+) -> None:
+    sets = Items(client, OWNED["workout set"], user)
+    workout_id = sets.collection.split("/")[3]
+    before = seq_of(db_session, "workout", workout_id)
+    first, second = sets.make(), sets.make(reps=5)
+    db_session.expire_all()
+    # A workout shows its sets: a new set moves its version, so its number too.
+    assert seq_of(db_session, "workout", workout_id) > seq_of(
+        db_session, "workout_set", first["id"]
+    )
+    assert seq_of(db_session, "workout", workout_id) > before
+
+    response = client.delete(f"/v1/workouts/{workout_id}", headers=user.headers)
+    assert response.status_code == 204
+    stones = [
+        tombstone(db_session, r, i)
+        for r, i in (
+            ("workout", workout_id),
+            ("workout_set", first["id"]),
+            ("workout_set", second["id"]),
+        )
+    ]
+    assert all(stone is not None for stone in stones), stones
+
+
+def test_a_profile_change_is_numbered_and_a_revision_bump_is_not(
+    client: FlaskClient, db_session: Session, user: Any
+) -> None:
+    profile = seq_of(db_session, "profile", user.id)
+    assert profile > 0  # numbered when the account was made
+    Items(client, OWNED["body stat"], user).make()  # bumps the user's revision only
+    db_session.expire_all()
+    assert seq_of(db_session, "profile", user.id) == profile
+
+    response = client.patch("/v1/users/me", json={"first_name": "Ana"}, headers=user.headers)
+    assert response.status_code == 200
+    db_session.expire_all()
+    assert seq_of(db_session, "profile", user.id) > profile
+
+
+def test_deleting_an_account_leaves_no_tombstones(
+    client: FlaskClient, db_session: Session, user: Any, other_user: Any
+) -> None:
+    Items(client, OWNED["workout set"], user).make()
+    Items(client, OWNED["mood"], user).make()
+    mine = Items(client, OWNED["body stat"], other_user).make()
+    Items(client, OWNED["body stat"], other_user).delete(mine["id"])
+
+    assert client.delete("/v1/users/me", headers=user.headers).status_code == 204
+    db_session.expire_all()
+    owners = set(db_session.scalars(select(Tombstone.user_id)))
+    assert uuid.UUID(user.id) not in owners and uuid.UUID(other_user.id) in owners
+
+
+def test_grau_catalog_rows_are_numbered_too(db_session: Session) -> None:
+    table = TABLES["exercise"]
+    catalog = db_session.scalars(select(table.c.seq).where(table.c.user_id.is_(None))).all()
+    assert catalog and all(seq > 0 for seq in catalog)  # the seed's inserts
+
+
+def test_one_users_numbers_follow_the_order_their_writes_commit(engine: Engine) -> None:
+    """A write that waits for an earlier one of the same user gets a higher number, even
+    when it began first: the number is taken under the user's row lock."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    with engine.begin() as setup:
+        user_id = setup.scalar(
+            text(
+                "INSERT INTO users (id, email, password_hash, password_changed_at, gender, "
+                "weight_unit, height_unit, date_format, language, timezone, premium, status, "
+                "revision, created_at, updated_at, version) VALUES (gen_random_uuid(), :email, "
+                "'x', now(), 'unspecified', 'kg', 'cm', 'YYYY-MM-DD', 'en', 'UTC', false, "
+                "'active', 0, now(), now(), 1) RETURNING id"
+            ),
+            {"email": f"order-{uuid.uuid4().hex[:8]}@example.com"},
+        )
+    insert = text(
+        "INSERT INTO body_stats (id, user_id, type, value, unit, canonical_value, recorded_at, "
+        "created_at, updated_at, version) VALUES (:id, :user_id, 'weight', 70, 'kg', 70, "
+        "now(), now(), now(), 1) RETURNING seq"
+    )
+    first, second = uuid.uuid4(), uuid.uuid4()
+    numbers: dict[uuid.UUID, int] = {}
+    with engine.connect() as early, engine.connect() as late:
+        early_tx = early.begin()
+        # The later write began first and holds the user's lock while it waits.
+        late_tx = late.begin()
+        late.execute(text("SELECT 1 FROM users WHERE id = :id FOR NO KEY UPDATE"), {"id": user_id})
+        waiting = threading.Thread(
+            target=lambda: numbers.__setitem__(
+                first, early.scalar(insert, {"id": first, "user_id": user_id})
+            )
+        )
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive()  # blocked on the user's lock, holding no number yet
+        numbers[second] = late.scalar(insert, {"id": second, "user_id": user_id})
+        late_tx.commit()
+        waiting.join(10)
+        early_tx.commit()
+    assert numbers[first] > numbers[second]
+    with engine.begin() as cleanup:
+        cleanup.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
+
+
+def test_every_synced_table_has_its_triggers(engine: Engine) -> None:
+    """A later migration that rebuilds a table (SQLite's batch mode copies it) drops its
+    triggers with it: such a migration must install them again."""
+    listed = {
+        "postgresql": "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal",
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+    }[engine.dialect.name]
+    with engine.connect() as connection:
+        found = set(connection.scalars(text(listed)))
+    expected = {name for _, name in trigger_names()}
+    assert expected <= found, expected - found

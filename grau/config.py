@@ -60,6 +60,8 @@ class Settings:
     # Response bodies each process keeps (see grau/http/cache.py), in MiB; 0 caches nothing.
     CACHE_MAX_MB: int = 64
     REDIS_SOCKET_TIMEOUT_MS: int = 250
+    # Deletions the changes feed remembers (grau.sync); an older cursor starts over.
+    SYNC_RETENTION_DAYS: int = 30
     ACCESS_TOKEN_TTL: int = 900
     REFRESH_TOKEN_TTL: int = 30 * 24 * 3600
     ARGON2_TIME_COST: int = 3
@@ -120,6 +122,8 @@ def validate(config: dict[str, Any]) -> None:
     for name in ("ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "MAX_CONTENT_LENGTH"):
         if config[name] <= 0:
             raise ConfigError(f"{name} must be positive")
+    if config["SYNC_RETENTION_DAYS"] < 1:
+        raise ConfigError("SYNC_RETENTION_DAYS must be 1 or more")
     if config["CACHE_MAX_MB"] < 0:
         raise ConfigError("CACHE_MAX_MB must be 0 (no response cache) or more")
     if config["ACCESS_TOKEN_TTL"] >= config["REFRESH_TOKEN_TTL"]:

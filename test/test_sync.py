@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from test_conformance import OWNED, Items
 from grau.sync.models import SYNCED, Tombstone
 from grau.sync.triggers import trigger_names
 
+REAL_TIME = time.time
 TABLES = {synced.resource: synced.table for synced in SYNCED}
 # The conformance suite's name for each synced resource an API call creates.
 RESOURCES = {
@@ -184,3 +186,142 @@ def test_every_synced_table_has_its_triggers(engine: Engine) -> None:
         found = set(connection.scalars(text(listed)))
     expected = {name for _, name in trigger_names()}
     assert expected <= found, expected - found
+
+
+# ------------------------------------------------------------------------ the feed
+
+
+def read_feed(
+    client: FlaskClient, account: Any, cursor: str | None = None, **query: Any
+) -> tuple[list[dict[str, Any]], str]:
+    """Every page from `cursor` on: the changes, and the last page's cursor."""
+    changes: list[dict[str, Any]] = []
+    while True:
+        sent = {**query, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/v1/changes", query_string=sent, headers=account.headers)
+        assert response.status_code == 200, response.json
+        changes += response.json["changes"]
+        cursor = response.json["next_cursor"]
+        if not response.json["has_more"]:
+            return changes, cursor
+
+
+def apply(copy: dict[tuple[str, str], Any], changes: list[dict[str, Any]]) -> None:
+    """What an app does with a page: store upserts, drop deletes."""
+    for change in changes:
+        key = (change["resource"], change["id"])
+        if change["op"] == "upsert":
+            copy[key] = change["data"]
+        else:
+            copy.pop(key, None)
+
+
+GETS = {
+    "body_stat": "/v1/body-stats/{id}",
+    "mood": "/v1/moods/{id}",
+    "workout": "/v1/workouts/{id}",
+    "workout_set": "/v1/workouts/{workout_id}/sets/{id}",
+    "profile": "/v1/users/me",
+}
+
+
+def test_a_sync_from_scratch_holds_every_item_exactly_as_its_get_shows_it(
+    client: FlaskClient, user: Any, other_user: Any
+) -> None:
+    made = {name: Items(client, OWNED[name], user).make() for name in OWNED}
+    Items(client, OWNED["body stat"], other_user).make()
+
+    changes, _ = read_feed(client, user)
+    copy: dict[tuple[str, str], Any] = {}
+    apply(copy, changes)
+
+    assert all(change["op"] == "upsert" for change in changes)
+    resources = {resource for resource, _ in copy}
+    assert resources == set(RESOURCES.values()) | {"profile"}
+    for name, item in made.items():
+        assert (RESOURCES[name], item["id"]) in copy, name
+    for (resource, item_id), data in copy.items():  # nobody else's, and each as its GET shows
+        url = GETS.get(resource)
+        if url:
+            url = url.format(id=item_id, workout_id=data.get("workout_id"))
+            assert client.get(url, headers=user.headers).json == data, resource
+
+
+def test_a_delta_sync_lists_what_changed_since_and_the_deletions(
+    client: FlaskClient, user: Any
+) -> None:
+    stats, sets = Items(client, OWNED["body stat"], user), Items(client, OWNED["workout set"], user)
+    kept, dropped = stats.make(), stats.make(value=80.0)
+    first_set = sets.make()
+    _, cursor = read_feed(client, user)
+
+    assert stats.patch(kept["id"], {"note": "after"}).status_code == 200
+    assert stats.delete(dropped["id"]).status_code == 204
+    workout_id = sets.collection.split("/")[3]
+    assert client.delete(f"/v1/workouts/{workout_id}", headers=user.headers).status_code == 204
+
+    changes, again = read_feed(client, user, cursor)
+    seen = {(c["resource"], c["id"]): c for c in changes}
+    assert seen[("body_stat", kept["id"])]["data"]["note"] == "after"
+    assert seen[("body_stat", kept["id"])]["op"] == "upsert"
+    for key in (("body_stat", dropped["id"]), ("workout", workout_id)):
+        assert seen[key]["op"] == "delete" and seen[key]["data"] is None, key
+    assert seen[("workout_set", first_set["id"])]["op"] == "delete"  # the cascade's
+    assert len(seen) == len(changes) == 4
+
+    nothing, _ = read_feed(client, user, again)
+    assert nothing == []
+
+
+def test_paging_never_skips_a_change_made_between_pages(client: FlaskClient, user: Any) -> None:
+    stats = Items(client, OWNED["body stat"], user)
+    made = [stats.make(value=60.0 + i) for i in range(5)]
+    first = client.get("/v1/changes", query_string={"limit": 3}, headers=user.headers).json
+    assert first["has_more"] and len(first["changes"]) == 3
+    # The first stat was on the first page; it changes, and one more is made.
+    assert stats.patch(made[0]["id"], {"note": "changed"}).status_code == 200
+    extra = stats.make(value=99.0)
+
+    rest, _ = read_feed(client, user, first["next_cursor"], limit=3)
+    copy: dict[tuple[str, str], Any] = {}
+    apply(copy, first["changes"] + rest)
+    assert copy[("body_stat", made[0]["id"])]["note"] == "changed"
+    assert ("body_stat", extra["id"]) in copy
+    assert len([k for k in copy if k[0] == "body_stat"]) == 6
+
+
+def test_a_bad_cursor_is_410_telling_the_app_to_start_over(
+    client: FlaskClient, app: Any, user: Any, other_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, theirs = read_feed(client, other_user)
+    _, catalog = read_feed(client, user, scope="catalog", limit=500)
+    _, mine = read_feed(client, user)
+    # A cursor issued longer ago than the retention window.
+    days = app.config["SYNC_RETENTION_DAYS"]
+    monkeypatch.setattr(time, "time", lambda: REAL_TIME() - (days + 1) * 86400)
+    _, old = read_feed(client, user)
+    monkeypatch.undo()
+
+    for cursor, says in (
+        ("garbage", "not one grau issued"),
+        (mine[:-2] + "xx", "not one grau issued"),
+        (theirs, "another feed"),
+        (catalog, "another feed"),
+        (old, f"older than {days} days"),
+    ):
+        response = client.get("/v1/changes", query_string={"cursor": cursor}, headers=user.headers)
+        assert response.status_code == 410, (cursor, response.json)
+        assert says in response.json["detail"] and "without a cursor" in response.json["detail"]
+    response = client.get("/v1/changes", query_string={"cursor": mine}, headers=user.headers)
+    assert response.status_code == 200
+
+
+def test_the_catalog_has_its_own_feed_of_grau_s_exercises_and_equipment(
+    client: FlaskClient, user: Any
+) -> None:
+    Items(client, OWNED["exercise"], user).make()  # the user's own: not the catalog's
+    changes, _ = read_feed(client, user, scope="catalog", limit=500)
+    assert {c["resource"] for c in changes} == {"exercise", "equipment"}
+    assert all(change["data"]["system"] for change in changes)
+    listed = client.get("/v1/exercises", query_string={"source": "system"}, headers=user.headers)
+    assert listed.json["pagination"]["total"] == sum(c["resource"] == "exercise" for c in changes)

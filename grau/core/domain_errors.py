@@ -37,6 +37,11 @@ class Stale(DomainError):
     """The caller's copy is out of date: the version they wrote against has changed."""
 
 
+class Gone(DomainError):
+    """What the caller holds can no longer be used, and will not be again: a changes-feed
+    cursor that is malformed, another feed's, or older than what the server keeps."""
+
+
 class Invalid(DomainError):
     """The input breaks a rule its schema cannot state: `Invalid(field, message)`,
     or `Invalid.fields({...})` for several fields or nested ones."""

@@ -24,6 +24,7 @@ from grau.core.domain_errors import (
     Conflict,
     DomainError,
     Forbidden,
+    Gone,
     Invalid,
     NotFound,
     Stale,
@@ -82,6 +83,7 @@ DOMAIN_STATUSES: dict[type[DomainError], int] = {
     Forbidden: 403,
     Conflict: 409,
     Stale: 412,
+    Gone: 410,
     Invalid: 422,
     Unauthenticated: 401,
 }

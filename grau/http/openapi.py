@@ -227,6 +227,7 @@ PROBLEM_DETAILS = {
     401: "The access token has expired; refresh it.",
     404: "No resource exists at this URL, or it is not yours.",
     409: "This conflicts with data that already exists.",
+    410: "This cursor can no longer be read on from; sync again without a cursor.",
     412: "The resource changed since you read it; fetch it again (see ETag).",
     422: VALIDATION_DETAIL,
     429: "Too many requests; retry after the number of seconds in Retry-After.",

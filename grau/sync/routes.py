@@ -1,0 +1,119 @@
+"""/v1/changes: the changes feed an app keeps its offline copy with."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from flask import Response, current_app
+from flask.views import MethodView
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grau.accounts.models import User
+from grau.accounts.routes import USERS
+from grau.body_stats.routes import RESOURCE as BODY_STAT
+from grau.body_stats.service import BODY_STATS
+from grau.catalog.routes import EQUIPMENT_RESOURCE, EXERCISE_RESOURCE
+from grau.catalog.service import EQUIPMENT, EXERCISES
+from grau.db.session import db
+from grau.http.extensions import Blueprint
+from grau.http.openapi import conditional_read, errors
+from grau.http.views import Resource, authenticated, current_user_id, uncached
+from grau.moods.routes import MOOD_RESOURCE, MOOD_TAG_RESOURCE
+from grau.moods.service import MOOD_TAGS, MOODS
+from grau.nutrition.routes import RESOURCE as NUTRITION_ENTRY
+from grau.nutrition.service import NUTRITION
+from grau.plans.routes import PLAN_RESOURCE
+from grau.plans.service import PLANS
+from grau.sync import schemas
+from grau.sync.service import CATALOG, Cursors, Loader, changes_page
+from grau.workouts.routes import SETS, WORKOUT_RESOURCE
+from grau.workouts.service import WORKOUT_SETS, WORKOUTS
+
+blp = Blueprint(
+    "sync",
+    __name__,
+    url_prefix="/v1/changes",
+    description="What changed since an app last synced, for its offline copy.",
+)
+
+# How each item is read (as its GET reads it, with no query) and shown.
+NO_QUERY = {"unit": None}
+SOURCES: dict[str, tuple[Any, Resource]] = {
+    "profile": (None, USERS),
+    "body_stat": (BODY_STATS, BODY_STAT),
+    "nutrition_entry": (NUTRITION, NUTRITION_ENTRY),
+    "mood_tag": (MOOD_TAGS, MOOD_TAG_RESOURCE),
+    "mood": (MOODS, MOOD_RESOURCE),
+    "equipment": (EQUIPMENT, EQUIPMENT_RESOURCE),
+    "exercise": (EXERCISES, EXERCISE_RESOURCE),
+    "workout": (WORKOUTS, WORKOUT_RESOURCE),
+    "workout_set": (WORKOUT_SETS, SETS),
+    "plan": (PLANS, PLAN_RESOURCE),
+}
+
+
+def _loader(service: Any) -> Loader:
+    """The items of one resource by id, one query (and its loader options' queries)."""
+    model = service.model if service is not None else User
+    options = getattr(service, "options", ())
+    present = getattr(service, "present", None)
+
+    def load(session: Session, ids: list[uuid.UUID]) -> Mapping[uuid.UUID, Any]:
+        items = session.scalars(select(model).where(model.id.in_(ids)).options(*options))
+        return {item.id: present(item, NO_QUERY)[0] if present else item for item in items}
+
+    return load
+
+
+LOADERS = {resource: _loader(service) for resource, (service, _) in SOURCES.items()}
+
+
+def cursors() -> Cursors:
+    config = current_app.config
+    retention = timedelta(days=config["SYNC_RETENTION_DAYS"])
+    return Cursors(config["SECRET_KEY"], retention)
+
+
+@blp.route("")
+class Changes(MethodView):
+    @authenticated
+    @blp.arguments(schemas.ChangesQuery, location="query")
+    @blp.response(200, schemas.ChangesPage)
+    @errors(410)
+    @conditional_read
+    @blp.doc(operationId="listChanges")
+    def get(self, args: dict[str, Any]) -> Response:
+        """List changes since a cursor
+
+        Everything the signed-in user owns (profile, body stats, mood tags and
+        moods, nutrition entries, their own equipment and exercises, workouts,
+        their sets, plans) as a feed of changes, oldest first: without a
+        `cursor`, what there is now; with the `next_cursor` of the last page,
+        what changed since, deletions included. Read pages until `has_more`
+        is false and keep the last `next_cursor` for the next sync. A change
+        made while you page is never skipped: it comes later in this pass or
+        the next. A cursor that is malformed, another feed's, or older than
+        the retention window (30 days by default) is a 410: sync again
+        without one, from scratch. `scope=catalog` is the same feed for grau's
+        own exercises and equipment.
+        """
+        owner = None if args["scope"] == CATALOG else current_user_id()
+        page = changes_page(db(), cursors(), LOADERS, owner, args.get("cursor"), args["limit"])
+        changes = [
+            {
+                "resource": change.resource,
+                "id": change.id,
+                "op": change.op,
+                "version": change.version,
+                "changed_at": change.changed_at,
+                "data": SOURCES[change.resource][1].dump(change.data) if change.data else None,
+            }
+            for change in page.changes
+        ]
+        body = {"changes": changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
+        return uncached(orjson.dumps(body))

@@ -198,18 +198,12 @@ def test_create_exercise_returns_it_as_stored(client, user, make):
 def test_create_exercise_with_only_the_required_fields_gets_the_defaults(client, user):
     body = {"name": "Odd Lift", "category": "strength", "primary_muscles": ["abs"]}
 
+    defaults = {"secondary_muscles": [], "equipment_ids": [], "instructions": []}
+    defaults |= {"laterality": "bilateral", "difficulty": "beginner"}
+
     response = client.post(EXERCISES, json=body, headers=user.headers)
 
-    assert {
-        k: response.json[k]
-        for k in ("secondary_muscles", "equipment_ids", "laterality", "difficulty", "instructions")
-    } == {
-        "secondary_muscles": [],
-        "equipment_ids": [],
-        "laterality": "bilateral",
-        "difficulty": "beginner",
-        "instructions": [],
-    }
+    assert {k: response.json[k] for k in defaults} == defaults
 
 
 def test_exercise_may_use_system_and_own_equipment(client, user, make, system_equipment):

@@ -236,22 +236,16 @@ class RedisServer:
 
     def start(self) -> None:
         assert REDIS_SERVER is not None
+        options = {
+            "--port": str(self.port),
+            "--save": "",
+            "--appendonly": "no",
+            "--bind": "127.0.0.1",
+            "--dir": str(self.directory),
+            "--logfile": "redis.log",
+        }
         self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.directory),
-                "--logfile",
-                "redis.log",
-            ],
+            [REDIS_SERVER, *(word for option in options.items() for word in option)],
             cwd=self.directory,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -43,34 +43,22 @@ def test_ready_reports_the_database_and_redis(client):
 # ------------------------------------------------------------------ blueprint subsets
 
 
-def test_subset_app_does_not_serve_other_blueprints(users_only_app):
-    response = users_only_app.test_client().get("/v1/body-stats")
+def test_subset_app_serves_only_its_blueprints(users_only_app):
+    client = users_only_app.test_client()
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
 
-    assert response.status_code == 404
+    created = client.post("/v1/users", json={"email": email, "password": "long enough pw"})
+    other = client.get("/v1/body-stats")
+
+    assert (created.status_code, other.status_code) == (201, 404)
 
 
 def test_subset_app_documents_only_its_own_paths(users_only_app):
     response = users_only_app.test_client().get("/openapi.json")
 
-    foreign = [
-        p for p in response.json["paths"] if not p.startswith(("/v1/users", "/health", "/ready"))
-    ]
-    assert foreign == []
-
-
-def test_subset_app_documents_its_own_paths(users_only_app):
-    response = users_only_app.test_client().get("/openapi.json")
-
-    assert {"/health", "/ready", "/v1/users", "/v1/users/me"} <= set(response.json["paths"])
-
-
-def test_subset_app_serves_its_blueprints(users_only_app):
-    response = users_only_app.test_client().post(
-        "/v1/users",
-        json={"email": f"user-{uuid.uuid4().hex[:12]}@example.com", "password": "long enough pw"},
-    )
-
-    assert response.status_code == 201
+    paths = set(response.json["paths"])
+    assert {"/health", "/ready", "/v1/users", "/v1/users/me"} <= paths
+    assert [p for p in paths if not p.startswith(("/v1/users", "/health", "/ready"))] == []
 
 
 def test_subset_app_leaves_the_full_app_whole(users_only_app, client):
@@ -156,10 +144,12 @@ def test_from_env_defaults_to_a_sqlite_database_under_instance(monkeypatch):
     assert settings.DATABASE_URL.endswith("/instance/grau.db")
 
 
-def test_from_env_reads_strings(monkeypatch):
+def test_from_env_reads_strings_and_parses_integers(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
     monkeypatch.setenv("GRAU_ENV", "production")
     monkeypatch.setenv("RATELIMIT_LOGIN", "7 per minute")
+    monkeypatch.setenv("ACCESS_TOKEN_TTL", "60")
+    monkeypatch.setenv("MAX_CONTENT_LENGTH", "2048")
 
     settings = Settings.from_env()
 
@@ -168,14 +158,6 @@ def test_from_env_reads_strings(monkeypatch):
         "production",
         "7 per minute",
     )
-
-
-def test_from_env_parses_integers(monkeypatch):
-    monkeypatch.setenv("ACCESS_TOKEN_TTL", "60")
-    monkeypatch.setenv("MAX_CONTENT_LENGTH", "2048")
-
-    settings = Settings.from_env()
-
     assert (settings.ACCESS_TOKEN_TTL, settings.MAX_CONTENT_LENGTH) == (60, 2048)
 
 
@@ -220,17 +202,10 @@ def test_from_env_refuses_values_of_the_wrong_kind(monkeypatch, name, raw):
         Settings.from_env()
 
 
-def test_create_app_reads_the_environment(monkeypatch, make_app):
+def test_create_app_reads_the_environment_and_its_overrides_win(monkeypatch, make_app):
     monkeypatch.setenv("ACCESS_TOKEN_TTL", "120")
-
-    app = make_app()
-
-    assert app.config["ACCESS_TOKEN_TTL"] == 120
-
-
-def test_create_app_overrides_win_over_the_environment(monkeypatch, make_app):
-    monkeypatch.setenv("ACCESS_TOKEN_TTL", "120")
+    monkeypatch.setenv("REFRESH_TOKEN_TTL", "7200")
 
     app = make_app({"ACCESS_TOKEN_TTL": 60})
 
-    assert app.config["ACCESS_TOKEN_TTL"] == 60
+    assert (app.config["ACCESS_TOKEN_TTL"], app.config["REFRESH_TOKEN_TTL"]) == (60, 7200)

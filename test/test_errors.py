@@ -122,45 +122,21 @@ def test_uuid_path_parameter_that_is_not_a_uuid_gets_404_with_a_token(client, us
 # ----------------------------------------------------------------------- 413
 
 
-def test_body_over_max_content_length_gets_413_problem(build_app):
-    small = build_app({"MAX_CONTENT_LENGTH": 1024})
-    body = {
-        "email": "ana@example.com",
-        "password": "correct horse battery",
-        "first_name": "a" * 2000,
-    }
+def test_a_body_over_max_content_length_gets_413_problem_and_one_under_it_is_accepted(
+    build_app, user
+):
+    small = build_app({"MAX_CONTENT_LENGTH": 1024}).test_client()
+    registration = {"email": f"u-{uuid.uuid4().hex[:12]}@example.com", "password": "long enough pw"}
+    stat = {"type": "weight", "value": 70, "unit": "kg", "recorded_at": "2025-03-01T08:00:00Z"}
 
-    response = small.test_client().post("/v1/users", json=body)
+    over = small.post("/v1/users", json={**registration, "first_name": "a" * 2000})
+    over_with_a_token = small.post(
+        "/v1/body-stats", json={**stat, "note": "n" * 2000}, headers=user.headers
+    )
+    under = small.post("/v1/users", json=registration)
 
-    assert response.status_code == 413
-    assert problem_summary(response) == expected(413, "Request Entity Too Large")
-
-
-def test_body_under_max_content_length_is_accepted(build_app):
-    small = build_app({"MAX_CONTENT_LENGTH": 1024})
-    body = {
-        "email": f"user-{uuid.uuid4().hex[:12]}@example.com",
-        "password": "correct horse battery",
-    }
-
-    response = small.test_client().post("/v1/users", json=body)
-
-    assert response.status_code == 201
-
-
-def test_body_over_max_content_length_gets_413_on_an_authenticated_route(build_app, user):
-    small = build_app({"MAX_CONTENT_LENGTH": 1024})
-    body = {
-        "type": "weight",
-        "value": 70,
-        "unit": "kg",
-        "recorded_at": "2025-03-01T08:00:00+00:00",
-        "note": "n" * 2000,
-    }
-
-    response = small.test_client().post("/v1/body-stats", json=body, headers=user.headers)
-
-    assert response.status_code == 413
+    assert problem_summary(over) == expected(413, "Request Entity Too Large")
+    assert [r.status_code for r in (over, over_with_a_token, under)] == [413, 413, 201]
 
 
 # ----------------------------------------------------------------------- 500

@@ -72,42 +72,25 @@ def get(client: Any, account: Any, exercise_id: str, **query: Any) -> Any:
 # -------------------------------------------------------------------------- e1RM
 
 
-def test_100_kg_for_5_reps_estimates_116_667(client, user, exercise_id, log_workout):
-    log_workout(user, exercise_id, day(1), [(100.0, 5)])
-
-    session = get(client, user, exercise_id).json["sessions"][0]
-
-    assert session["best_e1rm"] == pytest.approx(116.667, abs=1e-3)  # 100 * (1 + 5/30)
-
-
-def test_a_single_rep_is_its_own_one_rep_max(client, user, exercise_id, log_workout):
-    log_workout(user, exercise_id, day(1), [(140.0, 1)])
-
-    session = get(client, user, exercise_id).json["sessions"][0]
-
-    assert session["best_e1rm"] == 140.0  # not 140 * (1 + 1/30)
+E1RM_100_KG_X_5 = pytest.approx(116.667, abs=1e-3)  # 100 * (1 + 5/30)
+# (a workout's sets as (weight in kg, reps), its best e1RM): Epley's weight x (1 + reps / 30),
+# for 1 to 12 reps of a weight.
+E1RMS = {
+    "100 kg for 5": ([(100.0, 5)], E1RM_100_KG_X_5),
+    "a single rep is its own one-rep max": ([(140.0, 1)], 140.0),  # not 140 * (1 + 1/30)
+    "12 reps count, 13 do not": ([(60.0, 12), (80.0, 13)], pytest.approx(84.0)),  # 60 * 1.4
+    **{f"none for {sets}": (sets, None)
+       for sets in [[(None, 5)], [(0.0, 5)], [(80.0, 20)], [(80.0, 0)], [(80.0, None)]]},
+}  # fmt: skip
 
 
-def test_12_reps_count_for_the_e1rm_and_13_do_not(client, user, exercise_id, log_workout):
-    log_workout(user, exercise_id, day(1), [(60.0, 12), (80.0, 13)])
-
-    session = get(client, user, exercise_id).json["sessions"][0]
-
-    assert session["best_e1rm"] == pytest.approx(84.0)  # 60 * (1 + 12/30); 80 x 13 left out
-
-
-@pytest.mark.parametrize(
-    "sets", [[(None, 5)], [(0.0, 5)], [(80.0, 20)], [(80.0, 0)], [(80.0, None)]]
-)
-def test_sets_without_an_estimable_weight_and_reps_have_no_e1rm(
-    client, user, exercise_id, log_workout, sets
-):
+@pytest.mark.parametrize(("sets", "e1rm"), E1RMS.values(), ids=E1RMS)
+def test_a_sessions_best_e1rm(client, user, exercise_id, log_workout, sets, e1rm):
     log_workout(user, exercise_id, day(1), sets)
 
     session = get(client, user, exercise_id).json["sessions"][0]
 
-    assert session["best_e1rm"] is None
-    assert session["set_count"] == 1
+    assert (session["best_e1rm"], session["set_count"]) == (e1rm, len(sets))
 
 
 # ------------------------------------------------------------------ per session
@@ -172,52 +155,32 @@ def test_no_sets_means_no_best_set_and_no_sessions(client, user, exercise_id):
 # ---------------------------------------------------------------------- best set
 
 
-def test_best_set_is_the_heaviest(client, user, exercise_id, log_workout):
-    log_workout(user, exercise_id, day(1), [(100.0, 10)])
-    workout = log_workout(user, exercise_id, day(2), [(110.0, 1)])
+# (workouts as {day: sets}, the best set's (weight, reps, e1RM), the day of its workout)
+BEST_SETS = {
+    "the heaviest": ({1: [(100.0, 10)], 2: [(110.0, 1)]}, (110.0, 1, 110.0), 2),
+    "of equal weights, the most reps": (
+        {1: [(100.0, 3), (100.0, 5), (100.0, 4)]}, (100.0, 5, E1RM_100_KG_X_5), 1
+    ),
+    "of equal sets, the earliest": (
+        {9: [(100.0, 5)], 2: [(100.0, 5)]}, (100.0, 5, E1RM_100_KG_X_5), 2
+    ),
+    "beyond 12 reps, without an e1RM": ({1: [(100.0, 15)]}, (100.0, 15, None), 1),
+    "never a set without reps": (
+        {1: [(200.0, None), (200.0, 0), (90.0, 5)]}, (90.0, 5, pytest.approx(105.0)), 1
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("workouts", "shown", "on_day"), BEST_SETS.values(), ids=BEST_SETS)
+def test_the_best_set_is_the_heaviest_then_the_most_reps_then_the_earliest(
+    client, user, exercise_id, log_workout, workouts, shown, on_day
+):
+    logged = {n: log_workout(user, exercise_id, day(n), sets) for n, sets in workouts.items()}
 
     best = get(client, user, exercise_id).json["best_set"]
 
-    assert {k: v for k, v in best.items() if k != "set_id"} == {
-        "workout_id": workout,
-        "started_at": "2025-03-02T17:00:00+00:00",
-        "weight": 110.0,
-        "reps": 1,
-        "e1rm": 110.0,
-    }
-
-
-def test_equal_weights_are_ranked_by_reps(client, user, exercise_id, log_workout):
-    log_workout(user, exercise_id, day(1), [(100.0, 3), (100.0, 5), (100.0, 4)])
-
-    best = get(client, user, exercise_id).json["best_set"]
-
-    assert (best["weight"], best["reps"]) == (100.0, 5)
-
-
-def test_equal_sets_are_ranked_by_the_earliest(client, user, exercise_id, log_workout):
-    log_workout(user, exercise_id, day(9), [(100.0, 5)])
-    first = log_workout(user, exercise_id, day(2), [(100.0, 5)])
-
-    best = get(client, user, exercise_id).json["best_set"]
-
-    assert best["workout_id"] == first
-
-
-def test_best_set_beyond_12_reps_has_no_e1rm(client, user, exercise_id, log_workout):
-    log_workout(user, exercise_id, day(1), [(100.0, 15)])
-
-    best = get(client, user, exercise_id).json["best_set"]
-
-    assert (best["weight"], best["reps"], best["e1rm"]) == (100.0, 15, None)
-
-
-def test_sets_without_reps_are_never_the_best_set(client, user, exercise_id, log_workout):
-    log_workout(user, exercise_id, day(1), [(200.0, None), (200.0, 0), (90.0, 5)])
-
-    best = get(client, user, exercise_id).json["best_set"]
-
-    assert (best["weight"], best["reps"]) == (90.0, 5)
+    assert (best["weight"], best["reps"], best["e1rm"]) == shown
+    assert (best["workout_id"], best["started_at"]) == (logged[on_day], day(on_day).isoformat())
 
 
 # ------------------------------------------------------------------------ units
@@ -245,23 +208,18 @@ def test_a_weight_logged_in_lb_reads_back_in_lb(client, user, exercise_id, log_w
     assert best["e1rm"] == 262.5  # 225 * (1 + 5/30)
 
 
-@pytest.mark.parametrize(("preferred", "unit"), [("lb", "lb"), ("kg", "kg"), ("st", "kg")])
-def test_default_unit_is_the_users_weight_unit_if_kg_or_lb(
-    client, register, exercise_id, preferred, unit
+@pytest.mark.parametrize(
+    ("preferred", "query", "unit"),
+    [("lb", {}, "lb"), ("kg", {}, "kg"), ("st", {}, "kg"), ("lb", {"unit": "kg"}, "kg")],
+)
+def test_the_unit_is_the_asked_one_or_the_users_weight_unit_if_kg_or_lb(
+    client, register, exercise_id, preferred, query, unit
 ):
     account = register(weight_unit=preferred)
 
-    body = get(client, account, exercise_id).json
+    body = get(client, account, exercise_id, **query).json
 
     assert body["unit"] == unit
-
-
-def test_unit_parameter_overrides_the_preferred_unit(client, register, exercise_id):
-    account = register(weight_unit="lb")
-
-    body = get(client, account, exercise_id, unit="kg").json
-
-    assert body["unit"] == "kg"
 
 
 # ------------------------------------------------------------------------ dates
@@ -345,20 +303,14 @@ def test_progress_of_my_own_exercise(client, user, log_workout):
     assert response.json["best_set"]["weight"] == 80.0
 
 
-def test_progress_of_another_users_exercise_gets_404(client, user, other_user):
+@pytest.mark.parametrize("whose", ["another user's", "no one's"])
+def test_progress_of_another_users_or_an_unknown_exercise_gets_404(client, user, other_user, whose):
     theirs = client.post(
         EXERCISES,
         json={"name": "Secret Lift", "category": "strength", "primary_muscles": ["quads"]},
         headers=other_user.headers,
     ).json["id"]
 
-    response = get(client, user, theirs)
+    response = get(client, user, theirs if whose == "another user's" else str(uuid.uuid4()))
 
-    assert response.status_code == 404
-    assert response.mimetype == "application/problem+json"
-
-
-def test_progress_of_an_unknown_exercise_gets_404(client, user):
-    response = get(client, user, str(uuid.uuid4()))
-
-    assert response.status_code == 404
+    assert (response.status_code, response.mimetype) == (404, "application/problem+json")

@@ -121,47 +121,39 @@ def test_a_second_tag_with_the_same_label_gets_409_problem_and_creates_nothing(
     assert listing(client, user).json["pagination"]["total"] == 1
 
 
-def test_labels_differing_in_case_are_different_labels(client, user, create_tag):
-    create_tag(user)
+# (who holds the label "Rainy" first, the label the user's new tag takes)
+FREE_LABELS = {
+    "a label differing in case": ("me", "rainy"),
+    "another user's label": ("another user", "Rainy"),
+    "the label of a deleted tag": ("a deleted tag of mine", "Rainy"),
+}
 
-    response = post(client, user, {**RAINY, "label": "rainy"})
+
+@pytest.mark.parametrize(("holder", "label"), FREE_LABELS.values(), ids=FREE_LABELS)
+def test_a_label_is_free_unless_one_of_the_users_tags_has_it(
+    client, user, other_user, create_tag, holder, label
+):
+    held = create_tag(other_user if holder == "another user" else user)
+    if holder == "a deleted tag of mine":
+        client.delete(item_url(held["id"]), headers=user.headers)
+
+    response = post(client, user, {**RAINY, "label": label})
 
     assert response.status_code == 201
 
 
-def test_another_user_may_use_the_same_label(client, user, other_user, create_tag):
-    create_tag(user)
-
-    response = post(client, other_user, RAINY)
-
-    assert response.status_code == 201
-
-
-def test_renaming_to_a_label_already_taken_gets_409_and_changes_nothing(client, user, create_tag):
+def test_renaming_to_a_taken_label_gets_409_and_changes_nothing_and_to_its_own_200(
+    client, user, create_tag
+):
     create_tag(user)
     sunny = create_tag(user, label="Sunny")
 
-    response = client.patch(item_url(sunny["id"]), json={"label": "Rainy"}, headers=user.headers)
+    taken = client.patch(item_url(sunny["id"]), json={"label": "Rainy"}, headers=user.headers)
+    unchanged = client.get(item_url(sunny["id"]), headers=user.headers).json
+    own = client.patch(item_url(sunny["id"]), json={"label": "Sunny"}, headers=user.headers)
 
-    assert response.status_code == 409
-    assert client.get(item_url(sunny["id"]), headers=user.headers).json == public(sunny)
-
-
-def test_renaming_a_tag_to_its_own_label_is_accepted(client, user, create_tag):
-    tag = create_tag(user)
-
-    response = client.patch(item_url(tag["id"]), json={"label": "Rainy"}, headers=user.headers)
-
-    assert response.status_code == 200
-
-
-def test_a_deleted_tags_label_can_be_used_again(client, user, create_tag):
-    tag = create_tag(user)
-    client.delete(item_url(tag["id"]), headers=user.headers)
-
-    response = post(client, user, RAINY)
-
-    assert response.status_code == 201
+    assert (taken.status_code, unchanged) == (409, public(sunny))
+    assert own.status_code == 200  # a tag's own label is not taken
 
 
 # --------------------------------------------------------------------------- list
@@ -202,79 +194,43 @@ def test_patch_with_an_invalid_field_gets_422_naming_it(client, user, create_tag
 # ------------------------------------------------------------- deleting a used tag
 
 
-def test_deleting_a_tag_removes_it_from_its_moods(client, user, create_tag, create_mood):
-    rainy, tired = create_tag(user), create_tag(user, label="Tired", category="sleep")
-    mood = create_mood(user, tag_ids=[rainy["id"], tired["id"]])
-    client.delete(item_url(rainy["id"]), headers=user.headers)
-
-    response = client.get(mood_url(mood["id"]), headers=user.headers)
-
-    assert response.json["tag_ids"] == [tired["id"]]
-
-
-def test_deleting_a_tag_keeps_its_moods(client, user, create_tag, create_mood):
-    tag = create_tag(user)
-    mood = create_mood(user, tag_ids=[tag["id"]])
-    client.delete(item_url(tag["id"]), headers=user.headers)
-
-    response = client.get(MOODS_URL, headers=user.headers)
-
-    assert [item["id"] for item in response.json["items"]] == [mood["id"]]
-
-
-def test_cached_mood_read_drops_a_deleted_tag(client, user, create_tag, create_mood):
-    tag = create_tag(user)
-    mood = create_mood(user, tag_ids=[tag["id"]])
-    assert client.get(mood_url(mood["id"]), headers=user.headers).json["tag_ids"] == [tag["id"]]
-    client.delete(item_url(tag["id"]), headers=user.headers)
-
-    response = client.get(mood_url(mood["id"]), headers=user.headers)
-
-    assert response.json["tag_ids"] == []
-
-
-def test_cached_mood_list_filtered_by_a_deleted_tag_becomes_empty(
+def test_deleting_a_tag_removes_it_from_its_cached_mood_with_a_new_version(
     client, user, create_tag, create_mood
 ):
-    tag = create_tag(user)
-    create_mood(user, tag_ids=[tag["id"]])
-    query = {"tag_id": tag["id"]}
-    assert client.get(MOODS_URL, query_string=query, headers=user.headers).json["items"]
-    client.delete(item_url(tag["id"]), headers=user.headers)
+    """Else a client holding the old ETag would get 304 for a body that changed, or write
+    over it."""
+    rainy, tired = create_tag(user), create_tag(user, label="Tired", category="sleep")
+    mood = create_mood(user, tag_ids=[rainy["id"], tired["id"]])
+    assert client.get(mood_url(mood["id"]), headers=user.headers).status_code == 200  # cached
+    client.delete(item_url(rainy["id"]), headers=user.headers)
 
-    response = client.get(MOODS_URL, query_string=query, headers=user.headers)
-
-    assert response.json["items"] == []
-
-
-def test_a_mood_gets_a_new_etag_when_its_tag_is_deleted(client, user, create_tag, create_mood):
-    """Else a client holding the old ETag would get 304 for a body that changed."""
-    tag = create_tag(user)
-    mood = create_mood(user, tag_ids=[tag["id"]])
-    client.delete(item_url(tag["id"]), headers=user.headers)
-
-    response = client.get(
+    read = client.get(
         mood_url(mood["id"]), headers={**user.headers, "If-None-Match": mood["_etag"]}
     )
+    write = client.patch(
+        mood_url(mood["id"]), json={"value": 5}, headers={**user.headers, "If-Match": mood["_etag"]}
+    )
 
-    assert response.status_code == 200
-    assert datetime.fromisoformat(response.json["updated_at"]) > datetime.fromisoformat(
+    assert (read.status_code, read.json["tag_ids"], write.status_code) == (200, [tired["id"]], 412)
+    assert datetime.fromisoformat(read.json["updated_at"]) > datetime.fromisoformat(
         mood["updated_at"]
     )
 
 
-def test_a_write_to_a_mood_read_before_its_tag_was_deleted_gets_412(
+def test_deleting_a_tag_keeps_its_moods_and_empties_the_cached_list_filtered_by_it(
     client, user, create_tag, create_mood
 ):
     tag = create_tag(user)
     mood = create_mood(user, tag_ids=[tag["id"]])
+    query = {"tag_id": tag["id"]}
+    assert client.get(MOODS_URL, query_string=query, headers=user.headers).json["items"]
     client.delete(item_url(tag["id"]), headers=user.headers)
 
-    response = client.patch(
-        mood_url(mood["id"]), json={"value": 5}, headers={**user.headers, "If-Match": mood["_etag"]}
-    )
+    listed = client.get(MOODS_URL, headers=user.headers)
+    filtered = client.get(MOODS_URL, query_string=query, headers=user.headers)
 
-    assert response.status_code == 412
+    assert [item["id"] for item in listed.json["items"]] == [mood["id"]]
+    assert filtered.json["items"] == []
 
 
 def test_deleting_an_unused_tag_leaves_moods_versions_alone(client, user, create_tag, create_mood):

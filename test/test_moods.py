@@ -109,27 +109,18 @@ def test_a_whole_number_written_with_a_fraction_is_an_integer(client, user):
 # ----------------------------------------------------------------------- tag ids
 
 
-def test_create_with_my_tags_returns_them_ordered_by_label(client, user, create_tag):
-    tired = create_tag(user, "Tired", "sleep")
-    rainy = create_tag(user, "Rainy", "weather")
-    office = create_tag(user, "Office", "work")
-
-    response = post(client, user, {**MOOD, "tag_ids": [tired, rainy, office]})
-
-    assert response.json["tag_ids"] == [office, rainy, tired]
-
-
-def test_tag_order_is_the_same_in_the_write_and_in_later_reads(
+def test_a_moods_tags_are_ordered_by_label_in_the_write_and_in_later_reads(
     client, user, create_tag, create_mood
 ):
     """By code point ("Z" before "a"), whatever the database's collation."""
-    lower, upper = create_tag(user, "apple"), create_tag(user, "Banana")
-    mood = create_mood(user, tag_ids=[lower, upper])
+    tags = {label: create_tag(user, label) for label in ("Tired", "apple", "Rainy", "Banana")}
+    mood = create_mood(user, tag_ids=list(tags.values()))
 
     read = client.get(item_url(mood["id"]), headers=user.headers).json["tag_ids"]
     listed = listing(client, user).json["items"][0]["tag_ids"]
 
-    assert mood["tag_ids"] == read == listed == [upper, lower]
+    expected = [tags[label] for label in ("Banana", "Rainy", "Tired", "apple")]
+    assert mood["tag_ids"] == read == listed == expected
 
 
 def test_another_users_or_an_unknown_tag_id_gets_422_on_it_and_refuses_the_whole_mood(
@@ -240,41 +231,31 @@ def days(response: Any, week: dict[str, Any]) -> list[int]:
     return [by_id[mood_id] for mood_id in ids(response)]
 
 
-@pytest.mark.parametrize(("tag", "expected"), [("rain", [5, 3, 1]), ("work", [3, 2])])
-def test_list_filters_by_tag_counting_each_mood_once(client, user, week, tag, expected):
-    response = listing(client, user, tag_id=week[tag])
+# (a list's query, with a tag of `week` by name, the days of the moods it lists)
+FILTERS = {
+    "tag rain": ({"tag_id": "rain"}, [5, 3, 1]),
+    "tag work": ({"tag_id": "work"}, [3, 2]),  # each mood once, though it has both tags
+    "tag and dates": ({"tag_id": "rain", "recorded_from": at(2), "recorded_to": at(4)}, [3]),
+    "at least 3": ({"value_min": 3}, [5, 4, 2]),
+    "at most 2": ({"value_max": 2}, [3, 1]),
+    "2 to 5": ({"value_min": 2, "value_max": 5}, [5, 3, 2]),
+    "exactly 6": ({"value_min": 6, "value_max": 6}, [4]),
+    "exactly 1": ({"value_min": 1, "value_max": 1}, []),
+}
+
+
+@pytest.mark.parametrize(("query", "expected"), FILTERS.values(), ids=FILTERS)
+def test_list_filters_by_tag_dates_and_value(client, user, week, query, expected):
+    response = listing(client, user, **{k: week.get(v, v) for k, v in query.items()})
 
     assert days(response, week) == expected
     assert response.json["pagination"]["total"] == len(expected)
-
-
-def test_tag_filter_combines_with_the_date_range(client, user, week):
-    response = listing(client, user, tag_id=week["rain"], recorded_from=at(2), recorded_to=at(4))
-
-    assert days(response, week) == [3]
 
 
 def test_filtering_by_another_users_tag_matches_nothing(client, user, other_user, week):
     response = listing(client, other_user, tag_id=week["rain"])
 
     assert response.json["items"] == []
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ({"value_min": 3}, [5, 4, 2]),
-        ({"value_max": 2}, [3, 1]),
-        ({"value_min": 2, "value_max": 5}, [5, 3, 2]),
-        ({"value_min": 6, "value_max": 6}, [4]),
-        ({"value_min": 1, "value_max": 1}, []),
-    ],
-    ids=["at least 3", "at most 2", "2 to 5", "exactly 6", "exactly 1"],
-)
-def test_list_filters_by_value(client, user, week, query, expected):
-    response = listing(client, user, **query)
-
-    assert days(response, week) == expected
 
 
 @pytest.mark.parametrize(

@@ -404,25 +404,9 @@ class Monitor:
 
 
 @contextmanager
-def session_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    """Count the queries run on the driver's cursor (the token checks', an item read's,
-    a one-statement create's), not SQLAlchemy's."""
-    ran: list[Any] = []
-    first = DriverQuery.first_unconverted  # `first` runs it too
-
-    def counted(self: DriverQuery, *args: Any, **kwargs: Any) -> Any:
-        ran.append(kwargs)
-        return first(self, *args, **kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(DriverQuery, "first_unconverted", counted)
-        yield ran
-
-
-@contextmanager
 def driver_statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The SQL of every query run on the driver's cursor (the token check's, a one-statement
-    write's), as SQLAlchemy renders it without a dialect."""
+    """The SQL of every query run on the driver's cursor (the token checks', an item read's,
+    a one-statement write's; not SQLAlchemy's), as SQLAlchemy renders it without a dialect."""
     ran: list[str] = []
     first = DriverQuery.first_unconverted  # `first` runs it too
 
@@ -471,17 +455,17 @@ def test_a_cached_read_costs_the_session_check_and_nothing_else(
     monitored: tuple[Flask, Monitor],
     engine: Engine,
     monkeypatch: pytest.MonkeyPatch,
+    user: Any,
     url: str,
 ) -> None:
     app, monitor = monitored
-    client = app.test_client()
-    headers = _signed_in(client)
+    client, headers = app.test_client(), user.headers
     created = client.post("/v1/body-stats", json=WEIGHT, headers=headers).json["id"]
     url = url.format(created=created)
     assert client.get(url, headers=headers).status_code == 200  # cached now
 
     with (
-        session_checks(monkeypatch) as checks,
+        driver_statements(monkeypatch) as checks,
         statements(engine) as sent,
         monitor.commands() as commands,
     ):
@@ -496,11 +480,10 @@ def test_a_cached_read_costs_the_session_check_and_nothing_else(
 @needs_redis
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="one-statement creates are PostgreSQL's")
 def test_a_write_retires_every_cached_read_with_one_update_and_no_redis_command(
-    monitored: tuple[Flask, Monitor], engine: Engine, monkeypatch: pytest.MonkeyPatch
+    monitored: tuple[Flask, Monitor], engine: Engine, monkeypatch: pytest.MonkeyPatch, user: Any
 ) -> None:
     app, monitor = monitored
-    client = app.test_client()
-    headers = _signed_in(client)
+    client, headers = app.test_client(), user.headers
     for page in range(1, 21):  # twenty cached pages: the write's cost is the same
         client.get("/v1/body-stats", query_string={"page": page}, headers=headers)
 
@@ -556,7 +539,7 @@ def test_with_production_rate_limits_redis_sees_a_users_reads_in_batches(
     monitor = Monitor(redis_server.port)
     try:
         client = app.test_client()
-        headers = _signed_in(client)
+        headers = _signed_in(client)  # on this app: its limits' Redis connections are open
         assert client.get("/v1/body-stats", headers=headers).status_code == 200  # cached now
 
         with monitor.commands() as commands:

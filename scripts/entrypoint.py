@@ -30,6 +30,7 @@ import time
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from grau.catalog.seed import seed_catalog  # noqa: E402
 from grau.config import ConfigError, Settings, is_sqlite  # noqa: E402
 from grau.db.session import make_engine  # noqa: E402
+from grau.sync.service import prune_tombstones  # noqa: E402
 
 DEFAULT_COMMAND = [sys.executable, "-m", "grau.server"]
 DEFAULT_WAIT_TIMEOUT = 60.0
@@ -172,8 +174,16 @@ def prepare(url: str, wait_timeout: float) -> None:
                 updated=report.updated,
                 unchanged=report.unchanged,
             )
+            with Session(engine) as session:
+                pruned = prune_tombstones(session, sync_retention_from_env())
+            log("tombstones_pruned", count=pruned)
     finally:
         engine.dispose()
+
+
+def sync_retention_from_env() -> timedelta:
+    """SYNC_RETENTION_DAYS, as the app reads it (grau.config)."""
+    return timedelta(days=Settings.from_env().SYNC_RETENTION_DAYS)
 
 
 def wait_timeout_from_env() -> float:

@@ -237,6 +237,7 @@ def test_a_second_run_is_a_no_op(fresh: str) -> None:
     assert "up_to_date" in names(second) and "migrated" not in names(second)
     seeded = next(e for e in second if e["event"] == "catalog_seeded")
     assert seeded["created"] == 0 and seeded["updated"] == 0
+    assert next(e for e in second if e["event"] == "tombstones_pruned")["count"] == 0
     assert schema_snapshot(fresh) == schema
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 from test_conformance import OWNED, Items
 
@@ -325,3 +326,24 @@ def test_the_catalog_has_its_own_feed_of_grau_s_exercises_and_equipment(
     assert all(change["data"]["system"] for change in changes)
     listed = client.get("/v1/exercises", query_string={"source": "system"}, headers=user.headers)
     assert listed.json["pagination"]["total"] == sum(c["resource"] == "exercise" for c in changes)
+
+
+def test_pruning_forgets_only_deletions_older_than_the_retention_and_a_day(
+    client: FlaskClient, app: Any, db_session: Session, user: Any
+) -> None:
+    stats = Items(client, OWNED["body stat"], user)
+    old, recent = stats.make(), stats.make(value=80.0)
+    for item in (old, recent):
+        assert stats.delete(item["id"]).status_code == 204
+    days = app.config["SYNC_RETENTION_DAYS"]
+    db_session.execute(
+        update(Tombstone)
+        .where(Tombstone.item_id == uuid.UUID(old["id"]))
+        .values(deleted_at=datetime.now(UTC) - timedelta(days=days + 1, minutes=1))
+    )
+    db_session.commit()
+
+    result = app.test_cli_runner().invoke(args=["grau", "prune-tombstones"])
+    assert result.exit_code == 0 and "tombstones pruned: 1" in result.output, result.output
+    assert tombstone(db_session, "body_stat", old["id"]) is None
+    assert tombstone(db_session, "body_stat", recent["id"]) is not None

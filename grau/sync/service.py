@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Unpack
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ColumnElement, Select, String, and_, delete, literal, or_, select, tuple_
@@ -33,7 +33,7 @@ from grau.db.model import utcnow
 from grau.sync.models import SYNCED, SyncedTable, Tombstone
 
 # A query of the feed's columns: seq, resource, id, op, changed_at.
-Listed = Select[Unpack[tuple[Any, ...]]]
+Listed = Select[*tuple[Any, ...]]
 
 CATALOG = "catalog"  # the scope of grau's own exercises and equipment
 SCOPES = ("user", CATALOG)

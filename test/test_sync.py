@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import selects, sql_sent
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 from test_conformance import OWNED, Items
 
 from grau.sync.models import SYNCED, Tombstone
+from grau.sync.service import Position, listing
 from grau.sync.triggers import trigger_names
 
 REAL_TIME = time.time
@@ -347,3 +349,43 @@ def test_pruning_forgets_only_deletions_older_than_the_retention_and_a_day(
     assert result.exit_code == 0 and "tombstones pruned: 1" in result.output, result.output
     assert tombstone(db_session, "body_stat", old["id"]) is None
     assert tombstone(db_session, "body_stat", recent["id"]) is not None
+
+
+# ------------------------------------------------------------------------ its cost
+
+
+def test_a_sync_with_nothing_new_is_one_query_on_indexes(
+    client: FlaskClient, engine: Engine, db_session: Session, user: Any
+) -> None:
+    Items(client, OWNED["workout set"], user).make()
+    _, cursor = read_feed(client, user)
+    with sql_sent(engine) as sent:
+        response = client.get("/v1/changes", query_string={"cursor": cursor}, headers=user.headers)
+    assert response.json["changes"] == []
+    assert len(selects(sent)) == 1, sent  # beside the token check's, on the driver's cursor
+
+    if engine.dialect.name == "postgresql":  # every branch can be read from an index
+        position = Position(10**9, "", uuid.UUID(int=0))
+        query = listing(uuid.UUID(user.id), position, with_deletes=True, limit=101)
+        db_session.execute(text("SET LOCAL enable_seqscan = off"))
+        compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(db_session.scalars(text(f"EXPLAIN {compiled}")))
+        assert "Seq Scan" not in plan, plan
+
+
+def test_a_page_costs_the_same_queries_however_many_changes_it_holds(
+    client: FlaskClient, engine: Engine, user: Any
+) -> None:
+    for name in OWNED:  # one of each, and then many
+        Items(client, OWNED[name], user).make()
+    costs, sizes = [], []
+    for more in (0, 30):
+        for name in ("body stat", "mood", "workout set", "plan"):
+            for _ in range(more):
+                Items(client, OWNED[name], user).make()
+        with sql_sent(engine) as sent:
+            changes, _ = read_feed(client, user, limit=500)
+        costs.append(len(selects(sent)))
+        sizes.append(len(changes))
+    assert sizes[0] < 20 and sizes[1] > 120, sizes
+    assert costs[0] == costs[1] <= 1 + 2 * len(RESOURCES), costs

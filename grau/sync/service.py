@@ -137,6 +137,17 @@ def _tombstones(owner: uuid.UUID | None, position: Position) -> Listed:
     ).where(owned, Tombstone.seq >= position.seq, past)
 
 
+def listing(owner: uuid.UUID | None, position: Position, with_deletes: bool, limit: int) -> Listed:
+    """The feed's one query: the changes of `owner` (None: the catalog's) past `position`,
+    in feed order, every synced table's and (`with_deletes`) the tombstones."""
+    resources = RESOURCES if owner else CATALOG_RESOURCES
+    parts = [_rows(s, owner, position) for s in SYNCED if s.resource in resources]
+    if with_deletes:
+        parts.append(_tombstones(owner, position))
+    listed = parts[0].union_all(*parts[1:]).subquery()
+    return select(listed).order_by(listed.c.seq, listed.c.resource, listed.c.id).limit(limit)
+
+
 def changes_page(
     session: Session,
     cursors: Cursors,
@@ -149,13 +160,7 @@ def changes_page(
     start, which lists what there is and no deletions)."""
     feed = str(owner) if owner else CATALOG
     position = cursors.read(feed, cursor) if cursor else START
-    resources = RESOURCES if owner else CATALOG_RESOURCES
-    parts = [_rows(s, owner, position) for s in SYNCED if s.resource in resources]
-    if cursor:
-        parts.append(_tombstones(owner, position))
-    listed = parts[0].union_all(*parts[1:]).subquery()
-    order = (listed.c.seq, listed.c.resource, listed.c.id)
-    rows = session.execute(select(listed).order_by(*order).limit(limit + 1)).all()
+    rows = session.execute(listing(owner, position, bool(cursor), limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
 

@@ -629,6 +629,13 @@ def test_patch_with_a_stale_if_match_gets_412_and_changes_nothing(items: Items, 
     assert response.status_code == 412
     assert response.mimetype == "application/problem+json"
     assert (after.json, after.headers["ETag"]) == (before.json, before.headers["ETag"])
+    # What an app needs to merge its edit: the item as it is now, and its ETag.
+    assert (response.json["current"], response.headers["ETag"]) == (
+        after.json,
+        after.headers["ETag"],
+    )
+    deleted = items.delete(item["id"], **{"If-Match": stale})
+    assert (deleted.status_code, deleted.json["current"]) == (412, after.json)
 
 
 @pytest.mark.parametrize("name", OWNED)

@@ -241,6 +241,9 @@ def test_patch_and_delete_with_a_stale_if_match_get_412_and_with_the_current_one
     )
 
     assert (refused.status_code, refused_delete.status_code) == (412, 412)
+    for answer in (refused, refused_delete):  # the profile as it is now, to merge with
+        assert answer.json["current"] == current.json
+        assert answer.headers["ETag"] == current.headers["ETag"]
     assert accepted.status_code == 200
     assert accepted.json["first_name"] == "Cid"
 

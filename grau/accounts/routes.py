@@ -78,8 +78,14 @@ class Me(MethodView):
         `password` needs `current_password` (403 if it is wrong); a new
         password signs out every session.
         """
-        user = service.update(db(), current_user_id(), changes, if_match=views.if_match())
-        return USERS.updated(user)
+        user_id = current_user_id()
+        return views.stale_shows_current(
+            USERS,
+            lambda: USERS.updated(
+                service.update(db(), user_id, changes, if_match=views.if_match())
+            ),
+            lambda: service.get(db(), user_id),
+        )
 
     @authenticated
     @users_blp.response(204)
@@ -91,8 +97,13 @@ class Me(MethodView):
 
         Deletes the account and every entry it owns, and revokes its tokens.
         """
-        service.delete(db(), current_user_id(), if_match=views.if_match())
-        return USERS.deleted()
+        user_id = current_user_id()
+
+        def write() -> Response:
+            service.delete(db(), user_id, if_match=views.if_match())
+            return USERS.deleted()
+
+        return views.stale_shows_current(USERS, write, lambda: service.get(db(), user_id))
 
 
 auth_blp = Blueprint(

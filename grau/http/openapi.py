@@ -217,6 +217,7 @@ PARAMETERS = {
 # Headers grau always sends with these error statuses (grau.http.errors, grau.http.ratelimit).
 ERROR_HEADERS = {
     401: ("WWW-Authenticate",),
+    412: ("ETag",),
     429: ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
     503: ("Retry-After",),
 }

@@ -208,6 +208,14 @@ class Problem(Schema):
             "example": {"value": ["Must be between 0 and 650 kg."]},
         },
     )
+    current = fields.Dict(
+        metadata={
+            "description": "With a 412 for a stale If-Match: the resource as it is now, as "
+            "its GET shows it (its ETag is the response's ETag header), to merge an edit "
+            "made on an older version without asking again.",
+            "example": {"id": "1d0f...", "version": 4},
+        },
+    )
 
 
 class PageArgs(Schema):

@@ -44,9 +44,10 @@ from flask import Response, current_app, g, request, url_for
 
 from grau.accounts.tokens import ALGORITHM, Principal, live_session_revision
 from grau.core.crud import OwnedService, PageResult, etag_of
+from grau.core.domain_errors import Stale
 from grau.db.session import autocommit, db, driver_connection
 from grau.http.cache import Cached, read_key, responses
-from grau.http.errors import unauthorized
+from grau.http.errors import problem, unauthorized
 from grau.http.openapi import add_responses, mark_authenticated
 from grau.http.ratelimit import client_address, count_user
 from grau.http.schemas import FlatDump
@@ -399,10 +400,47 @@ _ONE_QUERY_READS: set[tuple[int, int]] = set()
 def update(
     resource: Resource, service: OwnedService, item_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> Response:
-    item = service.update(db(), current_user_id(), item_id, changes, if_match=if_match())
-    return resource.updated(item)
+    user_id = current_user_id()
+    return stale_shows_current(
+        resource,
+        lambda: resource.updated(
+            service.update(db(), user_id, item_id, changes, if_match=if_match())
+        ),
+        lambda: service.show(db(), user_id, item_id, AS_STORED),
+    )
 
 
 def delete(resource: Resource, service: OwnedService, item_id: uuid.UUID) -> Response:
-    service.delete(db(), current_user_id(), item_id, if_match=if_match())
-    return resource.deleted()
+    user_id = current_user_id()
+
+    def write() -> Response:
+        service.delete(db(), user_id, item_id, if_match=if_match())
+        return resource.deleted()
+
+    return stale_shows_current(
+        resource, write, lambda: service.show(db(), user_id, item_id, AS_STORED)
+    )
+
+
+# The query of a read that asks for nothing: the item as stored.
+AS_STORED: Mapping[str, Any] = {"unit": None}
+
+
+def stale_shows_current(
+    resource: Resource, write: Callable[[], Response], read: Callable[[], Any]
+) -> Response:
+    """`write()`, whose If-Match may be stale: then a 412 problem that carries the item as
+    it is now (`current`, as its GET shows it) and its ETag, so an app merges an edit made
+    offline without asking again. `read` returns the item, or (it as shown, its variant)."""
+    try:
+        return write()
+    except Stale as stale:
+        db().rollback()  # nothing of the refused write stays; the read starts afresh
+        loaded = read()
+        shown, variant = loaded if isinstance(loaded, tuple) else (loaded, "")
+        return problem(
+            412,
+            stale.detail,
+            headers={"ETag": etag_of(shown, variant)},
+            extensions={"current": orjson.loads(_dumps(resource.dump(shown)))},
+        )

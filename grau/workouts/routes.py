@@ -191,10 +191,14 @@ class WorkoutSetItem(MethodView):
         `weight_unit` are sent together. Moving the set to a `sequence`
         another set holds is a 409. The workout's ETag changes too.
         """
-        workout_set = WORKOUT_SETS.update(
-            db(), current_user_id(), workout_id, set_id, changes, if_match=if_match()
+        user_id = current_user_id()
+        return views.stale_shows_current(
+            SETS,
+            lambda: SETS.updated(
+                WORKOUT_SETS.update(db(), user_id, workout_id, set_id, changes, if_match=if_match())
+            ),
+            lambda: WORKOUT_SETS.show(db(), user_id, workout_id, set_id, views.AS_STORED),
         )
-        return SETS.updated(workout_set)
 
     @authenticated
     @blp.response(204)
@@ -207,8 +211,17 @@ class WorkoutSetItem(MethodView):
         If-Match, only if it is unchanged since it was read. The workout's
         ETag changes too.
         """
-        WORKOUT_SETS.delete(db(), current_user_id(), workout_id, set_id, if_match=if_match())
-        return SETS.deleted()
+        user_id = current_user_id()
+
+        def write() -> Response:
+            WORKOUT_SETS.delete(db(), user_id, workout_id, set_id, if_match=if_match())
+            return SETS.deleted()
+
+        return views.stale_shows_current(
+            SETS,
+            write,
+            lambda: WORKOUT_SETS.show(db(), user_id, workout_id, set_id, views.AS_STORED),
+        )
 
 
 # An exercise's progress reads the user's sets, so it lives here, on the

@@ -431,7 +431,11 @@ def _value_of(server_owned: str) -> Any:
     return SERVER_OWNED.get(server_owned, "set by a client")
 
 
-@pytest.mark.parametrize(("name", "server_owned"), cases(_server_owned))
+def _server_owned_on_create(resource: Owned) -> list[str]:
+    return [name for name in _server_owned(resource) if name != "id"]  # an app may choose it
+
+
+@pytest.mark.parametrize(("name", "server_owned"), cases(_server_owned_on_create))
 def test_server_owned_field_in_create_gets_422_naming_it(items: Items, server_owned: str) -> None:
     response = items.post(items.body(**{server_owned: _value_of(server_owned)}))
 
@@ -636,6 +640,38 @@ def test_patch_with_a_stale_if_match_gets_412_and_changes_nothing(items: Items, 
     )
     deleted = items.delete(item["id"], **{"If-Match": stale})
     assert (deleted.status_code, deleted.json["current"]) == (412, after.json)
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_a_create_may_choose_its_id_and_sending_it_again_replays_the_first_answer(
+    items: Items, client: FlaskClient, other_user: Any
+) -> None:
+    chosen = str(uuid.uuid4())
+    first = items.post(items.body(id=chosen))
+    assert first.status_code == 201, first.json
+    assert first.json["id"] == chosen and first.headers["Location"].endswith(chosen)
+    assert items.get(chosen).json == first.json
+
+    again = items.post(items.body(id=chosen))  # the answer was lost: the app sends it again
+    assert (again.status_code, again.json) == (201, first.json)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert [item_id for item_id in items.ids() if item_id == chosen] == [chosen]
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_an_id_in_use_is_409_whoever_uses_it_and_not_a_uuid_is_422(
+    items: Items, client: FlaskClient, other_user: Any
+) -> None:
+    chosen = items.make(id=str(uuid.uuid4()))["id"]
+    changed = items.post(items.body(id=chosen, note="another body"))
+    theirs = Items(client, items.resource, other_user)
+    taken = theirs.post(theirs.body(id=chosen))
+    for answer in (changed, taken):  # the same answer: it tells nothing about the owner
+        assert answer.status_code == 409, answer.json
+        assert answer.json["errors"] == {"id": ["Already used by another item."]}
+    assert items.get(chosen).json["id"] == chosen  # unchanged, and still the user's
+
+    assert items.post(items.body(id="not-a-uuid")).status_code == 422
 
 
 @pytest.mark.parametrize("name", OWNED)

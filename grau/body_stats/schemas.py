@@ -9,7 +9,15 @@ from marshmallow import fields, validate
 
 from grau.body_stats.models import STATS
 from grau.http.measurements import MeasurementFields
-from grau.http.schemas import PageArgs, Schema, ServerTimestamps, Timestamp, in_order, page_schema
+from grau.http.schemas import (
+    PageArgs,
+    Schema,
+    ServerTimestamps,
+    Timestamp,
+    client_id,
+    in_order,
+    page_schema,
+)
 
 BUCKETS = ("day", "week", "month")
 # A summary's date range: whole local days, at most five years of them.
@@ -36,6 +44,8 @@ def _read_unit(description: str) -> fields.String:
 
 class BodyStatCreate(Schema):
     """A new measurement."""
+
+    id = client_id()
 
     JSON_SCHEMA = MEASUREMENT_RULES
 

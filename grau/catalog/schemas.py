@@ -19,6 +19,7 @@ from grau.http.schemas import (
     Schema,
     ServerTimestamps,
     Text,
+    client_id,
     one_of,
     page_schema,
     sort_field,
@@ -135,6 +136,8 @@ DESCRIPTION = {
 class EquipmentCreate(Schema):
     """A new piece of the user's own equipment."""
 
+    id = client_id()
+
     name = _name("Sandbag", required=True)
     category = one_of(EQUIPMENT_CATEGORIES, required=True, metadata=EQUIPMENT_CATEGORY)
     description = Text(max_length=1000, allow_none=True, metadata=DESCRIPTION)
@@ -235,6 +238,8 @@ def _secondary(**kwargs: Any) -> SortedList:
 
 class ExerciseCreate(Schema):
     """A new exercise of the user's own."""
+
+    id = client_id()
 
     name = _name("Sandbag Shouldering", required=True)
     category = one_of(EXERCISE_CATEGORIES, required=True, metadata=EXERCISE_CATEGORY)

@@ -154,9 +154,21 @@ def commit(session: Session, owner: uuid.UUID, *, conflict: str = "") -> None:
     except StaleDataError:
         session.rollback()
         raise Stale("The resource changed while you were writing; fetch it again.") from None
-    except IntegrityError:
+    except IntegrityError as exc:
         session.rollback()
-        raise Conflict(conflict or "This conflicts with data that already exists.") from None
+        raise _conflict(exc, conflict) from None
+
+
+# A create that chose an id already in use (by any user: the answer says nothing more).
+ID_TAKEN = "This id is already used by another item; choose a new one."
+
+
+def _conflict(exc: IntegrityError, conflict: str) -> Conflict:
+    """The Conflict a constraint violation stands for: a taken id, or the resource's own."""
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
+    if constraint.startswith("pk_") or str(exc.orig).endswith(".id"):  # PostgreSQL, SQLite
+        return Conflict(ID_TAKEN, errors={"id": ["Already used by another item."]})
+    return Conflict(conflict or "This conflicts with data that already exists.")
 
 
 def _python_default(column: Any) -> bool:
@@ -345,10 +357,8 @@ class OwnedService:
         try:
             with connection.statement_on_its_own():
                 row = query.first(connection, **values)
-        except IntegrityError:
-            raise Conflict(
-                self.conflict or "This conflicts with data that already exists."
-            ) from None
+        except IntegrityError as exc:
+            raise _conflict(exc, self.conflict) from None
         if row is None:
             raise Unauthenticated("The access token has been revoked.")
         return self._item_of(row)

@@ -254,9 +254,9 @@ def one_statement() -> bool:
 def single_statement(func: F) -> F:
     """Run a write view in autocommit where its change can be one statement (place it
     above `@authenticated`): on PostgreSQL, which can bump the user's revision in a WITH
-    clause of the same statement, and without an Idempotency-Key (grau.http.idempotency keeps
-    a key in the same transaction as the change). The view asks `autocommit()` which
-    way it runs; it makes the same change either way.
+    clause of the same statement, and without an Idempotency-Key or a client-chosen `id`
+    (grau.http.idempotency keeps a key in the same transaction as the change). The view
+    asks `autocommit()` which way it runs; it makes the same change either way.
 
     That statement also checks the login session (`grau.core.revisions.bumped_user`), so
     the view's token check need ask nothing of the database first
@@ -266,11 +266,23 @@ def single_statement(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         engine: Engine = current_app.extensions["grau.engine"]
-        if engine.dialect.name == "postgresql" and "HTTP_IDEMPOTENCY_KEY" not in request.environ:
+        keyed = "HTTP_IDEMPOTENCY_KEY" in request.environ or client_chosen_id() is not None
+        if engine.dialect.name == "postgresql" and not keyed:
             g.setdefault(SINGLE_STATEMENT, True)
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def client_chosen_id() -> str | None:
+    """The `id` a create's JSON body chose for its item, as sent (None: none). Such a create
+    is replayable by that id (grau.http.idempotency), so it runs in a transaction."""
+    raw = request.get_data(cache=True)
+    if b'"id"' not in raw:  # most creates: no parse here (the view's arguments parse it)
+        return None
+    body = request.get_json(silent=True)
+    chosen = body.get("id") if isinstance(body, dict) else None
+    return chosen if isinstance(chosen, str) else None
 
 
 def _close(_exc: BaseException | None) -> None:

@@ -13,6 +13,12 @@ replays it): never a resource whose retry creates a second one, and never a
 key stuck "in progress". A Redis outage changes nothing here. The same key
 with a different body is a 422; failed requests (4xx/5xx) leave no key, so a
 corrected retry can use it. Keys expire after 24 hours.
+
+A create whose body chooses its item's `id` (an app working offline names
+what it makes) is keyed by that id when it sends no key of its own: the same
+id with the same body replays the first answer, for as long as the sync feed
+remembers deletions (`SYNC_RETENTION_DAYS`); with another body it is a 409,
+as is an id another user's item has (the answer cannot tell the two apart).
 """
 
 from __future__ import annotations
@@ -22,19 +28,21 @@ import hashlib
 import json
 import random
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
-from sqlalchemy import Index, String, Text, delete, select
+from sqlalchemy import Index, String, Text, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from grau.core import revisions
+from grau.core.crud import ID_TAKEN
 from grau.db.model import Base, Bookkeeping, UUIDPrimaryKey, utcnow
-from grau.db.session import db
+from grau.db.session import client_chosen_id, db
 from grau.http.errors import abort
 from grau.http.openapi import IDEMPOTENCY_KEY_PATTERN, mark
 
@@ -55,6 +63,27 @@ class IdempotencyKey(UUIDPrimaryKey, Bookkeeping, Base):
     status_code: Mapped[int | None]
     response_body: Mapped[str | None] = mapped_column(Text)
     response_headers: Mapped[str | None] = mapped_column(Text)
+
+
+# A create whose body chooses its item's `id` is keyed by that id when it sends no key of
+# its own: an app that lost the answer to an offline create can send it again.
+CLIENT_ID_PREFIX = "id:"
+
+
+def _client_id_key() -> str | None:
+    chosen = client_chosen_id()
+    try:
+        return CLIENT_ID_PREFIX + str(uuid.UUID(chosen)) if chosen is not None else None
+    except ValueError:  # not a UUID: the view's arguments refuse it (422)
+        return None
+
+
+def _lifetime(key: str) -> timedelta:
+    """How long a key replays: a day, or for a client-chosen id as long as the sync feed
+    remembers deletions (an app offline longer starts its copy over anyway)."""
+    if key.startswith(CLIENT_ID_PREFIX):
+        return timedelta(days=current_app.config["SYNC_RETENTION_DAYS"])
+    return KEY_LIFETIME
 
 
 def _request_hash() -> str:
@@ -80,7 +109,7 @@ def _find(session: Session, scope: str, key: str) -> IdempotencyKey | None:
         .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
         .execution_options(populate_existing=True)
     )
-    if record is not None and record.created_at < utcnow() - KEY_LIFETIME:
+    if record is not None and record.created_at < utcnow() - _lifetime(key):
         session.delete(record)
         session.commit()
         return None
@@ -101,6 +130,8 @@ def _claim(session: Session, scope: str, key: str, request_hash: str) -> Idempot
             except IntegrityError:
                 session.rollback()  # that request committed first: replay it
                 continue
+        if record.request_hash != request_hash and key.startswith(CLIENT_ID_PREFIX):
+            abort(409, ID_TAKEN, errors={"id": ["Already used by another item."]})
         if record.request_hash != request_hash:
             abort(
                 422,
@@ -115,8 +146,12 @@ def _claim(session: Session, scope: str, key: str, request_hash: str) -> Idempot
 
 def _purge_expired(session: Session) -> None:
     if random.random() < 0.01:
-        cutoff = utcnow() - KEY_LIFETIME
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+        now, chosen = utcnow(), IdempotencyKey.key.startswith(CLIENT_ID_PREFIX)
+        expired = or_(
+            and_(~chosen, IdempotencyKey.created_at < now - KEY_LIFETIME),
+            IdempotencyKey.created_at < now - _lifetime(CLIENT_ID_PREFIX),
+        )
+        session.execute(delete(IdempotencyKey).where(expired))
 
 
 @contextlib.contextmanager
@@ -160,8 +195,10 @@ def idempotent(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.environ.get("HTTP_IDEMPOTENCY_KEY")  # request.headers' own lookup
         if key is None:
-            return func(*args, **kwargs)
-        if not 1 <= len(key) <= 255 or not KEY_PATTERN.match(key):
+            key = _client_id_key()
+            if key is None:
+                return func(*args, **kwargs)
+        elif not 1 <= len(key) <= 255 or not KEY_PATTERN.match(key):
             abort(
                 422,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",

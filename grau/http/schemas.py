@@ -148,6 +148,19 @@ def past_date(value: date) -> None:
         raise ma.ValidationError("Must be between 1900-01-01 and today.")
 
 
+def client_id() -> fields.UUID:
+    """A create's optional `id`: the app names the item it makes (offline, say)."""
+    return fields.UUID(
+        metadata={
+            "description": "Optional: the new item's id, chosen by the app (a random UUID), "
+            "so it can refer to the item before the server has seen it. The same id with "
+            "the same body again replays the first answer; an id already used by another "
+            "item is a 409.",
+            # No example: a form that pre-filled one would send the same id for everyone.
+        }
+    )
+
+
 def one_of(choices: tuple[str, ...], **kwargs: Any) -> fields.String:
     """A string enum that documents its choices in the spec."""
     return fields.String(validate=validate.OneOf(choices), **kwargs)

@@ -15,6 +15,7 @@ from grau.http.schemas import (
     Text,
     Timestamp,
     WholeNumber,
+    client_id,
     one_of,
     page_schema,
     sort_field,
@@ -60,6 +61,8 @@ def _icon(**kwargs: Any) -> fields.String:
 
 class MoodTagCreate(Schema):
     """A new tag."""
+
+    id = client_id()
 
     category = one_of(TAG_CATEGORIES, required=True, metadata=CATEGORY)
     label = _label(required=True)
@@ -167,6 +170,8 @@ class TagIds(fields.List):
 
 class MoodCreate(Schema):
     """A new mood entry."""
+
+    id = client_id()
 
     value = _value(required=True, metadata=VALUE)
     recorded_at = Timestamp(required=True, metadata=RECORDED_AT)

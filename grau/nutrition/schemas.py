@@ -9,7 +9,15 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.http.measurements import MeasurementFields
-from grau.http.schemas import PageArgs, Schema, ServerTimestamps, Timestamp, in_order, page_schema
+from grau.http.schemas import (
+    PageArgs,
+    Schema,
+    ServerTimestamps,
+    Timestamp,
+    client_id,
+    in_order,
+    page_schema,
+)
 from grau.nutrition.models import AMOUNTS
 from grau.nutrition.service import MAX_SPAN_DAYS
 
@@ -35,6 +43,8 @@ AMOUNT_RULES = AMOUNT.rules
 
 class NutritionEntryCreate(Schema):
     """A new nutrition entry."""
+
+    id = client_id()
 
     JSON_SCHEMA = AMOUNT_RULES
 

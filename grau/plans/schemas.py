@@ -19,6 +19,7 @@ from grau.http.schemas import (
     StrictBoolean,
     Text,
     WholeNumber,
+    client_id,
     page_schema,
     sort_field,
 )
@@ -153,6 +154,8 @@ def _days(**kwargs: Any) -> fields.List:
 
 class PlanCreate(Schema):
     """A new plan, with its days and exercises in one document."""
+
+    id = client_id()
 
     name = Text(required=True, min_length=1, max_length=120, metadata=NAME)
     description = Text(max_length=2000, allow_none=True, metadata=DESCRIPTION)

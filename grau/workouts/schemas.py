@@ -20,6 +20,7 @@ from grau.http.schemas import (
     Text,
     Timestamp,
     WholeNumber,
+    client_id,
     in_order,
     one_of,
     page_schema,
@@ -193,6 +194,8 @@ class _SetBody(Schema):
 class WorkoutSetCreate(_SetBody):
     """A new set in a workout."""
 
+    id = client_id()
+
     JSON_SCHEMA = WEIGHT_RULES
 
     exercise_id = fields.UUID(required=True, metadata=EXERCISE_ID)
@@ -269,6 +272,8 @@ def _check_span(data: dict[str, Any]) -> None:
 
 class WorkoutCreate(Schema):
     """A new workout; its sets are added under `/v1/workouts/{workout_id}/sets`."""
+
+    id = client_id()
 
     name = Text(required=True, min_length=1, max_length=120, metadata=NAME)
     started_at = Timestamp(required=True, metadata=STARTED_AT)

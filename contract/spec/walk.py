@@ -267,6 +267,8 @@ class Spec:
                 sub_resolved = self.resolve(sub)
                 if sub_resolved.get("readOnly"):
                     continue
+                if not where and prop == "id":  # a create's own id: the server picks one
+                    continue
                 composite = _kind(sub_resolved) in ("object", "array")
                 if prop in required or "example" in sub_resolved or composite:
                     out[prop] = self._build(sub_resolved, ids, (*where, prop), references, strict)

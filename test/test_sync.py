@@ -460,3 +460,141 @@ def test_rows_from_before_the_feed_existed_are_all_listed_one_page_at_a_time(
     listed = [change["id"] for change in changes]
     assert len(listed) == len(set(listed)) == len(made) + 1  # and the profile
     assert {item["id"] for item in made} <= set(listed)
+
+
+# ------------------------------------------------------------------------ the batch
+
+
+def batch(client: FlaskClient, account: Any, operations: list[Any], **options: Any) -> Any:
+    response = client.post(
+        "/v1/batch", json={"operations": operations, **options}, headers=account.headers
+    )
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def offline_workout(client: FlaskClient, user: Any) -> tuple[str, list[dict[str, Any]]]:
+    """A workout, two sets in it and a body stat, as an app queues them offline."""
+    exercise = client.get(
+        "/v1/exercises", query_string={"source": "system"}, headers=user.headers
+    ).json["items"][0]["id"]
+    workout = str(uuid.uuid4())
+    sets = f"/v1/workouts/{workout}/sets"
+    return workout, [
+        {
+            "method": "POST",
+            "path": "/v1/workouts",
+            "body": {"id": workout, "name": "Basement", "started_at": "2026-11-20T18:00:00Z"},
+        },
+        {
+            "method": "POST",
+            "path": sets,
+            "body": {"id": str(uuid.uuid4()), "exercise_id": exercise, "reps": 5},
+        },
+        {
+            "method": "POST",
+            "path": sets,
+            "body": {"id": str(uuid.uuid4()), "exercise_id": exercise, "reps": 3},
+        },
+        {
+            "method": "POST",
+            "path": "/v1/body-stats",
+            "body": {
+                "id": str(uuid.uuid4()),
+                "type": "weight",
+                "value": 72.5,
+                "unit": "kg",
+                "recorded_at": "2026-11-20T07:00:00Z",
+            },
+        },
+    ]
+
+
+def test_a_batch_runs_each_write_as_its_own_request_would(
+    client: FlaskClient, user: Any, other_user: Any
+) -> None:
+    workout, operations = offline_workout(client, user)
+    theirs = Items(client, OWNED["body stat"], other_user).make()
+    operations += [
+        {"method": "PATCH", "path": f"/v1/body-stats/{theirs['id']}", "body": {"note": "x"}},
+        {"method": "POST", "path": "/v1/body-stats", "body": {"type": "weight"}},
+        {"method": "DELETE", "path": f"/v1/workouts/{workout}", "if_match": '"stale"'},
+    ]
+    answer = batch(client, user, operations)
+
+    assert answer["committed"] is True
+    assert [r["status"] for r in answer["results"]] == [201, 201, 201, 201, 404, 422, 412]
+    created = answer["results"][0]
+    single = client.get(f"/v1/workouts/{workout}", headers=user.headers)
+    assert created["headers"]["Location"].endswith(f"/v1/workouts/{workout}")
+    assert [s["reps"] for s in single.json["sets"]] == [5, 3]  # the sets found their workout
+    assert answer["results"][2]["body"] == single.json["sets"][1]
+    assert answer["results"][6]["body"]["current"] == single.json  # 412 carries it too
+    assert answer["results"][5]["body"]["errors"].keys() >= {"value", "unit"}
+
+
+def test_replaying_a_batch_after_a_lost_answer_creates_nothing_twice(
+    client: FlaskClient, user: Any
+) -> None:
+    _, operations = offline_workout(client, user)
+    first = batch(client, user, operations)
+    again = batch(client, user, operations)
+    assert [r["body"] for r in again["results"]] == [r["body"] for r in first["results"]]
+    assert all(r["headers"]["Idempotent-Replayed"] == "true" for r in again["results"])
+    changes, _ = read_feed(client, user)
+    assert sorted(c["resource"] for c in changes if c["resource"] != "profile") == [
+        "body_stat",
+        "workout",
+        "workout_set",
+        "workout_set",
+    ]
+
+
+def test_an_atomic_batch_that_fails_changes_nothing(client: FlaskClient, user: Any) -> None:
+    _, operations = offline_workout(client, user)
+    operations.insert(2, {"method": "POST", "path": "/v1/body-stats", "body": {"type": "x"}})
+    answer = batch(client, user, operations, atomic=True)
+
+    assert answer["committed"] is False
+    assert [r["status"] for r in answer["results"]] == [424, 424, 422, 424, 424]
+    assert "operation 2 failed" in answer["results"][0]["body"]["detail"]
+    changes, _ = read_feed(client, user)
+    assert [c["resource"] for c in changes] == ["profile"]  # nothing was kept
+
+    operations.pop(2)
+    kept = batch(client, user, operations, atomic=True)
+    assert kept["committed"] is True and [r["status"] for r in kept["results"]] == [201] * 4
+
+
+def test_a_batch_takes_only_the_user_s_writes_and_at_most_100(
+    client: FlaskClient, user: Any
+) -> None:
+    for operations in (
+        [{"method": "POST", "path": "/v1/auth/logout"}],
+        [{"method": "POST", "path": "/v1/users", "body": {}}],
+        [{"method": "POST", "path": "/v1/batch", "body": {"operations": []}}],
+        [{"method": "GET", "path": "/v1/body-stats"}],
+        [{"method": "DELETE", "path": "/health"}],
+        [{"method": "DELETE", "path": f"/v1/body-stats/{uuid.uuid4()}"}] * 101,
+        [],
+    ):
+        response = client.post("/v1/batch", json={"operations": operations}, headers=user.headers)
+        assert response.status_code == 422, (operations[:1], response.json)
+    assert client.post("/v1/batch", json={"operations": []}).status_code == 401
+
+
+def test_every_operation_of_a_batch_counts_against_the_rate_limit(build_app: Any) -> None:
+    limits = {"RATELIMIT_ENABLED": True, "RATELIMIT_USER": "5 per minute"}
+    app = build_app({**limits, "CACHE_KEY_PREFIX": f"batch-{uuid.uuid4().hex}"})
+    client = app.test_client()
+    email = f"batch-{uuid.uuid4().hex[:8]}@example.com"
+    client.post("/v1/users", json={"email": email, "password": "correct horse battery"})
+    login = client.post(
+        "/v1/auth/login", json={"email": email, "password": "correct horse battery"}
+    )
+    headers = {"Authorization": f"Bearer {login.json['access_token']}"}
+    gone = {"method": "DELETE", "path": f"/v1/body-stats/{uuid.uuid4()}"}
+    answer = client.post("/v1/batch", json={"operations": [gone] * 6}, headers=headers).json
+    statuses = [r["status"] for r in answer["results"]]
+    assert statuses[:4] == [404] * 4 and statuses[4:] == [429, 429], statuses  # and the batch
+    assert answer["results"][5]["headers"]["Retry-After"]

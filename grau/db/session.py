@@ -45,6 +45,9 @@ from grau.core import revisions
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SINGLE_STATEMENT = "_grau_single_statement"  # g: this write is one autocommit statement
+# environ: the Connection, inside its transaction, that a request of an atomic batch runs
+# on (grau.sync.batch): its sessions' commits are savepoints of that one transaction.
+SHARED_TRANSACTION = "grau.shared_transaction"
 # A pooled connection unused for longer than this is pinged before it is handed out.
 IDLE_PING_S = 1.0
 
@@ -176,7 +179,7 @@ def driver_connection() -> DriverConnection:
     found: DriverConnection | None = g.get("_grau_driver")
     if found is None:
         engine: Engine | None = current_app.extensions.get("grau.read_engine")
-        bound = None if engine is not None or not autocommit() else _bound_connection()
+        bound = None if engine is not None or not autocommit() else bound_connection(current_app)
         if engine is not None and autocommit():
             proxied = g._grau_own_connection = _checkout(engine)
             found = DriverConnection(proxied, engine.dialect)
@@ -205,8 +208,12 @@ def db() -> Session:
     session: Session | None = g.get("_grau_db")
     if session is None:
         factory = current_app.extensions["grau.session_factory"]
-        shared = _shared_read_connection()
-        session = factory(bind=shared) if shared is not None else factory()
+        joined: Connection | None = request.environ.get(SHARED_TRANSACTION)
+        if joined is not None:  # its commits are savepoints of the batch's transaction
+            session = factory(bind=joined, join_transaction_mode="create_savepoint")
+        else:
+            shared = _shared_read_connection()
+            session = factory(bind=shared) if shared is not None else factory()
         revisions.guard(session)
         g._grau_db = session
     return session
@@ -222,25 +229,25 @@ def _shared_read_connection() -> Connection | None:
         if not autocommit():
             return None
         if engine is None:
-            return _bound_connection()
+            return bound_connection(current_app)
         shared = g._grau_shared_connection = Connection(
             engine, connection=driver_connection().proxied
         )
     return shared
 
 
-def _bound_connection() -> Connection | None:
+def bound_connection(app: Flask) -> Connection | None:
     """The one connection every session shares, where `use_sessions` set that up (tests):
     an autocommit request uses it directly, outside any session's savepoint, as it would
     use its own pooled connection."""
-    bind = current_app.extensions["grau.session_factory"].kw.get("bind")
+    bind = app.extensions["grau.session_factory"].kw.get("bind")
     return bind if isinstance(bind, Connection) else None
 
 
 def autocommit() -> bool:
     """Whether this request's statements each commit on their own: a read's, or those of a
     write that is one statement (`single_statement`)."""
-    if not has_request_context():
+    if not has_request_context() or SHARED_TRANSACTION in request.environ:
         return False
     return request.method in SAFE_METHODS or bool(g.get(SINGLE_STATEMENT))
 
@@ -267,7 +274,8 @@ def single_statement(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         engine: Engine = current_app.extensions["grau.engine"]
         keyed = "HTTP_IDEMPOTENCY_KEY" in request.environ or client_chosen_id() is not None
-        if engine.dialect.name == "postgresql" and not keyed:
+        alone = SHARED_TRANSACTION not in request.environ  # not inside an atomic batch
+        if engine.dialect.name == "postgresql" and not keyed and alone:
             g.setdefault(SINGLE_STATEMENT, True)
         return func(*args, **kwargs)
 

@@ -1,4 +1,5 @@
-"""/v1/changes: the changes feed an app keeps its offline copy with."""
+"""/v1/changes and /v1/batch: the changes feed an app keeps its offline copy with, and
+the batch it pushes its offline writes in."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from grau.nutrition.routes import RESOURCE as NUTRITION_ENTRY
 from grau.nutrition.service import NUTRITION
 from grau.plans.routes import PLAN_RESOURCE
 from grau.plans.service import PLANS
-from grau.sync import schemas
+from grau.sync import batch, schemas
 from grau.sync.service import CATALOG, Cursors, Loader, changes_page
 from grau.workouts.routes import SETS, WORKOUT_RESOURCE
 from grau.workouts.service import WORKOUT_SETS, WORKOUTS
@@ -117,3 +118,45 @@ class Changes(MethodView):
         ]
         body = {"changes": changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
         return uncached(orjson.dumps(body))
+
+
+batch_blp = Blueprint(
+    "batch",
+    __name__,
+    url_prefix="/v1/batch",
+    description="Many writes in one request: an app's offline queue, pushed at once.",
+)
+
+
+@batch_blp.route("")
+class Batch(MethodView):
+    # No session check here: each operation's own token check asks (and takes its user's
+    # lock in its own transaction, which the batch's request must not hold meanwhile).
+    @authenticated(view_checks_session=True)
+    @batch_blp.arguments(schemas.Batch)
+    @batch_blp.response(200, schemas.BatchAnswer)
+    @batch_blp.doc(operationId="runBatch")
+    def post(self, data: dict[str, Any]) -> Response:
+        """Run writes in one request
+
+        Up to 100 creates, changes and deletes (`POST`, `PATCH`, `DELETE` on
+        the API's paths), run in order. Each runs exactly as its own request
+        would: the batch's token, its own `if_match` and `idempotency_key`,
+        the same validation, ownership rules, 412, idempotent replay and rate
+        limit (each operation counts), and the same answer, in `results`. An
+        operation may use an id an earlier one chose for the item it creates
+        (`POST /v1/workouts` with `id`, then its sets under
+        `/v1/workouts/{that id}/sets`). With `atomic: true` all run in one
+        transaction: the first failure undoes the others, the rest do not run
+        (424), and `committed` is false. Otherwise each operation stands alone.
+        The answer is 200 whatever the operations got.
+        """
+        operations, atomic = data["operations"], data["atomic"]
+        committed, results = batch.run(current_app, request.environ, operations, atomic)
+        answer = {
+            "committed": committed,
+            "results": [
+                {"status": r.status, "headers": r.headers, "body": r.body} for r in results
+            ],
+        }
+        return Response(orjson.dumps(answer), status=200, mimetype="application/json")

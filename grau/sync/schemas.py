@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.http.schemas import Schema, Text, Timestamp, one_of
+from grau.http.schemas import Schema, StrictBoolean, Text, Timestamp, one_of
+from grau.sync.batch import MAX_OPERATIONS, METHODS, not_batchable
 from grau.sync.service import RESOURCES, SCOPES
 
 LIMIT_DEFAULT = 100
 LIMIT_MAX = 500
 CURSOR_MAX = 512
+PATH_MAX = 512
+BODY_FIELDS_MAX = 64  # more fields than any request body of the API has
+HEADER_MAX = 200
 EXAMPLE_CURSOR = "WyIzZjJjLi4uIiwxMjA0LCJib2R5X3N0YXQiLCIuLi4iLDE3OTY1MDAwMDBd.c2lnbmF0dXJl"
 
 
 class ChangesQuery(Schema):
     cursor = Text(
+        min_length=1,
         max_length=CURSOR_MAX,
         metadata={
             "description": "The `next_cursor` of the last page read: the changes since. "
@@ -102,4 +110,129 @@ class ChangesPage(Schema):
     )
     has_more = fields.Boolean(
         metadata={"description": "Whether more changes follow right now.", "example": False}
+    )
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def _few_fields(body: dict[str, Any]) -> None:
+    if len(body) > BODY_FIELDS_MAX:
+        raise ma.ValidationError(f"At most {BODY_FIELDS_MAX} fields.")
+
+
+class BatchOperation(Schema):
+    """One write, as the request it stands for."""
+
+    method = one_of(
+        METHODS, required=True, metadata={"description": "Its method.", "example": "POST"}
+    )
+    path = Text(
+        required=True,
+        max_length=PATH_MAX,
+        validate=validate.Regexp(r"^/v1/", error="Must be a path of the API, starting with /v1/."),
+        metadata={
+            "description": "Its path, as in the single request (ids chosen by the app for "
+            "items an earlier operation creates work here).",
+            "example": "/v1/workouts/6f1c2b7e-4d0a-4b8e-9a35-2c7d1e9f0b14/sets",
+        },
+    )
+    body = fields.Dict(
+        allow_none=True,
+        validate=_few_fields,
+        metadata={
+            "maxProperties": BODY_FIELDS_MAX,
+            "description": "Its JSON body (a create's or a change's), if it has one: "
+            "checked as that request's body when the operation runs.",
+            "x-checked-as": "the request body of the operation's method and path",
+            "example": {"exercise_id": "0b6c3f0e-1a2d-4e5f-8a9b-7c6d5e4f3a2b", "reps": 8},
+        },
+    )
+    if_match = Text(
+        max_length=HEADER_MAX,
+        allow_none=True,
+        metadata={"description": "Its If-Match header.", "example": '"3f2a9c0d1b7e4f6a8c21"'},
+    )
+    idempotency_key = Text(
+        max_length=255,
+        allow_none=True,
+        metadata={
+            "description": "Its Idempotency-Key header.",
+            "example": "5b0e7c1a-8d3f-4e2b-9a6c-1f0d2e3c4b5a",
+        },
+    )
+
+    @ma.validates_schema
+    def _batchable(self, data: dict[str, Any], **_: Any) -> None:
+        reason = not_batchable(data.get("method", ""), data.get("path", ""))
+        if reason and "path" in data:
+            raise ma.ValidationError({"path": [reason]})
+
+
+class Batch(Schema):
+    """Writes to run in order, in one request."""
+
+    operations = fields.List(
+        fields.Nested(BatchOperation),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_OPERATIONS),
+        metadata={"description": f"1 to {MAX_OPERATIONS} operations, run in this order."},
+    )
+    atomic = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "`true`: all or nothing, in one transaction; the first failure "
+            "undoes the others and stops the batch. `false` (default): each operation "
+            "stands alone.",
+            "example": False,
+        },
+    )
+
+
+class BatchResult(Schema):
+    """What one operation got: the answer its single request would have got."""
+
+    COMPLETE = True
+
+    status = fields.Integer(
+        validate=validate.Range(min=100, max=599),
+        metadata={
+            "description": "Its status. 424: not applied, because an atomic batch failed.",
+            "example": 201,
+        },
+    )
+    headers = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={
+            "description": "Its answer's ETag, Location, Idempotent-Replayed, Retry-After "
+            "and rate-limit headers, where it had them.",
+            "example": {"ETag": '"3f2a9c0d1b7e4f6a8c21"', "Location": "/v1/body-stats/..."},
+        },
+    )
+    body = fields.Raw(
+        allow_none=True,
+        metadata={
+            "description": "Its answer's JSON body (null for a 204): the item, or a problem.",
+            "example": {"id": "6f1c2b7e-4d0a-4b8e-9a35-2c7d1e9f0b14"},
+        },
+    )
+
+
+class BatchAnswer(Schema):
+    """One result per operation, in order."""
+
+    COMPLETE = True
+
+    committed = fields.Boolean(
+        metadata={
+            "description": "Whether the operations' changes were kept: false only for an "
+            "atomic batch that failed (then none were).",
+            "example": True,
+        }
+    )
+    results = fields.List(
+        fields.Nested(BatchResult),
+        validate=validate.Length(max=MAX_OPERATIONS),
+        metadata={"description": "One result per operation, in the order they were sent."},
     )

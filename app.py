@@ -32,7 +32,6 @@ from grau.moods.routes import moods_blp
 from grau.nutrition.routes import blp as nutrition_blp
 from grau.ops.routes import blp as ops_blp
 from grau.plans.routes import blp as plans_blp
-from grau.sync.routes import batch_blp
 from grau.sync.routes import blp as sync_blp
 from grau.workouts.routes import blp as workouts_blp
 
@@ -49,7 +48,6 @@ DEFAULT_BLUEPRINTS: tuple[Blueprint, ...] = (
     workouts_blp,
     plans_blp,
     sync_blp,
-    batch_blp,
 )
 
 API_DESCRIPTION = """\

@@ -38,8 +38,9 @@ from grau.workouts.service import WORKOUT_SETS, WORKOUTS
 blp = Blueprint(
     "sync",
     __name__,
-    url_prefix="/v1/changes",
-    description="What changed since an app last synced, for its offline copy.",
+    url_prefix="/v1",
+    description="Offline sync: what changed since an app last synced, and its offline "
+    "writes pushed in one batch.",
 )
 
 # How each item is read (as its GET reads it, with no query) and shown.
@@ -80,7 +81,7 @@ def cursors() -> Cursors:
     return Cursors(config["SECRET_KEY"], retention)
 
 
-@blp.route("")
+@blp.route("/changes")
 class Changes(MethodView):
     @authenticated
     @blp.arguments(schemas.ChangesQuery, location="query")
@@ -120,22 +121,14 @@ class Changes(MethodView):
         return uncached(orjson.dumps(body))
 
 
-batch_blp = Blueprint(
-    "batch",
-    __name__,
-    url_prefix="/v1/batch",
-    description="Many writes in one request: an app's offline queue, pushed at once.",
-)
-
-
-@batch_blp.route("")
+@blp.route("/batch")
 class Batch(MethodView):
     # No session check here: each operation's own token check asks (and takes its user's
     # lock in its own transaction, which the batch's request must not hold meanwhile).
     @authenticated(view_checks_session=True)
-    @batch_blp.arguments(schemas.Batch)
-    @batch_blp.response(200, schemas.BatchAnswer)
-    @batch_blp.doc(operationId="runBatch")
+    @blp.arguments(schemas.Batch)
+    @blp.response(200, schemas.BatchAnswer)
+    @blp.doc(operationId="runBatch")
     def post(self, data: dict[str, Any]) -> Response:
         """Run writes in one request
 

@@ -598,3 +598,12 @@ def test_every_operation_of_a_batch_counts_against_the_rate_limit(build_app: Any
     statuses = [r["status"] for r in answer["results"]]
     assert statuses[:4] == [404] * 4 and statuses[4:] == [429, 429], statuses  # and the batch
     assert answer["results"][5]["headers"]["Retry-After"]
+
+
+def test_a_batch_with_a_revoked_token_is_401_and_runs_nothing(
+    client: FlaskClient, user: Any
+) -> None:
+    _, operations = offline_workout(client, user)
+    assert client.post("/v1/auth/logout", headers=user.headers).status_code == 204
+    response = client.post("/v1/batch", json={"operations": operations}, headers=user.headers)
+    assert response.status_code == 401 and "revoked" in response.json["detail"]

@@ -2,7 +2,9 @@
 
 Registers, logs in, then creates, lists, reads (plus a conditional read), updates with
 If-Match and deletes a body stat; a stale If-Match must come back as a typed 412
-`Problem`. Run by contract/sdk/check.sh (`make sdk-check`) with the client on PYTHONPATH.
+`Problem`. Then an offline round: a sync from scratch, an offline push in one batch,
+and a delta sync that lists just what was pushed. Run by contract/sdk/check.sh
+(`make sdk-check`) with the client on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ from grau_client.api.body_stats import (
     list_body_stats,
     update_body_stat,
 )
+from grau_client.api.sync import list_changes, run_batch
 from grau_client.api.users import create_user, delete_current_user
 from grau_client.models import (
+    Batch,
+    BatchAnswer,
+    BatchOperation,
+    BatchOperationBodyType0,
     BodyStat,
     BodyStatCreate,
     BodyStatPage,
     BodyStatUpdate,
+    ChangesPage,
     LoginRequest,
     Problem,
     TokenPair,
@@ -189,6 +197,46 @@ def scenario(base_url: str) -> None:
     check(response.status_code == HTTPStatus.NO_CONTENT, f"delete: {response.status_code}")
     expect(get_body_stat.sync_detailed(stat_id, client=client), HTTPStatus.NOT_FOUND, Problem)
     ok("delete with if_match (delete_body_stat) -> 204, then get -> 404 Problem")
+
+    first = expect(list_changes.sync_detailed(client=client), HTTPStatus.OK, ChangesPage)
+    check(not first.has_more and first.next_cursor != "", "a first sync ends with a cursor")
+    ok("sync from scratch (list_changes) -> ChangesPage and a cursor")
+
+    offline_id = str(uuid.uuid4())
+    created_offline = BatchOperationBodyType0.from_dict(
+        {
+            "id": offline_id,
+            "type": "weight",
+            "value": 70.4,
+            "unit": "kg",
+            "recorded_at": "2026-11-21T07:00:00+00:00",
+        }
+    )
+    edited_offline = BatchOperationBodyType0.from_dict({"note": "edited offline"})
+    queue = Batch(
+        atomic=True,
+        operations=[
+            BatchOperation(method="POST", path="/v1/body-stats", body=created_offline),
+            BatchOperation(
+                method="PATCH", path=f"/v1/body-stats/{offline_id}", body=edited_offline
+            ),
+        ],
+    )
+    answer = expect(run_batch.sync_detailed(client=client, body=queue), HTTPStatus.OK, BatchAnswer)
+    statuses = [result.status for result in answer.results]
+    check(answer.committed and statuses == [201, 200], f"batch: {answer.committed}, {statuses}")
+    ok("offline push (run_batch, atomic) -> created under the app's id, then edited")
+
+    delta = expect(
+        list_changes.sync_detailed(client=client, cursor=first.next_cursor),
+        HTTPStatus.OK,
+        ChangesPage,
+    )
+    seen = [(c.resource, str(c.id), c.op) for c in delta.changes]
+    check(seen == [("body_stat", offline_id, "upsert")], f"delta sync: {seen}")
+    data = delta.changes[0].data
+    check(data is not None and data.additional_properties.get("note") == "edited offline", "data")
+    ok("delta sync (list_changes with the cursor) -> just the pushed stat, as edited")
 
     response = delete_current_user.sync_detailed(client=client)
     check(response.status_code == HTTPStatus.NO_CONTENT, f"account delete: {response.status_code}")

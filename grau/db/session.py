@@ -48,6 +48,7 @@ SINGLE_STATEMENT = "_grau_single_statement"  # g: this write is one autocommit s
 # environ: the Connection, inside its transaction, that a request of an atomic batch runs
 # on (grau.sync.batch): its sessions' commits are savepoints of that one transaction.
 SHARED_TRANSACTION = "grau.shared_transaction"
+WRITES_NOTHING = "_grau_writes_nothing"  # g: a POST that changes nothing itself (`writes_nothing`)
 # A pooled connection unused for longer than this is pinged before it is handed out.
 IDLE_PING_S = 1.0
 
@@ -249,7 +250,25 @@ def autocommit() -> bool:
     write that is one statement (`single_statement`)."""
     if not has_request_context() or SHARED_TRANSACTION in request.environ:
         return False
-    return request.method in SAFE_METHODS or bool(g.get(SINGLE_STATEMENT))
+    return (
+        request.method in SAFE_METHODS
+        or bool(g.get(SINGLE_STATEMENT))
+        or bool(g.get(WRITES_NOTHING))
+    )
+
+
+def writes_nothing(func: F) -> F:
+    """A POST view that changes nothing itself (a batch, whose operations are requests of
+    their own; place it above `@authenticated`): its statements, the token check's
+    included, run in autocommit as a read's do, so it holds no transaction, and no
+    lock of its user, while the requests it makes run."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.setdefault(WRITES_NOTHING, True)
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def one_statement() -> bool:

@@ -20,7 +20,7 @@ from grau.body_stats.routes import RESOURCE as BODY_STAT
 from grau.body_stats.service import BODY_STATS
 from grau.catalog.routes import EQUIPMENT_RESOURCE, EXERCISE_RESOURCE
 from grau.catalog.service import EQUIPMENT, EXERCISES
-from grau.db.session import db
+from grau.db.session import db, writes_nothing
 from grau.http.extensions import Blueprint
 from grau.http.openapi import conditional_read, errors
 from grau.http.views import Resource, authenticated, current_user_id, uncached
@@ -123,9 +123,8 @@ class Changes(MethodView):
 
 @blp.route("/batch")
 class Batch(MethodView):
-    # No session check here: each operation's own token check asks (and takes its user's
-    # lock in its own transaction, which the batch's request must not hold meanwhile).
-    @authenticated(view_checks_session=True)
+    @writes_nothing  # its operations take the user's lock: the batch must not hold it
+    @authenticated
     @blp.arguments(schemas.Batch)
     @blp.response(200, schemas.BatchAnswer)
     @blp.doc(operationId="runBatch")

@@ -2,7 +2,8 @@
  * Uses the generated TypeScript client (build/sdk/typescript/Api.ts) against
  * the grau at GRAU_BASE_URL: register, log in, then create, list, read, update
  * (If-Match) and delete a body stat, plus a stale If-Match that must surface as
- * a typed 412 problem. Run by contract/sdk/check.sh (`make sdk-check`).
+ * a typed 412 problem; then an offline round: a sync from scratch, an offline
+ * push in one batch, and a delta sync. Run by contract/sdk/check.sh (`make sdk-check`).
  */
 import {
   Api,
@@ -132,6 +133,37 @@ async function scenario(): Promise<void> {
     const res = await api.v1.deleteBodyStat(statId, { headers: { "If-Match": updatedEtag } });
     assertEqual(res.status, 204, "status");
     await expectProblem(api.v1.getBodyStat(statId), 404);
+  });
+
+  const cursor = await step("sync from scratch (GET /v1/changes) -> a cursor", async () => {
+    const res = await api.v1.listChanges();
+    assertEqual(res.data.has_more, false, "has_more");
+    assert(res.data.next_cursor, "no next_cursor");
+    return res.data.next_cursor;
+  });
+
+  const offlineId = crypto.randomUUID();
+  await step("offline push (POST /v1/batch, atomic) -> created under the app's id, edited", async () => {
+    const res = await api.v1.runBatch({
+      atomic: true,
+      operations: [
+        {
+          method: "POST",
+          path: "/v1/body-stats",
+          body: { id: offlineId, type: "weight", value: 70.4, unit: "kg", recorded_at: recordedAt },
+        },
+        { method: "PATCH", path: `/v1/body-stats/${offlineId}`, body: { note: "edited offline" } },
+      ],
+    });
+    assertEqual(res.data.committed, true, "committed");
+    assertEqual(JSON.stringify(res.data.results.map((r) => r.status)), "[201,200]", "statuses");
+  });
+
+  await step("delta sync (GET /v1/changes?cursor=) -> just the pushed stat, as edited", async () => {
+    const res = await api.v1.listChanges({ cursor });
+    const seen = res.data.changes.map((c) => `${c.resource} ${c.id} ${c.op}`);
+    assertEqual(JSON.stringify(seen), JSON.stringify([`body_stat ${offlineId} upsert`]), "changes");
+    assertEqual(res.data.changes[0]?.data?.note, "edited offline", "note");
   });
 
   await step("delete the account -> 204", async () => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -607,3 +608,21 @@ def test_a_batch_with_a_revoked_token_is_401_and_runs_nothing(
     assert client.post("/v1/auth/logout", headers=user.headers).status_code == 204
     response = client.post("/v1/batch", json={"operations": operations}, headers=user.headers)
     assert response.status_code == 401 and "revoked" in response.json["detail"]
+
+
+def test_a_batch_answers_odd_paths_as_their_own_requests_would(
+    client: FlaskClient, user: Any
+) -> None:
+    odd = ["/v1/", "/v1/%", "/v1/%zz", "/v1/..", "/v1//x", "/v1/body-stats/x?y=%ff", "/v1/=%C3"]
+    operations = [{"method": "DELETE", "path": path} for path in odd]
+    answer = batch(client, user, operations)
+    statuses = [r["status"] for r in answer["results"]]
+    assert all(status in (404, 405) for status in statuses), statuses
+    for path in ("/v1/\u00df", "/v1/a b", "/v1/\udcd1"):
+        sent = {"operations": [{"method": "DELETE", "path": path}]}
+        response = client.post(
+            "/v1/batch",
+            data=json.dumps(sent),
+            headers={**user.headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, (path, response.json)

@@ -130,7 +130,12 @@ class BatchOperation(Schema):
     path = Text(
         required=True,
         max_length=PATH_MAX,
-        validate=validate.Regexp(r"^/v1/", error="Must be a path of the API, starting with /v1/."),
+        # Visible ASCII only: anything else in a path is percent-encoded, as on the wire.
+        validate=validate.Regexp(
+            r"^/v1/[\x21-\x7e]*$",
+            error="Must be a path of the API, starting with /v1/, in visible ASCII "
+            "(percent-encode anything else).",
+        ),
         metadata={
             "description": "Its path, as in the single request (ids chosen by the app for "
             "items an earlier operation creates work here).",

@@ -618,11 +618,13 @@ def test_a_batch_answers_odd_paths_as_their_own_requests_would(
     answer = batch(client, user, operations)
     statuses = [r["status"] for r in answer["results"]]
     assert all(status in (404, 405) for status in statuses), statuses
-    for path in ("/v1/\u00df", "/v1/a b", "/v1/\udcd1"):
-        sent = {"operations": [{"method": "DELETE", "path": path}]}
+    headers_no_request_can_send = ({"if_match": "f\n"}, {"idempotency_key": "a b"})
+    odd_operations = [{"path": path} for path in ("/v1/\u00df", "/v1/a b", "/v1/\udcd1")]
+    for operation in odd_operations + [{"path": "/v1/x", **h} for h in headers_no_request_can_send]:
+        sent = {"operations": [{"method": "DELETE", **operation}]}
         response = client.post(
             "/v1/batch",
             data=json.dumps(sent),
             headers={**user.headers, "Content-Type": "application/json"},
         )
-        assert response.status_code == 422, (path, response.json)
+        assert response.status_code == 422, (operation, response.json)

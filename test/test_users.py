@@ -119,6 +119,9 @@ INVALID_REGISTRATIONS = {
     "gender": {"gender": "robot"},
     "weight_unit": {"weight_unit": "cm"},
     "username": {"username": "a b"},
+    # Python's `$` would let a final newline through; the spec's pattern does not.
+    "username ending in a newline": {"username": "ana_silva\n"},
+    "language ending in a newline": {"language": "de-AT\n"},
     "first_name": {"first_name": "Ana\x00"},
     "shoe_size": {"shoe_size": 42},
     "id": {"id": str(uuid.uuid4())},
@@ -136,7 +139,7 @@ def test_invalid_registration_gets_422_naming_the_field(client, field):
     )
 
     assert response.status_code == 422
-    assert field in response.json["errors"]
+    assert field.split()[0] in response.json["errors"]
 
 
 @pytest.mark.parametrize("missing", ["email", "password"])

@@ -9,12 +9,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.accounts.models import DATE_FORMATS, GENDERS, HEIGHT_UNITS, STATUSES, WEIGHT_UNITS
-from grau.http.schemas import Schema, ServerTimestamps, Text, past_date
+from grau.http.schemas import FullMatch, Schema, ServerTimestamps, Text, past_date
 
-USERNAME = validate.Regexp(
-    r"^[A-Za-z0-9_.-]{3,40}$", error="3-40 letters, digits, '_', '.' or '-'."
-)
-LANGUAGE = validate.Regexp(
+USERNAME = FullMatch(r"^[A-Za-z0-9_.-]{3,40}$", error="3-40 letters, digits, '_', '.' or '-'.")
+LANGUAGE = FullMatch(
     r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="A BCP 47 language tag, e.g. 'en' or 'de-AT'."
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
@@ -45,6 +46,20 @@ class Schema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+
+class FullMatch(validate.Regexp):
+    """A Regexp over the whole string. Python's `$` also matches before a final
+    newline, JSON Schema's does not: the spec's pattern is the rule."""
+
+    def __init__(self, regex: str, *, error: str) -> None:
+        super().__init__(regex, error=error)
+        self.whole = re.compile(regex)
+
+    def __call__(self, value: str) -> str:  # type: ignore[override]
+        if self.whole.fullmatch(value) is None:
+            raise ma.ValidationError(self.error.format(input=value, regex=self.whole.pattern))
+        return value
 
 
 def _no_nul(value: str) -> None:

@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.http.schemas import (
+    FullMatch,
     PageArgs,
     Schema,
     ServerTimestamps,
@@ -29,7 +30,7 @@ LABEL_MAX = 50  # mood_tags.label is VARCHAR(50)
 ICON_MAX = 64  # mood_tags.icon is VARCHAR(64)
 # At least one visible character and no NUL; linear, so a long blank string
 # costs nothing to refuse.
-VISIBLE = validate.Regexp(
+VISIBLE = FullMatch(
     r"^\s*[^\s\u0000][^\u0000]*$", error="Must contain a visible character and no NUL."
 )
 VALUE_DOC = ", ".join(f"{value} {label}" for value, label in enumerate(MOOD_LABELS))

@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.http.openapi import IDEMPOTENCY_KEY_PATTERN
-from grau.http.schemas import Schema, StrictBoolean, Text, Timestamp, one_of
+from grau.http.schemas import FullMatch, Schema, StrictBoolean, Text, Timestamp, one_of
 from grau.sync.batch import MAX_OPERATIONS, METHODS, not_batchable
 from grau.sync.service import RESOURCES, SCOPES
 
@@ -132,7 +132,7 @@ class BatchOperation(Schema):
         required=True,
         max_length=PATH_MAX,
         # Visible ASCII only: anything else in a path is percent-encoded, as on the wire.
-        validate=validate.Regexp(
+        validate=FullMatch(
             r"^/v1/[\x21-\x7e]*$",
             error="Must be a path of the API, starting with /v1/, in visible ASCII "
             "(percent-encode anything else).",
@@ -158,15 +158,13 @@ class BatchOperation(Schema):
         max_length=HEADER_MAX,
         allow_none=True,
         # What a header can carry: printable ASCII (an ETag, or a list of them).
-        validate=validate.Regexp(r"^[\x21-\x7e][\x20-\x7e]*$", error="Not a valid If-Match."),
+        validate=FullMatch(r"^[\x21-\x7e][\x20-\x7e]*$", error="Not a valid If-Match."),
         metadata={"description": "Its If-Match header.", "example": '"3f2a9c0d1b7e4f6a8c21"'},
     )
     idempotency_key = Text(
         max_length=255,
         allow_none=True,
-        validate=validate.Regexp(
-            IDEMPOTENCY_KEY_PATTERN, error="1 to 255 visible ASCII characters."
-        ),
+        validate=FullMatch(IDEMPOTENCY_KEY_PATTERN, error="1 to 255 visible ASCII characters."),
         metadata={
             "description": "Its Idempotency-Key header.",
             "example": "5b0e7c1a-8d3f-4e2b-9a6c-1f0d2e3c4b5a",

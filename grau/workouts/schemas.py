@@ -4,7 +4,6 @@ exercise's progress."""
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from marshmallow import fields, validate
 
 from grau.core.units import from_canonical
 from grau.http.schemas import (
+    FullMatch,
     Number,
     PageArgs,
     Schema,
@@ -80,20 +80,6 @@ def _weight_rules() -> dict[str, Any]:
 
 
 WEIGHT_RULES = _weight_rules()
-
-
-class FullMatch(validate.Regexp):
-    """A Regexp over the whole string. Python's `$` also matches before a final
-    newline, JSON Schema's does not: the spec's pattern is the rule."""
-
-    def __init__(self, regex: str, *, error: str) -> None:
-        super().__init__(regex, error=error)
-        self._whole = re.compile(regex)
-
-    def __call__(self, value: str) -> str:  # type: ignore[override]
-        if self._whole.fullmatch(value) is None:
-            raise ma.ValidationError(self._format_error(value))
-        return value
 
 
 def _half_steps(value: float) -> None:
@@ -211,7 +197,7 @@ class WorkoutSet(_SetBody, ServerTimestamps):
     """A set as stored, in the unit it was logged in."""
 
     class Meta(Schema.Meta):
-        dump_only = tuple(_SetBody._declared_fields)
+        dump_only = tuple(_SetBody().declared_fields)
 
     id = fields.UUID(dump_only=True, metadata={"example": "9e1c3b7a-52d4-4f0e-8a6b-3c2d1e0f9a8b"})
     workout_id = fields.UUID(

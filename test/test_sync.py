@@ -474,41 +474,63 @@ def batch(client: FlaskClient, account: Any, operations: list[Any], **options: A
     return response.json
 
 
+def offline_queue(exercise: str) -> tuple[str, str, list[dict[str, Any]]]:
+    """What an app records in a gym basement, queued to push: a workout, two sets in it
+    (naming it by the id the app chose), a body stat and a mood. Returns the workout's
+    id, the first set's and the operations."""
+    workout, first_set = str(uuid.uuid4()), str(uuid.uuid4())
+    sets = f"/v1/workouts/{workout}/sets"
+    weighed = {"reps": 5, "weight": 100.0, "weight_unit": "kg"}
+    return (
+        workout,
+        first_set,
+        [
+            {
+                "method": "POST",
+                "path": "/v1/workouts",
+                "body": {"id": workout, "name": "Basement", "started_at": "2026-11-20T18:00:00Z"},
+            },
+            {
+                "method": "POST",
+                "path": sets,
+                "body": {"id": first_set, "exercise_id": exercise, **weighed},
+            },
+            {
+                "method": "POST",
+                "path": sets,
+                "body": {"id": str(uuid.uuid4()), "exercise_id": exercise, "reps": 3},
+            },
+            {
+                "method": "POST",
+                "path": "/v1/body-stats",
+                "body": {
+                    "id": str(uuid.uuid4()),
+                    "type": "weight",
+                    "value": 72.5,
+                    "unit": "kg",
+                    "recorded_at": "2026-11-20T07:00:00Z",
+                },
+            },
+            {
+                "method": "POST",
+                "path": "/v1/moods",
+                "body": {
+                    "id": str(uuid.uuid4()),
+                    "value": 5,
+                    "recorded_at": "2026-11-20T20:00:00Z",
+                },
+            },
+        ],
+    )
+
+
 def offline_workout(client: FlaskClient, user: Any) -> tuple[str, list[dict[str, Any]]]:
-    """A workout, two sets in it and a body stat, as an app queues them offline."""
+    """`offline_queue` with one of grau's exercises: the workout's id and the operations."""
     exercise = client.get(
         "/v1/exercises", query_string={"source": "system"}, headers=user.headers
     ).json["items"][0]["id"]
-    workout = str(uuid.uuid4())
-    sets = f"/v1/workouts/{workout}/sets"
-    return workout, [
-        {
-            "method": "POST",
-            "path": "/v1/workouts",
-            "body": {"id": workout, "name": "Basement", "started_at": "2026-11-20T18:00:00Z"},
-        },
-        {
-            "method": "POST",
-            "path": sets,
-            "body": {"id": str(uuid.uuid4()), "exercise_id": exercise, "reps": 5},
-        },
-        {
-            "method": "POST",
-            "path": sets,
-            "body": {"id": str(uuid.uuid4()), "exercise_id": exercise, "reps": 3},
-        },
-        {
-            "method": "POST",
-            "path": "/v1/body-stats",
-            "body": {
-                "id": str(uuid.uuid4()),
-                "type": "weight",
-                "value": 72.5,
-                "unit": "kg",
-                "recorded_at": "2026-11-20T07:00:00Z",
-            },
-        },
-    ]
+    workout, _, operations = offline_queue(exercise)
+    return workout, operations
 
 
 def test_a_batch_runs_each_write_as_its_own_request_would(
@@ -524,14 +546,14 @@ def test_a_batch_runs_each_write_as_its_own_request_would(
     answer = batch(client, user, operations)
 
     assert answer["committed"] is True
-    assert [r["status"] for r in answer["results"]] == [201, 201, 201, 201, 404, 422, 412]
+    assert [r["status"] for r in answer["results"]] == [201, 201, 201, 201, 201, 404, 422, 412]
     created = answer["results"][0]
     single = client.get(f"/v1/workouts/{workout}", headers=user.headers)
     assert created["headers"]["Location"].endswith(f"/v1/workouts/{workout}")
     assert [s["reps"] for s in single.json["sets"]] == [5, 3]  # the sets found their workout
     assert answer["results"][2]["body"] == single.json["sets"][1]
-    assert answer["results"][6]["body"]["current"] == single.json  # 412 carries it too
-    assert answer["results"][5]["body"]["errors"].keys() >= {"value", "unit"}
+    assert answer["results"][7]["body"]["current"] == single.json  # 412 carries it too
+    assert answer["results"][6]["body"]["errors"].keys() >= {"value", "unit"}
 
 
 def test_replaying_a_batch_after_a_lost_answer_creates_nothing_twice(
@@ -545,6 +567,7 @@ def test_replaying_a_batch_after_a_lost_answer_creates_nothing_twice(
     changes, _ = read_feed(client, user)
     assert sorted(c["resource"] for c in changes if c["resource"] != "profile") == [
         "body_stat",
+        "mood",
         "workout",
         "workout_set",
         "workout_set",
@@ -557,14 +580,14 @@ def test_an_atomic_batch_that_fails_changes_nothing(client: FlaskClient, user: A
     answer = batch(client, user, operations, atomic=True)
 
     assert answer["committed"] is False
-    assert [r["status"] for r in answer["results"]] == [424, 424, 422, 424, 424]
+    assert [r["status"] for r in answer["results"]] == [424, 424, 422, 424, 424, 424]
     assert "operation 2 failed" in answer["results"][0]["body"]["detail"]
     changes, _ = read_feed(client, user)
     assert [c["resource"] for c in changes] == ["profile"]  # nothing was kept
 
     operations.pop(2)
     kept = batch(client, user, operations, atomic=True)
-    assert kept["committed"] is True and [r["status"] for r in kept["results"]] == [201] * 4
+    assert kept["committed"] is True and [r["status"] for r in kept["results"]] == [201] * 5
 
 
 def test_a_batch_takes_only_the_user_s_writes_and_at_most_100(

@@ -10,7 +10,6 @@ batch sent again after its answer was lost creates nothing twice.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database
 from live import PASSWORD, Server, app_env, call, migrate, register
+from test_sync import offline_queue
 
 pytestmark = pytest.mark.live
 
@@ -80,61 +80,6 @@ class Device:
         return answer.json
 
 
-def offline_queue(device: Device) -> tuple[str, str, list[dict[str, Any]]]:
-    """What A records in the basement: a workout with two sets, a body stat, a mood."""
-    exercises = device.request("GET", "/v1/exercises?source=system&page_size=1")
-    exercise = exercises.json["items"][0]["id"]
-    workout, first_set = str(uuid.uuid4()), str(uuid.uuid4())
-    sets = f"/v1/workouts/{workout}/sets"
-    return (
-        workout,
-        first_set,
-        [
-            {
-                "method": "POST",
-                "path": "/v1/workouts",
-                "body": {"id": workout, "name": "Basement", "started_at": "2026-11-20T18:00:00Z"},
-            },
-            {
-                "method": "POST",
-                "path": sets,
-                "body": {
-                    "id": first_set,
-                    "exercise_id": exercise,
-                    "reps": 5,
-                    "weight": 100.0,
-                    "weight_unit": "kg",
-                },
-            },
-            {
-                "method": "POST",
-                "path": sets,
-                "body": {"id": str(uuid.uuid4()), "exercise_id": exercise, "reps": 3},
-            },
-            {
-                "method": "POST",
-                "path": "/v1/body-stats",
-                "body": {
-                    "id": str(uuid.uuid4()),
-                    "type": "weight",
-                    "value": 72.5,
-                    "unit": "kg",
-                    "recorded_at": "2026-11-20T07:00:00Z",
-                },
-            },
-            {
-                "method": "POST",
-                "path": "/v1/moods",
-                "body": {
-                    "id": str(uuid.uuid4()),
-                    "value": 5,
-                    "recorded_at": "2026-11-20T20:00:00Z",
-                },
-            },
-        ],
-    )
-
-
 def test_two_devices_of_one_user_stay_in_step(server: Server) -> None:
     owner, stranger = register(server.port), register(server.port)
     a, b = Device(server, owner.email), Device(server, owner.email)
@@ -142,7 +87,8 @@ def test_two_devices_of_one_user_stay_in_step(server: Server) -> None:
     a.sync()
 
     # A pushes its offline queue; the answer is lost, so A sends it again.
-    workout, first_set, queue = offline_queue(a)
+    exercises = a.request("GET", "/v1/exercises?source=system&page_size=1")
+    workout, first_set, queue = offline_queue(exercises.json["items"][0]["id"])
     pushed = a.push(queue)
     assert pushed["committed"], pushed
     assert [r["status"] for r in pushed["results"]] == [201] * 5

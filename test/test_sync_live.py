@@ -94,7 +94,7 @@ def test_two_devices_of_one_user_stay_in_step(server: Server) -> None:
     assert [r["status"] for r in pushed["results"]] == [201] * 5
     again = a.push(queue)
     assert [r["body"] for r in again["results"]] == [r["body"] for r in pushed["results"]]
-    other.push(
+    theirs = other.push(  # not atomic: each operation on its own connection
         [
             {
                 "method": "POST",
@@ -106,8 +106,10 @@ def test_two_devices_of_one_user_stay_in_step(server: Server) -> None:
                     "recorded_at": "2026-11-20T07:00:00Z",
                 },
             }
-        ]
+        ],
+        atomic=False,
     )
+    assert theirs["committed"] and theirs["results"][0]["status"] == 201
 
     # B syncs from scratch and holds exactly what A made (once), and nothing of the other's.
     b.sync()

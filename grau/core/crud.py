@@ -249,6 +249,8 @@ class OwnedService:
         self._id_index = [c.primary_key for c in self._columns.values()].index(True)
         self._insert_row: DriverQuery | None = None  # built on first use (PostgreSQL only)
         self._inserts_rows: bool | None = None  # `inserts_rows_of`, worked out on first use
+        # The columns `insert_row` gives values for: all but those the database sets.
+        self._given = {k: c for k, c in self._columns.items() if not _set_by_database(c)}
 
     def _visible(self, user_id: Any) -> Any:
         """The rows `user_id` (a UUID, or a bind parameter for one) may read."""
@@ -350,8 +352,7 @@ class OwnedService:
         item = SimpleNamespace(**data, user_id=principal.user_id)
         if self.check:
             self.check(item)
-        given = self._given_columns()
-        values = {key: _value_or_default(item, key, c) for key, c in given.items()}
+        values = {key: _value_or_default(item, key, c) for key, c in self._given.items()}
         values.update(session_id=principal.session_id)
         query = self._insert_row or self._build_insert_row()
         try:
@@ -363,10 +364,6 @@ class OwnedService:
             raise Unauthenticated("The access token has been revoked.")
         return self._item_of(row)
 
-    def _given_columns(self) -> dict[str, Any]:
-        """The columns `insert_row` gives values for: all but those the database sets."""
-        return {key: c for key, c in self._columns.items() if not _set_by_database(c)}
-
     def _item_of(self, row: tuple[Any, ...]) -> SimpleNamespace:
         """A row of all the model's columns, in `_columns` order, as an item to dump."""
         return SimpleNamespace(**dict(zip(self._columns, row, strict=True)))
@@ -374,7 +371,7 @@ class OwnedService:
     def _build_insert_row(self) -> DriverQuery:
         table = self.model.__table__
         bumped = revisions.bumped_user()
-        given = {key: c for key, c in self._given_columns().items() if c.name != "user_id"}
+        given = {key: c for key, c in self._given.items() if c.name != "user_id"}
         row = select(*(bindparam(key, type_=c.type) for key, c in given.items()), bumped.c.id)
         statement = (
             insert(table)

@@ -46,7 +46,7 @@ from grau.accounts.tokens import ALGORITHM, Principal, live_session_revision
 from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.core.domain_errors import Stale
 from grau.db.session import autocommit, db, driver_connection
-from grau.http.cache import Cached, read_key, responses
+from grau.http.cache import Cached, Key, read_key, responses
 from grau.http.errors import problem, unauthorized
 from grau.http.openapi import add_responses, mark_authenticated
 from grau.http.ratelimit import client_address, count_user
@@ -257,27 +257,28 @@ class Resource:
             around = self._locations[root] = (prefix, suffix)
         return f"{around[0]}{item.id}{around[1]}"
 
-    def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
-        """This request's body from the cache, else from `produce()` -> (body, ETag)."""
+    @staticmethod
+    def _key(principal: Principal) -> Key:
+        """This request's cache key, under the revisions its session check read."""
         if principal.revision is None:  # never cache under a revision nobody read
             raise RuntimeError("a cached read needs the revisions its session check read")
-        environ = request.environ
-        key = read_key(principal.user_id, principal.revision, environ)
+        return read_key(principal.user_id, principal.revision, request.environ)
+
+    def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
+        """This request's body from the cache, else from `produce()` -> (body, ETag)."""
+        key = self._key(principal)
         cache = responses()
         entry = cache.get(key)
         if entry is None:
             body, etag = produce()
             entry = Cached(etag, body)
             cache.put(key, entry)
-        return _answer(entry.body, entry.etag, environ)
+        return _answer(entry.body, entry.etag, request.environ)
 
     def hit(self, principal: Principal) -> Response | None:
         """This request's answer if it is cached (None: a miss)."""
-        if principal.revision is None:
-            raise RuntimeError("a cached read needs the revisions its session check read")
-        environ = request.environ
-        entry = responses().get(read_key(principal.user_id, principal.revision, environ))
-        return _answer(entry.body, entry.etag, environ) if entry is not None else None
+        entry = responses().get(self._key(principal))
+        return _answer(entry.body, entry.etag, request.environ) if entry is not None else None
 
     def page(self, principal: Principal, load: Callable[[], PageResult]) -> Response:
         """A cached page of the user's items."""

@@ -23,7 +23,7 @@ from grau.catalog.service import EQUIPMENT, EXERCISES
 from grau.db.session import db, writes_nothing
 from grau.http.extensions import Blueprint
 from grau.http.openapi import conditional_read, errors
-from grau.http.views import Resource, authenticated, current_user_id, uncached
+from grau.http.views import AS_STORED, Resource, authenticated, current_user_id, uncached
 from grau.moods.routes import MOOD_RESOURCE, MOOD_TAG_RESOURCE
 from grau.moods.service import MOOD_TAGS, MOODS
 from grau.nutrition.routes import RESOURCE as NUTRITION_ENTRY
@@ -43,8 +43,7 @@ blp = Blueprint(
     "writes pushed in one batch.",
 )
 
-# How each item is read (as its GET reads it, with no query) and shown.
-NO_QUERY = {"unit": None}
+# How each item is read and shown (as its GET, asked nothing: `AS_STORED`).
 SOURCES: dict[str, tuple[Any, Resource]] = {
     "profile": (None, USERS),
     "body_stat": (BODY_STATS, BODY_STAT),
@@ -67,7 +66,7 @@ def _loader(service: Any) -> Loader:
 
     def load(session: Session, ids: list[uuid.UUID]) -> Mapping[uuid.UUID, Any]:
         items = session.scalars(select(model).where(model.id.in_(ids)).options(*options))
-        return {item.id: present(item, NO_QUERY)[0] if present else item for item in items}
+        return {item.id: present(item, AS_STORED)[0] if present else item for item in items}
 
     return load
 

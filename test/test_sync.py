@@ -221,6 +221,13 @@ def apply(copy: dict[tuple[str, str], Any], changes: list[dict[str, Any]]) -> No
             copy.pop(key, None)
 
 
+def tampered(cursor: str) -> str:
+    """The cursor with one character of its payload changed (its signature's last
+    base64 character may carry bits nobody reads, so that one is not changed)."""
+    at = 1 if cursor.startswith(".") else 0
+    return cursor[:at] + ("A" if cursor[at] != "A" else "B") + cursor[at + 1 :]
+
+
 GETS = {
     "body_stat": "/v1/body-stats/{id}",
     "mood": "/v1/moods/{id}",
@@ -309,7 +316,7 @@ def test_a_bad_cursor_is_410_telling_the_app_to_start_over(
 
     for cursor, says in (
         ("garbage", "not one grau issued"),
-        (mine[:-2] + "xx", "not one grau issued"),
+        (tampered(mine), "not one grau issued"),
         (theirs, "another feed"),
         (catalog, "another feed"),
         (old, f"older than {days} days"),

@@ -16,7 +16,8 @@ import pytest
 
 import app  # noqa: F401 (imports every blueprint, and so every Resource)
 from grau.core.units import InUnit
-from grau.http.schemas import PLAIN_CONVERSIONS, FlatDump, Number, Text, Timestamp
+from grau.http.fields import Number, Text, Timestamp
+from grau.http.schemas import PLAIN_CONVERSIONS, FlatDump
 from grau.http.views import Resource, _dumps
 
 # Every Resource the route modules built (they are module globals, found where they live).

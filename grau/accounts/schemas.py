@@ -9,7 +9,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.accounts.models import DATE_FORMATS, GENDERS, HEIGHT_UNITS, STATUSES, WEIGHT_UNITS
-from grau.http.schemas import FullMatch, Schema, ServerTimestamps, Text, past_date
+from grau.http.fields import FullMatch, Text, past_date
+from grau.http.schemas import Schema, ServerTimestamps
 
 USERNAME = FullMatch(r"^[A-Za-z0-9_.-]{3,40}$", error="3-40 letters, digits, '_', '.' or '-'.")
 LANGUAGE = FullMatch(

@@ -8,16 +8,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.body_stats.models import STATS
+from grau.http.fields import Timestamp, client_id
 from grau.http.measurements import MeasurementFields
-from grau.http.schemas import (
-    PageArgs,
-    Schema,
-    ServerTimestamps,
-    Timestamp,
-    client_id,
-    in_order,
-    page_schema,
-)
+from grau.http.pages import PageArgs, page_schema
+from grau.http.schemas import Schema, ServerTimestamps, in_order
 
 BUCKETS = ("day", "week", "month")
 # A summary's date range: whole local days, at most five years of them.

@@ -14,16 +14,9 @@ from grau.catalog.models import (
     LATERALITIES,
     MUSCLES,
 )
-from grau.http.schemas import (
-    PageArgs,
-    Schema,
-    ServerTimestamps,
-    Text,
-    client_id,
-    one_of,
-    page_schema,
-    sort_field,
-)
+from grau.http.fields import Text, client_id, one_of
+from grau.http.pages import PageArgs, page_schema, sort_field
+from grau.http.schemas import Schema, ServerTimestamps
 
 SORTS = ("name", "-name", "category", "-category", "created_at", "-created_at")
 SOURCES = ("all", "system", "own")

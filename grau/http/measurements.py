@@ -8,7 +8,8 @@ from typing import Any
 from marshmallow import fields, validate
 
 from grau.core.measurements import Measure, Measures
-from grau.http.schemas import Number, Text, Timestamp, sort_field
+from grau.http.fields import Number, Text, Timestamp
+from grau.http.pages import sort_field
 
 MEASUREMENT_SORTS = ("recorded_at", "-recorded_at", "created_at", "-created_at", "value", "-value")
 

@@ -8,19 +8,9 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.http.schemas import (
-    FullMatch,
-    PageArgs,
-    Schema,
-    ServerTimestamps,
-    Text,
-    Timestamp,
-    WholeNumber,
-    client_id,
-    one_of,
-    page_schema,
-    sort_field,
-)
+from grau.http.fields import FullMatch, Text, Timestamp, WholeNumber, client_id, one_of
+from grau.http.pages import PageArgs, page_schema, sort_field
+from grau.http.schemas import Schema, ServerTimestamps
 from grau.moods.models import MOOD_LABELS, TAG_CATEGORIES
 
 # A mood with more tags than this is a client bug, not a day; it also bounds

@@ -8,16 +8,10 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from grau.http.fields import Timestamp, client_id
 from grau.http.measurements import MeasurementFields
-from grau.http.schemas import (
-    PageArgs,
-    Schema,
-    ServerTimestamps,
-    Timestamp,
-    client_id,
-    in_order,
-    page_schema,
-)
+from grau.http.pages import PageArgs, page_schema
+from grau.http.schemas import Schema, ServerTimestamps, in_order
 from grau.nutrition.models import AMOUNTS
 from grau.nutrition.service import MAX_SPAN_DAYS
 

@@ -11,18 +11,9 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.http.schemas import (
-    Number,
-    PageArgs,
-    Schema,
-    ServerTimestamps,
-    StrictBoolean,
-    Text,
-    WholeNumber,
-    client_id,
-    page_schema,
-    sort_field,
-)
+from grau.http.fields import Number, StrictBoolean, Text, WholeNumber, client_id
+from grau.http.pages import PageArgs, page_schema, sort_field
+from grau.http.schemas import Schema, ServerTimestamps
 
 MAX_DAYS = 14
 MAX_EXERCISES_PER_DAY = 30

@@ -7,8 +7,9 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from grau.http.fields import FullMatch, StrictBoolean, Text, Timestamp, one_of
 from grau.http.openapi import IDEMPOTENCY_KEY_PATTERN
-from grau.http.schemas import FullMatch, Schema, StrictBoolean, Text, Timestamp, one_of
+from grau.http.schemas import Schema
 from grau.sync.batch import MAX_OPERATIONS, METHODS, not_batchable
 from grau.sync.service import RESOURCES, SCOPES
 

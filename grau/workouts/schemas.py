@@ -11,21 +11,9 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.core.units import from_canonical
-from grau.http.schemas import (
-    FullMatch,
-    Number,
-    PageArgs,
-    Schema,
-    ServerTimestamps,
-    Text,
-    Timestamp,
-    WholeNumber,
-    client_id,
-    in_order,
-    one_of,
-    page_schema,
-    sort_field,
-)
+from grau.http.fields import FullMatch, Number, Text, Timestamp, WholeNumber, client_id, one_of
+from grau.http.pages import PageArgs, page_schema, sort_field
+from grau.http.schemas import Schema, ServerTimestamps, in_order
 from grau.workouts.models import WEIGHT_UNITS
 
 # ----------------------------------------------------------------------------- sets

@@ -14,7 +14,7 @@ from grau.db.session import db, one_statement, single_statement
 from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
-from grau.http.openapi import conditional_read, conditional_write, errors
+from grau.http.openapi import UPDATED_AT_SOURCE, conditional_read, conditional_write, errors
 from grau.http.views import Resource, authenticated, current_principal
 
 blp = Blueprint(
@@ -48,6 +48,7 @@ class BodyStats(MethodView):
     @idempotent
     @blp.arguments(schemas.BodyStatCreate)
     @blp.response(201, schemas.BodyStat)
+    @blp.alt_response(200, schema=schemas.BodyStat, description=UPDATED_AT_SOURCE)
     def post(self, data: dict[str, Any]) -> Response:
         """Record a body stat
 

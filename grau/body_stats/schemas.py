@@ -9,9 +9,9 @@ from marshmallow import fields, validate
 
 from grau.body_stats.models import STATS
 from grau.http.fields import Timestamp, client_id
-from grau.http.measurements import MeasurementFields
+from grau.http.measurements import NAMED_AT_SOURCE, MeasurementFields
 from grau.http.pages import PageArgs, page_schema
-from grau.http.schemas import Schema, ServerTimestamps, in_order
+from grau.http.schemas import Schema, ServerTimestamps, in_order, requires
 
 BUCKETS = ("day", "week", "month")
 # A summary's date range: whole local days, at most five years of them.
@@ -41,13 +41,17 @@ class BodyStatCreate(Schema):
 
     id = client_id()
 
-    JSON_SCHEMA = MEASUREMENT_RULES
+    JSON_SCHEMA = {**MEASUREMENT_RULES, **NAMED_AT_SOURCE}
 
     type = STAT.type(required=True)
     value = STAT.value(required=True)
     unit = STAT.unit(required=True)
     recorded_at = STAT.recorded_at(required=True)
     note = STAT.note()
+    source = STAT.source()
+    external_id = STAT.external_id()
+
+    _named_at_source = requires("external_id", "source")
 
 
 class BodyStatUpdate(Schema):
@@ -76,6 +80,8 @@ class BodyStat(ServerTimestamps):
     unit = STAT.unit(dump_only=True)
     recorded_at = STAT.recorded_at(dump_only=True, bounded=False)
     note = STAT.note(dump_only=True)
+    source = STAT.source(dump_only=True)
+    external_id = STAT.external_id(dump_only=True)
 
 
 BodyStatPage = page_schema(BodyStat, "BodyStatPage")
@@ -85,6 +91,7 @@ class BodyStatQuery(PageArgs):
     """Filters and order for the body stat list."""
 
     type = STAT.type()
+    source = STAT.source("Only readings from this source.")
     recorded_from = Timestamp(
         bounded=False, metadata={"description": "Only stats recorded at or after this moment."}
     )

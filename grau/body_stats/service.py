@@ -18,7 +18,7 @@ from grau.accounts.models import User
 from grau.body_stats.models import STATS, BodyStat
 from grau.core import crud
 from grau.core.domain_errors import Unauthenticated
-from grau.core.measurements import SORT_BY_QUANTITY
+from grau.core.measurements import SORT_BY_QUANTITY, SOURCE_KEY
 from grau.core.units import from_canonical, tidy
 from grau.db.buckets import local_bucket
 
@@ -28,6 +28,7 @@ BODY_STATS = crud.OwnedService(
     check=STATS.check,
     present=STATS.present,
     sort_columns=SORT_BY_QUANTITY,
+    natural_key=SOURCE_KEY,
 )
 
 

@@ -236,6 +236,9 @@ class OwnedService:
     present: Present | None = None
     # Sort names that order by another column (e.g. "value" -> "canonical_value").
     sort_columns: Mapping[str, str] = field(default_factory=dict)
+    # Columns that name an item among its owner's (`source` and `external_id` of a
+    # reading): a create naming one the user already has updates that item instead.
+    natural_key: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         mapper = inspect(self.model)
@@ -418,6 +421,31 @@ class OwnedService:
             self.check(item)
         save(session, item, user_id, conflict=self.conflict)
         return item
+
+    def create_or_update(
+        self, session: Session, user_id: uuid.UUID, data: Mapping[str, Any]
+    ) -> tuple[Any, bool]:
+        """`create` (and True), unless `data` names by `natural_key` an item the user has:
+        then that item with the fields `data` sends (its id kept), and False. Sent again
+        unchanged, it is not written at all (its version, its ETag, stays).
+
+        The user's writes queue on the user's row (`live_session_revision`), so two
+        creates naming the same item find it one after the other."""
+        named = {name: data.get(name) for name in self.natural_key}
+        if not named or None in named.values():
+            return self.create(session, user_id, data), True
+        query = select(self.model).filter_by(user_id=user_id, **named).with_for_update()
+        item = session.scalars(query).first()
+        if item is None:
+            return self.create(session, user_id, data), True
+        changes = {name: value for name, value in data.items() if name != "id"}
+        if any(getattr(item, name) != value for name, value in changes.items()):
+            self.assign(session, user_id, item, changes)
+            if self.check:
+                self.check(item)
+            item.updated_at = utcnow()
+            save(session, item, user_id, conflict=self.conflict)
+        return item, False
 
     def update(
         self,

@@ -23,6 +23,8 @@ from grau.core.units import convert, to_canonical, unit_view
 
 # `sort=value` orders by the stored value in its quantity's base unit.
 SORT_BY_QUANTITY = {"value": "canonical_value"}
+# What names a reading among its owner's: where it came from, and its id there.
+SOURCE_KEY = ("source", "external_id")
 
 
 def _inward(value: float, up: bool) -> float:
@@ -107,11 +109,13 @@ class Measures:
 
     @staticmethod
     def filter(model: Any) -> Any:
-        """A list's filters: `type`, and `recorded_from`/`recorded_to` (both included)."""
+        """A list's filters: `type`, `source`, and `recorded_from`/`recorded_to` (both included)."""
 
         def where(query: Select[Any], args: Mapping[str, Any]) -> Select[Any]:
             if "type" in args:
                 query = query.where(model.type == args["type"])
+            if "source" in args:
+                query = query.where(model.source == args["source"])
             if "recorded_from" in args:
                 query = query.where(model.recorded_at >= args["recorded_from"])
             if "recorded_to" in args:

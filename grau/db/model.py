@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -150,13 +151,29 @@ class Measured(Entry):
     canonical_value: Mapped[float]
     recorded_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
+    # Where the reading came from (e.g. "apple_health"), and its id there: a create that
+    # names a (source, external_id) the user already has updates that row instead.
+    source: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(128))
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Index, ...]:
-        # The default list: one user's entries, newest first, optionally of one type.
+        table = cls.__tablename__
+        has_external_id = text("external_id IS NOT NULL")
         return (
-            Index(f"ix_{cls.__tablename__}_user_recorded", "user_id", "recorded_at"),
-            Index(f"ix_{cls.__tablename__}_user_type_recorded", "user_id", "type", "recorded_at"),
+            # The default list: one user's entries, newest first, optionally of one type.
+            Index(f"ix_{table}_user_recorded", "user_id", "recorded_at"),
+            Index(f"ix_{table}_user_type_recorded", "user_id", "type", "recorded_at"),
+            # One reading per source and external id, per user.
+            Index(
+                f"ux_{table}_user_source_external_id",
+                "user_id",
+                "source",
+                "external_id",
+                unique=True,
+                postgresql_where=has_external_id,
+                sqlite_where=has_external_id,
+            ),
         )
 
 

@@ -281,7 +281,8 @@ def single_statement(func: F) -> F:
     """Run a write view in autocommit where its change can be one statement (place it
     above `@authenticated`): on PostgreSQL, which can bump the user's revision in a WITH
     clause of the same statement, and without an Idempotency-Key or a client-chosen `id`
-    (grau.http.idempotency keeps a key in the same transaction as the change). The view
+    (grau.http.idempotency keeps a key in the same transaction as the change), or an
+    `external_id` (whose create may be an update, `OwnedService.create_or_update`). The view
     asks `autocommit()` which way it runs; it makes the same change either way.
 
     That statement also checks the login session (`grau.core.revisions.bumped_user`), so
@@ -293,6 +294,7 @@ def single_statement(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         engine: Engine = current_app.extensions["grau.engine"]
         keyed = "HTTP_IDEMPOTENCY_KEY" in request.environ or client_chosen_id() is not None
+        keyed = keyed or sent_string("external_id") is not None  # may update, not insert
         alone = SHARED_TRANSACTION not in request.environ  # not inside an atomic batch
         if engine.dialect.name == "postgresql" and not keyed and alone:
             g.setdefault(SINGLE_STATEMENT, True)
@@ -304,12 +306,17 @@ def single_statement(func: F) -> F:
 def client_chosen_id() -> str | None:
     """The `id` a create's JSON body chose for its item, as sent (None: none). Such a create
     is replayable by that id (grau.http.idempotency), so it runs in a transaction."""
+    return sent_string("id")
+
+
+def sent_string(name: str) -> str | None:
+    """A string at the top of the request's JSON body, as sent (None: none)."""
     raw = request.get_data(cache=True)
-    if b'"id"' not in raw:  # most creates: no parse here (the view's arguments parse it)
+    if f'"{name}"'.encode() not in raw:  # most bodies: no parse here (the view's does it)
         return None
     body = request.get_json(silent=True)
-    chosen = body.get("id") if isinstance(body, dict) else None
-    return chosen if isinstance(chosen, str) else None
+    found = body.get(name) if isinstance(body, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _close(_exc: BaseException | None) -> None:

@@ -8,8 +8,13 @@ from typing import Any
 from marshmallow import fields, validate
 
 from grau.core.measurements import Measure, Measures
-from grau.http.fields import Number, Text, Timestamp
+from grau.http.fields import FullMatch, Number, Text, Timestamp
 from grau.http.pages import sort_field
+
+SOURCE_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+SOURCE_EXAMPLES = "`manual`, `apple_health`, `health_connect`, `garmin`, `withings`"
+# A reading's id at its source needs the source: an id means nothing on its own.
+NAMED_AT_SOURCE = {"dependentRequired": {"external_id": ["source"]}}
 
 MEASUREMENT_SORTS = ("recorded_at", "-recorded_at", "created_at", "-created_at", "value", "-value")
 
@@ -99,6 +104,35 @@ class MeasurementFields:
 
     def note(self, **kwargs: Any) -> fields.String:
         return Text(max_length=1000, allow_none=True, metadata=self.note_metadata, **kwargs)
+
+    @staticmethod
+    def source(description: str | None = None, **kwargs: Any) -> fields.String:
+        """A reading's source; `description` for a filter. Shown (`dump_only`), with an
+        example; a create's has none, so a "Try it out" sends none."""
+        stated = "Where the reading came from, in lowercase letters, digits and `_` (for "
+        stated += f"example {SOURCE_EXAMPLES}); null if not said. Set when it is made."
+        metadata = {"description": description or stated}
+        if kwargs.get("dump_only"):
+            metadata["example"] = "apple_health"
+        kwargs.setdefault("allow_none", description is None)  # a filter names one
+        return Text(
+            max_length=32,
+            validate=FullMatch(SOURCE_PATTERN, error="Lowercase letters, digits and _."),
+            metadata=metadata,
+            **kwargs,
+        )
+
+    @staticmethod
+    def external_id(**kwargs: Any) -> fields.String:
+        metadata = {
+            "description": "The reading's id at its `source` (which must be sent with it). A "
+            "create naming a `source` and `external_id` the user already has updates that "
+            "reading (200) instead of adding one (201), so pushing the same readings again, "
+            "or from two devices, keeps each once. Null if none."
+        }
+        if kwargs.get("dump_only"):
+            metadata["example"] = "8F2A6C1E-5B7D-4C3A-9E1F-2D4B6A8C0E13"
+        return Text(min_length=1, max_length=128, allow_none=True, metadata=metadata, **kwargs)
 
     def read_unit(self, description: str) -> fields.String:
         """A read's `unit`, with no example: a first "Try it out" shows values as stored."""

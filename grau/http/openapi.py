@@ -42,6 +42,13 @@ def mark(func: Any, **marks: Any) -> None:
     setattr(func, MARKS, {**marks_of(func), **marks})
 
 
+# A create's 200: its body named a reading the user has by `source` and `external_id`.
+UPDATED_AT_SOURCE = (
+    "The body's `source` and `external_id` name a reading the user already has: that "
+    "reading, updated with the fields sent (unchanged if they match), instead of a new one."
+)
+
+
 def add_responses(func: Any, codes: tuple[int, ...]) -> None:
     """Document error statuses (problem+json) an operation can return."""
     known = marks_of(func).get("errors", ())
@@ -382,6 +389,8 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str, marks: dict[str
         if status == "201":
             # grau.core.crud answers every create with the stored item's URL and version.
             headers.setdefault("Location", _ref("header", "Location"))
+            headers.setdefault("ETag", _ref("header", "ETag"))
+        if status == "200" and "201" in responses:  # a create that updated (UPDATED_AT_SOURCE)
             headers.setdefault("ETag", _ref("header", "ETag"))
         if marks.get("idempotent"):
             headers.setdefault("Idempotent-Replayed", _ref("header", "Idempotent-Replayed"))

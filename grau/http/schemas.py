@@ -52,6 +52,17 @@ def in_order(start: str, end: str) -> Any:
     return check
 
 
+def requires(field: str, other: str) -> Any:
+    """A schema check that `other` is sent whenever `field` is (422 on `other`)."""
+
+    @ma.validates_schema
+    def check(self: ma.Schema, data: Mapping[str, Any], **_: Any) -> None:
+        if data.get(field) is not None and data.get(other) is None:
+            raise ma.ValidationError(f"Send it with {field}.", other)
+
+    return check
+
+
 class ServerTimestamps(Schema):
     """`created_at` and `updated_at`, which only the server sets."""
 

@@ -351,13 +351,13 @@ def list_page(resource: Resource, service: OwnedService, args: Mapping[str, Any]
 
 
 def create(resource: Resource, service: OwnedService, data: Mapping[str, Any]) -> Response:
-    """The new item; as one statement where the view runs under `single_statement` (and
-    so `authenticated(view_checks_session=one_statement)`), else in a transaction."""
+    """The new item (201); as one statement where the view runs under `single_statement`
+    (and so `authenticated(view_checks_session=one_statement)`), else in a transaction.
+    A body that names an item the user has (`OwnedService.natural_key`) updates it (200)."""
     if autocommit():
-        item = service.insert_row(driver_connection(), current_principal(), data)
-    else:
-        item = service.create(db(), current_user_id(), data)
-    return resource.created(item)
+        return resource.created(service.insert_row(driver_connection(), current_principal(), data))
+    item, created = service.create_or_update(db(), current_user_id(), data)
+    return resource.created(item) if created else resource.updated(item)
 
 
 def read(

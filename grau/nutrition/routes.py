@@ -12,7 +12,7 @@ from grau.db.session import db, one_statement, single_statement
 from grau.http import views
 from grau.http.extensions import Blueprint
 from grau.http.idempotency import idempotent
-from grau.http.openapi import conditional_read, conditional_write, errors
+from grau.http.openapi import UPDATED_AT_SOURCE, conditional_read, conditional_write, errors
 from grau.http.views import Resource, authenticated, current_principal
 from grau.nutrition import schemas
 from grau.nutrition.service import NUTRITION, daily_totals, user_timezone
@@ -53,6 +53,7 @@ class Entries(MethodView):
     @idempotent
     @blp.arguments(schemas.NutritionEntryCreate)
     @blp.response(201, schemas.NutritionEntry)
+    @blp.alt_response(200, schema=schemas.NutritionEntry, description=UPDATED_AT_SOURCE)
     def post(self, data: dict[str, Any]) -> Response:
         """Log a nutrition entry
 

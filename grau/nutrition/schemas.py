@@ -9,9 +9,9 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.http.fields import Timestamp, client_id
-from grau.http.measurements import MeasurementFields
+from grau.http.measurements import NAMED_AT_SOURCE, MeasurementFields
 from grau.http.pages import PageArgs, page_schema
-from grau.http.schemas import Schema, ServerTimestamps, in_order
+from grau.http.schemas import Schema, ServerTimestamps, in_order, requires
 from grau.nutrition.models import AMOUNTS
 from grau.nutrition.service import MAX_SPAN_DAYS
 
@@ -40,13 +40,17 @@ class NutritionEntryCreate(Schema):
 
     id = client_id()
 
-    JSON_SCHEMA = AMOUNT_RULES
+    JSON_SCHEMA = {**AMOUNT_RULES, **NAMED_AT_SOURCE}
 
     type = AMOUNT.type(required=True)
     value = AMOUNT.value(required=True)
     unit = AMOUNT.unit(required=True)
     recorded_at = AMOUNT.recorded_at(required=True)
     note = AMOUNT.note()
+    source = AMOUNT.source()
+    external_id = AMOUNT.external_id()
+
+    _named_at_source = requires("external_id", "source")
 
 
 class NutritionEntryUpdate(Schema):
@@ -75,6 +79,8 @@ class NutritionEntry(ServerTimestamps):
     unit = AMOUNT.unit(dump_only=True)
     recorded_at = AMOUNT.recorded_at(dump_only=True, bounded=False)
     note = AMOUNT.note(dump_only=True)
+    source = AMOUNT.source(dump_only=True)
+    external_id = AMOUNT.external_id(dump_only=True)
 
 
 NutritionEntryPage = page_schema(NutritionEntry, "NutritionEntryPage")
@@ -94,6 +100,7 @@ class NutritionEntryQuery(PageArgs):
     """Filters, order and display unit for the nutrition entry list."""
 
     type = AMOUNT.type()
+    source = AMOUNT.source("Only readings from this source.")
     recorded_from = Timestamp(
         bounded=False, metadata={"description": "Only entries recorded at or after this moment."}
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from grau.accounts.models import User
 from grau.core import crud
-from grau.core.measurements import SORT_BY_QUANTITY
+from grau.core.measurements import SORT_BY_QUANTITY, SOURCE_KEY
 from grau.core.units import from_canonical, tidy
 from grau.db.buckets import local_bucket
 from grau.nutrition.models import AMOUNTS, NutritionEntry
@@ -24,6 +24,7 @@ NUTRITION = crud.OwnedService(
     check=AMOUNTS.check,
     present=AMOUNTS.present,
     sort_columns=SORT_BY_QUANTITY,
+    natural_key=SOURCE_KEY,
 )
 
 

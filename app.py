@@ -32,6 +32,7 @@ from grau.moods.routes import moods_blp
 from grau.nutrition.routes import blp as nutrition_blp
 from grau.ops.routes import blp as ops_blp
 from grau.plans.routes import blp as plans_blp
+from grau.portability.routes import blp as portability_blp
 from grau.sync.routes import blp as sync_blp
 from grau.workouts.routes import blp as workouts_blp
 
@@ -48,6 +49,7 @@ DEFAULT_BLUEPRINTS: tuple[Blueprint, ...] = (
     workouts_blp,
     plans_blp,
     sync_blp,
+    portability_blp,
 )
 
 API_DESCRIPTION = """\

@@ -72,6 +72,8 @@ class Settings:
     RATELIMIT_REGISTER: str = "5 per minute"
     # Every authenticated operation, per user: generous for an app, a wall for a script.
     RATELIMIT_USER: str = "600 per minute"
+    # Exports per user: each reads everything the user owns.
+    RATELIMIT_EXPORT: str = "30 per hour"
     # Origins (scheme://host[:port], comma-separated) whose browser apps may call the
     # API (CORS); empty: none, "*": any (tokens are bearer headers, never cookies).
     CORS_ORIGINS: str = ""

@@ -220,6 +220,25 @@ def db() -> Session:
     return session
 
 
+@contextmanager
+def snapshot() -> Iterator[Session]:
+    """A session of its own whose reads all see one snapshot of the database (an export
+    reads every table): on PostgreSQL a REPEATABLE READ transaction, on SQLite its
+    transaction. Where `use_sessions` binds every session to one connection (tests),
+    the request's session. Closed after."""
+    factory = current_app.extensions["grau.session_factory"]
+    if isinstance(factory.kw.get("bind"), Connection):
+        yield db()
+        return
+    session: Session = factory()
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
+    finally:
+        session.close()
+
+
 def _shared_read_connection() -> Connection | None:
     """An autocommit request's pooled connection (the token check's) as a SQLAlchemy
     Connection (where `use_sessions` shares one, that one); None for a write in a

@@ -258,9 +258,22 @@ def tags_of(blueprints: Iterable[Any]) -> list[dict[str, Any]]:
     return [{"name": tag_name(blp.name), "description": blp.description} for blp in blueprints]
 
 
+# Bodies that are files, not JSON: named, so generated clients give them a type.
+FILES = {
+    "ZipArchive": {
+        "type": "string",
+        "format": "binary",
+        "maxLength": 2**31,
+        "description": "A ZIP archive.",
+    },
+}
+
+
 def register_components(spec: APISpec, problem: Any) -> None:
-    """The headers and parameters operations refer to, and a problem+json response per
-    error status (lazily: only those an operation refers to appear in the document)."""
+    """The headers, parameters and file bodies operations refer to, and a problem+json
+    response per error status (lazily: only those an operation refers to appear)."""
+    for name, schema in FILES.items():
+        spec.components.schema(name, schema)
     for name, header in HEADERS.items():
         spec.components.header(name, header)
     for name, parameter in PARAMETERS.items():

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage, Storage
@@ -74,6 +74,8 @@ def _account() -> str:
 KEYS: dict[str, Callable[[], str]] = {
     "address": lambda: "address:" + client_address(),
     "account": _account,
+    # The signed-in user (below `@authenticated`, which sets `g.principal`).
+    "user": lambda: f"user:{g.principal.user_id}",
 }
 
 

@@ -3,37 +3,20 @@ the batch it pushes its offline writes in."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 import orjson
 from flask import Response, current_app, request
 from flask.views import MethodView
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from grau.accounts.models import User
-from grau.accounts.routes import USERS
-from grau.body_stats.routes import RESOURCE as BODY_STAT
-from grau.body_stats.service import BODY_STATS
-from grau.catalog.routes import EQUIPMENT_RESOURCE, EXERCISE_RESOURCE
-from grau.catalog.service import EQUIPMENT, EXERCISES
 from grau.db.session import db, writes_nothing
 from grau.http.extensions import Blueprint
 from grau.http.openapi import conditional_read, errors
-from grau.http.views import AS_STORED, Resource, authenticated, current_user_id, uncached
-from grau.moods.routes import MOOD_RESOURCE, MOOD_TAG_RESOURCE
-from grau.moods.service import MOOD_TAGS, MOODS
-from grau.nutrition.routes import RESOURCE as NUTRITION_ENTRY
-from grau.nutrition.service import NUTRITION
-from grau.plans.routes import PLAN_RESOURCE
-from grau.plans.service import PLANS
+from grau.http.views import authenticated, current_user_id, uncached
+from grau.owned import KINDS
 from grau.sync import batch, schemas
-from grau.sync.service import CATALOG, Cursors, Loader, changes_page
-from grau.workouts.routes import SETS, WORKOUT_RESOURCE
-from grau.workouts.service import WORKOUT_SETS, WORKOUTS
+from grau.sync.service import CATALOG, Cursors, changes_page
 
 blp = Blueprint(
     "sync",
@@ -43,35 +26,7 @@ blp = Blueprint(
     "writes pushed in one batch.",
 )
 
-# How each item is read and shown (as its GET, asked nothing: `AS_STORED`).
-SOURCES: dict[str, tuple[Any, Resource]] = {
-    "profile": (None, USERS),
-    "body_stat": (BODY_STATS, BODY_STAT),
-    "nutrition_entry": (NUTRITION, NUTRITION_ENTRY),
-    "mood_tag": (MOOD_TAGS, MOOD_TAG_RESOURCE),
-    "mood": (MOODS, MOOD_RESOURCE),
-    "equipment": (EQUIPMENT, EQUIPMENT_RESOURCE),
-    "exercise": (EXERCISES, EXERCISE_RESOURCE),
-    "workout": (WORKOUTS, WORKOUT_RESOURCE),
-    "workout_set": (WORKOUT_SETS, SETS),
-    "plan": (PLANS, PLAN_RESOURCE),
-}
-
-
-def _loader(service: Any) -> Loader:
-    """The items of one resource by id, one query (and its loader options' queries)."""
-    model = service.model if service is not None else User
-    options = getattr(service, "options", ())
-    present = getattr(service, "present", None)
-
-    def load(session: Session, ids: list[uuid.UUID]) -> Mapping[uuid.UUID, Any]:
-        items = session.scalars(select(model).where(model.id.in_(ids)).options(*options))
-        return {item.id: present(item, AS_STORED)[0] if present else item for item in items}
-
-    return load
-
-
-LOADERS = {resource: _loader(service) for resource, (service, _) in SOURCES.items()}
+LOADERS = {name: kind.load for name, kind in KINDS.items()}
 
 
 def cursors() -> Cursors:
@@ -112,7 +67,7 @@ class Changes(MethodView):
                 "op": change.op,
                 "version": change.version,
                 "changed_at": change.changed_at,
-                "data": SOURCES[change.resource][1].dump(change.data) if change.data else None,
+                "data": KINDS[change.resource].resource.dump(change.data) if change.data else None,
             }
             for change in page.changes
         ]

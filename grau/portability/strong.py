@@ -179,7 +179,9 @@ class _Row:
                 self.problem("distance unit", "is not km, m, mi, ft or yd.")
         weight = self.read(records.weight, "weight", comma)
         reps = self.read(records.whole, "reps", records.MAX_REPS, comma)
-        distance = self.read(records.distance, "distance", distance_unit, comma)
+        distance = None
+        if distance_unit:  # an unknown unit is already a problem; its number means nothing
+            distance = self.read(records.distance, "distance", distance_unit, comma)
         secs = self.read(records.seconds, "seconds", comma)
         rpe = self.read(records.rpe, "rpe", comma)
         note = self.read(records.note, "notes")

@@ -24,7 +24,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from grau.portability import records
+import grau.portability.records as records
 from grau.portability.records import (
     Cell,
     CellError,

@@ -156,7 +156,11 @@ def read_rows(text: str, delimiter: str) -> tuple[list[str], Iterator[Row]]:
                 seen += 1
                 if seen > MAX_ROWS:
                     raise FormatError(f"The file has more than {MAX_ROWS:,} rows.")
-                by_name = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
+                # A note written on Windows keeps "\r\n" inside its quotes; one line end is "\n".
+                by_name = {
+                    name: cell.strip().replace("\r\n", "\n")
+                    for name, cell in zip(header, cells, strict=False)
+                }
                 yield Row(first, by_name, len(cells))
         except csv.Error as error:
             raise FormatError(f"Line {line} is not readable CSV: {error}.") from None
@@ -202,7 +206,10 @@ def bounded(column: str, text: str, value: float, low: float, high: float, unit:
 
 def whole(column: str, text: str, high: int, decimal_comma: bool = False) -> int | None:
     """A whole number from 0 to high; Strong writes them as "5.0", which is accepted."""
-    value = number(column, text, decimal_comma)
+    try:
+        value = number(column, text, decimal_comma)
+    except CellError:
+        raise CellError(f"{column}: {text!r} is not a whole number.") from None
     if value is None:
         return None
     if not value.is_integer():

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from grau.portability import records
+import grau.portability.records as records
 from grau.portability.records import (
     Cell,
     CellError,

@@ -104,11 +104,19 @@ def _openapi_config(app: Flask) -> dict[str, Any]:
     }
 
 
+# Endpoints whose body is a file, not JSON.
+FILE_UPLOADS = {"portability.Imports"}
+
+
 def _require_json_bodies() -> Any:
     """415 for a body that is not JSON, before any view tries to parse it."""
     if request.method not in ("POST", "PUT", "PATCH") or request.routing_exception is not None:
         return None  # nothing to parse, or no such route or method: its 404/405 comes first
     has_body = request.content_length or request.environ.get("HTTP_TRANSFER_ENCODING")
+    if request.endpoint in FILE_UPLOADS:
+        if has_body and request.mimetype not in ("multipart/form-data", "text/csv"):
+            errors.abort(415, "Send the file as multipart/form-data (field `file`) or text/csv.")
+        return None
     if has_body and not request.is_json:
         errors.abort(415, "Send the request body as application/json.")
     return None

@@ -74,6 +74,10 @@ class Settings:
     RATELIMIT_USER: str = "600 per minute"
     # Exports per user: each reads everything the user owns.
     RATELIMIT_EXPORT: str = "30 per hour"
+    # Imports per user, and the largest file one reads, in MiB (a Strong or Hevy export
+    # of ten years is a few MiB).
+    RATELIMIT_IMPORT: str = "30 per hour"
+    IMPORT_MAX_MB: int = 20
     # Origins (scheme://host[:port], comma-separated) whose browser apps may call the
     # API (CORS); empty: none, "*": any (tokens are bearer headers, never cookies).
     CORS_ORIGINS: str = ""

@@ -9,6 +9,7 @@ from grau.http.idempotency import IdempotencyKey
 from grau.moods.models import Mood, MoodTag
 from grau.nutrition.models import NutritionEntry
 from grau.plans.models import Plan, PlanDay, PlannedExercise
+from grau.portability.models import ImportKey
 from grau.sync.models import SyncCounter, Tombstone
 from grau.workouts.models import Workout, WorkoutSet
 
@@ -21,6 +22,7 @@ __all__ = [
     "Exercise",
     "ExerciseMuscle",
     "IdempotencyKey",
+    "ImportKey",
     "Mood",
     "MoodTag",
     "NutritionEntry",

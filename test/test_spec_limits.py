@@ -47,8 +47,8 @@ def _inputs() -> Iterator[tuple[str, dict[str, Any]]]:
             if parameter["in"] in ("query", "path"):
                 yield f"{name} {parameter['in']} {parameter['name']}", parameter["schema"]
         body = op.get("requestBody")
-        if body:
-            yield f"{name} body", _resolve(body)["content"]["application/json"]["schema"]
+        for media, content in _resolve(body or {}).get("content", {}).items():
+            yield f"{name} body ({media})", content["schema"]
 
 
 def _unbounded(schema: dict[str, Any], where: str) -> Iterator[str]:

@@ -212,6 +212,8 @@ def test_create_set_returns_it_as_stored(client, user, workout, exercise_id):
         "rest_seconds": 120,
         "tempo": "3-1-X-0",
         "duration_seconds": 40,
+        "distance_meters": 12.5,
+        "kind": "warmup",
         "note": "Paused reps",
     }
 
@@ -298,6 +300,8 @@ ACCEPTED_SETS = {
        for w, u in [(0, "kg"), (1000, "kg"), (2204.6226, "lb"), (0, "lb")]},  # up to 1000 kg
     **{f"tempo {t}": {"tempo": t} for t in ["3-1-1-0", "3-1-X-0", "10-0-2-1", "X-X-X-X"]},
     **{f"rpe {r}": {"rpe": r} for r in [1, 7.5, 10]},  # in half steps
+    **{f"kind {k}": {"kind": k} for k in ["normal", "warmup", "dropset", "failure"]},
+    **{f"distance {d}": {"distance_meters": d} for d in [0, 5000.5, 1_000_000]},
 }  # fmt: skip
 
 
@@ -322,7 +326,9 @@ REFUSED_SETS = {
                     ("rpe", "8"), ("rpe", 0.5), ("rpe", 10.5), ("rpe", 8.3), ("rir", -1),
                     ("rir", 11), ("rest_seconds", 3601), ("duration_seconds", -1),
                     ("duration_seconds", 86401), ("sequence", 0), ("sequence", 1001),
-                    ("note", "x" * 1001), ("note", "a\x00b")]},
+                    ("note", "x" * 1001), ("note", "a\x00b"), ("kind", "warm-up"),
+                    ("kind", None), ("distance_meters", -1), ("distance_meters", 1_000_001),
+                    ("distance_meters", "5")]},
     **{f"tempo {t!r}": ({"tempo": t}, "tempo")
        for t in ["3110", "3-1-1", "3-1-1-0-0", "3-1-1-0\n", "x-1-1-0", "100-1-1-0", "3 -1-1-0",
                  ""]},

@@ -275,6 +275,15 @@ class Builder {
     }
     const body = this.body(o, options.body);
     if (body) request.body.raw = JSON.stringify(body, null, 2);
+    const file = fileExample(this.spec, o);
+    if (file) {
+      // A file upload sends the spec's example file as the body: no file to attach by hand.
+      request.body = { mode: 'raw', raw: file.example, options: { raw: { language: 'text' } } };
+      request.header = [
+        ...(request.header ?? []).filter((h) => h.key.toLowerCase() !== 'content-type'),
+        { key: 'Content-Type', value: file.type },
+      ];
+    }
     if (o.public || options.noauth) request.auth = { type: 'noauth' };
     else delete request.auth; // inherit the collection's bearer {{accessToken}}
 
@@ -427,6 +436,13 @@ class Builder {
     };
     return [auth, ...perTag, signOut];
   }
+}
+
+/** A request body that is a file with an example in the spec (a CSV to import): its type and text. */
+function fileExample(spec, o) {
+  const content = deref(spec, o.op.requestBody)?.content ?? {};
+  const found = Object.entries(content).find(([type, media]) => type.startsWith('text/') && media.example);
+  return found ? { type: found[0], example: found[1].example } : null;
 }
 
 /** Stable ids from names; fails on duplicate names, which would share an id. */

@@ -266,6 +266,25 @@ FILES = {
         "maxLength": 2**31,
         "description": "A ZIP archive.",
     },
+    "CsvFile": {
+        "type": "string",
+        "maxLength": 20 * 1024 * 1024,
+        "description": "A CSV file, as the app that wrote it exported it (UTF-8).",
+    },
+    "FileUpload": {
+        "type": "object",
+        "properties": {
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "maxLength": 20 * 1024 * 1024,
+                "description": "The file.",
+            }
+        },
+        "required": ["file"],
+        "additionalProperties": False,
+        "description": "A form with one file.",
+    },
 }
 
 

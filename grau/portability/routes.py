@@ -1,25 +1,38 @@
-"""/v1/export: everything a user owns, to keep or to take elsewhere."""
+"""/v1/export and /v1/imports: everything a user owns, to keep or to take elsewhere, and
+workout history brought in from Strong or Hevy."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 
-from grau.db.session import snapshot
+from grau.accounts.models import User
+from grau.core.domain_errors import Invalid, Unauthenticated
+from grau.db.session import db, snapshot
 from grau.http.extensions import Blueprint
+from grau.http.openapi import errors
 from grau.http.ratelimit import rate_limited
 from grau.http.views import authenticated, current_user_id
 from grau.portability import schemas
 from grau.portability.export import Export
+from grau.portability.hevy import parse_hevy
+from grau.portability.importer import Report, import_workouts
+from grau.portability.records import FormatError, Parsed
+from grau.portability.strong import parse_strong
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint(
     "portability",
     __name__,
     url_prefix="/v1",
-    description="Your data, in and out: everything you own in one export.",
+    description="Your data, in and out: everything you own in one export, and workout "
+    "history brought in from Strong or Hevy.",
 )
 
 ZIP = "application/zip"
@@ -75,3 +88,100 @@ class ExportAll(MethodView):
 def _prefers_zip() -> bool:
     accepted = request.accept_mimetypes
     return accepted.best_match(["application/json", ZIP]) == ZIP and accepted[ZIP] > 0
+
+
+# A small Strong export (its comma layout): the example "Try it out" and Postman send.
+STRONG_SAMPLE = (
+    "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,"
+    "Workout Notes,RPE\n"
+    '2024-03-04 18:30:00,"Push",52m,"Bench Press (Barbell)",W,40,10,0,0,"","",\n'
+    '2024-03-04 18:30:00,"Push",52m,"Bench Press (Barbell)",1,80,5,0,0,"","",8\n'
+    '2024-03-04 18:30:00,"Push",52m,"Bench Press (Barbell)",2,80,5,0,0,"Paused","",8.5\n'
+    '2024-03-04 18:30:00,"Push",52m,"Pull Up",1,0,8,0,0,"","",\n'
+    '2024-03-06 07:15:00,"Morning run",31m,"Running",1,0,0,5,1860,"Easy pace","",\n'
+)
+
+# The file an import reads: a form's `file` field, or the whole body.
+UPLOAD = {
+    "description": "The exported file: as the `file` field of a form "
+    "(multipart/form-data), or as the whole body (text/csv). At most IMPORT_MAX_MB "
+    "(20 MiB by default; 413 beyond).",
+    "required": True,
+    "content": {
+        "text/csv": {"schema": {"$ref": "#/components/schemas/CsvFile"}, "example": STRONG_SAMPLE},
+        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/FileUpload"}},
+    },
+}
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    @authenticated
+    @rate_limited("RATELIMIT_IMPORT", per="user")
+    @blp.arguments(schemas.ImportQuery, location="query")
+    @blp.response(200, schemas.ImportReport)
+    @errors(413, 415)
+    @blp.doc(operationId="importData", requestBody=UPLOAD)
+    def post(self, args: dict[str, Any]) -> Report:
+        """Import workouts from Strong or Hevy
+
+        Reads the CSV file another app exported (`source`) and adds its
+        workouts and sets, in one transaction. Times without an offset are
+        read in the profile's time zone; weights keep their unit. Each
+        exercise name is matched to one of yours, else to grau's catalog
+        (exactly, by a known spelling of the app's, or by a close one), else
+        becomes your own exercise. Importing the same file again, or a newer
+        export that overlaps it, adds only what is new. A file with rows in
+        error imports nothing (422, the errors by line) unless
+        `on_error=skip`; `dry_run=true` answers the report and keeps nothing.
+        """
+        user_id = current_user_id()
+        text = _uploaded_text()
+        user = db().get(User, user_id)
+        if user is None:  # deleted since the token was checked
+            raise Unauthenticated("This account no longer exists.")
+        parsed = _parsed(args, text, ZoneInfo(user.timezone), user.weight_unit)
+        report = import_workouts(
+            db(),
+            user_id,
+            parsed,
+            source=args["source"],
+            dry_run=args["dry_run"],
+            skip_errors=args["on_error"] == "skip",
+        )
+        log.info(
+            "import by %s from %s (%s%s): created %s, skipped %s, %d rows left out",
+            user_id,
+            report.source,
+            report.variant,
+            ", dry run" if report.dry_run else "",
+            report.created,
+            report.skipped,
+            len(report.errors),
+        )
+        return report
+
+
+def _uploaded_text() -> str:
+    """The uploaded file as text: 413 over IMPORT_MAX_MB, 422 if it is not UTF-8."""
+    request.max_content_length = current_app.config["IMPORT_MAX_MB"] * 1024 * 1024
+    upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
+    if request.mimetype == "multipart/form-data" and upload is None:
+        raise Invalid("file", "Send the exported file as the form's `file` field.")
+    data = upload.read() if upload is not None else request.get_data()
+    if not data:
+        raise Invalid("file", "The file is empty.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid("file", "Not UTF-8 text: send the file as the app exported it.") from None
+
+
+def _parsed(args: dict[str, Any], text: str, zone: ZoneInfo, profile_unit: str) -> Parsed:
+    try:
+        if args["source"] == "hevy":
+            return parse_hevy(text, zone)
+        unit = args.get("weight_unit") or (profile_unit if profile_unit == "lb" else "kg")
+        return parse_strong(text, zone, unit)
+    except FormatError as wrong:
+        raise Invalid("file", str(wrong)) from None

@@ -62,3 +62,136 @@ class GrauExport(Schema):
     exercises = _every(Exercise, "The user's own exercises")
     workouts = _every(Workout, "Workouts, each with its sets")
     plans = _every(Plan, "Plans")
+
+
+# ------------------------------------------------------------------------- imports
+
+IMPORT_SOURCES = ("strong", "hevy")
+MATCHES = ("own", "exact", "alias", "fuzzy", "created")
+
+
+class ImportQuery(Schema):
+    """What the uploaded file is, and how to import it."""
+
+    source = one_of(
+        IMPORT_SOURCES,
+        required=True,
+        metadata={
+            "description": "The app the file was exported from: `strong` (Strong's CSV "
+            "export, any of its layouts) or `hevy` (Hevy's CSV export).",
+            "example": "strong",
+        },
+    )
+    dry_run = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        load_default=False,
+        metadata={
+            "description": "`true`: check the file and answer the report, keeping nothing.",
+            "example": False,
+        },
+    )
+    on_error = one_of(
+        ("abort", "skip"),
+        load_default="abort",
+        metadata={
+            "description": "`abort` (the default): a file with rows in error imports "
+            "nothing (422, the errors by line). `skip`: import the other rows and list "
+            "those left out in the report's `errors`.",
+            "example": "abort",
+        },
+    )
+    weight_unit = one_of(
+        ("kg", "lb"),
+        metadata={
+            "description": "The unit of a Strong file whose rows do not say it (the app's "
+            "setting when it exported). Default: the profile's `weight_unit`.",
+            "example": "kg",
+        },
+    )
+
+
+def _count(what: str) -> fields.Integer:
+    return fields.Integer(metadata={"description": what, "example": 12})
+
+
+class ImportCounts(Schema):
+    """How many items of each kind."""
+
+    COMPLETE = True
+
+    workouts = _count("Workouts.")
+    workout_sets = _count("Sets.")
+    exercises = _count("Exercises made as the user's own.")
+
+
+class ImportedExercise(Schema):
+    """How one exercise name of the file was matched."""
+
+    COMPLETE = True
+
+    name = fields.String(
+        metadata={"description": "As the file spells it.", "example": "Squat (Barbell)"}
+    )
+    exercise_id = fields.UUID(
+        allow_none=True,
+        metadata={
+            "description": "The exercise its sets use (null: made by a dry run, which keeps "
+            "nothing).",
+            "example": "0f8c2b1e-6a3d-4c5e-9b7a-1d2e3f4a5b6c",
+        },
+    )
+    match = one_of(
+        MATCHES,
+        metadata={
+            "description": "`own`: the user's exercise of that name; `exact`, `alias` or "
+            "`fuzzy`: an exercise of grau's catalog, by its name, by a known spelling of the "
+            "app's, or by a close spelling (`score` at least 0.88); `created`: a new "
+            "exercise of the user's own.",
+            "example": "alias",
+        },
+    )
+    score = fields.Float(
+        metadata={"description": "How close the names are, 0 to 1.", "example": 1.0}
+    )
+
+
+class ImportRowError(Schema):
+    """A row left out, and why."""
+
+    COMPLETE = True
+
+    line = fields.Integer(
+        metadata={"description": "Its line in the file (the header is line 1).", "example": 12}
+    )
+    message = fields.String(
+        metadata={"description": "What is wrong.", "example": "Reps: 'abc' is not a whole number."}
+    )
+
+
+class ImportReport(Schema):
+    """What an import did, or (a dry run) would do."""
+
+    COMPLETE = True
+
+    source = one_of(IMPORT_SOURCES, metadata={"description": "As asked.", "example": "strong"})
+    variant = fields.String(
+        metadata={
+            "description": "The file's layout, as read: `strong-comma`, `strong-semicolon`, "
+            "`strong-numbered`, `hevy-kg` or `hevy-lb`.",
+            "example": "strong-comma",
+        }
+    )
+    dry_run = fields.Boolean(metadata={"description": "Nothing was kept.", "example": False})
+    created = fields.Nested(ImportCounts, metadata={"description": "Items made."})
+    skipped = fields.Nested(
+        ImportCounts, metadata={"description": "Rows an earlier import made already."}
+    )
+    exercises = fields.List(
+        fields.Nested(ImportedExercise),
+        metadata={"description": "Each exercise name of the file, and what it became."},
+    )
+    errors = fields.List(
+        fields.Nested(ImportRowError),
+        metadata={"description": "Rows left out (with `on_error=skip`), by line."},
+    )

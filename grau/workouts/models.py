@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from grau.db.model import Base, Entry
 
 WEIGHT_UNITS = ("kg", "lb")
+# What a set was for: a working set, a warm-up, a drop set, or one taken to failure.
+SET_KINDS = ("normal", "warmup", "dropset", "failure")
 
 
 class Workout(Entry, Base):
@@ -55,5 +57,8 @@ class WorkoutSet(Entry, Base):
     rest_seconds: Mapped[int | None]
     tempo: Mapped[str | None] = mapped_column(String(16))
     duration_seconds: Mapped[int | None]
+    # How far, for a set that covers a distance (a run, a row, a carry), in metres.
+    distance_meters: Mapped[float | None]
+    kind: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
     note: Mapped[str | None] = mapped_column(Text)
     workout: Mapped[Workout] = relationship(back_populates="sets")

@@ -14,12 +14,13 @@ from grau.core.units import from_canonical
 from grau.http.fields import FullMatch, Number, Text, Timestamp, WholeNumber, client_id, one_of
 from grau.http.pages import PageArgs, page_schema, sort_field
 from grau.http.schemas import Schema, ServerTimestamps, in_order
-from grau.workouts.models import WEIGHT_UNITS
+from grau.workouts.models import SET_KINDS, WEIGHT_UNITS
 
 # ----------------------------------------------------------------------------- sets
 
 MAX_SEQUENCE = 1000
 MAX_WEIGHT_KG = 1000.0
+MAX_DISTANCE_METERS = 1_000_000.0
 # Four phases (lowering, pause, lifting, pause), each in seconds or X for explosive.
 TEMPO_PATTERN = r"^(?:[0-9]{1,2}|X)(?:-(?:[0-9]{1,2}|X)){3}$"
 
@@ -146,6 +147,22 @@ class _SetBody(Schema):
         metadata={
             "description": "How long the set lasted, in seconds (0 to 86400), e.g. a plank.",
             "example": 45,
+        },
+    )
+    distance_meters = Number(
+        allow_none=True,
+        validate=validate.Range(min=0, max=MAX_DISTANCE_METERS),
+        metadata={
+            "description": "How far, in metres (0 to 1,000,000), e.g. a run or a carry.",
+            "example": 5000.0,
+        },
+    )
+    kind = one_of(
+        SET_KINDS,
+        metadata={
+            "description": "What the set was for: `normal` (a working set, the default), "
+            "`warmup`, `dropset` or `failure`.",
+            "example": "normal",
         },
     )
     note = Text(

@@ -107,12 +107,11 @@ class MeasurementFields:
 
     @staticmethod
     def source(description: str | None = None, **kwargs: Any) -> fields.String:
-        """A reading's source; `description` for a filter. Shown (`dump_only`), with an
-        example; a create's has none, so a "Try it out" sends none."""
+        """A reading's source; `description` for a filter."""
         stated = "Where the reading came from, in lowercase letters, digits and `_` (for "
         stated += f"example {SOURCE_EXAMPLES}); null if not said. Set when it is made."
         metadata = {"description": description or stated}
-        if kwargs.get("dump_only"):
+        if description is None:  # a filter has none: Swagger UI would fill it in
             metadata["example"] = "apple_health"
         kwargs.setdefault("allow_none", description is None)  # a filter names one
         return Text(
@@ -128,10 +127,9 @@ class MeasurementFields:
             "description": "The reading's id at its `source` (which must be sent with it). A "
             "create naming a `source` and `external_id` the user already has updates that "
             "reading (200) instead of adding one (201), so pushing the same readings again, "
-            "or from two devices, keeps each once. Null if none."
+            "or from two devices, keeps each once. Null if none.",
+            "example": "8F2A6C1E-5B7D-4C3A-9E1F-2D4B6A8C0E13",
         }
-        if kwargs.get("dump_only"):
-            metadata["example"] = "8F2A6C1E-5B7D-4C3A-9E1F-2D4B6A8C0E13"
         return Text(min_length=1, max_length=128, allow_none=True, metadata=metadata, **kwargs)
 
     def read_unit(self, description: str) -> fields.String:

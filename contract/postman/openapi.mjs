@@ -89,9 +89,12 @@ export function response(spec, operation, status) {
   };
 }
 
-/** The operation's first documented 2xx response. */
+/** The 2xx a first request gets: 201 where a create documents it, else the first 2xx. */
 export function successResponse(spec, operation) {
-  const code = Object.keys(operation.op.responses ?? {}).find((c) => /^2\d\d$/.test(c));
+  const codes = Object.keys(operation.op.responses ?? {}).filter((c) => /^2\d\d$/.test(c));
+  // A create that may also update what its body names (a reading's source and external_id)
+  // documents 200 beside 201: a first request creates.
+  const code = codes.includes('201') ? '201' : codes[0];
   if (!code) throw new Error(`${operation.id} documents no 2xx response`);
   return response(spec, operation, Number(code));
 }

@@ -106,6 +106,7 @@ def _openapi_config(app: Flask) -> dict[str, Any]:
 
 # Endpoints whose body is a file, not JSON.
 FILE_UPLOADS = {"portability.Imports"}
+FILE_TYPES = ("multipart/form-data", "text/csv", "application/json")
 
 
 def _require_json_bodies() -> Any:
@@ -114,8 +115,12 @@ def _require_json_bodies() -> Any:
         return None  # nothing to parse, or no such route or method: its 404/405 comes first
     has_body = request.content_length or request.environ.get("HTTP_TRANSFER_ENCODING")
     if request.endpoint in FILE_UPLOADS:
-        if has_body and request.mimetype not in ("multipart/form-data", "text/csv"):
-            errors.abort(415, "Send the file as multipart/form-data (field `file`) or text/csv.")
+        if has_body and request.mimetype not in FILE_TYPES:
+            errors.abort(
+                415,
+                "Send the file as multipart/form-data (field `file`), text/csv "
+                "or application/json.",
+            )
         return None
     if has_body and not request.is_json:
         errors.abort(415, "Send the request body as application/json.")

@@ -180,6 +180,10 @@ def _muscles(description: str, example: list[str], least: int, **kwargs: Any) ->
 
 
 PRIMARY = "Muscles the exercise mainly works (at least one), in alphabetical order."
+PRIMARY_SHOWN = (
+    "Muscles the exercise mainly works, in alphabetical order: at least one, except for "
+    "an exercise an import made from a name grau did not know (none until you set them)."
+)
 SECONDARY = (
     "Muscles it also works, in alphabetical order. A muscle that is also primary is listed "
     "as primary only."
@@ -273,7 +277,8 @@ class Exercise(ServerTimestamps):
     system = SystemFlag()
     name = _name("Barbell Bench Press", dump_only=True)
     category = one_of(EXERCISE_CATEGORIES, dump_only=True, metadata=EXERCISE_CATEGORY)
-    primary_muscles = _primary(dump_only=True)
+    # At least one, but for an exercise an import made from a name grau did not know.
+    primary_muscles = _muscles(PRIMARY_SHOWN, ["glutes", "hamstrings"], 0, dump_only=True)
     secondary_muscles = _secondary(dump_only=True)
     equipment_ids = _equipment_ids(dump_only=True)
     laterality = one_of(LATERALITIES, dump_only=True, metadata=LATERALITY)

@@ -415,11 +415,18 @@ class OwnedService:
         return item
 
     def create(self, session: Session, user_id: uuid.UUID, data: Mapping[str, Any]) -> Any:
+        item = self.build(session, user_id, data)
+        commit(session, user_id, conflict=self.conflict)
+        return item
+
+    def build(self, session: Session, user_id: uuid.UUID, data: Mapping[str, Any]) -> Any:
+        """A new item from `data`, checked and added to the session, not committed: `create`
+        commits it at once, an import with many others."""
         item = self.model(user_id=user_id)
         self.assign(session, user_id, item, data)
         if self.check:
             self.check(item)
-        save(session, item, user_id, conflict=self.conflict)
+        session.add(item)
         return item
 
     def create_or_update(

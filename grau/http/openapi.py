@@ -271,6 +271,13 @@ FILES = {
         "maxLength": 20 * 1024 * 1024,
         "description": "A CSV file, as the app that wrote it exported it (UTF-8).",
     },
+    "GrauExportFile": {
+        "type": "object",
+        "maxProperties": 20,
+        "x-checked-as": "GrauExport",
+        "description": "A grau export, as GET /v1/export gave it (the GrauExport schema): "
+        "checked item by item when it is imported.",
+    },
     "FileUpload": {
         "type": "object",
         "properties": {

@@ -30,6 +30,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grau.catalog.models import Equipment, Exercise
 from grau.owned import KINDS, Kind
 
 FORMAT = "grau-export"
@@ -74,6 +75,20 @@ class Export:
             for item in batch:
                 yield kind.resource.dump(kind.shown(item))
 
+    def catalog(self) -> dict[str, dict[str, str]]:
+        """grau's catalog, id -> slug: what the items refer to there, for an import on
+        another server, whose catalog has the same slugs under other ids."""
+        return {
+            name: {
+                str(item_id): slug
+                for item_id, slug in self.session.execute(
+                    select(model.id, model.slug).where(model.user_id.is_(None))
+                )
+                if slug
+            }
+            for name, model in (("exercises", Exercise), ("equipment", Equipment))
+        }
+
     def profile(self) -> dict[str, Any]:
         kind = KINDS["profile"]
         user = self.session.get(kind.model, self.user_id)
@@ -88,6 +103,7 @@ class Export:
             "version": VERSION,
             "exported_at": self.exported_at.isoformat(),
             "profile": self.profile(),
+            "catalog": self.catalog(),
         }
         out = _Chunks()
         out.add(orjson.dumps(head)[:-1])  # the object stays open for the lists

@@ -17,7 +17,7 @@ gets the sets it did not have yet.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from grau.catalog.models import Exercise
 from grau.core import crud
 from grau.core.domain_errors import DomainError, Invalid
+from grau.owned import KINDS
 from grau.portability.matching import Matcher, normalize
 from grau.portability.models import ImportKey
 from grau.portability.records import Parsed, RowError, SetRecord, WorkoutRecord
@@ -35,7 +36,19 @@ from grau.workouts.models import Workout, WorkoutSet
 from grau.workouts.schemas import MAX_SEQUENCE, WorkoutSetCreate
 from grau.workouts.service import WORKOUT_SETS
 
-COUNTED = ("workouts", "workout_sets", "exercises")
+# What a report counts: every kind of item an import can make (a grau export has them all).
+COUNTED = (
+    "profile",
+    "body_stats",
+    "nutrition_entries",
+    "mood_tags",
+    "moods",
+    "equipment",
+    "exercises",
+    "workouts",
+    "workout_sets",
+    "plans",
+)
 MAX_ERRORS_SHOWN = 100  # a refusal lists this many row errors at the most
 KEYS_PER_QUERY = 500
 
@@ -58,6 +71,7 @@ class Report:
     variant: str
     dry_run: bool
     created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0))
+    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0))
     skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0))
     exercises: list[ExerciseMatch] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -65,18 +79,20 @@ class Report:
 
 class Refused(Invalid):
     """Rows with errors, and no `skip_errors`: nothing was imported. `errors` lists them
-    by line (`"line 12": [...]`), the first `MAX_ERRORS_SHOWN` of them."""
+    by line (`"line 12": [...]`), or by item in a grau export (`"workouts[3]": [...]`),
+    the first `MAX_ERRORS_SHOWN` of them."""
 
     def __init__(self, errors: Sequence[RowError]) -> None:
         by_line: dict[str, list[str]] = {}
         for error in errors[:MAX_ERRORS_SHOWN]:
-            by_line.setdefault(f"line {error.line}", []).append(error.message)
+            where = f"line {error.line}" if error.line is not None else str(error.item)
+            by_line.setdefault(where, []).append(error.message)
         if len(errors) > MAX_ERRORS_SHOWN:
             by_line["more"] = [f"{len(errors) - MAX_ERRORS_SHOWN} more rows have errors."]
         DomainError.__init__(
             self,
-            f"{len(errors)} rows of the file have errors, so nothing was imported: fix them, "
-            "or send on_error=skip to import the other rows.",
+            f"{len(errors)} rows or items of the file have errors, so nothing was imported: "
+            "fix them, or send on_error=skip to import the others.",
             errors=by_line,
         )
 
@@ -95,9 +111,14 @@ def import_workouts(
     if report.errors and not skip_errors:
         raise Refused(report.errors)
     exercises = _Exercises(session, user_id, report)
-    keys = _Keys(session, user_id, source, parsed.workouts)
+    wanted = []
     for record in parsed.workouts:
-        _import_workout(session, user_id, record, exercises, keys, report)
+        wanted.append(workout_key(record))
+        wanted.extend(set_key(workout_key(record), s) for s in record.sets)
+    keys = Keys(session, user_id, source, wanted)
+    last = last_sequences(session, keys.ids_of("workout"))
+    for record in parsed.workouts:
+        _import_workout(session, user_id, record, exercises, keys, last, report)
     if report.errors and not skip_errors:
         session.rollback()
         raise Refused(report.errors)
@@ -130,7 +151,8 @@ def _import_workout(
     user_id: uuid.UUID,
     record: WorkoutRecord,
     exercises: _Exercises,
-    keys: _Keys,
+    keys: Keys,
+    sequences: dict[uuid.UUID, int],
     report: Report,
 ) -> None:
     key = workout_key(record)
@@ -151,7 +173,7 @@ def _import_workout(
         keys.remember(key, "workout", workout_id)
         report.created["workouts"] += 1
     else:
-        last = keys.last_sequence(workout_id)
+        last = sequences.get(workout_id, 0)
         report.skipped["workouts"] += 1
     for set_record in record.sets:
         made = set_key(key, set_record)
@@ -256,23 +278,15 @@ class _Exercises:
         return exercise_id
 
 
-class _Keys:
-    """The items earlier imports from this source made, by key: a key whose item is gone
-    (deleted by the user since) is forgotten, so its row is imported again."""
+class Keys:
+    """The items earlier imports from one source made, by key (`models.ImportKey`). A key
+    whose item is gone (deleted by the user since) is forgotten, so its row is imported
+    again. `resource` is the changes feed's name of the item's kind (`grau.owned.KINDS`)."""
 
-    def __init__(
-        self, session: Session, user_id: uuid.UUID, source: str, workouts: Iterable[WorkoutRecord]
-    ) -> None:
+    def __init__(self, session: Session, user_id: uuid.UUID, source: str, wanted: list[str]):
         self.session, self.user_id, self.source = session, user_id, source
-        wanted = []
-        for record in workouts:
-            key = workout_key(record)
-            wanted.append(key)
-            wanted.extend(set_key(key, s) for s in record.sets)
-        self.items: dict[str, uuid.UUID] = {}
-        found: list[tuple[str, str, uuid.UUID]] = []
-        for start in range(0, len(wanted), KEYS_PER_QUERY):
-            chunk = wanted[start : start + KEYS_PER_QUERY]
+        found: list[Any] = []
+        for chunk in _chunks(wanted):
             found.extend(
                 session.execute(
                     select(ImportKey.key, ImportKey.resource, ImportKey.item_id).where(
@@ -284,44 +298,33 @@ class _Keys:
             )
         alive = self._alive(found)
         gone = [key for key, _, item_id in found if item_id not in alive]
-        for start in range(0, len(gone), KEYS_PER_QUERY):
+        for chunk in _chunks(gone):
             session.execute(
                 delete(ImportKey).where(
                     ImportKey.user_id == user_id,
                     ImportKey.source == source,
-                    ImportKey.key.in_(gone[start : start + KEYS_PER_QUERY]),
+                    ImportKey.key.in_(chunk),
                 )
             )
-        self.items = {key: item_id for key, _, item_id in found if item_id in alive}
-        self._last: dict[uuid.UUID, int] = {}
-        workout_ids = [i for k, r, i in found if r == "workout" and i in alive]
-        for start in range(0, len(workout_ids), KEYS_PER_QUERY):
-            self._last.update(
-                session.execute(
-                    select(WorkoutSet.workout_id, func.max(WorkoutSet.sequence))
-                    .where(WorkoutSet.workout_id.in_(workout_ids[start : start + KEYS_PER_QUERY]))
-                    .group_by(WorkoutSet.workout_id)
-                ).all()
-            )
+        self.items: dict[str, uuid.UUID] = {k: i for k, _, i in found if i in alive}
+        self._kinds = {k: r for k, r, i in found if i in alive}
 
-    def _alive(self, found: list[tuple[str, str, uuid.UUID]]) -> set[uuid.UUID]:
+    def ids_of(self, resource: str) -> list[uuid.UUID]:
+        """The ids of the items of one kind that keys name."""
+        return [self.items[k] for k, r in self._kinds.items() if r == resource]
+
+    def _alive(self, found: list[Any]) -> set[uuid.UUID]:
         alive: set[uuid.UUID] = set()
-        for resource, model in (("workout", Workout), ("workout_set", WorkoutSet)):
+        for resource in {r for _, r, _ in found}:
+            model = KINDS[resource].model
             ids = [item_id for _, r, item_id in found if r == resource]
-            for start in range(0, len(ids), KEYS_PER_QUERY):
-                chunk = ids[start : start + KEYS_PER_QUERY]
-                alive.update(
-                    self.session.scalars(
-                        select(model.id).where(model.user_id == self.user_id, model.id.in_(chunk))
-                    )
-                )
+            for chunk in _chunks(ids):
+                query = select(model.id).where(model.user_id == self.user_id, model.id.in_(chunk))
+                alive.update(self.session.scalars(query))
         return alive
 
     def item(self, key: str) -> uuid.UUID | None:
         return self.items.get(key)
-
-    def last_sequence(self, workout_id: uuid.UUID) -> int:
-        return self._last.get(workout_id, 0)
 
     def remember(self, key: str, resource: str, item_id: uuid.UUID) -> None:
         self.items[key] = item_id
@@ -334,3 +337,21 @@ class _Keys:
                 item_id=item_id,
             )
         )
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), KEYS_PER_QUERY):
+        yield values[start : start + KEYS_PER_QUERY]
+
+
+def last_sequences(session: Session, workout_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The highest set sequence of each of these workouts (those with sets)."""
+    last: dict[uuid.UUID, int] = {}
+    for chunk in _chunks(workout_ids):
+        query = (
+            select(WorkoutSet.workout_id, func.max(WorkoutSet.sequence))
+            .where(WorkoutSet.workout_id.in_(chunk))
+            .group_by(WorkoutSet.workout_id)
+        )
+        last.update((workout_id, sequence) for workout_id, sequence in session.execute(query))
+    return last

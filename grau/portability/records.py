@@ -83,8 +83,9 @@ class WorkoutRecord:
 
 @dataclass(frozen=True)
 class RowError:
-    line: int
+    line: int | None  # None: the file has no lines to speak of (a grau export: see `item`)
     message: str  # names the column and says why, e.g. "Reps: 'abc' is not a whole number."
+    item: str | None = None  # where in a grau export, e.g. "workouts[3].sets[2]"
 
 
 @dataclass(frozen=True)

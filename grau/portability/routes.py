@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 
@@ -23,6 +24,7 @@ from grau.portability.export import Export
 from grau.portability.hevy import parse_hevy
 from grau.portability.importer import Report, import_workouts
 from grau.portability.records import FormatError, Parsed
+from grau.portability.restore import import_export
 from grau.portability.strong import parse_strong
 
 log = logging.getLogger(__name__)
@@ -104,12 +106,14 @@ STRONG_SAMPLE = (
 # The file an import reads: a form's `file` field, or the whole body.
 UPLOAD = {
     "description": "The exported file: as the `file` field of a form "
-    "(multipart/form-data), or as the whole body (text/csv). At most IMPORT_MAX_MB "
-    "(20 MiB by default; 413 beyond).",
+    "(multipart/form-data), or as the whole body (text/csv for Strong and Hevy, "
+    "application/json for a grau export). At most IMPORT_MAX_MB (20 MiB by default; "
+    "413 beyond).",
     "required": True,
     "content": {
         "text/csv": {"schema": {"$ref": "#/components/schemas/CsvFile"}, "example": STRONG_SAMPLE},
         "multipart/form-data": {"schema": {"$ref": "#/components/schemas/FileUpload"}},
+        "application/json": {"schema": {"$ref": "#/components/schemas/GrauExportFile"}},
     },
 }
 
@@ -123,10 +127,14 @@ class Imports(MethodView):
     @errors(413, 415)
     @blp.doc(operationId="importData", requestBody=UPLOAD)
     def post(self, args: dict[str, Any]) -> Report:
-        """Import workouts from Strong or Hevy
+        """Import a grau export, or workouts from Strong or Hevy
 
-        Reads the CSV file another app exported (`source`) and adds its
-        workouts and sets, in one transaction. Times without an offset are
+        With `source=grau`, a grau export (`GET /v1/export`'s JSON) is brought
+        in whole: every item under a new id, what refers to grau's catalog
+        found by slug, the profile's preferences set; the same export again
+        adds only what is new. With `strong` or `hevy`, the CSV file the app
+        exported adds its workouts and sets. All in one transaction. Times
+        without an offset are
         read in the profile's time zone; weights keep their unit. Each
         exercise name is matched to one of yours, else to grau's catalog
         (exactly, by a known spelling of the app's, or by a close one), else
@@ -140,15 +148,12 @@ class Imports(MethodView):
         user = db().get(User, user_id)
         if user is None:  # deleted since the token was checked
             raise Unauthenticated("This account no longer exists.")
-        parsed = _parsed(args, text, ZoneInfo(user.timezone), user.weight_unit)
-        report = import_workouts(
-            db(),
-            user_id,
-            parsed,
-            source=args["source"],
-            dry_run=args["dry_run"],
-            skip_errors=args["on_error"] == "skip",
-        )
+        options = {"dry_run": args["dry_run"], "skip_errors": args["on_error"] == "skip"}
+        if args["source"] == "grau":
+            report = import_export(db(), user_id, _document(text), **options)
+        else:
+            parsed = _parsed(args, text, ZoneInfo(user.timezone), user.weight_unit)
+            report = import_workouts(db(), user_id, parsed, source=args["source"], **options)
         log.info(
             "import by %s from %s (%s%s): created %s, skipped %s, %d rows left out",
             user_id,
@@ -175,6 +180,13 @@ def _uploaded_text() -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid("file", "Not UTF-8 text: send the file as the app exported it.") from None
+
+
+def _document(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise Invalid("file", "Not JSON: a grau export is the JSON GET /v1/export gives.") from None
 
 
 def _parsed(args: dict[str, Any], text: str, zone: ZoneInfo, profile_unit: str) -> Parsed:

@@ -38,6 +38,27 @@ def _every(schema: type[Schema], what: str) -> fields.List:
     )
 
 
+def _slugs(what: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={
+            "description": f"Each of grau's {what}: its id on this server -> its slug, which "
+            "an import on another server finds it by.",
+            "example": {"9d1e5c3a-2b4f-4a6e-8c7d-1f0e2a3b4c5d": "barbell_bench_press"},
+        },
+    )
+
+
+class CatalogSlugs(Schema):
+    """grau's catalog items by id, with their slugs."""
+
+    COMPLETE = True
+
+    exercises = _slugs("exercises")
+    equipment = _slugs("equipment")
+
+
 class GrauExport(Schema):
     """Everything the user owns, each item as its own GET shows it."""
 
@@ -54,6 +75,10 @@ class GrauExport(Schema):
         }
     )
     profile = fields.Nested(User, metadata={"description": "The account and profile."})
+    catalog = fields.Nested(
+        "CatalogSlugs",
+        metadata={"description": "grau's catalog as the items refer to it: ids and slugs."},
+    )
     body_stats = _every(BodyStat, "Body stats")
     nutrition_entries = _every(NutritionEntry, "Nutrition entries")
     mood_tags = _every(MoodTag, "Mood tags")
@@ -66,7 +91,7 @@ class GrauExport(Schema):
 
 # ------------------------------------------------------------------------- imports
 
-IMPORT_SOURCES = ("strong", "hevy")
+IMPORT_SOURCES = ("grau", "strong", "hevy")
 MATCHES = ("own", "exact", "alias", "fuzzy", "created")
 
 
@@ -77,8 +102,9 @@ class ImportQuery(Schema):
         IMPORT_SOURCES,
         required=True,
         metadata={
-            "description": "The app the file was exported from: `strong` (Strong's CSV "
-            "export, any of its layouts) or `hevy` (Hevy's CSV export).",
+            "description": "What the file is: `grau` (a grau export, `GET /v1/export`'s "
+            "JSON), `strong` (Strong's CSV export, any of its layouts) or `hevy` (Hevy's "
+            "CSV export).",
             "example": "strong",
         },
     )
@@ -120,9 +146,16 @@ class ImportCounts(Schema):
 
     COMPLETE = True
 
+    profile = _count("The profile (1 if its preferences changed).")
+    body_stats = _count("Body stats.")
+    nutrition_entries = _count("Nutrition entries.")
+    mood_tags = _count("Mood tags.")
+    moods = _count("Moods.")
+    equipment = _count("Equipment of the user's own.")
+    exercises = _count("Exercises of the user's own.")
     workouts = _count("Workouts.")
     workout_sets = _count("Sets.")
-    exercises = _count("Exercises made as the user's own.")
+    plans = _count("Plans.")
 
 
 class ImportedExercise(Schema):
@@ -157,12 +190,23 @@ class ImportedExercise(Schema):
 
 
 class ImportRowError(Schema):
-    """A row left out, and why."""
+    """A row or item left out, and why."""
 
     COMPLETE = True
 
     line = fields.Integer(
-        metadata={"description": "Its line in the file (the header is line 1).", "example": 12}
+        allow_none=True,
+        metadata={
+            "description": "Its line in a CSV file (the header is line 1); null in a grau export.",
+            "example": 12,
+        },
+    )
+    item = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Where it is in a grau export, e.g. `workouts[3]`; null in a CSV file.",
+            "example": None,
+        },
     )
     message = fields.String(
         metadata={"description": "What is wrong.", "example": "Reps: 'abc' is not a whole number."}
@@ -177,13 +221,16 @@ class ImportReport(Schema):
     source = one_of(IMPORT_SOURCES, metadata={"description": "As asked.", "example": "strong"})
     variant = fields.String(
         metadata={
-            "description": "The file's layout, as read: `strong-comma`, `strong-semicolon`, "
-            "`strong-numbered`, `hevy-kg` or `hevy-lb`.",
+            "description": "The file's layout, as read: `grau-export-1`, `strong-comma`, "
+            "`strong-semicolon`, `strong-numbered`, `hevy-kg` or `hevy-lb`.",
             "example": "strong-comma",
         }
     )
     dry_run = fields.Boolean(metadata={"description": "Nothing was kept.", "example": False})
     created = fields.Nested(ImportCounts, metadata={"description": "Items made."})
+    updated = fields.Nested(
+        ImportCounts, metadata={"description": "Items changed (a grau export's profile)."}
+    )
     skipped = fields.Nested(
         ImportCounts, metadata={"description": "Rows an earlier import made already."}
     )
@@ -193,5 +240,5 @@ class ImportReport(Schema):
     )
     errors = fields.List(
         fields.Nested(ImportRowError),
-        metadata={"description": "Rows left out (with `on_error=skip`), by line."},
+        metadata={"description": "Rows or items left out (with `on_error=skip`)."},
     )

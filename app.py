@@ -106,7 +106,7 @@ def _openapi_config(app: Flask) -> dict[str, Any]:
 
 # Endpoints whose body is a file, not JSON.
 FILE_UPLOADS = {"portability.Imports"}
-FILE_TYPES = ("multipart/form-data", "text/csv", "application/json")
+FILE_TYPES = ("multipart/form-data", "application/octet-stream", "text/csv", "application/json")
 
 
 def _require_json_bodies() -> Any:

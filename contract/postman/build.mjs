@@ -441,7 +441,9 @@ class Builder {
 /** A request body that is a file with an example in the spec (a CSV to import): its type and text. */
 function fileExample(spec, o) {
   const content = deref(spec, o.op.requestBody)?.content ?? {};
-  const found = Object.entries(content).find(([type, media]) => type.startsWith('text/') && media.example);
+  const found = Object.entries(content).find(
+    ([type, media]) => !/json|form-data/.test(type) && typeof media.example === 'string',
+  );
   return found ? { type: found[0], example: found[1].example } : null;
 }
 

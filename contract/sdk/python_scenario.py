@@ -3,13 +3,15 @@
 Registers, logs in, then creates, lists, reads (plus a conditional read), updates with
 If-Match and deletes a body stat; a stale If-Match must come back as a typed 412
 `Problem`. Then an offline round: a sync from scratch, an offline push in one batch,
-and a delta sync that lists just what was pushed. Run by contract/sdk/check.sh
-(`make sdk-check`) with the client on PYTHONPATH.
+and a delta sync that lists just what was pushed; then a Strong export imported (as a
+form's file, then again as raw bytes, which adds nothing) and everything exported.
+Run by contract/sdk/check.sh (`make sdk-check`) with the client on PYTHONPATH.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 import os
 import sys
 import time
@@ -28,6 +30,7 @@ from grau_client.api.body_stats import (
     list_body_stats,
     update_body_stat,
 )
+from grau_client.api.portability import export_data, import_data
 from grau_client.api.sync import list_changes, run_batch
 from grau_client.api.users import create_user, delete_current_user
 from grau_client.models import (
@@ -40,16 +43,29 @@ from grau_client.models import (
     BodyStatPage,
     BodyStatUpdate,
     ChangesPage,
+    FileUpload,
+    GrauExport,
+    ImportReport,
     LoginRequest,
     Problem,
     TokenPair,
     User,
     UserCreate,
 )
-from grau_client.types import Response, Unset
+from grau_client.types import File, Response, Unset
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
+# A small Strong export (its comma layout): two workouts, five sets.
+STRONG_CSV = (
+    b"Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,"
+    b"Workout Notes,RPE\n"
+    b'2024-03-04 18:30:00,"Push",52m,"Bench Press (Barbell)",W,40,10,0,0,"","",\n'
+    b'2024-03-04 18:30:00,"Push",52m,"Bench Press (Barbell)",1,80,5,0,0,"","",8\n'
+    b'2024-03-04 18:30:00,"Push",52m,"Pull Up",1,0,8,0,0,"","",\n'
+    b'2024-03-06 07:15:00,"Run",31m,"Running",1,0,0,5,1860,"Easy pace","",\n'
+    b'2024-03-06 07:15:00,"Run",31m,"Plank",1,0,0,0,60,"","",\n'
+)
 TIMEOUT = httpx.Timeout(30.0)  # registration hashes with argon2id; allow a busy server
 
 
@@ -240,6 +256,31 @@ def scenario(base_url: str) -> None:
     data = upserts[0].data
     check(data is not None and data.additional_properties.get("note") == "edited offline", "data")
     ok("delta sync (list_changes with the cursor) -> just the pushed stat, as edited")
+
+    form = FileUpload(file=File(payload=io.BytesIO(STRONG_CSV), file_name="strong.csv"))
+    report = expect(
+        import_data.sync_detailed(client=client, body=form, source="strong"),
+        HTTPStatus.OK,
+        ImportReport,
+    )
+    made = (report.created.workouts, report.created.workout_sets)
+    check(made == (2, 5) and not report.errors, f"import: {made}, {report.errors}")
+    ok("import a Strong export (import_data, a form's file) -> 2 workouts, 5 sets")
+
+    raw = File(payload=io.BytesIO(STRONG_CSV), mime_type="application/octet-stream")
+    again = expect(
+        import_data.sync_detailed(client=client, body=raw, source="strong"),
+        HTTPStatus.OK,
+        ImportReport,
+    )
+    kept = (again.created.workouts, again.skipped.workouts, again.skipped.workout_sets)
+    check(kept == (0, 2, 5), f"import again: {kept}")
+    ok("the same file again (import_data, raw bytes) -> nothing new, 2 workouts skipped")
+
+    everything = expect(export_data.sync_detailed(client=client), HTTPStatus.OK, GrauExport)
+    sets = sum(len(workout.sets) for workout in everything.workouts)
+    check(everything.format_ == "grau-export" and sets == 5, f"export: {sets} sets")
+    ok("export everything (export_data) -> a grau-export with the imported workouts")
 
     response = delete_current_user.sync_detailed(client=client)
     check(response.status_code == HTTPStatus.NO_CONTENT, f"account delete: {response.status_code}")

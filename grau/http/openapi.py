@@ -266,17 +266,11 @@ FILES = {
         "maxLength": 2**31,
         "description": "A ZIP archive.",
     },
-    "CsvFile": {
+    "ExportFile": {
         "type": "string",
+        "format": "binary",
         "maxLength": 20 * 1024 * 1024,
-        "description": "A CSV file, as the app that wrote it exported it (UTF-8).",
-    },
-    "GrauExportFile": {
-        "type": "object",
-        "maxProperties": 20,
-        "x-checked-as": "GrauExport",
-        "description": "A grau export, as GET /v1/export gave it (the GrauExport schema): "
-        "checked item by item when it is imported.",
+        "description": "A file another app (or grau) exported, as it was written (UTF-8).",
     },
     "FileUpload": {
         "type": "object",

@@ -106,14 +106,16 @@ STRONG_SAMPLE = (
 # The file an import reads: a form's `file` field, or the whole body.
 UPLOAD = {
     "description": "The exported file: as the `file` field of a form "
-    "(multipart/form-data), or as the whole body (text/csv for Strong and Hevy, "
-    "application/json for a grau export). At most IMPORT_MAX_MB (20 MiB by default; "
-    "413 beyond).",
+    "(multipart/form-data), or as the whole body (application/octet-stream; text/csv and, "
+    "for a grau export, application/json are read the same way). At most IMPORT_MAX_MB "
+    "(20 MiB by default; 413 beyond).",
     "required": True,
     "content": {
-        "text/csv": {"schema": {"$ref": "#/components/schemas/CsvFile"}, "example": STRONG_SAMPLE},
         "multipart/form-data": {"schema": {"$ref": "#/components/schemas/FileUpload"}},
-        "application/json": {"schema": {"$ref": "#/components/schemas/GrauExportFile"}},
+        "application/octet-stream": {
+            "schema": {"$ref": "#/components/schemas/ExportFile"},
+            "example": STRONG_SAMPLE,
+        },
     },
 }
 

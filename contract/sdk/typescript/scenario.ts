@@ -3,7 +3,9 @@
  * the grau at GRAU_BASE_URL: register, log in, then create, list, read, update
  * (If-Match) and delete a body stat, plus a stale If-Match that must surface as
  * a typed 412 problem; then an offline round: a sync from scratch, an offline
- * push in one batch, and a delta sync. Run by contract/sdk/check.sh (`make sdk-check`).
+ * push in one batch, and a delta sync; then a Strong export imported twice (the
+ * second adds nothing) and everything exported. Run by contract/sdk/check.sh
+ * (`make sdk-check`).
  */
 import {
   Api,
@@ -167,6 +169,34 @@ async function scenario(): Promise<void> {
     const seen = upserts.map((c) => `${c.resource} ${c.id}`);
     assertEqual(JSON.stringify(seen), JSON.stringify([`body_stat ${offlineId}`]), "upserts");
     assertEqual(upserts[0]?.data?.note, "edited offline", "note");
+  });
+
+  const strongCsv = [
+    "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,Workout Notes,RPE",
+    '2024-03-04 18:30:00,"Push",52m,"Bench Press (Barbell)",1,80,5,0,0,"","",8',
+    '2024-03-04 18:30:00,"Push",52m,"Pull Up",1,0,8,0,0,"","",',
+    '2024-03-06 07:15:00,"Run",31m,"Running",1,0,0,5,1860,"Easy pace","",',
+    "",
+  ].join("\n");
+  const upload = () => ({ file: new File([strongCsv], "strong.csv", { type: "text/csv" }) });
+
+  await step("import a Strong export (POST /v1/imports) -> 2 workouts, 3 sets", async () => {
+    const res = await api.v1.importData({ source: "strong" }, upload());
+    assertEqual(res.data.created.workouts, 2, "workouts");
+    assertEqual(res.data.created.workout_sets, 3, "sets");
+    assertEqual(res.data.errors.length, 0, "errors");
+  });
+
+  await step("the same file again -> nothing new, both workouts skipped", async () => {
+    const res = await api.v1.importData({ source: "strong" }, upload());
+    assertEqual(res.data.created.workouts, 0, "created");
+    assertEqual(res.data.skipped.workouts, 2, "skipped");
+  });
+
+  await step("export everything (GET /v1/export) -> the imported workouts", async () => {
+    const res = await api.v1.exportData();
+    assertEqual(res.data.format, "grau-export", "format");
+    assertEqual(res.data.workouts.reduce((n, w) => n + w.sets.length, 0), 3, "sets");
   });
 
   await step("delete the account -> 204", async () => {

@@ -361,3 +361,13 @@ def test_the_documented_example_imports(client, user):
     assert report.status_code == 200, report.json
     created = report.json["created"]
     assert (created["workouts"], created["workout_sets"], created["exercises"]) == (2, 5, 1)
+
+
+def test_a_file_of_more_rows_than_an_import_reads_is_a_413(client, user, monkeypatch):
+    monkeypatch.setattr("grau.portability.records.MAX_ROWS", 100)
+
+    refused = upload(client, user, "strong_comma.csv")
+
+    assert refused.status_code == 413
+    assert "100 rows" in refused.json["detail"]
+    assert workouts(client, user) == []

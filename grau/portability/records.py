@@ -99,6 +99,10 @@ class FormatError(ValueError):
     """The file as a whole is not the format asked for; the message says what was expected."""
 
 
+class TooManyRows(FormatError):
+    """The file has more rows than an import reads (`MAX_ROWS`)."""
+
+
 # ------------------------------------------------------------------ sniffing
 
 
@@ -156,7 +160,7 @@ def read_rows(text: str, delimiter: str) -> tuple[list[str], Iterator[Row]]:
                     continue
                 seen += 1
                 if seen > MAX_ROWS:
-                    raise FormatError(f"The file has more than {MAX_ROWS:,} rows.")
+                    raise TooManyRows(f"The file has more than {MAX_ROWS:,} rows.")
                 # A note written on Windows keeps "\r\n" inside its quotes; one line end is "\n".
                 by_name = {
                     name: cell.strip().replace("\r\n", "\n")

@@ -15,6 +15,7 @@ from flask.views import MethodView
 from grau.accounts.models import User
 from grau.core.domain_errors import Invalid, Unauthenticated
 from grau.db.session import db, snapshot
+from grau.http.errors import abort
 from grau.http.extensions import Blueprint
 from grau.http.openapi import errors
 from grau.http.ratelimit import rate_limited
@@ -23,7 +24,7 @@ from grau.portability import schemas
 from grau.portability.export import Export
 from grau.portability.hevy import parse_hevy
 from grau.portability.importer import Report, import_workouts
-from grau.portability.records import FormatError, Parsed
+from grau.portability.records import FormatError, Parsed, TooManyRows
 from grau.portability.restore import import_export
 from grau.portability.strong import parse_strong
 
@@ -108,7 +109,7 @@ UPLOAD = {
     "description": "The exported file: as the `file` field of a form "
     "(multipart/form-data), or as the whole body (application/octet-stream; text/csv and, "
     "for a grau export, application/json are read the same way). At most IMPORT_MAX_MB "
-    "(20 MiB by default; 413 beyond).",
+    "(20 MiB by default) and 50,000 rows: 413 beyond.",
     "required": True,
     "content": {
         "multipart/form-data": {"schema": {"$ref": "#/components/schemas/FileUpload"}},
@@ -197,5 +198,7 @@ def _parsed(args: dict[str, Any], text: str, zone: ZoneInfo, profile_unit: str) 
             return parse_hevy(text, zone)
         unit = args.get("weight_unit") or (profile_unit if profile_unit == "lb" else "kg")
         return parse_strong(text, zone, unit)
+    except TooManyRows as large:
+        abort(413, f"{large} Split it, or import a newer export after an older one.")
     except FormatError as wrong:
         raise Invalid("file", str(wrong)) from None

@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded coverage docs-assets clean \
-	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers
+	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers bench-export
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -140,6 +140,9 @@ bench-smoke: install ## The benchmark in miniature (CI: it runs and every reques
 
 bench-servers: install ## Which WSGI server and worker model serves grau cheapest (~3 min; bench/servers.md)
 	$(PY) -m bench.servers
+
+bench-export: install ## How fast and lean GET /v1/export is for a 10-year, 50,000-set account (~1 min; bench/export.md)
+	$(PY) -m bench.export
 
 live: install ## Serve grau as production does (grau.server, fresh PostgreSQL database, Redis) until Ctrl-C
 	$(BIN)/python scripts/live_stack.py --serve

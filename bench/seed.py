@@ -132,25 +132,36 @@ def password_hash() -> str:
     ).hash(PASSWORD)
 
 
-def seed(database_url: str, *, users: int, days: int = DAYS) -> dict[str, int]:
-    """Fill a migrated, catalog-seeded database; return the row count per table."""
+def seed(
+    database_url: str,
+    *,
+    users: int,
+    days: int = DAYS,
+    statements: tuple[tuple[str, str], ...] = STATEMENTS,
+    **params: int,
+) -> dict[str, int]:
+    """Fill a migrated, catalog-seeded database; return the row count per table.
+
+    Another dataset (bench/export.py's) passes its own `statements`, which may bind
+    %(users)s, %(days)s, %(hash)s, %(sets)s, %(last_sets)s and the `params` it adds."""
     import psycopg
 
-    params = {
+    bound = {
         "users": users,
         "days": days,
         "hash": password_hash(),
         "sets": SETS_PER_WORKOUT,
         "last_sets": SETS_IN_LAST_WORKOUT,
+        **params,
     }
     counts: dict[str, int] = {}
     with psycopg.connect(database_url, autocommit=True) as conn:
-        for table, sql in STATEMENTS:
-            counts[table] = conn.execute(sql, params).rowcount
+        for table, sql in statements:
+            counts[table] = conn.execute(sql, bound).rowcount
         # VACUUM too, not only ANALYZE: otherwise autovacuum picks the fresh tables
         # up during the first measured runs, and the visibility map it sets lets
         # the list counts use index-only scans, as on a database in service.
-        for table, _ in STATEMENTS:
+        for table, _ in statements:
             conn.execute(f"VACUUM (ANALYZE) {table}")
     return counts
 

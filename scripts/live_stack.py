@@ -105,10 +105,11 @@ def _admin(sql: str) -> None:
 
 
 @contextlib.contextmanager
-def fresh_database() -> Iterator[str]:
+def fresh_database(prefix: str = "grau_live") -> Iterator[str]:
+    """A new, empty database `<prefix>_<random>` (its URL), dropped afterwards."""
     from sqlalchemy import make_url
 
-    name = f"grau_live_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     _admin(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(DATABASE_SERVER).set(database=name).render_as_string(hide_password=False)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 import zipfile
 from typing import Any
 
 import pytest
 from conftest import WEIGHT
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from test_conformance import OWNED, Items
 
 from grau.portability.export import CSV_FILES, columns
+from grau.workouts.models import WorkoutSet
 
 # The document's list for each resource of the conformance suite (sets: in their workout).
 LISTS = {
@@ -192,3 +195,23 @@ def test_a_moods_tags_are_one_cell_of_ids(client, user):
     row = unzipped(export(client, user, format="csv"))["moods"][0]
 
     assert sorted(row["tag_ids"].split(";")) == sorted(tags)
+
+
+def test_a_zip_reads_each_set_once(client, user):
+    """workouts.csv has no column for a workout's sets: only workout_sets.csv reads them."""
+    sets = Items(client, OWNED["workout set"], user)
+    for _ in range(3):
+        sets.make()
+    loaded: list[Any] = []
+
+    def count(item: Any, _context: Any) -> None:
+        loaded.append(item.id)
+
+    event.listen(WorkoutSet, "load", count)
+    try:
+        rows = unzipped(export(client, user, format="csv"))["workout_sets"]
+    finally:
+        event.remove(WorkoutSet, "load", count)
+
+    assert len(rows) == 3
+    assert sorted(loaded) == sorted(uuid.UUID(row["id"]) for row in rows)

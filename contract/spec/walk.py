@@ -155,10 +155,13 @@ class Spec:
         return needed
 
     def body_schema(self, op: Operation) -> dict[str, Any] | None:
+        """The JSON body's schema; None for an operation without one, or whose body is a
+        file (an import's upload)."""
         body = op.raw.get("requestBody")
         if not body:
             return None
-        return self.resolve(body)["content"]["application/json"]["schema"]
+        media = self.resolve(body)["content"].get("application/json")
+        return media["schema"] if media else None
 
     def success_schema(self, op: Operation) -> dict[str, Any] | None:
         for status in ("200", "201"):

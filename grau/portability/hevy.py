@@ -25,16 +25,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import grau.portability.records as records
-from grau.portability.records import (
-    Cell,
-    CellError,
-    Collector,
-    FormatError,
-    Parsed,
-    SetFields,
-    WorkoutFields,
-    check,
-)
+from grau.portability.records import CellError, FormatError, check
 
 REQUIRED = ("title", "start_time", "exercise_title", "set_type", "reps")
 KINDS = {"normal": "normal", "warmup": "warmup", "dropset": "dropset", "failure": "failure"}
@@ -62,7 +53,7 @@ MONTHS = {
 _TIME = re.compile(r"^(\d{1,2}) ([^\W\d_]+)\.? (\d{4}),? (\d{1,2}):(\d{2})$")
 
 
-def parse_hevy(text: str, tz: ZoneInfo) -> Parsed:
+def parse_hevy(text: str, tz: ZoneInfo) -> records.Parsed:
     """Workouts from a Hevy CSV export, its local times read in `tz`."""
     if records.sniff(text) == "strong":
         raise FormatError("This is a Strong export, not a Hevy one.")
@@ -82,7 +73,7 @@ def parse_hevy(text: str, tz: ZoneInfo) -> Parsed:
     distance_column, distance_unit = (
         ("distance_miles", "mi") if "distance_miles" in names else ("distance_km", "km")
     )
-    collector = Collector()
+    collector = records.Collector()
     for row in rows:
         if row.count != len(header):
             message = f"The row has {row.count} fields; the header names {len(header)}."
@@ -112,12 +103,14 @@ def parse_hevy(text: str, tz: ZoneInfo) -> Parsed:
         if problems or workout is None or exercise is None or kind is None:
             collector.error(row.line, problems)
             continue
-        one = SetFields(exercise, reps, weight, weight_unit, distance, secs, rpe, kind, note)
+        one = records.SetFields(
+            exercise, reps, weight, weight_unit, distance, secs, rpe, kind, note
+        )
         collector.add((cell("start_time"), cell("title")), row.line, workout, one)
     return collector.parsed(f"hevy-{weight_unit}")
 
 
-def _workout(cell: Cell, tz: ZoneInfo, problems: list[str]) -> WorkoutFields | None:
+def _workout(cell: records.Cell, tz: ZoneInfo, problems: list[str]) -> records.WorkoutFields | None:
     name = check(problems, records.name, "title", cell("title"), records.MAX_WORKOUT_NAME)
     started = check(problems, _local_time, "start_time", cell("start_time"), tz)
     ended = None
@@ -128,7 +121,7 @@ def _workout(cell: Cell, tz: ZoneInfo, problems: list[str]) -> WorkoutFields | N
     note = check(problems, records.note, "description", _unescape(cell("description")))
     if name is None or started is None:
         return None
-    return WorkoutFields(name, started, ended, note)
+    return records.WorkoutFields(name, started, ended, note)
 
 
 def _unescape(text: str) -> str:

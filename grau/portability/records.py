@@ -106,7 +106,7 @@ class TooManyRows(FormatError):
 # ------------------------------------------------------------------ sniffing
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
     return text.lstrip("\ufeff").split("\n", 1)[0].strip("\r")
 
 
@@ -118,7 +118,7 @@ def _header_names(line: str) -> set[str]:
 
 def sniff(text: str) -> str | None:
     """Which app wrote an export, from its header alone: "strong", "hevy", or None."""
-    names = _header_names(_first_line(text))
+    names = _header_names(first_line(text))
     if {"exercise_title", "start_time", "set_type"} <= names:
         return "hevy"
     if {"date", "exercise name", "set order"} <= names:

@@ -62,7 +62,7 @@ def parse_strong(text: str, tz: ZoneInfo, weight_unit: str = "kg") -> Parsed:
     used where the file does not say."""
     if weight_unit not in ("kg", "lb"):
         raise ValueError(f"weight_unit must be 'kg' or 'lb', not {weight_unit!r}")
-    line = records._first_line(text)
+    line = records.first_line(text)
     if records.sniff(text) == "hevy":
         raise FormatError("This is a Hevy export, not a Strong one.")
     delimiter = ";" if line.count(";") > line.count(",") else ","

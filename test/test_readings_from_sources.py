@@ -183,3 +183,16 @@ def test_a_push_that_updates_is_in_the_changes_feed_once(client, user, url):
     later = client.get("/v1/changes", query_string={"cursor": cursor}, headers=user.headers)
     assert (changed.status_code, unchanged.status_code) == (200, 200)
     assert [c["data"]["id"] for c in later.json["changes"]] == [changed.json["id"]]
+
+
+@URLS
+def test_a_null_source_is_refused_as_its_schema_says(client, user, url):
+    """JSON Schema's dependentRequired counts a sent null as present: the schema says a
+    create's source is a string, so `{"source": null, "external_id": ...}` is a 422 there
+    too, naming source."""
+    body = {**reading(url, external_id=None), "source": None, "external_id": "HK-9"}
+
+    refused = push(client, user, url, body)
+
+    assert refused.status_code == 422
+    assert "source" in refused.json["errors"]

@@ -113,7 +113,9 @@ class MeasurementFields:
         metadata = {"description": description or stated}
         if description is None:  # a filter has none: Swagger UI would fill it in
             metadata["example"] = "apple_health"
-        kwargs.setdefault("allow_none", description is None)  # a filter names one
+        # Shown as null when not said; a create that sends one sends a string (an
+        # `external_id` needs it: JSON Schema's dependentRequired counts a null as sent).
+        kwargs.setdefault("allow_none", bool(kwargs.get("dump_only")))
         return Text(
             max_length=32,
             validate=FullMatch(SOURCE_PATTERN, error="Lowercase letters, digits and _."),

@@ -119,7 +119,7 @@ def test_an_export_imported_into_a_new_account_exports_the_same(client, user, ot
 
     report = restore(client, other_user, original)
 
-    assert report.status_code == 200, report.json
+    assert report.status_code == 200, report.json.get("errors")
     assert report.json["errors"] == []
     again = export(client, other_user)
     assert comparable(again) == comparable(original)
@@ -181,7 +181,7 @@ def test_catalog_references_are_found_by_slug_on_another_server(client, user, ot
 
     report = restore(client, other_user, elsewhere)
 
-    assert report.status_code == 200, report.json
+    assert report.status_code == 200, report.json.get("errors")
     assert comparable(export(client, other_user)) == comparable(original)
 
 
@@ -303,3 +303,17 @@ def test_the_export_is_not_changed_by_reading_it(client, user):
     first = export(client, user)
 
     assert comparable(copy.deepcopy(first)) == comparable(export(client, user))
+
+
+def test_a_newer_export_adds_the_sets_a_workout_gained(client, user, other_user):
+    one_of_each(client, user)
+    restore(client, other_user, export(client, user))
+    workout = export(client, user)["workouts"][-1]  # the one that holds the set
+    sets_url = f"/v1/workouts/{workout['id']}/sets"
+    exercise = workout["sets"][0]["exercise_id"]
+    client.post(sets_url, json={"exercise_id": exercise, "reps": 3}, headers=user.headers)
+
+    report = restore(client, other_user, export(client, user)).json
+
+    assert (report["created"]["workout_sets"], report["skipped"]["workout_sets"]) == (1, 1)
+    assert comparable(export(client, other_user)) == comparable(export(client, user))

@@ -35,6 +35,7 @@ from grau.catalog.models import Equipment, Exercise
 from grau.catalog.schemas import EquipmentCreate, ExerciseCreate
 from grau.core import crud
 from grau.core.domain_errors import DomainError, Invalid, Unauthenticated
+from grau.db.model import utcnow
 from grau.moods.schemas import MoodCreate, MoodTagCreate
 from grau.nutrition.schemas import NutritionEntryCreate
 from grau.owned import KINDS
@@ -42,8 +43,8 @@ from grau.plans.schemas import PlanCreate
 from grau.portability.export import FORMAT, PARTS, VERSION
 from grau.portability.importer import Keys, Refused, Report
 from grau.portability.records import RowError
-from grau.workouts.models import WorkoutSet
-from grau.workouts.schemas import WorkoutCreate, WorkoutSetCreate
+from grau.workouts.models import Workout, WorkoutSet
+from grau.workouts.schemas import MAX_SEQUENCE, WorkoutCreate, WorkoutSetCreate
 from grau.workouts.service import WORKOUT_SETS
 
 SOURCE = "grau"
@@ -80,6 +81,7 @@ def import_export(
     report = Report(SOURCE, f"{FORMAT}-{VERSION}", dry_run)
     parts = {name: _items(document, name) for name, _ in PARTS}
     wanted = [f"{name}:{item.get('id')}" for name, items in parts.items() for item in items]
+    wanted += [set_key(s) for workout in parts["workouts"] for s in _sets_of(workout)]
     restore = _Restore(session, user_id, report, Keys(session, user_id, SOURCE, wanted))
     restore.catalog_from(document.get("catalog"))
     restore.profile(document.get("profile"))
@@ -94,6 +96,15 @@ def import_export(
     else:
         crud.commit(session, user_id)
     return report
+
+
+def set_key(shown: Mapping[str, Any]) -> str:
+    return f"workout_sets:{shown.get('id')}"
+
+
+def _sets_of(workout: Mapping[str, Any]) -> list[dict[str, Any]]:
+    sets = workout.get("sets") or []
+    return [s for s in sets if isinstance(s, dict)] if isinstance(sets, list) else []
 
 
 def _check_format(document: Any) -> None:
@@ -120,6 +131,8 @@ def loadable(schema: ma.Schema, shown: Mapping[str, Any]) -> dict[str, Any]:
         if key not in shown:
             continue
         value = shown[key]
+        if value is None and not field.allow_none:
+            continue  # shown as null where nothing was sent: send nothing
         inner = field.inner if isinstance(field, fields.List) else field
         if isinstance(inner, fields.Nested) and value is not None:
             nested: ma.Schema = inner.schema
@@ -190,7 +203,7 @@ class _Restore:
             self.new_ids[original] = existing
             self.report.skipped[name] += 1
             if name == "workouts":
-                self.report.skipped["workout_sets"] += len(shown.get("sets") or [])
+                self._new_sets(where, existing, _sets_of(shown))
             return
         try:
             data = self._pointed(name, loadable(CREATES[name], shown))
@@ -206,34 +219,69 @@ class _Restore:
             self._refused(where, invalid.normalized_messages())
             return
         try:
-            sets = self._sets(where, shown.get("sets")) if name == "workouts" else []
+            sets = self._sets(_sets_of(shown)) if name == "workouts" else []
             made = KINDS[kind].service.build(self.session, self.user_id, values)
         except (DomainError, Unresolved, ma.ValidationError) as refused:
             self._refused(where, _messages(refused))
             return
-        for workout_set in sets:
-            workout_set.workout_id = made.id
-            self.session.add(workout_set)
+        for set_shown, workout_set in sets:
+            self._add_set(made.id, set_shown, workout_set)
         self.new_ids[original] = made.id
         if name == "exercises":
             self.exercises.add(made.id)
         self.keys.remember(key, kind, made.id)
         self.report.created[name] += 1
-        self.report.created["workout_sets"] += len(sets)
 
-    def _sets(self, where: str, shown: Any) -> list[WorkoutSet]:
-        """A new workout's sets, as the export shows them (their sequence kept), checked
-        by a set's own rules before anything of the workout is added."""
+    def _sets(self, shown: list[dict[str, Any]]) -> list[tuple[dict[str, Any], WorkoutSet]]:
+        """Sets as the export shows them (their sequence kept), each checked by a set's own
+        rules before anything of its workout is added."""
         made = []
-        for index, set_shown in enumerate(shown or []):
+        for index, set_shown in enumerate(shown):
             data = self._pointed("sets", loadable(SET_CREATE, set_shown))
             values = SET_CREATE.load(data)
             if values["exercise_id"] not in self.exercises:
                 raise Unresolved(f"sets[{index}].exercise_id: not an exercise here.")
             workout_set = WorkoutSet(user_id=self.user_id, **values)
             WORKOUT_SETS.check(workout_set)  # type: ignore[misc]
-            made.append(workout_set)
+            made.append((set_shown, workout_set))
         return made
+
+    def _new_sets(self, where: str, workout_id: uuid.UUID, shown: list[dict[str, Any]]) -> None:
+        """The sets a workout imported before did not have then (a newer export): added
+        after its last set where their sequence is taken (by a set added here since)."""
+        new = [s for s in shown if self.keys.item(set_key(s)) is None]
+        self.report.skipped["workout_sets"] += len(shown) - len(new)
+        if not new:
+            return
+        try:
+            sets = self._sets(new)
+        except (Unresolved, ma.ValidationError, DomainError) as refused:
+            self._refused(where, _messages(refused))
+            return
+        taken = set(
+            self.session.scalars(
+                select(WorkoutSet.sequence).where(WorkoutSet.workout_id == workout_id)
+            )
+        )
+        for set_shown, workout_set in sets:
+            if workout_set.sequence is None or workout_set.sequence in taken:
+                workout_set.sequence = max(taken, default=0) + 1
+            if workout_set.sequence > MAX_SEQUENCE:
+                self._refused(where, {"sets": [f"A workout holds at most {MAX_SEQUENCE} sets."]})
+                return
+            taken.add(workout_set.sequence)
+            self._add_set(workout_id, set_shown, workout_set)
+        workout = self.session.get(Workout, workout_id)
+        if workout is not None:  # its version moves with its sets, as a set's create moves it
+            workout.updated_at = utcnow()
+
+    def _add_set(
+        self, workout_id: uuid.UUID, shown: Mapping[str, Any], workout_set: WorkoutSet
+    ) -> None:
+        workout_set.id, workout_set.workout_id = uuid.uuid4(), workout_id
+        self.session.add(workout_set)
+        self.keys.remember(set_key(shown), "workout_set", workout_set.id)
+        self.report.created["workout_sets"] += 1
 
     def _pointed(self, name: str, data: dict[str, Any]) -> dict[str, Any]:
         """`data` with what it refers to pointed at the items here."""

@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request, Response, request, send_from_directory
+from flask import Flask, Request, Response, redirect, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface, SessionMixin
 from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 import grau
 from grau.accounts.routes import auth_blp, users_blp
@@ -53,8 +54,17 @@ DEFAULT_BLUEPRINTS: tuple[Blueprint, ...] = (
 )
 
 API_DESCRIPTION = """\
-grau is an open-source backend for fitness tracking, for mobile and web apps:
-people log their body stats (weight, height, body fat, girths) over time.
+grau is an open-source backend for fitness tracking, for mobile and web apps.
+People log their **body stats** (weight, height, body fat, girths) and read
+them summed up per day, week or month; **moods**, labelled with their own
+**mood tags**; **nutrition entries** (water, energy, nutrients) with daily
+totals; and **workouts** with their sets, of **exercises** and **equipment**
+from grau's catalog or their own (with each exercise's progress); and keep
+**plans** of what to train. **Sync:** an app keeps an offline copy through
+the changes feed (`GET /v1/changes`) and pushes its offline writes in one
+batch. **Portability:** people bring their history in from Strong, Hevy or
+another grau (`POST /v1/imports`) and take all of it with them
+(`GET /v1/export`).
 
 **Auth:** register with `POST /v1/users`, log in with `POST /v1/auth/login`,
 then send `Authorization: Bearer <access_token>`. Refresh with
@@ -173,6 +183,11 @@ class GrauFlask(Flask):
         return self.async_to_sync(func) if is_async else func
 
 
+def _home() -> WerkzeugResponse:
+    """`/`: a visitor (a browser, someone trying the API by hand) is sent to the docs."""
+    return redirect("docs", code=302)
+
+
 def _favicon() -> Response:
     return send_from_directory(
         Path(grau.__file__).parent / "static",
@@ -209,6 +224,7 @@ def create_app(
     ratelimit.init_app(app)
     app.before_request(_require_json_bodies)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
+    app.add_url_rule("/", "home", _home)
     app.cli.add_command(grau_cli)
 
     api = GrauApi(app)

@@ -85,3 +85,19 @@ def test_swagger_ui_bundle_is_version_5(client: FlaskClient) -> None:
     assert versions, "no PACKAGE_VERSION in the Swagger UI bundle"
     # Swagger UI 4 cannot render OpenAPI 3.1 ("Unable to render this definition").
     assert {major for major, _, _ in versions} == {b"5"}, versions
+
+
+def test_the_root_sends_a_visitor_to_the_docs(client):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "docs"  # relative: right behind any path prefix
+    assert client.get("/" + response.headers["Location"]).status_code == 200
+
+
+def test_the_api_description_names_every_resource(app):
+    described = app.extensions["grau.api"].spec.to_dict()["info"]["description"].lower()
+    for tag in app.extensions["grau.api"].spec.to_dict()["tags"]:
+        if tag["name"] in ("Health", "Auth", "Users"):
+            continue  # the service itself, and the account the Auth paragraph explains
+        assert tag["name"].lower() in described, tag["name"]

@@ -195,7 +195,7 @@ class Builder {
 
   parameterValue(p) {
     const s = deref(this.spec, p.schema) ?? {};
-    const value = p.example ?? s.example ?? s.default;
+    const value = p.example ?? s.example ?? s.default ?? s.enum?.[0];
     return value === undefined ? `<${s.format ?? s.type ?? 'value'}>` : String(value);
   }
 

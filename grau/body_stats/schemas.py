@@ -90,7 +90,7 @@ BodyStatPage = page_schema(BodyStat, "BodyStatPage")
 class BodyStatQuery(PageArgs):
     """Filters and order for the body stat list."""
 
-    type = STAT.type()
+    type = STAT.type("Only stats of this type.")
     source = STAT.source("Only readings from this source.")
     recorded_from = Timestamp(
         bounded=False, metadata={"description": "Only stats recorded at or after this moment."}
@@ -116,12 +116,12 @@ class BodyStatReadQuery(Schema):
     )
 
 
-def _summary_date(description: str, **kwargs: object) -> fields.Date:
+def _summary_date(description: str, example: str, **kwargs: object) -> fields.Date:
     return fields.Date(
         validate=validate.Range(min=EARLIEST_DATE, max=LATEST_DATE),
         metadata={
             "description": f"{description} Between {EARLIEST_DATE} and {LATEST_DATE}.",
-            "example": "2026-11-01",
+            "example": example,
         },
         **kwargs,  # type: ignore[arg-type]
     )
@@ -142,11 +142,13 @@ class BodyStatSummaryQuery(Schema):
     )
     date_from = _summary_date(
         "Only stats recorded on or after this local date (the user's time zone).",
+        "2026-11-01",
         data_key="from",
     )
     date_to = _summary_date(
         "Only stats recorded on or before this local date; at most "
         f"{MAX_SPAN.days} days after `from`.",
+        "2026-11-30",  # a month: the examples sum up something, not an empty day
         data_key="to",
     )
     unit = _read_unit(

@@ -69,11 +69,12 @@ class MeasurementFields:
             "then": {"properties": {"unit": {"enum": list(measure.units)}}, "allOf": by_unit},
         }
 
-    def type(self, **kwargs: Any) -> fields.String:
+    def type(self, description: str | None = None, **kwargs: Any) -> fields.String:
+        """The type; with `description`, a list's filter, which has no example: Swagger UI
+        would fill it in, and a first "Try it out" would list one type only."""
+        metadata = {"description": description} if description else self.type_metadata
         return fields.String(
-            validate=validate.OneOf(tuple(self.measures.types)),
-            metadata=self.type_metadata,
-            **kwargs,
+            validate=validate.OneOf(tuple(self.measures.types)), metadata=metadata, **kwargs
         )
 
     def value(self, **kwargs: Any) -> fields.Float:

@@ -99,7 +99,7 @@ def _read_unit_field() -> fields.String:
 class NutritionEntryQuery(PageArgs):
     """Filters, order and display unit for the nutrition entry list."""
 
-    type = AMOUNT.type()
+    type = AMOUNT.type("Only entries of this type.")
     source = AMOUNT.source("Only readings from this source.")
     recorded_from = Timestamp(
         bounded=False, metadata={"description": "Only entries recorded at or after this moment."}
@@ -142,7 +142,7 @@ class NutritionDailyTotalsQuery(Schema):
     end = _day_field(
         "to", f"Last local day, included: not before `from`, at most {MAX_SPAN_DAYS} days after it."
     )
-    type = AMOUNT.type()
+    type = AMOUNT.type("Only this type.")
 
     @ma.validates_schema
     def _span(self, data: dict[str, Any], **_: Any) -> None:

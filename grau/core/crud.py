@@ -447,11 +447,7 @@ class OwnedService:
             return self.create(session, user_id, data), True
         changes = {name: value for name, value in data.items() if name != "id"}
         if any(getattr(item, name) != value for name, value in changes.items()):
-            self.assign(session, user_id, item, changes)
-            if self.check:
-                self.check(item)
-            item.updated_at = utcnow()
-            save(session, item, user_id, conflict=self.conflict)
+            self._change(session, user_id, item, changes)
         return item, False
 
     def update(
@@ -464,6 +460,13 @@ class OwnedService:
         if_match: str | None,
     ) -> Any:
         item = self.get_writable(session, user_id, item_id, if_match=if_match)
+        self._change(session, user_id, item, changes)
+        return item
+
+    def _change(
+        self, session: Session, user_id: uuid.UUID, item: Any, changes: Mapping[str, Any]
+    ) -> None:
+        """Apply `changes` to a locked item of the user's, check it and commit."""
         self.assign(session, user_id, item, changes)
         if self.check:
             self.check(item)
@@ -471,7 +474,6 @@ class OwnedService:
         # relationship (e.g. a mood's tags) changed.
         item.updated_at = utcnow()
         save(session, item, user_id, conflict=self.conflict)
-        return item
 
     def delete(
         self, session: Session, user_id: uuid.UUID, item_id: uuid.UUID, *, if_match: str | None

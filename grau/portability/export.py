@@ -112,16 +112,16 @@ class Export:
             "catalog": self.catalog(),
         }
         out = _Chunks()
-        out.add(orjson.dumps(head)[:-1])  # the object stays open for the lists
+        out.write(orjson.dumps(head)[:-1])  # the object stays open for the lists
         for name, kind in PARTS:
-            out.add(b',"' + name.encode() + b'":[')
+            out.write(b',"' + name.encode() + b'":[')
             separator = b""
             for item in self.items(KINDS[kind]):
-                out.add(separator + orjson.dumps(item))
+                out.write(separator + orjson.dumps(item))
                 separator = b","
                 yield from out.full()
-            out.add(b"]")
-        out.add(b"}")
+            out.write(b"]")
+        out.write(b"}")
         yield from out.rest()
 
     # -------------------------------------------------------------------------- CSV
@@ -201,9 +201,6 @@ class _Chunks(io.RawIOBase):
     def write(self, data: Any) -> int:
         self._buffer += data
         return len(data)
-
-    def add(self, data: bytes) -> None:
-        self._buffer += data
 
     def full(self) -> Iterator[bytes]:
         if len(self._buffer) >= CHUNK:

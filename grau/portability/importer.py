@@ -17,7 +17,7 @@ gets the sets it did not have yet.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,21 +213,32 @@ def _workout_set(record: SetRecord, exercise_id: uuid.UUID, report: Report) -> W
         values = _SET_FIELDS.load({k: v for k, v in sent.items() if v is not None})
         workout_set = WorkoutSet(**values)
         WORKOUT_SETS.check(workout_set)  # type: ignore[misc]
-    except ma.ValidationError as invalid:
-        report.errors.append(RowError(record.line, _said(invalid.normalized_messages())))
-        return None
-    except Invalid as invalid:
-        report.errors.append(RowError(record.line, _said(invalid.errors)))
+    except (ma.ValidationError, Invalid) as refused:
+        report.errors.append(RowError(record.line, said(messages_of(refused))))
         return None
     return workout_set
 
 
-def _said(messages: Any) -> str:
-    """Field messages as one sentence: `reps: Must be between 0 and 1000.`"""
-    return " ".join(
-        f"{name}: {' '.join(str(m) for m in said) if isinstance(said, list) else said}"
-        for name, said in messages.items()
-    )
+def messages_of(refused: Exception) -> Mapping[str, Any]:
+    """What a refusal says, per field: a schema's messages, or a domain error's."""
+    if isinstance(refused, ma.ValidationError):
+        return refused.normalized_messages()
+    if isinstance(refused, DomainError):
+        return refused.errors or {"item": [refused.detail or "Refused."]}
+    return {"references": [str(refused)]}
+
+
+def said(messages: Mapping[str, Any]) -> str:
+    """Field messages as one line: `reps: Must be between 0 and 1000.`"""
+    return " ".join(f"{name}: {_flat(text)}" for name, text in messages.items())
+
+
+def _flat(text: Any) -> str:
+    if isinstance(text, list):
+        return " ".join(_flat(t) for t in text)
+    if isinstance(text, dict):
+        return " ".join(f"{k}: {_flat(v)}" for k, v in text.items())
+    return str(text)
 
 
 class _Exercises:

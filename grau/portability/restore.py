@@ -41,7 +41,7 @@ from grau.nutrition.schemas import NutritionEntryCreate
 from grau.owned import KINDS
 from grau.plans.schemas import PlanCreate
 from grau.portability.export import FORMAT, PARTS, VERSION
-from grau.portability.importer import Keys, Refused, Report
+from grau.portability.importer import Keys, Refused, Report, messages_of, said
 from grau.portability.records import RowError
 from grau.workouts.models import Workout, WorkoutSet
 from grau.workouts.schemas import MAX_SEQUENCE, WorkoutCreate, WorkoutSetCreate
@@ -212,17 +212,14 @@ class _Restore:
             for absent in partial:
                 data.pop(absent, None)
             values = CREATES[name].load(data, partial=partial)
-        except Unresolved as missing:
-            self._refused(where, {"references": [str(missing)]})
-            return
-        except ma.ValidationError as invalid:
-            self._refused(where, invalid.normalized_messages())
+        except (Unresolved, ma.ValidationError) as refused:
+            self._refused(where, messages_of(refused))
             return
         try:
             sets = self._sets(_sets_of(shown)) if name == "workouts" else []
             made = KINDS[kind].service.build(self.session, self.user_id, values)
         except (DomainError, Unresolved, ma.ValidationError) as refused:
-            self._refused(where, _messages(refused))
+            self._refused(where, messages_of(refused))
             return
         for set_shown, workout_set in sets:
             self._add_set(made.id, set_shown, workout_set)
@@ -256,7 +253,7 @@ class _Restore:
         try:
             sets = self._sets(new)
         except (Unresolved, ma.ValidationError, DomainError) as refused:
-            self._refused(where, _messages(refused))
+            self._refused(where, messages_of(refused))
             return
         taken = set(
             self.session.scalars(
@@ -306,35 +303,10 @@ class _Restore:
         return str(found)
 
     def _refused(self, where: str, messages: Mapping[str, Any]) -> None:
-        self.report.errors.append(RowError(None, _said(messages), item=where))
+        self.report.errors.append(RowError(None, said(messages), item=where))
 
 
 def _optional(name: str, data: Mapping[str, Any]) -> tuple[str, ...]:
     """Fields a create requires that an exported item may lack: an exercise an import made
     from a name grau did not know has no muscles yet."""
     return ("primary_muscles",) if name == "exercises" and not data.get("primary_muscles") else ()
-
-
-def _messages(refused: Exception) -> Mapping[str, Any]:
-    if isinstance(refused, ma.ValidationError):
-        return refused.normalized_messages()
-    if isinstance(refused, DomainError):
-        return refused.errors or {"item": [refused.detail or "Refused."]}
-    return {"references": [str(refused)]}
-
-
-def _said(messages: Mapping[str, Any]) -> str:
-    """Field messages as one line: `value: Must be between 0.5 and 650 kg.`"""
-    parts = []
-    for name, said in messages.items():
-        text = said if isinstance(said, str) else _flat(said)
-        parts.append(f"{name}: {text}")
-    return " ".join(parts)
-
-
-def _flat(said: Any) -> str:
-    if isinstance(said, list):
-        return " ".join(_flat(s) for s in said)
-    if isinstance(said, dict):
-        return " ".join(f"{k}: {_flat(v)}" for k, v in said.items())
-    return str(said)

@@ -137,12 +137,12 @@ class Imports(MethodView):
         found by slug, the profile's preferences set; the same export again
         adds only what is new. With `strong` or `hevy`, the CSV file the app
         exported adds its workouts and sets. All in one transaction. Times
-        without an offset are
-        read in the profile's time zone; weights keep their unit. Each
-        exercise name is matched to one of yours, else to grau's catalog
-        (exactly, by a known spelling of the app's, or by a close one), else
-        becomes your own exercise. Importing the same file again, or a newer
-        export that overlaps it, adds only what is new. A file with rows in
+        without an offset are read in the profile's time zone; weights keep
+        their unit. Each exercise name is matched to one of yours, else to
+        grau's catalog (exactly, by a known spelling of the app's, or by a
+        close one), else becomes your own exercise. Importing the same file
+        again, or a newer export that overlaps it, adds only what is new.
+        A file with rows in
         error imports nothing (422, the errors by line) unless
         `on_error=skip`; `dry_run=true` answers the report and keeps nothing.
         """

@@ -83,8 +83,9 @@ node: node_modules/.installed ## Install the pinned Node tooling (npm ci)
 # ----------------------------------------------------------------- the contract
 # GRAU_BASE_URL: the running grau the live checks talk to (make contract sets it).
 
-lint-spec: node ## Lint openapi/openapi.json with Redocly (zero errors, zero warnings)
+lint-spec: node ## Lint openapi/openapi.json with Redocly and Spectral's OWASP rules (zero errors, zero warnings)
 	npx --no-install redocly lint --config redocly.yaml --max-problems 200 openapi/openapi.json
+	npx --no-install spectral lint --ruleset .spectral.yaml --fail-severity=warn openapi/openapi.json
 
 spec-compat: install ## Fail on a breaking change against the last release's spec unless the version was bumped
 	$(BIN)/python contract/spec/breaking.py openapi/openapi.json

@@ -108,7 +108,15 @@ def _openapi_config(app: Flask) -> dict[str, Any]:
                 "license": {"name": "MIT", "identifier": "MIT"},
             },
             # Relative, so Swagger UI's "Try it out" calls the origin it was loaded from.
-            "servers": [{"url": "/", "description": "The server this document was loaded from"}],
+            # (OWASP API9: say who it is for and where it runs; one document serves each.)
+            "servers": [
+                {
+                    "url": "/",
+                    "description": "The server this document was loaded from: a local, "
+                    "staging or production grau alike, each serving its own document.",
+                    "x-internal": False,
+                }
+            ],
             "security": [{"bearerAuth": []}],
         },
     }
@@ -235,7 +243,11 @@ def create_app(
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": "The access_token from POST /v1/auth/login.",
+            "description": "The access_token from POST /v1/auth/login: a JWT issued and "
+            "checked as RFC8725 (JWT Best Current Practices) recommends. One algorithm "
+            "(HS256) is accepted, never `none`; `exp`, `sub`, `sid` and `typ` are required "
+            "and `typ` must be `access`, so a refresh token or another kind of JWT is refused; "
+            "and every request also checks that the token's session is alive.",
         },
     )
     for blp in served:

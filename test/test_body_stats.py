@@ -181,6 +181,28 @@ def test_a_request_the_service_refuses_does_not_burn_its_idempotency_key(client,
     assert response.status_code == 201
 
 
+def test_a_timestamp_or_etag_list_longer_than_the_spec_allows_gets_422(client, user):
+    """The spec bounds every string (OWASP API4); these bounds are checked, not only stated."""
+    long_time = "2026-11-20T06:30:00." + "1" * 40 + "+00:00"  # Python would parse it
+    created = post(client, user, WEIGHT)
+    etags = ", ".join(['"0123456789abcdef0123"'] * 50)  # 1,198 characters
+
+    refused = post(client, user, {**WEIGHT, "recorded_at": long_time})
+    read = client.get(
+        item_url(created.json["id"]), headers={**user.headers, "If-None-Match": etags}
+    )
+    write = client.patch(
+        item_url(created.json["id"]),
+        json={"note": "x"},
+        headers={**user.headers, "If-Match": etags},
+    )
+
+    assert [r.status_code for r in (refused, read, write)] == [422, 422, 422]
+    assert "recorded_at" in refused.json["errors"]
+    assert list(read.json["errors"]) == ["If-None-Match"]
+    assert list(write.json["errors"]) == ["If-Match"]
+
+
 def _documented_ranges():
     """(type, unit, minimum, maximum) as the spec's cross-field rules state them."""
     for rule in MEASUREMENT_RULES["allOf"]:

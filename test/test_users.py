@@ -153,6 +153,26 @@ def test_registration_without_a_required_field_gets_422(client, missing):
     assert missing in response.json["errors"]
 
 
+def test_two_people_registering_with_the_same_idempotency_key_both_get_their_own_account(
+    client,
+):
+    """A key copied from documentation is shared by everyone who copies it: signed out,
+    it is scoped by the request, so one person's register neither blocks nor answers
+    another's, while a retry of the same request still replays."""
+    shared = {"Idempotency-Key": "9b2f6c1e-3f4a-4c9d-8e2b-7a1d5c0e4f38"}
+    ana, bo = (
+        {"email": new_email(), "password": PASSWORD, "first_name": name} for name in ("Ana", "Bo")
+    )
+
+    first = client.post("/v1/users", json=ana, headers=shared)
+    second = client.post("/v1/users", json=bo, headers=shared)
+    retry = client.post("/v1/users", json=ana, headers=shared)
+
+    assert (first.status_code, second.status_code, retry.status_code) == (201, 201, 201)
+    assert second.json["email"] == bo["email"] and second.json["id"] != first.json["id"]
+    assert retry.json == first.json and retry.headers["Idempotent-Replayed"] == "true"
+
+
 # ----------------------------------------------------------------- password secrecy
 
 

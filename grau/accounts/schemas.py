@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.accounts.models import DATE_FORMATS, GENDERS, HEIGHT_UNITS, STATUSES, WEIGHT_UNITS
-from grau.http.fields import FullMatch, Text, past_date
+from grau.http.fields import FullMatch, Text, how_many, past_date
 from grau.http.schemas import Schema, ServerTimestamps
 
 USERNAME = FullMatch(r"^[A-Za-z0-9_.-]{3,40}$", error="3-40 letters, digits, '_', '.' or '-'.")
@@ -113,7 +113,7 @@ class User(ServerTimestamps, _Profile):
     """The signed-in user's account and profile."""
 
     id = fields.UUID(dump_only=True, metadata={"example": "8a6e0804-2bd0-4672-b79d-d97027f9071a"})
-    email = fields.Email(dump_only=True, metadata=EMAIL_META)
+    email = fields.Email(dump_only=True, validate=validate.Length(max=320), metadata=EMAIL_META)
     premium = fields.Boolean(
         dump_only=True, metadata={"description": "Set by grau, not by clients.", "example": False}
     )
@@ -147,18 +147,18 @@ class TokenPair(Schema):
     COMPLETE = True
 
     access_token = fields.String(
+        validate=validate.Length(max=1024),  # its claims are fixed: about 300 characters
         metadata={
             "description": "Send as `Authorization: Bearer <access_token>`.",
             "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
-        }
+        },
     )
     token_type = fields.String(validate=validate.OneOf(["bearer"]), metadata={"example": "bearer"})
-    expires_in = fields.Integer(
-        metadata={"description": "Seconds until the access token expires.", "example": 900}
-    )
+    expires_in = how_many("Seconds until the access token expires.", 900, low=1)
     refresh_token = fields.String(
+        validate=validate.Length(max=1024),  # what a refresh accepts
         metadata={
             "description": "Single use: POST it to /v1/auth/refresh for a new pair.",
             "example": "q3V0...Zx8",
-        }
+        },
     )

@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.body_stats.models import STATS
-from grau.http.fields import Timestamp, client_id
+from grau.http.fields import Timestamp, client_id, how_many
 from grau.http.measurements import NAMED_AT_SOURCE, MeasurementFields
 from grau.http.pages import PageArgs, page_schema
 from grau.http.schemas import Schema, ServerTimestamps, in_order, requires
@@ -191,9 +191,7 @@ class BodyStatSummaryPeriod(Schema):
     min = fields.Float(metadata={"description": "The lowest value.", "example": 71.8})
     max = fields.Float(metadata={"description": "The highest value.", "example": 72.9})
     average = fields.Float(metadata={"description": "The mean of the values.", "example": 72.35})
-    count = fields.Integer(
-        metadata={"description": "How many stats were recorded in the period.", "example": 4}
-    )
+    count = how_many("How many stats were recorded in the period.", 4)
 
 
 class BodyStatSummary(Schema):
@@ -211,13 +209,15 @@ class BodyStatSummary(Schema):
         metadata={"description": "The unit of `min`, `max` and `average`.", "example": "kg"},
     )
     timezone = fields.String(
+        validate=validate.Length(max=64),  # as the profile's
         metadata={
             "description": "The user's time zone (IANA), which the periods follow.",
             "format": "iana-time-zone",  # as the profile's `timezone`
             "example": "Europe/Berlin",
-        }
+        },
     )
     buckets = fields.List(
         fields.Nested(BodyStatSummaryPeriod),
+        validate=validate.Length(max=MAX_SPAN.days + 1),  # a day each, at the most
         metadata={"description": "The periods that have stats, oldest first."},
     )

@@ -30,6 +30,7 @@ from grau.core.domain_errors import (
     Stale,
     Unauthenticated,
 )
+from grau.http.fields import PROBLEM_TEXT_MAX
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,9 @@ def problem(
     if errors and not detail:
         detail = VALIDATION_DETAIL
     if detail:
-        body["detail"] = detail
+        body["detail"] = detail[:PROBLEM_TEXT_MAX]
     if request:
-        body["instance"] = request.path
+        body["instance"] = request.path[:PROBLEM_TEXT_MAX]
     if errors:
         body["errors"] = errors
     body.update(extensions or {})

@@ -10,8 +10,9 @@ import marshmallow as ma
 from flask_smorest import Api
 from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser, abort
+from werkzeug.routing import UUIDConverter
 
-from grau.http.openapi import ContractPlugin, register_components
+from grau.http.openapi import UUID_PARAMETER, ContractPlugin, bounds, register_components
 from grau.http.schemas import Problem
 
 
@@ -84,6 +85,9 @@ class GrauApi(Api):
     def init_app(self, app: flask.Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         plugins = [*(spec_kwargs or {}).get("extra_plugins", ()), ContractPlugin(app)]
         super().init_app(app, spec_kwargs={**(spec_kwargs or {}), "extra_plugins": plugins})
+        self.ma_plugin.converter.add_attribute_function(bounds)
+        # A path's UUID: Werkzeug's converter matches the 36-character form only.
+        self.register_converter(UUIDConverter, lambda _: {**UUID_PARAMETER})
         # flask-smorest names a response for every status, as application/json; grau's
         # errors are problem+json. The same names, registered again, lazily as before.
         register_components(self.spec, self.ERROR_SCHEMA)

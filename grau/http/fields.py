@@ -14,6 +14,13 @@ from marshmallow import fields, validate
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 FUTURE_SKEW = timedelta(days=1)
 
+# The bounds the spec states for what every field of a kind holds (grau.http.openapi.bounds):
+# a count, position or version fits PostgreSQL's integer; a timestamp as text is at most
+# this long (RFC 3339 with microseconds and an offset is 32 characters; longer is refused).
+COUNT_MAX = 2**31 - 1
+TIMESTAMP_MAX_LENGTH = 64
+PROBLEM_TEXT_MAX = 2000  # a problem's detail and instance are cut to this length
+
 
 class FullMatch(validate.Regexp):
     """A Regexp over the whole string. Python's `$` also matches before a final
@@ -101,6 +108,8 @@ class Timestamp(fields.AwareDateTime):
         super().__init__(format="iso", default_timezone=None, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        if isinstance(value, str) and len(value) > TIMESTAMP_MAX_LENGTH:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         parsed = super()._deserialize(value, attr, data, **kwargs)
         try:
             return parsed.astimezone(UTC)
@@ -128,6 +137,16 @@ def client_id() -> fields.UUID:
             "item is a 409.",
             "example": "6f1c2b7e-4d0a-4b8e-9a35-2c7d1e9f0b14",
         }
+    )
+
+
+def how_many(
+    description: str, example: int, *, high: int = COUNT_MAX, low: int = 0
+) -> fields.Integer:
+    """A count (or position) a response shows, with the bounds it cannot leave."""
+    return fields.Integer(
+        validate=validate.Range(min=low, max=high),
+        metadata={"description": description, "example": example},
     )
 
 

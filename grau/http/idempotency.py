@@ -14,6 +14,12 @@ key stuck "in progress". A Redis outage changes nothing here. The same key
 with a different body is a 422; failed requests (4xx/5xx) leave no key, so a
 corrected retry can use it. Keys expire after 24 hours.
 
+A signed-in user's keys are theirs alone. A signed-out request (registering)
+has nobody to own its key, so its key is scoped by the request itself (method,
+path and body): the same key and body replay, while two people who happen to
+send the same key (a value copied from documentation) never meet, and neither
+gets the other's answer or a 422 for the other's body.
+
 A create whose body chooses its item's `id` (an app working offline names
 what it makes) is keyed by that id when it sends no key of its own: the same
 id with the same body replays the first answer, for as long as the sync feed
@@ -205,9 +211,11 @@ def idempotent(func: F) -> F:
                 errors={"Idempotency-Key": ["1 to 255 visible ASCII characters."]},
             )
         principal = g.get("principal")  # set by @authenticated above, if the view has it
-        scope = str(principal.user_id) if principal else "public"
+        request_hash = _request_hash()
+        # Signed out: the request's own hash (64 hex digits; a user id has dashes).
+        scope = str(principal.user_id) if principal else request_hash
         with _one_transaction() as (session, commit):
-            claimed = _claim(session, scope, key, _request_hash())
+            claimed = _claim(session, scope, key, request_hash)
             if isinstance(claimed, Response):
                 return claimed
             response = func(*args, **kwargs)

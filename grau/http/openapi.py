@@ -7,8 +7,9 @@ apispec plugin, turns the marks into OpenAPI as flask-smorest documents each
 operation, titles its tags (`tag_name`) and names it by one rule
 (`operation_id`). `register_components` gives every problem response its
 example and headers; `tags_of` the document's tag list; `finalize` adds the
-schemas' cross-field rules once every blueprint is registered. Only public
-APIs of flask-smorest and apispec are used.
+schemas' cross-field rules once every blueprint is registered; `bounds` states
+the length of every id, date and timestamp and the size of every integer.
+Only public APIs of flask-smorest and apispec are used.
 """
 
 from __future__ import annotations
@@ -22,13 +23,17 @@ from typing import Any, TypeVar
 from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
+from marshmallow import fields
 
 from grau.http.errors import PROBLEM_JSON, VALIDATION_DETAIL
+from grau.http.fields import TIMESTAMP_MAX_LENGTH
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 METHOD_VERBS = {"get": "get", "patch": "update", "put": "replace", "delete": "delete"}
 MARKS = "grau_contract"  # the attribute the decorators here set on a view function
+INT32 = 2**31 - 1
+ENTITY_TAGS_MAX = 1024  # an If-Match or If-None-Match list of ETags, at the most
 
 
 def marks_of(func: Any) -> dict[str, Any]:
@@ -146,6 +151,7 @@ HEADERS = {
         # RFC 9110 entity-tag: quoted, optionally weak (W/).
         "schema": {
             "type": "string",
+            "maxLength": 64,
             "pattern": '^(W/)?"[^"]*"$',
             "example": '"3f2a9c0d1b7e4f6a8c21"',
         },
@@ -157,28 +163,56 @@ HEADERS = {
     },
     "Location": {
         "description": "URL of the created resource.",
-        "schema": {"type": "string", "format": "uri-reference"},
+        "schema": {"type": "string", "format": "uri-reference", "maxLength": 2048},
     },
     "Retry-After": {
         "description": "Seconds to wait before retrying.",
-        "schema": {"type": "integer", "minimum": 0, "example": 30},
+        "schema": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 0,
+            "maximum": 86_400,  # the longest window grau limits by is a day
+            "example": 30,
+        },
     },
     "X-RateLimit-Limit": {
         "description": "Requests allowed in the current window of the limit closest to "
         "being reached.",
-        "schema": {"type": "integer", "minimum": 0, "example": 600},
+        "schema": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 0,
+            "maximum": INT32,
+            "example": 600,
+        },
     },
     "X-RateLimit-Remaining": {
         "description": "Requests left in that window.",
-        "schema": {"type": "integer", "minimum": 0, "example": 0},
+        "schema": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 0,
+            "maximum": INT32,
+            "example": 0,
+        },
     },
     "X-RateLimit-Reset": {
         "description": "When that window resets (Unix time, seconds).",
-        "schema": {"type": "integer", "minimum": 0, "example": 1795680000},
+        "schema": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 253_402_300_799,  # 9999-12-31T23:59:59Z
+            "example": 1795680000,
+        },
     },
     "WWW-Authenticate": {
         "description": "The bearer challenge, with the reason the token was refused.",
-        "schema": {"type": "string", "example": 'Bearer realm="grau", error="invalid_token"'},
+        "schema": {
+            "type": "string",
+            "maxLength": 512,
+            "example": 'Bearer realm="grau", error="invalid_token"',
+        },
     },
 }
 
@@ -191,7 +225,7 @@ PARAMETERS = {
         "in": "header",
         "required": False,
         "description": "An ETag from an earlier read: 304 Not Modified if it still matches.",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": ENTITY_TAGS_MAX},
     },
     "IfMatch": {
         "name": "If-Match",
@@ -199,23 +233,25 @@ PARAMETERS = {
         "required": False,
         "description": "The ETag you last read. The write is refused with 412 if the "
         "resource changed since; without it the write is unconditional.",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": ENTITY_TAGS_MAX},
     },
     "IdempotencyKey": {
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
-        "description": "A unique key (e.g. a UUID) per intended creation, 1 to 255 visible "
-        "ASCII characters: a retry with the same key and body within 24 hours returns the first "
-        "response and creates nothing new. The same key with another body is a 422. A retry "
-        "while the first request is still running waits for it and returns its response (in "
-        "the rare case that cannot be settled, a 409 with Retry-After).",
+        "description": "A key you make up per intended creation (a new UUID is best), 1 to "
+        "255 visible ASCII characters: a retry with the same key and body within 24 hours "
+        "returns the first response and creates nothing new. The same key with another body "
+        "is a 422. A retry while the first request is still running waits for it and returns "
+        "its response (in the rare case that cannot be settled, a 409 with Retry-After). Keys "
+        "are per user; a signed-out request's key is scoped by its body. Leave it out and the "
+        "request is simply not deduplicated.",
+        # No example: documentation tools would fill one in for every visitor to share.
         "schema": {
             "type": "string",
             "minLength": 1,
             "maxLength": 255,
             "pattern": IDEMPOTENCY_KEY_PATTERN,
-            "example": "9b2f6c1e-3f4a-4c9d-8e2b-7a1d5c0e4f38",
         },
     },
 }
@@ -345,6 +381,28 @@ class ContractPlugin(BasePlugin):
             op.setdefault("operationId", operation_id(path, method))
 
 
+# The longest text each format has: a UUID's canonical form, an ISO date.
+FORMAT_LENGTHS = {"uuid": 36, "date": 10, "date-time": TIMESTAMP_MAX_LENGTH}
+UUID_PARAMETER = {"type": "string", "format": "uuid", "maxLength": 36}
+
+
+def bounds(
+    converter: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any
+) -> dict[str, Any]:
+    """An apispec attribute function (`add_attribute_function`): the bounds a field's kind
+    implies and its validators do not state. A UUID, date or timestamp is at most as long as
+    its format allows (so every string has a `maxLength`); an integer is `int32` if its
+    range fits, else `int64` (what generators map to a type)."""
+    extra: dict[str, Any] = {}
+    length = FORMAT_LENGTHS.get(ret.get("format", ""))
+    if length is not None and "maxLength" not in ret:
+        extra["maxLength"] = length
+    if isinstance(field, fields.Integer) and "format" not in ret:
+        low, high = ret.get("minimum", -INT32 - 1), ret.get("maximum", INT32 + 1)
+        extra["format"] = "int32" if low >= -INT32 - 1 and high <= INT32 else "int64"
+    return extra
+
+
 def finalize(spec: APISpec) -> None:
     """What needs every blueprint registered first: the schemas' cross-field rules."""
     _merge_cross_field_rules(spec)
@@ -402,6 +460,9 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str, marks: dict[str
         responses["304"].setdefault("headers", {})["ETag"] = _ref("header", "ETag")
     if marks.get("if_match"):
         params.append("IfMatch")  # a component name: apispec resolves it
+    if marks.get("etag") or marks.get("if_match"):
+        # An If-None-Match or If-Match longer than the spec allows (ENTITY_TAGS_MAX).
+        responses.setdefault("422", _ref("response", "UNPROCESSABLE_ENTITY"))
     if marks.get("idempotent"):
         params.append("IdempotencyKey")  # a component name: apispec resolves it
         # A reused key with another body (422), or one still in flight (409).

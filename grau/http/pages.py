@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from grau.http.fields import how_many
 from grau.http.schemas import Schema
 
 PAGE_SIZE_DEFAULT = 20
@@ -32,10 +33,10 @@ class Pagination(Schema):
 
     COMPLETE = True
 
-    page = fields.Integer(metadata={"description": "This page's number.", "example": 1})
-    page_size = fields.Integer(metadata={"description": "Items per page.", "example": 20})
-    total = fields.Integer(metadata={"description": "Items in the whole list.", "example": 42})
-    total_pages = fields.Integer(metadata={"description": "Number of pages.", "example": 3})
+    page = how_many("This page's number.", 1, low=1, high=PAGE_MAX)
+    page_size = how_many("Items per page.", 20, low=1, high=PAGE_SIZE_MAX)
+    total = how_many("Items in the whole list.", 42)
+    total_pages = how_many("Number of pages.", 3)
 
 
 def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
@@ -47,7 +48,9 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
             "__doc__": f"A page of {item.__name__} items.",
             "COMPLETE": True,
             "items": fields.List(
-                fields.Nested(item), metadata={"description": "This page's items."}
+                fields.Nested(item),
+                validate=validate.Length(max=PAGE_SIZE_MAX),
+                metadata={"description": "This page's items."},
             ),
             "pagination": fields.Nested(Pagination, metadata={"description": "Page position."}),
         },

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import marshmallow as ma
-from marshmallow import fields
+from marshmallow import fields, validate
 
-from grau.http.fields import Number, Text, Timestamp, WholeNumber
+from grau.http.fields import PROBLEM_TEXT_MAX, Number, Text, Timestamp, WholeNumber
 
 
 class Schema(ma.Schema):
@@ -92,23 +92,35 @@ class Problem(Schema):
     JSON_SCHEMA = {"required": ["type", "title", "status"]}
 
     type = fields.String(
+        validate=validate.Length(max=PROBLEM_TEXT_MAX),
         metadata={
             "description": "A URI reference identifying the problem type.",
+            "format": "uri-reference",
             "example": "about:blank",
-        }
+        },
     )
     title = fields.String(
-        metadata={"description": "Short summary of the problem type.", "example": "Not Found"}
+        validate=validate.Length(max=64),
+        metadata={"description": "Short summary of the problem type.", "example": "Not Found"},
     )
-    status = fields.Integer(metadata={"description": "The HTTP status code.", "example": 404})
+    status = fields.Integer(
+        validate=validate.Range(min=400, max=599),
+        metadata={"description": "The HTTP status code.", "example": 404, "format": "int32"},
+    )
     detail = fields.String(
+        validate=validate.Length(max=PROBLEM_TEXT_MAX),
         metadata={
             "description": "What went wrong with this request.",
             "example": "No resource exists at this URL, or it is not yours.",
-        }
+        },
     )
     instance = fields.String(
-        metadata={"description": "The request path.", "example": "/v1/body-stats/1d0f..."}
+        validate=validate.Length(max=PROBLEM_TEXT_MAX),
+        metadata={
+            "description": "The request path (its first 2,000 characters).",
+            "format": "uri-reference",
+            "example": "/v1/body-stats/1d0f...",
+        },
     )
     errors = fields.Dict(
         keys=fields.String(),

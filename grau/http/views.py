@@ -47,8 +47,8 @@ from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.core.domain_errors import Stale
 from grau.db.session import autocommit, db, driver_connection
 from grau.http.cache import Cached, Key, read_key, responses
-from grau.http.errors import problem, unauthorized
-from grau.http.openapi import add_responses, mark_authenticated
+from grau.http.errors import abort, problem, unauthorized
+from grau.http.openapi import ENTITY_TAGS_MAX, add_responses, mark_authenticated
 from grau.http.ratelimit import client_address, count_user
 from grau.http.schemas import FlatDump
 
@@ -183,9 +183,21 @@ def _etag_of_body(body: bytes) -> str:
     return f'"{hashlib.blake2b(body, digest_size=10).hexdigest()}"'
 
 
+def _entity_tags(header: str, value: str) -> str:
+    """A conditional header's value, if it is no longer than the spec allows (else a 422)."""
+    if len(value) > ENTITY_TAGS_MAX:
+        abort(
+            422,
+            f"{header} must be at most {ENTITY_TAGS_MAX} characters.",
+            errors={header: [f"At most {ENTITY_TAGS_MAX} characters."]},
+        )
+    return value
+
+
 def if_match() -> str | None:
     """The request's If-Match (None: not sent): the version a write expects, for a service."""
-    return request.headers.get("If-Match")
+    value = request.headers.get("If-Match")
+    return _entity_tags("If-Match", value) if value is not None else None
 
 
 def json_response(
@@ -204,6 +216,7 @@ def _not_modified(etag: str, environ: Mapping[str, Any]) -> bool:
     if_none_match = environ.get("HTTP_IF_NONE_MATCH")
     if not if_none_match:
         return False
+    _entity_tags("If-None-Match", if_none_match)
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in tags or etag in tags
 

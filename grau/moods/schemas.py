@@ -152,7 +152,13 @@ class TagIds(fields.List):
     """
 
     def __init__(self) -> None:
-        super().__init__(fields.UUID(), attribute="tags", dump_only=True, metadata=TAG_IDS)
+        super().__init__(
+            fields.UUID(),
+            attribute="tags",
+            dump_only=True,
+            validate=validate.Length(max=MAX_TAGS_PER_MOOD),
+            metadata=TAG_IDS,
+        )
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         ordered = sorted(value or (), key=lambda tag: (tag.label, str(tag.id)))

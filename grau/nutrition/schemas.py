@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.http.fields import Timestamp, client_id
+from grau.http.fields import Timestamp, client_id, how_many
 from grau.http.measurements import NAMED_AT_SOURCE, MeasurementFields
 from grau.http.pages import PageArgs, page_schema
 from grau.http.schemas import Schema, ServerTimestamps, in_order, requires
@@ -176,9 +176,7 @@ class NutritionTotal(Schema):
             "example": "ml",
         },
     )
-    count = fields.Integer(
-        metadata={"description": "How many entries the total adds up.", "example": 3}
-    )
+    count = how_many("How many entries the total adds up.", 3)
 
 
 class NutritionDay(Schema):
@@ -189,6 +187,7 @@ class NutritionDay(Schema):
     date = fields.Date(metadata={"description": "The local day.", "example": "2026-11-20"})
     totals = fields.List(
         fields.Nested(NutritionTotal),
+        validate=validate.Length(max=len(AMOUNTS.types)),
         metadata={
             "description": "One total per type logged that day, in the order "
             f"{', '.join(AMOUNTS.types)}; empty when nothing was logged."
@@ -208,13 +207,16 @@ class NutritionDailyTotals(Schema):
         data_key="to", metadata={"description": "Last day, as asked.", "example": "2026-11-22"}
     )
     timezone = fields.String(
+        validate=validate.Length(max=64),  # as the profile's
         metadata={
             "description": "The user's time zone (profile `timezone`) the days are local to.",
+            "format": "iana-time-zone",
             "example": "Pacific/Auckland",
-        }
+        },
     )
     days = fields.List(
         fields.Nested(NutritionDay),
+        validate=validate.Length(max=MAX_SPAN_DAYS + 1),
         metadata={
             "description": "Every day from `from` to `to`, in order, including days with "
             "nothing logged."

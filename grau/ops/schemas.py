@@ -23,7 +23,10 @@ class DependencyCheck(Schema):
     status = fields.String(
         validate=validate.OneOf(["ok", "down", "disabled"]), metadata={"example": "ok"}
     )
-    detail = fields.String(metadata={"description": "Why it is not ok.", "example": "timeout"})
+    detail = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "Why it is not ok.", "example": "timeout"},
+    )
 
 
 class Readiness(Schema):

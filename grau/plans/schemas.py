@@ -171,7 +171,9 @@ class PlannedExercise(Schema):
 
     COMPLETE = True
 
-    position = fields.Integer(dump_only=True, metadata=POSITION)
+    position = fields.Integer(
+        dump_only=True, validate=validate.Range(0, MAX_EXERCISES_PER_DAY - 1), metadata=POSITION
+    )
     exercise_id = fields.UUID(
         dump_only=True,
         metadata={
@@ -180,11 +182,15 @@ class PlannedExercise(Schema):
         },
     )
     target_sets = fields.Integer(
-        dump_only=True, allow_none=True, metadata={"description": "Sets to do.", "example": 3}
+        dump_only=True,
+        allow_none=True,
+        validate=validate.Range(1, 20),  # as a create takes them
+        metadata={"description": "Sets to do.", "example": 3},
     )
     target_reps = fields.Integer(
         dump_only=True,
         allow_none=True,
+        validate=validate.Range(1, 100),
         metadata={"description": "Repetitions per set.", "example": 8},
     )
     target_weight = fields.Float(
@@ -211,11 +217,16 @@ class PlanDay(Schema):
 
     COMPLETE = True
 
-    position = fields.Integer(dump_only=True, metadata=POSITION)
+    position = fields.Integer(
+        dump_only=True, validate=validate.Range(0, MAX_DAYS - 1), metadata=POSITION
+    )
     name = Text(max_length=80, dump_only=True, metadata=DAY_NAME)
     note = Text(max_length=1000, dump_only=True, allow_none=True, metadata=NOTE)
     exercises = fields.List(
-        fields.Nested(PlannedExercise), dump_only=True, metadata={"description": EXERCISES_TEXT}
+        fields.Nested(PlannedExercise),
+        dump_only=True,
+        validate=validate.Length(max=MAX_EXERCISES_PER_DAY),
+        metadata={"description": EXERCISES_TEXT},
     )
 
 
@@ -226,7 +237,12 @@ class Plan(ServerTimestamps):
     name = Text(max_length=120, dump_only=True, metadata=NAME)
     description = Text(max_length=2000, dump_only=True, allow_none=True, metadata=DESCRIPTION)
     is_active = fields.Boolean(dump_only=True, metadata=IS_ACTIVE)
-    days = fields.List(fields.Nested(PlanDay), dump_only=True, metadata=DAYS)
+    days = fields.List(
+        fields.Nested(PlanDay),
+        dump_only=True,
+        validate=validate.Length(max=MAX_DAYS),
+        metadata=DAYS,
+    )
 
 
 PlanPage = page_schema(Plan, "PlanPage")

@@ -29,6 +29,7 @@ MIN_RPE, MAX_RPE = 1.0, 10.0
 MAX_WORKOUT_NAME = 120
 MAX_EXERCISE_NAME = 80
 MAX_NOTE = 2000
+ROW_ERROR_TEXT_MAX = 500  # a row error's message (it may quote a cell) is cut to this
 
 KINDS = ("normal", "warmup", "dropset", "failure")
 
@@ -86,6 +87,10 @@ class RowError:
     line: int | None  # None: the file has no lines to speak of (a grau export: see `item`)
     message: str  # names the column and says why, e.g. "Reps: 'abc' is not a whole number."
     item: str | None = None  # where in a grau export, e.g. "workouts[3].sets[2]"
+
+    def __post_init__(self) -> None:
+        if len(self.message) > ROW_ERROR_TEXT_MAX:
+            object.__setattr__(self, "message", self.message[: ROW_ERROR_TEXT_MAX - 1] + "…")
 
 
 @dataclass(frozen=True)

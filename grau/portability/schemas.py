@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from grau.accounts.schemas import User
 from grau.body_stats.schemas import BodyStat
 from grau.catalog.schemas import Equipment, Exercise
-from grau.http.fields import one_of
+from grau.http.fields import COUNT_MAX, how_many, one_of
 from grau.http.schemas import Schema
 from grau.moods.schemas import Mood, MoodTag
 from grau.nutrition.schemas import NutritionEntry
 from grau.plans.schemas import Plan
 from grau.portability.export import FORMAT, VERSION
+from grau.portability.records import MAX_EXERCISE_NAME, MAX_ROWS, ROW_ERROR_TEXT_MAX
 from grau.workouts.schemas import Workout
 
 EXPORT_FORMATS = ("json", "csv")
@@ -40,8 +41,8 @@ def _every(schema: type[Schema], what: str) -> fields.List:
 
 def _slugs(what: str) -> fields.Dict:
     return fields.Dict(
-        keys=fields.String(),
-        values=fields.String(),
+        keys=fields.String(validate=validate.Length(max=36)),
+        values=fields.String(validate=validate.Length(max=64)),  # a slug
         metadata={
             "description": f"Each of grau's {what}: its id on this server -> its slug, which "
             "an import on another server finds it by.",
@@ -66,7 +67,8 @@ class GrauExport(Schema):
 
     format = one_of((FORMAT,), metadata={"description": "Always `grau-export`.", "example": FORMAT})
     version = fields.Integer(
-        metadata={"description": "The document's layout version.", "example": VERSION}
+        validate=[validate.OneOf((VERSION,)), validate.Range(VERSION, VERSION)],
+        metadata={"description": "The document's layout version.", "example": VERSION},
     )
     exported_at = fields.AwareDateTime(
         metadata={
@@ -137,8 +139,8 @@ class ImportQuery(Schema):
     )
 
 
-def _count(what: str) -> fields.Integer:
-    return fields.Integer(metadata={"description": what, "example": 12})
+def _count(what: str, high: int = MAX_ROWS) -> fields.Integer:
+    return how_many(what, 12, high=high)
 
 
 class ImportCounts(Schema):
@@ -146,7 +148,7 @@ class ImportCounts(Schema):
 
     COMPLETE = True
 
-    profile = _count("The profile (1 if its preferences changed).")
+    profile = how_many("The profile (1 if its preferences changed).", 1, high=1)
     body_stats = _count("Body stats.")
     nutrition_entries = _count("Nutrition entries.")
     mood_tags = _count("Mood tags.")
@@ -164,7 +166,8 @@ class ImportedExercise(Schema):
     COMPLETE = True
 
     name = fields.String(
-        metadata={"description": "As the file spells it.", "example": "Squat (Barbell)"}
+        validate=validate.Length(max=MAX_EXERCISE_NAME),
+        metadata={"description": "As the file spells it.", "example": "Squat (Barbell)"},
     )
     exercise_id = fields.UUID(
         allow_none=True,
@@ -196,6 +199,7 @@ class ImportRowError(Schema):
 
     line = fields.Integer(
         allow_none=True,
+        validate=validate.Range(1, COUNT_MAX),
         metadata={
             "description": "Its line in a CSV file (the header is line 1); null in a grau export.",
             "example": 12,
@@ -203,13 +207,15 @@ class ImportRowError(Schema):
     )
     item = fields.String(
         allow_none=True,
+        validate=validate.Length(max=ROW_ERROR_TEXT_MAX),
         metadata={
             "description": "Where it is in a grau export, e.g. `workouts[3]`; null in a CSV file.",
             "example": None,
         },
     )
     message = fields.String(
-        metadata={"description": "What is wrong.", "example": "Reps: 'abc' is not a whole number."}
+        validate=validate.Length(max=ROW_ERROR_TEXT_MAX),
+        metadata={"description": "What is wrong.", "example": "Reps: 'abc' is not a whole number."},
     )
 
 
@@ -220,11 +226,12 @@ class ImportReport(Schema):
 
     source = one_of(IMPORT_SOURCES, metadata={"description": "As asked.", "example": "strong"})
     variant = fields.String(
+        validate=validate.Length(max=32),
         metadata={
             "description": "The file's layout, as read: `grau-export-1`, `strong-comma`, "
             "`strong-semicolon`, `strong-numbered`, `hevy-kg` or `hevy-lb`.",
             "example": "strong-comma",
-        }
+        },
     )
     dry_run = fields.Boolean(metadata={"description": "Nothing was kept.", "example": False})
     created = fields.Nested(ImportCounts, metadata={"description": "Items made."})
@@ -236,9 +243,11 @@ class ImportReport(Schema):
     )
     exercises = fields.List(
         fields.Nested(ImportedExercise),
+        validate=validate.Length(max=MAX_ROWS),
         metadata={"description": "Each exercise name of the file, and what it became."},
     )
     errors = fields.List(
         fields.Nested(ImportRowError),
+        validate=validate.Length(max=MAX_ROWS),
         metadata={"description": "Rows or items left out (with `on_error=skip`)."},
     )

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from grau.http.fields import FullMatch, StrictBoolean, Text, Timestamp, one_of
+from grau.http.fields import COUNT_MAX, FullMatch, StrictBoolean, Text, Timestamp, one_of
 from grau.http.openapi import IDEMPOTENCY_KEY_PATTERN
 from grau.http.schemas import Schema
 from grau.sync.batch import MAX_OPERATIONS, METHODS, not_batchable
@@ -73,7 +73,7 @@ class Change(Schema):
     )
     version = fields.Integer(
         allow_none=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=COUNT_MAX),
         metadata={"description": "The item's version (null for a delete).", "example": 3},
     )
     changed_at = Timestamp(
@@ -212,8 +212,8 @@ class BatchResult(Schema):
         },
     )
     headers = fields.Dict(
-        keys=fields.String(),
-        values=fields.String(),
+        keys=fields.String(validate=validate.Length(max=64)),
+        values=fields.String(validate=validate.Length(max=2048)),
         metadata={
             "description": "Its answer's ETag, Location, Idempotent-Replayed, Retry-After "
             "and rate-limit headers, where it had them.",

@@ -11,7 +11,16 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.core.units import from_canonical
-from grau.http.fields import FullMatch, Number, Text, Timestamp, WholeNumber, client_id, one_of
+from grau.http.fields import (
+    FullMatch,
+    Number,
+    Text,
+    Timestamp,
+    WholeNumber,
+    client_id,
+    how_many,
+    one_of,
+)
 from grau.http.pages import PageArgs, page_schema, sort_field
 from grau.http.schemas import Schema, ServerTimestamps, in_order
 from grau.workouts.models import SET_KINDS, WEIGHT_UNITS
@@ -313,6 +322,7 @@ class Workout(ServerTimestamps):
     sets = fields.List(
         fields.Nested(WorkoutSet),
         dump_only=True,
+        validate=validate.Length(max=MAX_SEQUENCE),
         metadata={"description": "The workout's sets, ordered by `sequence`."},
     )
 
@@ -415,7 +425,7 @@ class ExerciseBestSet(Schema):
     workout_id = fields.UUID(metadata=WORKOUT_ID)
     started_at = Timestamp(bounded=False, metadata=STARTED_AT)
     weight = Number(metadata={"description": "Weight lifted, in `unit`.", "example": 100.0})
-    reps = fields.Integer(metadata={"description": "Repetitions.", "example": 5})
+    reps = how_many("Repetitions.", 5, high=1000)  # as a set's
     e1rm = _weight(E1RM, 116.667)
 
 
@@ -432,9 +442,7 @@ class ExerciseProgressSession(Schema):
             "example": "2026-11-20",
         }
     )
-    set_count = fields.Integer(
-        metadata={"description": "Sets of this exercise in the workout.", "example": 3}
-    )
+    set_count = how_many("Sets of this exercise in the workout.", 3, high=MAX_SEQUENCE)
     volume = Number(
         metadata={
             "description": "Sum of weight * reps over the sets with both, in `unit`.",

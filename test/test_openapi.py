@@ -235,6 +235,34 @@ def test_request_and_response_bodies_use_named_schemas(spec: dict[str, Any]) -> 
     assert not anonymous, "\n".join(anonymous)
 
 
+def test_every_enum_and_free_form_object_a_property_holds_is_a_named_schema(
+    spec: dict[str, Any],
+) -> None:
+    """Generators name what the spec leaves anonymous by its place, and number clashes
+    (`Status1`, `BodyType0`): each enum and map of a schema is a component of its own."""
+    anonymous = []
+    for name, schema in spec["components"]["schemas"].items():
+        for field, prop in schema.get("properties", {}).items():
+            inner = prop.get("items", prop)
+            kinds = (
+                inner.get("type") if isinstance(inner.get("type"), list) else [inner.get("type")]
+            )
+            if ("enum" in inner and "integer" not in kinds) or {"object", "null"} <= set(kinds):
+                anonymous.append(f"{name}.{field}")
+    assert not anonymous, "\n".join(anonymous)
+
+
+def test_enum_members_have_names_generators_can_use(spec: dict[str, Any]) -> None:
+    """Choices such as `%` or `DD.MM.YYYY` carry `x-enumNames`, one distinct identifier each."""
+    for name, schema in spec["components"]["schemas"].items():
+        choices = schema.get("enum", [])
+        if all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(choice)) for choice in choices):
+            continue
+        names = schema.get("x-enumNames", [])
+        assert len(names) == len(choices) == len(set(names)), name
+        assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", member) for member in names), name
+
+
 def test_every_named_schema_is_documented(spec: dict[str, Any]) -> None:
     """A schema has a description, or every one of its fields a description or example."""
     undocumented = []

@@ -61,6 +61,19 @@ if grep -q '@ts-nocheck' "$OUT/typescript/Api.ts"; then
   exit 1
 fi
 
+# Named types only: a generator numbers a type it had to name itself (`Status1`, `BodyType0`,
+# `DDMMYYYY1`) when the spec leaves it anonymous; grau.http.openapi names every one.
+echo "== no numbered type names"
+numbered=$( {
+  grep -ohE "^export (type|interface|enum|class) [A-Za-z_][A-Za-z0-9_]*" "$OUT/typescript/Api.ts" | awk '{print $3}'
+  grep -ohE "^ +[A-Za-z_][A-Za-z0-9_]* = \"" "$OUT/typescript/Api.ts" | awk '{print $1}'
+  grep -ohE "^class [A-Za-z_][A-Za-z0-9_]*" "$OUT"/python/grau_client/models/*.py | awk '{print $2}'
+} | grep -E "[0-9]+$" || true)
+if [ -n "$numbered" ]; then
+  echo "FAIL: numbered type or member names: $numbered" >&2
+  exit 1
+fi
+
 echo "== tsc --strict: Api.ts + contract/sdk/typescript"
 npx --no-install tsc -p contract/sdk/typescript/tsconfig.json --noEmit
 

@@ -37,7 +37,7 @@ from grau_client.models import (
     Batch,
     BatchAnswer,
     BatchOperation,
-    BatchOperationBodyType0,
+    BatchOperationBody,
     BodyStat,
     BodyStatCreate,
     BodyStatPage,
@@ -219,7 +219,7 @@ def scenario(base_url: str) -> None:
     ok("sync from scratch (list_changes) -> ChangesPage and a cursor")
 
     offline_id = str(uuid.uuid4())
-    created_offline = BatchOperationBodyType0.from_dict(
+    created_offline = BatchOperationBody.from_dict(
         {
             "id": offline_id,
             "type": "weight",
@@ -228,7 +228,7 @@ def scenario(base_url: str) -> None:
             "recorded_at": "2026-11-21T07:00:00+00:00",
         }
     )
-    edited_offline = BatchOperationBodyType0.from_dict({"note": "edited offline"})
+    edited_offline = BatchOperationBody.from_dict({"note": "edited offline"})
     queue = Batch(
         atomic=True,
         operations=[

@@ -404,8 +404,123 @@ def bounds(
 
 
 def finalize(spec: APISpec) -> None:
-    """What needs every blueprint registered first: the schemas' cross-field rules."""
+    """What needs every blueprint registered first: the schemas' cross-field rules, and a
+    name for every enum and free-form object a schema's property holds."""
     _merge_cross_field_rules(spec)
+    _name_inline_types(spec)
+
+
+# One name for a set of choices several schemas' properties share, by the names each would
+# give it. A shared set missing here fails the spec's build: a person names it, not a rule.
+SHARED_ENUMS = {
+    "BodyStatSummaryType": "BodyStatType",
+    "BodyStatSummaryUnit": "BodyStatUnit",
+    "NutritionEntryType": "NutritionType",
+    "NutritionTotalType": "NutritionType",
+    "NutritionEntryUnit": "NutritionUnit",
+    "NutritionTotalUnit": "NutritionUnit",
+    "ExercisePrimaryMuscles": "Muscle",
+    "ExerciseSecondaryMuscles": "Muscle",
+    "ExerciseProgressUnit": "WeightUnit",
+    "PlannedExerciseWeightUnit": "WeightUnit",
+    "WorkoutSetWeightUnit": "WeightUnit",
+}
+# Names for choices whose words alone would make no name or the same one, for generators
+# that make an enum's members from its choices (`x-enumNames`): else they strip the
+# punctuation and number what clashes (`DDMMYYYY1`).
+CHOICE_NAMES = {
+    "%": "Percent",
+    "YYYY-MM-DD": "YearMonthDay",
+    "DD.MM.YYYY": "DayMonthYearDotted",
+    "DD/MM/YYYY": "DayMonthYear",
+    "MM/DD/YYYY": "MonthDayYear",
+}
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# What a schema's name drops in its enums' names: a create's and an update's `type` are the item's.
+_SCHEMA_SUFFIXES = re.compile(r"(Create|Update|Query)$")
+# Keywords of a property that stay beside its reference (they describe the use, not the type).
+_USE_KEYWORDS = ("description", "example", "default", "readOnly", "writeOnly", "deprecated")
+
+
+def _name_inline_types(spec: APISpec) -> None:
+    """Move each property's enum (of strings) and free-form object into a named component
+    schema, referred to where it was. Generators name inline types from their position,
+    and number them when two positions clash (`Status1`, `Type4`, `BodyType0`); a named
+    schema is one type everywhere. A set of choices used by several properties is one
+    schema: `<Schema><Property>` (e.g. `WorkoutSetKind`), or as `SHARED_ENUMS` names it."""
+    schemas = spec.components.schemas
+    uses: dict[tuple[Any, ...], set[str]] = {}
+    for schema_name, schema in list(schemas.items()):
+        for prop, value in (schema.get("properties") or {}).items():
+            target = value.get("items") if _types(value) >= {"array"} else value
+            if target is not None and _enum_of(target):
+                name = _SCHEMA_SUFFIXES.sub("", schema_name) + _pascal(prop)
+                uses.setdefault(_enum_of(target), set()).add(name)
+    names: dict[tuple[Any, ...], str] = {}
+    for choices, candidates in uses.items():
+        chosen = {SHARED_ENUMS.get(candidate, candidate) for candidate in candidates}
+        if len(chosen) > 1:
+            raise ValueError(f"name the choices {choices} in SHARED_ENUMS ({sorted(chosen)})")
+        names[choices] = chosen.pop()
+    for schema_name, schema in list(schemas.items()):
+        for prop, value in (schema.get("properties") or {}).items():
+            if _types(value) >= {"array"} and _enum_of(value["items"]):
+                value["items"] = _named_enum(spec, names, value["items"])
+            elif _enum_of(value):
+                schema["properties"][prop] = _named_enum(spec, names, value)
+            elif _types(value) == {"object", "null"} and "properties" not in value:
+                name = _SCHEMA_SUFFIXES.sub("", schema_name) + _pascal(prop)
+                schema["properties"][prop] = _named(spec, name, value, nullable=True)
+
+
+def _choice_names(choices: list[str]) -> list[str]:
+    """Member names for an enum's choices: `CHOICE_NAMES`, else the words of each in Pascal
+    case (`grau-export` -> `GrauExport`); names that would clash must be in `CHOICE_NAMES`."""
+    names = [
+        CHOICE_NAMES.get(choice)
+        or "".join(word.capitalize() for word in re.split(r"[^A-Za-z0-9]+", choice))
+        for choice in choices
+    ]
+    if len(set(names)) != len(names) or not all(_IDENTIFIER.match(name) for name in names):
+        raise ValueError(f"name the choices {choices} in CHOICE_NAMES (they make {names})")
+    return names
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    kind = schema.get("type")
+    return set(kind) if isinstance(kind, list) else {kind} if kind else set()
+
+
+def _enum_of(schema: dict[str, Any]) -> tuple[Any, ...]:
+    """A string enum's choices (None left out), or () if it is not one."""
+    if "enum" not in schema or not _types(schema) <= {"string", "null"}:
+        return ()
+    return tuple(choice for choice in schema["enum"] if choice is not None)
+
+
+def _named_enum(
+    spec: APISpec, names: dict[tuple[Any, ...], str], value: dict[str, Any]
+) -> dict[str, Any]:
+    return _named(spec, names[_enum_of(value)], value, nullable="null" in _types(value))
+
+
+def _named(spec: APISpec, name: str, value: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
+    """`value`'s type as the component `name` (made once), and a reference to it that
+    keeps the property's own description, example and flags."""
+    kind = {k: v for k, v in value.items() if k not in _USE_KEYWORDS}
+    kind["type"] = sorted(_types(value) - {"null"})[0]
+    if "enum" in kind:
+        kind["enum"] = list(_enum_of(value))
+        kind["example"] = kind["enum"][0]  # linters look for one where the type is
+        if not all(_IDENTIFIER.match(choice) for choice in kind["enum"]):
+            kind["x-enumNames"] = _choice_names(kind["enum"])
+    if name not in spec.components.schemas:
+        spec.components.schema(name, kind)
+    elif spec.components.schemas[name] != kind:
+        raise ValueError(f"{name} names two different types: {kind}")
+    ref = spec.components.get_ref("schema", name)
+    use = {k: v for k, v in value.items() if k in _USE_KEYWORDS}
+    return {"anyOf": [ref, {"type": "null"}], **use} if nullable else {**ref, **use}
 
 
 def _merge_cross_field_rules(spec: APISpec) -> None:

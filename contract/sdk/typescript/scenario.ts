@@ -9,7 +9,10 @@
  */
 import {
   Api,
+  BatchOperationMethod,
   type BodyStat,
+  BodyStatType,
+  BodyStatUnit,
   type HttpResponse,
   type Problem,
 } from "../../../build/sdk/typescript/Api.js";
@@ -84,7 +87,7 @@ async function scenario(): Promise<void> {
   const recordedAt = "2026-11-20T07:30:00+01:00";
   const created = await step("create a body stat -> 201 + Location + ETag", async () => {
     const res = await api.v1.createBodyStat(
-      { type: "weight", value: 72.5, unit: "kg", recorded_at: recordedAt, note: "from the TS SDK" },
+      { type: BodyStatType.Weight, value: 72.5, unit: BodyStatUnit.Kg, recorded_at: recordedAt, note: "from the TS SDK" },
       { headers: { "Idempotency-Key": crypto.randomUUID() } },
     );
     assertEqual(res.status, 201, "status");
@@ -113,7 +116,7 @@ async function scenario(): Promise<void> {
   const updatedEtag = await step("update with If-Match -> 200, new value, new ETag", async () => {
     const res = await api.v1.updateBodyStat(
       statId,
-      { type: "weight", value: 71.9, unit: "kg" },
+      { type: BodyStatType.Weight, value: 71.9, unit: BodyStatUnit.Kg },
       { headers: { "If-Match": created.etag } },
     );
     assertEqual(res.data.value, 71.9, "value");
@@ -124,7 +127,7 @@ async function scenario(): Promise<void> {
 
   await step("update with the stale If-Match -> typed 412 problem, nothing changed", async () => {
     const problem = await expectProblem(
-      api.v1.updateBodyStat(statId, { type: "weight", value: 70, unit: "kg" }, { headers: { "If-Match": created.etag } }),
+      api.v1.updateBodyStat(statId, { type: BodyStatType.Weight, value: 70, unit: BodyStatUnit.Kg }, { headers: { "If-Match": created.etag } }),
       412,
     );
     assertEqual(problem.title, "Precondition Failed", "problem title");
@@ -150,11 +153,11 @@ async function scenario(): Promise<void> {
       atomic: true,
       operations: [
         {
-          method: "POST",
+          method: BatchOperationMethod.POST,
           path: "/v1/body-stats",
-          body: { id: offlineId, type: "weight", value: 70.4, unit: "kg", recorded_at: recordedAt },
+          body: { id: offlineId, type: BodyStatType.Weight, value: 70.4, unit: BodyStatUnit.Kg, recorded_at: recordedAt },
         },
-        { method: "PATCH", path: `/v1/body-stats/${offlineId}`, body: { note: "edited offline" } },
+        { method: BatchOperationMethod.PATCH, path: `/v1/body-stats/${offlineId}`, body: { note: "edited offline" } },
       ],
     });
     assertEqual(res.data.committed, true, "committed");

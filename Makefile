@@ -78,7 +78,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-node: node_modules/.installed ## Install the pinned Node tooling (npm ci)
+# The generators that need TypeScript 5 (hey-api, openapi-typescript), beside the root's 7.
+contract/sdk/ts5/node_modules/.installed: contract/sdk/ts5/package.json contract/sdk/ts5/package-lock.json
+	npm ci --prefix contract/sdk/ts5 --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: node_modules/.installed contract/sdk/ts5/node_modules/.installed ## Install the pinned Node tooling (npm ci)
 
 # ----------------------------------------------------------------- the contract
 # GRAU_BASE_URL: the running grau the live checks talk to (make contract sets it).

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Generates grau's client SDKs from openapi/openapi.json (`make sdk`):
-#   build/sdk/python      openapi-python-client, a pip-installable `grau-client` project
-#   build/sdk/typescript  swagger-typescript-api, one fetch-based Api.ts
-# Fails if either generator warns, or if a client plus its scenario does not type-check
-# strictly (tsc --strict, mypy --strict): the spec must generate cleanly, not just generate.
+# Generates grau's client SDKs from openapi/openapi.json (`make sdk`) with the four most
+# used generators:
+#   build/sdk/python              openapi-python-client, a pip-installable `grau-client` project
+#   build/sdk/typescript          swagger-typescript-api, one fetch-based Api.ts
+#   build/sdk/hey-api             @hey-api/openapi-ts, a fetch client with one function per operation
+#   build/sdk/openapi-typescript  openapi-typescript's types, for openapi-fetch
+# Fails if a generator warns, if any names a type or member with a number, or if a client
+# plus its scenario does not type-check strictly (tsc --strict, mypy --strict): the spec
+# must generate cleanly, not just generate.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -61,6 +65,19 @@ if grep -q '@ts-nocheck' "$OUT/typescript/Api.ts"; then
   exit 1
 fi
 
+echo "== TypeScript client (@hey-api/openapi-ts, with TypeScript 5: contract/sdk/ts5)"
+rm -rf "$OUT/hey-api"
+run_generator @hey-api/openapi-ts "$OUT/hey-api-generate.log" \
+  npm exec --prefix contract/sdk/ts5 --no -- openapi-ts \
+  -i "$PWD/$SPEC" -o "$PWD/$OUT/hey-api" -c @hey-api/client-fetch
+
+echo "== TypeScript types (openapi-typescript, for openapi-fetch)"
+mkdir -p "$OUT/openapi-typescript"
+run_generator openapi-typescript "$OUT/openapi-typescript-generate.log" \
+  npm exec --prefix contract/sdk/ts5 --no -- openapi-typescript \
+  "$PWD/$SPEC" -o "$PWD/$OUT/openapi-typescript/schema.d.ts" \
+  --redocly "$PWD/contract/sdk/ts5/redocly.yaml"
+
 # Named types only: a generator numbers a type it had to name itself (`Status1`, `BodyType0`,
 # `DDMMYYYY1`) when the spec leaves it anonymous; grau.http.openapi names every one.
 echo "== no numbered type names"
@@ -68,6 +85,8 @@ numbered=$( {
   grep -ohE "^export (type|interface|enum|class) [A-Za-z_][A-Za-z0-9_]*" "$OUT/typescript/Api.ts" | awk '{print $3}'
   grep -ohE "^ +[A-Za-z_][A-Za-z0-9_]* = \"" "$OUT/typescript/Api.ts" | awk '{print $1}'
   grep -ohE "^class [A-Za-z_][A-Za-z0-9_]*" "$OUT"/python/grau_client/models/*.py | awk '{print $2}'
+  grep -ohE "^export (type|interface|enum|const) [A-Za-z_][A-Za-z0-9_]*" "$OUT/hey-api/types.gen.ts" | awk '{print $3}'
+  grep -ohE "^ {8}[A-Za-z_][A-Za-z0-9_]*: \{" "$OUT/openapi-typescript/schema.d.ts" | awk '{print $1}' | tr -d ':'
 } | grep -E "[0-9]+$" || true)
 if [ -n "$numbered" ]; then
   echo "FAIL: numbered type or member names: $numbered" >&2
@@ -76,6 +95,10 @@ fi
 
 echo "== tsc --strict: Api.ts + contract/sdk/typescript"
 npx --no-install tsc -p contract/sdk/typescript/tsconfig.json --noEmit
+
+echo "== tsc --strict (TypeScript 5): hey-api + openapi-typescript + contract/sdk/ts5"
+rm -rf contract/sdk/ts5/build
+npm exec --prefix contract/sdk/ts5 --no -- tsc -p "$PWD/contract/sdk/ts5/tsconfig.json"
 
 echo "== mypy --strict: contract/sdk/python_scenario.py and the grau_client it imports"
 # `--config-file=` reads no config: the project's ignore_missing_imports would turn a

@@ -86,10 +86,10 @@ MIXED_WEEKS = {
         ("2025-03-10", 77 / ST, 78 / ST, 77.5 / ST, 2),
         ("2025-03-24", 200 / 14, 200 / 14, 200 / 14, 1),
     ]),
-    "from alone": ({"from": "2025-03-10"}, IN_KG[1:]),
-    "to alone": ({"to": "2025-03-09"}, IN_KG[:1]),
+    "from alone": ({"date_from": "2025-03-10"}, IN_KG[1:]),
+    "to alone": ({"date_to": "2025-03-09"}, IN_KG[:1]),
     # From Wednesday: the week of 2025-03-03 keeps only the 12 st of Sunday.
-    "a week cut by from": ({"from": "2025-03-06", "to": "2025-03-12"}, [
+    "a week cut by from": ({"date_from": "2025-03-06", "date_to": "2025-03-12"}, [
         ("2025-03-03", 12 * ST, 12 * ST, 12 * ST, 1), ("2025-03-10", 78, 78, 78, 1)
     ]),
 }  # fmt: skip
@@ -296,9 +296,24 @@ def test_from_and_to_are_inclusive_local_dates(client, register, create_stat):
     record(create_stat, tokyo, "2025-03-10T14:59:59+00:00", 72)  # Mon 03-10 23:59:59 local
     record(create_stat, tokyo, "2025-03-10T15:00:00+00:00", 73)  # Tue 03-11 00:00 local
     one_day = summary(
-        client, tokyo, type="weight", bucket="day", **{"from": "2025-03-10"}, to="2025-03-10"
+        client, tokyo, type="weight", bucket="day", date_from="2025-03-10", date_to="2025-03-10"
     )
     assert buckets(one_day) == [("2025-03-10", 71.0, 72.0, 71.5, 2)]
+
+
+def test_the_old_from_and_to_are_read_as_date_from_and_date_to_with_deprecation_headers(
+    client, user, create_stat
+):
+    record(create_stat, user, "2025-03-05T08:00:00+00:00", 70)
+    record(create_stat, user, "2025-03-12T08:00:00+00:00", 71)
+    current = summary(client, user, type="weight", date_from="2025-03-10", date_to="2025-03-16")
+
+    old = summary(client, user, type="weight", **{"from": "2025-03-10", "to": "2025-03-16"})
+
+    assert old.status_code == current.status_code == 200
+    assert old.json == current.json and [b["count"] for b in old.json["buckets"]] == [1]
+    assert "Deprecation" in old.headers and "Sunset" in old.headers
+    assert "Deprecation" not in current.headers
 
 
 def test_five_years_and_the_earliest_and_latest_dates_are_accepted(client, register):
@@ -310,7 +325,7 @@ def test_five_years_and_the_earliest_and_latest_dates_are_accepted(client, regis
     ]
 
     statuses = [
-        summary(client, kiritimati, type="weight", **{"from": start}, to=end).status_code
+        summary(client, kiritimati, type="weight", date_from=start, date_to=end).status_code
         for start, end in ranges
     ]
 
@@ -320,11 +335,15 @@ def test_five_years_and_the_earliest_and_latest_dates_are_accepted(client, regis
 # (a query, the one parameter its 422 names)
 REFUSED = {
     **{f"{name} {value}": ({"type": "weight", name: value}, name)
-       for name, value in [("from", "2025-13-01"), ("from", "yesterday"),
-                           ("to", "2025-03-10T00:00:00+00:00"), ("from", "1899-12-31"),
-                           ("to", "3000-01-01"), ("from", "0001-01-01")]},
-    "from after to": ({"type": "weight", "from": "2025-03-10", "to": "2025-03-09"}, "to"),
-    "a day over five years": ({"type": "weight", "from": "2020-01-01", "to": "2025-01-02"}, "to"),
+       for name, value in [("date_from", "2025-13-01"), ("date_from", "yesterday"),
+                           ("date_to", "2025-03-10T00:00:00+00:00"), ("date_from", "1899-12-31"),
+                           ("date_to", "3000-01-01"), ("date_from", "0001-01-01")]},
+    "from after to": (
+        {"type": "weight", "date_from": "2025-03-10", "date_to": "2025-03-09"}, "date_to"
+    ),
+    "a day over five years": (
+        {"type": "weight", "date_from": "2020-01-01", "date_to": "2025-01-02"}, "date_to"
+    ),
     "no type": ({}, "type"),
     "type mood": ({"type": "mood"}, "type"),
     **{f"bucket {b}": ({"type": "weight", "bucket": b}, "bucket") for b in ["year", "Week"]},

@@ -1020,7 +1020,7 @@ COMPUTED = {
     "body stats summary": Computed("/v1/body-stats/summary", {"type": "weight"}, "body stat"),
     "nutrition daily totals": Computed(
         "/v1/nutrition-entries/daily-totals",
-        {"from": "2026-11-20", "to": "2026-11-20"},
+        {"date_from": "2026-11-20", "date_to": "2026-11-20"},
         "nutrition entry",
     ),
     "exercise progress": Computed("/v1/exercises/{exercise}/progress", {}, "workout set"),

@@ -71,6 +71,20 @@ def test_error_is_a_problem_document_naming_the_request_path_as_instance(client,
     assert response.json["instance"] == response.request.path
 
 
+def test_the_instance_of_a_path_with_any_characters_is_a_percent_encoded_uri_reference(client):
+    """RFC 9457's `instance` is a URI reference: the spec says so, and it holds for any path."""
+    import jsonschema_rs  # schemathesis' validator, which checks the responses against the spec
+
+    reference = jsonschema_rs.validator_for({"format": "uri-reference"}, validate_formats=True)
+    paths = ["/v1/body-stats/caf\u00e9 \u0001%zz", "/v1/" + "\u00fc" * 3000]
+
+    instances = [client.get(path).json["instance"] for path in paths]
+
+    assert instances[0] == "/v1/body-stats/caf%C3%A9%20%01%25zz"
+    assert len(instances[1]) <= 2000
+    assert all(reference.is_valid(instance) for instance in instances)
+
+
 def test_validation_problem_lists_errors_per_field(client):
     response = client.post("/v1/users", json={"email": "x", "password": "short"})
 

@@ -308,7 +308,7 @@ def test_daily_totals_report_each_type_in_its_unit_in_a_fixed_order(client, user
     ]:
         create_entry(user, type=entry_type, value=value, unit=unit, recorded_at=noon)
 
-    response = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-01"})
+    response = totals(client, user, **{"date_from": "2025-03-01", "date_to": "2025-03-01"})
 
     # Water: 1000 ml + 500 ml + 8 x 29.5735295625 ml.
     assert day_totals(response)["2025-03-01"] == [
@@ -322,10 +322,12 @@ def test_daily_totals_report_each_type_in_its_unit_in_a_fixed_order(client, user
 def test_daily_totals_list_every_day_of_the_range(client, user, create_entry):
     create_entry(user, recorded_at="2025-03-02T12:00:00+00:00")
 
-    response = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-03"})
+    response = totals(client, user, **{"date_from": "2025-03-01", "date_to": "2025-03-03"})
 
     assert response.json == {
-        "from": "2025-03-01",
+        "date_from": "2025-03-01",
+        "date_to": "2025-03-03",
+        "from": "2025-03-01",  # the deprecated names, until 0.2
         "to": "2025-03-03",
         "timezone": "UTC",
         "days": [
@@ -343,7 +345,7 @@ def test_daily_totals_filter_by_type(client, user, create_entry):
     create_entry(user, type="calories", value=500, unit="kcal", recorded_at="2025-03-01T13:00:00Z")
 
     response = totals(
-        client, user, **{"from": "2025-03-01", "to": "2025-03-01", "type": "calories"}
+        client, user, **{"date_from": "2025-03-01", "date_to": "2025-03-01", "type": "calories"}
     )
 
     assert [t["type"] for t in day_totals(response)["2025-03-01"]] == ["calories"]
@@ -390,7 +392,7 @@ def test_an_entry_counts_for_the_local_day_it_was_recorded_on(
     for moment in moments:
         create_entry(account, recorded_at=moment)
 
-    response = totals(client, account, **{"from": start, "to": end})
+    response = totals(client, account, **{"date_from": start, "date_to": end})
 
     assert response.json["timezone"] == zone
     assert {day: [t["count"] for t in ts] for day, ts in day_totals(response).items()} == counts
@@ -398,7 +400,7 @@ def test_an_entry_counts_for_the_local_day_it_was_recorded_on(
 
 def test_daily_totals_follow_a_time_zone_change(client, user, create_entry):
     create_entry(user, recorded_at="2025-06-11T00:30:00+12:00")  # 10 June 12:30 UTC
-    query = {"from": "2025-06-10", "to": "2025-06-11"}
+    query = {"date_from": "2025-06-10", "date_to": "2025-06-11"}
     before = totals(client, user, **query)
     client.patch("/v1/users/me", json={"timezone": "Pacific/Auckland"}, headers=user.headers)
 
@@ -415,7 +417,7 @@ def test_daily_totals_are_one_grouped_sum_in_sql_however_many_entries(
     few, many = register(), register()
     store_entries(db_session, few.id, 2)
     store_entries(db_session, many.id, 200)  # an hour apart: 9 days
-    query = {"from": "2025-01-01", "to": "2025-01-10"}
+    query = {"date_from": "2025-01-01", "date_to": "2025-01-10"}
     for account in (few, many):  # a token's first check may query; not what is counted
         listing(client, account)
 
@@ -432,7 +434,7 @@ def test_daily_totals_are_one_grouped_sum_in_sql_however_many_entries(
 
 
 def test_a_span_of_366_days_is_accepted(client, user):
-    response = totals(client, user, **{"from": "2024-01-01", "to": "2024-12-31"})
+    response = totals(client, user, **{"date_from": "2024-01-01", "date_to": "2024-12-31"})
 
     assert response.status_code == 200
     assert len(response.json["days"]) == 366
@@ -441,15 +443,15 @@ def test_a_span_of_366_days_is_accepted(client, user):
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ({"from": "2024-01-01", "to": "2025-01-02"}, "to"),  # 367 days apart
-        ({"from": "2025-03-02", "to": "2025-03-01"}, "to"),
-        ({"to": "2025-03-01"}, "from"),
-        ({"from": "2025-03-01"}, "to"),
-        ({"from": "2025-03-01T00:00:00Z", "to": "2025-03-01"}, "from"),
-        ({"from": "01.03.2025", "to": "2025-03-01"}, "from"),
-        ({"from": "1899-12-31", "to": "1900-01-01"}, "from"),
-        ({"from": "2999-12-31", "to": "3000-01-01"}, "to"),
-        ({"from": "2025-03-01", "to": "2025-03-01", "type": "sugar"}, "type"),
+        ({"date_from": "2024-01-01", "date_to": "2025-01-02"}, "date_to"),  # 367 days apart
+        ({"date_from": "2025-03-02", "date_to": "2025-03-01"}, "date_to"),
+        ({"date_to": "2025-03-01"}, "date_from"),
+        ({"date_from": "2025-03-01"}, "date_to"),
+        ({"date_from": "2025-03-01T00:00:00Z", "date_to": "2025-03-01"}, "date_from"),
+        ({"date_from": "01.03.2025", "date_to": "2025-03-01"}, "date_from"),
+        ({"date_from": "1899-12-31", "date_to": "1900-01-01"}, "date_from"),
+        ({"date_from": "2999-12-31", "date_to": "3000-01-01"}, "date_to"),
+        ({"date_from": "2025-03-01", "date_to": "2025-03-01", "type": "sugar"}, "type"),
     ],
     ids=["367 days", "reversed", "no from", "no to", "datetime", "not ISO", "before 1900",
          "after 2999", "unknown type"],
@@ -466,4 +468,33 @@ def test_daily_totals_are_not_taken_for_an_entry_id(client, user):
     response = client.get(TOTALS_URL, headers=user.headers)
 
     assert response.status_code == 422
-    assert {"from", "to"} <= set(response.json["errors"])
+    assert {"date_from", "date_to"} <= set(response.json["errors"])
+
+
+# ----------------------------------------------------------- deprecated names
+
+
+def test_the_old_from_and_to_still_work_and_say_they_are_deprecated(client, user):
+    current = totals(client, user, date_from="2025-03-01", date_to="2025-03-03")
+    old = totals(client, user, **{"from": "2025-03-01", "to": "2025-03-03"})
+    both = totals(
+        client, user, **{"from": "2024-01-01", "date_from": "2025-03-01"}, date_to="2025-03-03"
+    )
+
+    assert old.status_code == both.status_code == current.status_code == 200
+    assert old.json == both.json == current.json
+    assert "Deprecation" not in current.headers
+    for response in (old, both):
+        assert response.headers["Deprecation"] == "@1796515200"  # RFC 9745: 2026-12-06
+        assert response.headers["Sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"  # RFC 8594
+        assert 'rel="deprecation"' in response.headers["Link"]
+
+
+def test_an_old_name_sent_beside_its_new_one_is_checked_and_the_new_one_used(client, user):
+    both = dict(date_from="2025-03-01", date_to="2025-03-03")
+
+    used = totals(client, user, **both, **{"from": "2024-01-01"})
+    refused = totals(client, user, **both, **{"from": "yesterday"})
+
+    assert used.status_code == 200 and used.json["date_from"] == "2025-03-01"
+    assert refused.status_code == 422 and list(refused.json["errors"]) == ["from"]

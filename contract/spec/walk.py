@@ -101,10 +101,25 @@ class Spec:
     # ------------------------------------------------------------------ structure
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in node:
-            kind, name = node["$ref"].split("/")[-2:]
-            node = self.raw["components"][kind][name]
-        return node
+        """The schema `node` stands for: a reference's target (with the keywords beside the
+        reference, e.g. a property's example), a nullable reference's (`anyOf` of it and
+        null) likewise."""
+        while True:
+            if "$ref" in node:
+                kind, name = node["$ref"].split("/")[-2:]
+                beside = {k: v for k, v in node.items() if k != "$ref"}
+                node = (
+                    {**self.raw["components"][kind][name], **beside}
+                    if beside
+                    else (self.raw["components"][kind][name])
+                )
+                continue
+            options = [o for o in node.get("anyOf", ()) if o.get("type") != "null"]
+            if len(options) == 1 and len(node["anyOf"]) == 2:
+                beside = {k: v for k, v in node.items() if k != "anyOf"}
+                node = {**options[0], **beside}
+                continue
+            return node
 
     def operation(self, path: str, method: str) -> Operation | None:
         return next((op for op in self.operations if op.path == path and op.method == method), None)

@@ -75,6 +75,8 @@ EMAIL_META = {"description": "Login email address, unique.", "example": "ana@exa
 class UserCreate(_Profile):
     """Registration: only `email` and `password` are required."""
 
+    NOT_IN_EXAMPLE = ("username",)  # unique: the example's would be taken after one try
+
     email = fields.Email(required=True, validate=validate.Length(max=320), metadata=EMAIL_META)
     password = Text(
         required=True,
@@ -87,6 +89,8 @@ class UserCreate(_Profile):
 
 class UserUpdate(_Profile):
     """A partial profile change. Changing `email` or `password` needs `current_password`."""
+
+    NOT_IN_EXAMPLE = ("username", "email")  # unique, and an email change needs the password
 
     JSON_SCHEMA = {
         "dependentRequired": {"email": ["current_password"], "password": ["current_password"]}

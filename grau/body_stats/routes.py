@@ -120,9 +120,9 @@ class Summary(MethodView):
         number of stats per local day, week (Monday to Sunday) or calendar
         month, in the user's time zone, oldest first; periods without stats
         are left out. Values are in the user's preferred unit unless `unit`
-        asks for another one of the type's units. `from` and `to` are local
-        dates and include whole days; a period that starts before `from` only
-        counts the stats from `from` on.
+        asks for another one of the type's units. `date_from` and `date_to` are
+        local dates and include whole days; a period that starts before
+        `date_from` only counts the stats from `date_from` on.
         """
         principal = current_principal()
         user_id = principal.user_id

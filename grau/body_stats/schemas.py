@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from grau.body_stats.models import STATS
+from grau.http.deprecation import alias
 from grau.http.fields import Timestamp, client_id, how_many
 from grau.http.measurements import NAMED_AT_SOURCE, MeasurementFields
 from grau.http.pages import PageArgs, page_schema
@@ -130,6 +131,8 @@ def _summary_date(description: str, example: str, **kwargs: object) -> fields.Da
 class BodyStatSummaryQuery(Schema):
     """Which stats to summarize, per which period, in which unit."""
 
+    RENAMED = {"from": "date_from", "to": "date_to"}  # the names until 0.1
+
     type = STAT.type(required=True)
     bucket = fields.String(
         load_default="week",
@@ -143,14 +146,14 @@ class BodyStatSummaryQuery(Schema):
     date_from = _summary_date(
         "Only stats recorded on or after this local date (the user's time zone).",
         "2026-11-01",
-        data_key="from",
     )
     date_to = _summary_date(
         "Only stats recorded on or before this local date; at most "
-        f"{MAX_SPAN.days} days after `from`.",
+        f"{MAX_SPAN.days} days after `date_from`.",
         "2026-11-30",  # a month: the examples sum up something, not an empty day
-        data_key="to",
     )
+    deprecated_from = alias(_summary_date("", "2026-11-01"), "from", "date_from")
+    deprecated_to = alias(_summary_date("", "2026-11-30"), "to", "date_to")
     unit = _read_unit(
         f"The unit of the results; it must be one the type is measured in ({STATS.doc}). "
         "Default: the user's preferred unit (`weight_unit`, `height_unit`)."
@@ -171,9 +174,11 @@ class BodyStatSummaryQuery(Schema):
         if not isinstance(start, date) or not isinstance(end, date):
             return
         if start > end:
-            raise ma.ValidationError("Must not be before from.", "to")
+            raise ma.ValidationError("Must not be before date_from.", "date_to")
         if end - start > MAX_SPAN:
-            raise ma.ValidationError(f"Must be at most {MAX_SPAN.days} days after from.", "to")
+            raise ma.ValidationError(
+                f"Must be at most {MAX_SPAN.days} days after date_from.", "date_to"
+            )
 
 
 class BodyStatSummaryPeriod(Schema):

@@ -9,6 +9,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grau.db.model import Base, SharedOrOwned, Synced, Timestamps, UUIDPrimaryKey, Versioned
 
+# A catalog item seeded on a fresh server gets the id its kind and slug name (UUID v5), so
+# every such server shares it: documentation examples can name real items. (Servers seeded
+# before kept the ids they had; an export names catalog items by slug either way.)
+CATALOG_IDS = uuid.UUID("5f0c2a8e-91b4-4d6a-8c3e-7a1b2d4e6f80")
+
+
+def catalog_id(kind: str, slug: str) -> uuid.UUID:
+    """The id a fresh server seeds the catalog item `slug` of `kind` ("equipment",
+    "exercise") with."""
+    return uuid.uuid5(CATALOG_IDS, f"{kind}:{slug}")
+
+
 MUSCLES = (
     "chest",
     "upper_back",

@@ -13,6 +13,7 @@ from grau.catalog.models import (
     EXERCISE_CATEGORIES,
     LATERALITIES,
     MUSCLES,
+    catalog_id,
 )
 from grau.http.fields import Text, client_id, one_of
 from grau.http.pages import PageArgs, page_schema, sort_field
@@ -197,7 +198,7 @@ DIFFICULTY = {"description": "How hard it is to learn and perform.", "example": 
 EQUIPMENT_IDS = {
     "description": f"Ids of the equipment it needs (grau's or the user's own; at most "
     f"{MAX_EQUIPMENT}), in id order. Another user's equipment is a 422.",
-    "example": ["0f6c2b1e-7d4a-4e59-9a1b-3c2d5e8f7a60"],
+    "example": [str(catalog_id("equipment", "barbell"))],  # on every fresh server
     "uniqueItems": True,
 }
 INSTRUCTIONS = {
@@ -209,7 +210,7 @@ INSTRUCTIONS = {
 
 def _equipment_ids(**kwargs: Any) -> SortedList:
     return SortedList(
-        fields.UUID(metadata={"example": "0f6c2b1e-7d4a-4e59-9a1b-3c2d5e8f7a60"}),
+        fields.UUID(metadata={"example": str(catalog_id("equipment", "barbell"))}),
         validate=[validate.Length(max=MAX_EQUIPMENT), _unique],
         metadata=EQUIPMENT_IDS,
         **kwargs,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from grau.catalog.models import Equipment, Exercise, ExerciseMuscle
+from grau.catalog.models import Equipment, Exercise, ExerciseMuscle, catalog_id
 from grau.core import revisions
 
 
@@ -55,7 +55,9 @@ def seed_catalog(session: Session) -> SeedReport:
         row = equipment.get(item["slug"])
         values = {k: item[k] for k in ("name", "category", "description")}
         if row is None:
-            row = Equipment(slug=item["slug"], user_id=None, **values)
+            row = Equipment(
+                id=catalog_id("equipment", item["slug"]), slug=item["slug"], user_id=None, **values
+            )
             session.add(row)
             equipment[item["slug"]] = row
             report.created += 1
@@ -83,7 +85,9 @@ def seed_catalog(session: Session) -> SeedReport:
         }
         gear = [equipment[slug] for slug in item["equipment"]]
         if exercise is None:
-            exercise = Exercise(slug=item["slug"], user_id=None, **values)
+            exercise = Exercise(
+                id=catalog_id("exercise", item["slug"]), slug=item["slug"], user_id=None, **values
+            )
             exercise.muscles = [ExerciseMuscle(muscle=m, is_primary=p) for m, p in muscles.items()]
             exercise.equipment = gear
             session.add(exercise)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 from flask import Flask, Response, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -98,6 +99,21 @@ def handle_domain_error(error: DomainError) -> Response:
     return problem(status, error.detail, errors=error.errors, headers=headers)
 
 
+# What a path keeps unescaped: RFC 3986's unreserved and sub-delims, ":", "@" and "/".
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _instance(path: str) -> str:
+    """The request path as a URI reference (RFC 9457's `instance`): percent-encoded, and
+    cut to `PROBLEM_TEXT_MAX` characters without splitting an escape."""
+    quoted = quote(path, safe=_PATH_SAFE)
+    if len(quoted) > PROBLEM_TEXT_MAX:
+        quoted = quoted[:PROBLEM_TEXT_MAX]
+        escape = quoted.rfind("%", len(quoted) - 2)
+        quoted = quoted[:escape] if escape != -1 else quoted
+    return quoted
+
+
 def problem(
     status: int,
     detail: str | None = None,
@@ -116,7 +132,7 @@ def problem(
     if detail:
         body["detail"] = detail[:PROBLEM_TEXT_MAX]
     if request:
-        body["instance"] = request.path[:PROBLEM_TEXT_MAX]
+        body["instance"] = _instance(request.path)
     if errors:
         body["errors"] = errors
     body.update(extensions or {})

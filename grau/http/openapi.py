@@ -25,6 +25,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from marshmallow import fields
 
+from grau.http.deprecation import SPEC_HEADERS as DEPRECATION_HEADERS
 from grau.http.errors import PROBLEM_JSON, VALIDATION_DETAIL
 from grau.http.fields import TIMESTAMP_MAX_LENGTH
 
@@ -330,7 +331,7 @@ def register_components(spec: APISpec, problem: Any) -> None:
     response per error status (lazily: only those an operation refers to appear)."""
     for name, schema in FILES.items():
         spec.components.schema(name, schema)
-    for name, header in HEADERS.items():
+    for name, header in {**HEADERS, **DEPRECATION_HEADERS}.items():
         spec.components.header(name, header)
     for name, parameter in PARAMETERS.items():
         spec.components.parameter(name, str(parameter["in"]), parameter)
@@ -555,6 +556,61 @@ def _problem_example(status: int) -> dict[str, Any]:
     return example
 
 
+def _add_request_example(spec: APISpec, body: dict[str, Any]) -> None:
+    """A JSON body's example, beside its schema, for documentation tools to pre-fill: one
+    that succeeds for every reader. Without it Swagger UI and ReDoc assemble one from the
+    schema, with the client-chosen `id` (the second reader to send it gets a 409) and,
+    where cross-field rules hold, a type and unit that do not go together."""
+    media = body.get("content", {}).get("application/json")
+    if media is None or "example" in media or "examples" in media:
+        return
+    schema = media.get("schema", {})
+    example = _example_of(spec, schema, top=True)
+    if isinstance(example, dict) and "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        for field in getattr(_schema_classes(spec).get(name), "NOT_IN_EXAMPLE", ()):
+            example.pop(field, None)
+    if example is not None:
+        media["example"] = example
+
+
+def _schema_classes(spec: APISpec) -> dict[str, type]:
+    """Component name -> the marshmallow schema class it documents."""
+    plugin = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
+    assert plugin.converter is not None
+    return {name: key[0] for key, name in plugin.converter.refs.items()}
+
+
+def _example_of(spec: APISpec, schema: dict[str, Any], *, top: bool = False) -> Any:
+    """An example value built from the examples the schema's parts carry. Left out: what the
+    server sets (readOnly), secrets not required (writeOnly: a password change), and a
+    create's own `id`, which each reader's app chooses."""
+    if "example" in schema:
+        return schema["example"]
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return _example_of(spec, spec.components.schemas.get(name, {}), top=top)
+    for key in ("anyOf", "oneOf"):
+        options = [o for o in schema.get(key, []) if o.get("type") != "null"]
+        if options:
+            return _example_of(spec, options[0])
+    if "properties" in schema:
+        required = set(schema.get("required", ()))
+        example = {}
+        for name, prop in schema["properties"].items():
+            left_out = prop.get("readOnly") or (prop.get("writeOnly") and name not in required)
+            if left_out or (top and name == "id"):
+                continue
+            value = _example_of(spec, prop)
+            if value is not None:
+                example[name] = value
+        return example
+    if "items" in schema:
+        item = _example_of(spec, schema["items"])
+        return [] if item is None else [item]
+    return None
+
+
 def _apply_marks(spec: APISpec, op: dict[str, Any], method: str, marks: dict[str, Any]) -> None:
     def _ref(kind: str, name: str) -> dict[str, str]:
         return spec.components.get_ref(kind, name)
@@ -584,6 +640,7 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str, marks: dict[str
         responses.setdefault("409", _ref("response", "CONFLICT"))
         responses.setdefault("422", _ref("response", "UNPROCESSABLE_ENTITY"))
     if "requestBody" in op:
+        _add_request_example(spec, op["requestBody"])
         # Any body can be malformed JSON (400), too large (413) or not JSON (415).
         for code in (400, 413, 415):
             responses.setdefault(str(code), _ref("response", HTTPStatus(code).name))
@@ -603,6 +660,9 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str, marks: dict[str
             headers.setdefault("ETag", _ref("header", "ETag"))
         if marks.get("idempotent"):
             headers.setdefault("Idempotent-Replayed", _ref("header", "Idempotent-Replayed"))
+        if any(isinstance(p, dict) and p.get("deprecated") for p in params):
+            for name in DEPRECATION_HEADERS:  # sent when a deprecated name was used
+                headers.setdefault(name, _ref("header", name))
         if not headers:
             del response["headers"]
     if not params:

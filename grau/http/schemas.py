@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from grau.http import deprecation
 from grau.http.fields import PROBLEM_TEXT_MAX, Number, Text, Timestamp, WholeNumber
 
 
@@ -27,6 +28,15 @@ class Schema(ma.Schema):
     COMPLETE: ClassVar[bool] = False
     # Fields that only make sense together: sent all or none (one group).
     TOGETHER: ClassVar[tuple[str, ...]] = ()
+    # Deprecated names still taken, as sent -> their current names (grau.http.deprecation).
+    RENAMED: ClassVar[dict[str, str]] = {}
+    # Fields a request body's example leaves out, for it to succeed for every reader (a
+    # unique name another reader took, a position the first try filled): grau.http.openapi.
+    NOT_IN_EXAMPLE: ClassVar[tuple[str, ...]] = ()
+
+    @ma.pre_load
+    def _renamed(self, data: Any, **_: Any) -> Any:
+        return deprecation.renamed(data, self.RENAMED) if self.RENAMED else data
 
     @ma.validates_schema
     def _sent_together(self, data: dict[str, Any], **_: Any) -> None:
@@ -117,7 +127,7 @@ class Problem(Schema):
     instance = fields.String(
         validate=validate.Length(max=PROBLEM_TEXT_MAX),
         metadata={
-            "description": "The request path (its first 2,000 characters).",
+            "description": "The request path, percent-encoded (its first 2,000 characters).",
             "format": "uri-reference",
             "example": "/v1/body-stats/1d0f...",
         },

@@ -119,7 +119,7 @@ class DailyTotals(MethodView):
     def get(self, args: dict[str, Any]) -> Response:
         """Get daily nutrition totals
 
-        Per local day from `from` to `to` (both included, at most
+        Per local day from `date_from` to `date_to` (both included, at most
         366 days apart) and per type: the sum of the user's entries and
         how many there were. Days are the user's own, in the profile's
         `timezone` (an entry at 23:30 local time counts for that day, across
@@ -134,6 +134,8 @@ class DailyTotals(MethodView):
         def totals() -> Any:
             # The zone shapes the days; a profile change is a new revision.
             tz = user_timezone(db(), user_id)
-            return daily_totals(db(), user_id, tz, args["start"], args["end"], args.get("type"))
+            return daily_totals(
+                db(), user_id, tz, args["date_from"], args["date_to"], args.get("type")
+            )
 
         return RESOURCE.computed(principal, TOTALS, totals)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from grau.http.deprecation import alias
 from grau.http.fields import Timestamp, client_id, how_many
 from grau.http.measurements import NAMED_AT_SOURCE, MeasurementFields
 from grau.http.pages import PageArgs, page_schema
@@ -122,37 +124,41 @@ class NutritionEntryReadQuery(Schema):
 # ------------------------------------------------------------------------ daily totals
 
 
-def _day_field(name: str, description: str) -> fields.Date:
+def _day_field(
+    description: str, *, required: bool = True, example: str = "2026-11-20"
+) -> fields.Date:
     return fields.Date(
-        required=True,
-        data_key=name,
+        required=required,
         validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY),
-        metadata={"description": description, "example": "2026-11-20"},
+        metadata={"description": description, "example": example},
     )
 
 
 class NutritionDailyTotalsQuery(Schema):
     """The days to total, and optionally one type."""
 
-    # `from` is a Python keyword: the attributes are `start` and `end`.
-    start = _day_field(
-        "from",
-        f"First local day (in the user's time zone), from {EARLIEST_DAY} to {LATEST_DAY}.",
+    RENAMED = {"from": "date_from", "to": "date_to"}  # the names until 0.1
+
+    date_from = _day_field(
+        f"First local day (in the user's time zone), from {EARLIEST_DAY} to {LATEST_DAY}."
     )
-    end = _day_field(
-        "to", f"Last local day, included: not before `from`, at most {MAX_SPAN_DAYS} days after it."
+    date_to = _day_field(
+        f"Last local day, included: not before `date_from`, at most {MAX_SPAN_DAYS} days after it.",
+        example="2026-11-26",  # a week: the example totals more than one day
     )
+    deprecated_from = alias(_day_field("", required=False), "from", "date_from")
+    deprecated_to = alias(_day_field("", required=False, example="2026-11-26"), "to", "date_to")
     type = AMOUNT.type("Only this type.")
 
     @ma.validates_schema
     def _span(self, data: dict[str, Any], **_: Any) -> None:
-        start, end = data.get("start"), data.get("end")
+        start, end = data.get("date_from"), data.get("date_to")
         if start is None or end is None:
             return
         if end < start:
-            raise ma.ValidationError("Must not be before from.", "to")
+            raise ma.ValidationError("Must not be before date_from.", "date_to")
         if end - start > timedelta(days=MAX_SPAN_DAYS):
-            raise ma.ValidationError(f"At most {MAX_SPAN_DAYS} days after from.", "to")
+            raise ma.ValidationError(f"At most {MAX_SPAN_DAYS} days after date_from.", "date_to")
 
 
 class NutritionTotal(Schema):
@@ -195,17 +201,34 @@ class NutritionDay(Schema):
     )
 
 
+def _deprecated_day(name: str, current: str, day: Callable[[Any], date]) -> fields.Function:
+    return fields.Function(
+        lambda totals: day(totals).isoformat(),
+        data_key=name,
+        metadata={
+            "type": "string",
+            "format": "date",
+            "description": f"Deprecated: read `{current}` (the same day).",
+            "deprecated": True,
+            "example": "2026-11-20",
+        },
+    )
+
+
 class NutritionDailyTotals(Schema):
     """Totals per local day and type over a range of days."""
 
     COMPLETE = True
 
-    start = fields.Date(
-        data_key="from", metadata={"description": "First day, as asked.", "example": "2026-11-20"}
+    date_from = fields.Date(
+        attribute="start", metadata={"description": "First day, as asked.", "example": "2026-11-20"}
     )
-    end = fields.Date(
-        data_key="to", metadata={"description": "Last day, as asked.", "example": "2026-11-22"}
+    date_to = fields.Date(
+        attribute="end", metadata={"description": "Last day, as asked.", "example": "2026-11-22"}
     )
+    # The names until 0.1, the same days (a Function field: marshmallow reads one attribute once).
+    deprecated_from = _deprecated_day("from", "date_from", lambda totals: totals.start)
+    deprecated_to = _deprecated_day("to", "date_to", lambda totals: totals.end)
     timezone = fields.String(
         validate=validate.Length(max=64),  # as the profile's
         metadata={
@@ -218,7 +241,7 @@ class NutritionDailyTotals(Schema):
         fields.Nested(NutritionDay),
         validate=validate.Length(max=MAX_SPAN_DAYS + 1),
         metadata={
-            "description": "Every day from `from` to `to`, in order, including days with "
+            "description": "Every day from `date_from` to `date_to`, in order, including days with "
             "nothing logged."
         },
     )

@@ -11,6 +11,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from grau.catalog.models import catalog_id
 from grau.http.fields import Number, StrictBoolean, Text, WholeNumber, client_id
 from grau.http.pages import PageArgs, page_schema, sort_field
 from grau.http.schemas import Schema, ServerTimestamps
@@ -74,7 +75,7 @@ class PlannedExerciseCreate(Schema):
         metadata={
             "description": "An exercise from grau's catalog or one of the user's own; "
             "anything else is a 422 on this field.",
-            "example": "8d3f6a2e-4c1b-4f7e-9a5d-2b6c8e1f0a37",
+            "example": str(catalog_id("exercise", "barbell_back_squat")),
         },
     )
     target_sets = _count(1, 20, "Sets to do", 3)
@@ -178,7 +179,7 @@ class PlannedExercise(Schema):
         dump_only=True,
         metadata={
             "description": "The exercise (grau's catalog or the user's own).",
-            "example": "8d3f6a2e-4c1b-4f7e-9a5d-2b6c8e1f0a37",
+            "example": str(catalog_id("exercise", "barbell_back_squat")),
         },
     )
     target_sets = fields.Integer(

@@ -27,9 +27,10 @@ class ChangesQuery(Schema):
         min_length=1,
         max_length=CURSOR_MAX,
         metadata={
-            "description": "The `next_cursor` of the last page read: the changes since. "
-            "Leave it out to read everything there is, from the start.",
-            "example": EXAMPLE_CURSOR,
+            "description": "The `next_cursor` of the last page read (an opaque string): "
+            "the changes since. Leave it out to read everything there is, from the start.",
+            # No example: a made-up cursor is not one grau signed (410), and documentation
+            # tools would send it.
         },
     )
     limit = fields.Integer(
@@ -141,7 +142,7 @@ class BatchOperation(Schema):
         metadata={
             "description": "Its path, as in the single request (ids chosen by the app for "
             "items an earlier operation creates work here).",
-            "example": "/v1/workouts/6f1c2b7e-4d0a-4b8e-9a35-2c7d1e9f0b14/sets",
+            "example": "/v1/body-stats",
         },
     )
     body = fields.Dict(
@@ -152,7 +153,12 @@ class BatchOperation(Schema):
             "description": "Its JSON body (a create's or a change's), if it has one: "
             "checked as that request's body when the operation runs.",
             "x-checked-as": "the request body of the operation's method and path",
-            "example": {"exercise_id": "0b6c3f0e-1a2d-4e5f-8a9b-7c6d5e4f3a2b", "reps": 8},
+            "example": {
+                "type": "weight",
+                "value": 72.4,
+                "unit": "kg",
+                "recorded_at": "2026-11-20T07:30:00+01:00",
+            },
         },
     )
     if_match = Text(
@@ -160,7 +166,7 @@ class BatchOperation(Schema):
         allow_none=True,
         # What a header can carry: printable ASCII (an ETag, or a list of them).
         validate=FullMatch(r"^[\x21-\x7e][\x20-\x7e]*$", error="Not a valid If-Match."),
-        metadata={"description": "Its If-Match header.", "example": '"3f2a9c0d1b7e4f6a8c21"'},
+        metadata={"description": "Its If-Match header.", "example": None},
     )
     idempotency_key = Text(
         max_length=255,

@@ -10,6 +10,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from grau.catalog.models import catalog_id
 from grau.core.units import from_canonical
 from grau.http.fields import (
     FullMatch,
@@ -87,7 +88,7 @@ def _half_steps(value: float) -> None:
 
 EXERCISE_ID = {
     "description": "The exercise: one of grau's catalog or one of the user's own.",
-    "example": "0b6f1a52-7d8e-4c21-9a3f-5e2d1c0b9a87",
+    "example": str(catalog_id("exercise", "barbell_bench_press")),  # on every fresh server
 }
 SEQUENCE = {
     "description": f"The set's position in the workout (1 to {MAX_SEQUENCE}), unique within it. "
@@ -193,6 +194,8 @@ class _SetBody(Schema):
 
 class WorkoutSetCreate(_SetBody):
     """A new set in a workout."""
+
+    NOT_IN_EXAMPLE = ("sequence",)  # left out, a set is appended: every try succeeds
 
     id = client_id()
 

@@ -44,6 +44,32 @@ def test_fourth_request_of_a_user_in_a_minute_gets_a_429_problem_with_retry_afte
     assert responses[-1].headers["X-RateLimit-Remaining"] == "0"
 
 
+def test_every_counted_answer_says_what_is_left_in_ietf_ratelimit_headers(build_app, user):
+    """RateLimit-Policy and RateLimit (IETF draft) on 2xx, 304 and 429, with no round trip
+    of their own: the count is the one the budget keeps anyway."""
+    client = limited(build_app, RATELIMIT_USER="3 per minute").test_client()
+    first = client.get("/v1/users/me", headers=user.headers)
+    etag = {**user.headers, "If-None-Match": first.headers["ETag"]}
+
+    responses = [first, client.get("/v1/users/me", headers=etag)]
+    responses += [client.get("/v1/users/me", headers=user.headers) for _ in range(2)]
+
+    assert [r.status_code for r in responses] == [200, 304, 200, 429]
+    assert {r.headers["RateLimit-Policy"] for r in responses} == {'"user";q=3;w=60'}
+    left = [r.headers["RateLimit"] for r in responses]
+    assert [part.split(";")[1] for part in left] == ["r=2", "r=1", "r=0", "r=0"]
+    assert all(0 <= int(part.split(";t=")[1]) <= 60 for part in left)
+
+
+def test_answers_the_user_limit_does_not_count_carry_no_ratelimit_headers(build_app, user):
+    client = limited(build_app).test_client()
+
+    public = client.get("/health")
+    login = client.post("/v1/auth/login", json={"email": user.email, "password": user.password})
+
+    assert "RateLimit" not in public.headers and "RateLimit" not in login.headers
+
+
 def test_user_limit_counts_every_authenticated_operation(build_app, user):
     """One budget per user per operation family: writes count too."""
     client = limited(build_app, RATELIMIT_USER="2 per minute").test_client()

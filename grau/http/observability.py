@@ -35,6 +35,7 @@ from flask import Flask, has_request_context, request
 HEADER = "X-Request-ID"
 REQUEST_ID = "grau.request_id"  # environ keys the envelope sets
 STARTED = "grau.started"
+EXTRA_HEADERS = "grau.extra_headers"  # headers the request's handling left for its answer
 _VALID_ID = re.compile(r"^[\x21-\x7E]{1,128}$")
 
 StartResponse = Callable[..., Any]
@@ -140,6 +141,7 @@ class Envelope:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             headers.append((HEADER, request_id))
             headers.extend(self.headers_for(environ.get("PATH_INFO", ""), headers))
+            headers.extend(environ.get(EXTRA_HEADERS, ()))
             answered[:] = [status, headers]
             return start_response(status, headers, exc_info)
 

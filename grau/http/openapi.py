@@ -207,6 +207,19 @@ HEADERS = {
             "example": 1795680000,
         },
     },
+    "RateLimit-Policy": {
+        "description": "The per-user limit this request counts against (IETF RateLimit "
+        'headers draft): its name, quota `q` and window `w` in seconds, e.g. `"user";q=600;w=60`.',
+        "schema": {"type": "string", "maxLength": 64, "pattern": r'^"user";q=[0-9]+;w=[0-9]+$'},
+        "example": '"user";q=600;w=60',
+    },
+    "RateLimit": {
+        "description": "What is left of that limit (IETF RateLimit headers draft): `r` "
+        "requests in the `t` seconds until the window ends, as this server process knows "
+        "it (other processes' last few requests may not be in it yet).",
+        "schema": {"type": "string", "maxLength": 64, "pattern": r'^"user";r=[0-9]+;t=[0-9]+$'},
+        "example": '"user";r=598;t=41',
+    },
     "WWW-Authenticate": {
         "description": "The bearer challenge, with the reason the token was refused.",
         "schema": {
@@ -262,7 +275,14 @@ PARAMETERS = {
 ERROR_HEADERS = {
     401: ("WWW-Authenticate",),
     412: ("ETag",),
-    429: ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
+    429: (
+        "Retry-After",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "RateLimit-Policy",  # the per-user limit's; the limits of signing in and up send none
+        "RateLimit",
+    ),
     503: ("Retry-After",),
 }
 
@@ -660,6 +680,9 @@ def _apply_marks(spec: APISpec, op: dict[str, Any], method: str, marks: dict[str
             headers.setdefault("ETag", _ref("header", "ETag"))
         if marks.get("idempotent"):
             headers.setdefault("Idempotent-Replayed", _ref("header", "Idempotent-Replayed"))
+        if marks.get("auth"):  # counted by the per-user limit (grau.http.ratelimit)
+            headers.setdefault("RateLimit-Policy", _ref("header", "RateLimit-Policy"))
+            headers.setdefault("RateLimit", _ref("header", "RateLimit"))
         if any(isinstance(p, dict) and p.get("deprecated") for p in params):
             for name in DEPRECATION_HEADERS:  # sent when a deprecated name was used
                 headers.setdefault(name, _ref("header", name))

@@ -15,9 +15,19 @@ in this process.
   small limits stay exact). A user can therefore exceed the limit by less
   than one batch per process before every process refuses them.
 
+Every answer to a request the per-user limit counted carries the IETF
+`RateLimit-Policy` (`"user";q=<limit>;w=<window seconds>`) and `RateLimit`
+(`"user";r=<remaining>;t=<seconds to the window's end>`) headers, from what
+this process knows: its own count and the shared one as of its last batch, so
+`r` may be high by up to a batch per other process. No round trip is added for
+them. The limits of signing in and up are counted in Redis on each call, and
+reading their window back would be a second round trip, so those operations
+say their limit on a 429 only.
+
 A request over a limit gets a 429 problem with `Retry-After` and
 `X-RateLimit-Limit`, `X-RateLimit-Remaining` (0) and `X-RateLimit-Reset`
-(epoch seconds). When Redis cannot be reached, each process counts alone
+(epoch seconds), and, for the per-user limit, `RateLimit-Policy` and
+`RateLimit`. When Redis cannot be reached, each process counts alone
 (so each allows the whole limit) and tries Redis again `REDIS_RETRY_S`
 seconds later: an outage costs one request per process a timeout, never an
 error.
@@ -31,7 +41,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
@@ -46,6 +56,7 @@ from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
 from grau.http.errors import abort
+from grau.http.observability import EXTRA_HEADERS
 from grau.http.openapi import add_responses
 
 log = logging.getLogger(__name__)
@@ -139,11 +150,13 @@ class UserBudget:
         self.limit = limit
         self.batch = 1 if limit.amount <= 50 else min(MAX_BATCH, limit.amount // 50)
         self.period = limit.get_expiry()  # seconds per window
+        self.policy = f'"user";q={limit.amount};w={self.period}'  # the RateLimit-Policy header
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
-    def hit(self, who: str) -> int | None:
-        """Count one request of `who`; None if it is within the limit, else the window's end."""
+    def hit(self, who: str) -> tuple[int, int]:
+        """Count one request of `who`: (the window's count as this process knows it, the
+        window's end in Unix seconds). Over the limit when the count exceeds it."""
         period = self.period
         with self._lock:  # the clock too: a thread must not bring back a window that ended
             index = int(time.time() // period)
@@ -154,14 +167,19 @@ class UserBudget:
                 window = self._windows[who] = _Window(index)
             window.pending += 1
             if window.pending < self.batch:
-                over = window.shared + window.pending > self.limit.amount
-                return (index + 1) * period if over else None
+                return window.shared + window.pending, (index + 1) * period
             add, window.pending = window.pending, 0
         key = f"user/{who}/{index}"
         total = self.counters.run(lambda storage, _: storage.incr(key, period, add))
         with self._lock:
             window.shared = max(window.shared, total)
-        return (index + 1) * period if total > self.limit.amount else None
+        return total, (index + 1) * period
+
+    def headers(self, count: int, reset_at: int) -> list[tuple[str, str]]:
+        """The IETF RateLimit-Policy and RateLimit headers for a window's count and end."""
+        remaining = max(0, self.limit.amount - count)
+        left = max(0, reset_at - int(time.time()))
+        return [("RateLimit-Policy", self.policy), ("RateLimit", f'"user";r={remaining};t={left}')]
 
 
 class Limits:
@@ -188,15 +206,19 @@ class Limits:
         too_many(limit.amount, int(stats.reset_time))
 
     def count_user(self, who: str) -> None:
-        """Count one authenticated request of `who` (a user, or an address); 429 when over."""
+        """Count one authenticated request of `who` (a user, or an address); 429 when over.
+        The answer carries the budget's RateLimit headers either way."""
         if not self.enabled:
             return
-        reset_at = self.user_budget.hit(who)
-        if reset_at is not None:
-            too_many(self.user_budget.limit.amount, reset_at)
+        budget = self.user_budget
+        count, reset_at = budget.hit(who)
+        headers = budget.headers(count, reset_at)
+        if count > budget.limit.amount:
+            too_many(budget.limit.amount, reset_at, headers)
+        request.environ[EXTRA_HEADERS] = headers
 
 
-def too_many(amount: int, reset_at: int) -> NoReturn:
+def too_many(amount: int, reset_at: int, extra: Sequence[tuple[str, str]] = ()) -> NoReturn:
     abort(
         429,
         "Too many requests; retry after the number of seconds in Retry-After.",
@@ -205,6 +227,7 @@ def too_many(amount: int, reset_at: int) -> NoReturn:
             "X-RateLimit-Limit": str(amount),
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(reset_at),
+            **dict(extra),
         },
     )
 

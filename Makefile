@@ -13,7 +13,8 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded coverage docs-assets clean \
-	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers bench-export
+	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers bench-export \
+	k8s-check
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -176,6 +177,9 @@ COMPOSE := DOCKER_CONFIG=$(DOCKER_CONFIG_DIR) docker compose
 $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose: $(VENV)/.installed
 	mkdir -p $(@D)
 	ln -sf "$(abspath $(BIN)/docker-compose)" $@
+
+k8s-check: install ## Lint the Helm chart and validate what it renders (default and production values), offline
+	$(BIN)/python scripts/k8s_check.py
 
 docker-lint: install $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose ## hadolint the Dockerfile; validate docker-compose.yml (no engine needed)
 	$(BIN)/hadolint --failure-threshold warning Dockerfile

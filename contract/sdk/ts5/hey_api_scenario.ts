@@ -17,7 +17,7 @@ import {
   updateBodyStat,
 } from "../../../build/sdk/hey-api/sdk.gen.js";
 import type { BodyStat, Problem } from "../../../build/sdk/hey-api/types.gen.js";
-import { assert, assertEqual, requireEnv, run, step } from "../typescript/runner.js";
+import { assert, assertEqual, created, etagOf, requireEnv, run, step } from "../typescript/runner.js";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -30,11 +30,6 @@ async function answered<T extends { response?: Response }>(
   return result as T & { response: Response };
 }
 
-function etagOf(response: Response): string {
-  const etag = response.headers.get("ETag");
-  assert(etag, `no ETag on ${response.url}`);
-  return etag;
-}
 
 async function scenario(): Promise<void> {
   let token = "";
@@ -54,41 +49,38 @@ async function scenario(): Promise<void> {
     token = data.access_token;
   });
 
-  const created = await step("create a body stat (createBodyStat) -> 201 + ETag", async () => {
+  const made = await step("create a body stat (createBodyStat) -> 201 + ETag", async () => {
     const { data, response } = await answered(createBodyStat({
       body: { type: "weight", value: 72.5, unit: "kg", recorded_at: "2026-11-20T07:30:00+01:00" },
       headers: { "Idempotency-Key": crypto.randomUUID() },
     }));
-    assertEqual(response.status, 201, "status");
-    assert(data, "no body");
-    assertEqual(response.headers.get("Location"), `/v1/body-stats/${data.id}`, "Location");
-    return { stat: data, etag: etagOf(response) };
+    return created(response, data, "/v1/body-stats");
   });
-  const path = { stat_id: created.stat.id };
+  const path = { stat_id: made.item.id };
 
   await step("list it in a date range (recorded_from, recorded_to)", async () => {
     const { data } = await listBodyStats({
       query: { recorded_from: "2026-11-20T00:00:00Z", recorded_to: "2026-11-21T00:00:00Z" },
     });
     const ids = (data?.items ?? []).map((stat: BodyStat) => stat.id);
-    assertEqual(JSON.stringify(ids), JSON.stringify([created.stat.id]), "item ids");
+    assertEqual(JSON.stringify(ids), JSON.stringify([made.item.id]), "item ids");
   });
 
   await step("read it (getBodyStat) -> the ETag of the create", async () => {
     const { data, response } = await answered(getBodyStat({ path }));
     assertEqual(data?.value, 72.5, "value");
-    assertEqual(etagOf(response), created.etag, "ETag");
+    assertEqual(etagOf(response), made.etag, "ETag");
   });
 
   const updated = await step("update with If-Match (updateBodyStat) -> 200, new ETag", async () => {
     const { data, error, response } = await answered(updateBodyStat({
       path,
       body: { type: "weight", value: 71.9, unit: "kg" },
-      headers: { "If-Match": created.etag },
+      headers: { "If-Match": made.etag },
     }));
     assertEqual(response.status, 200, `status (${JSON.stringify(error)})`);
     assertEqual(data?.value, 71.9, "value");
-    assert(etagOf(response) !== created.etag, "ETag did not change");
+    assert(etagOf(response) !== made.etag, "ETag did not change");
     return etagOf(response);
   });
 
@@ -96,7 +88,7 @@ async function scenario(): Promise<void> {
     const { error, response } = await answered(updateBodyStat({
       path,
       body: { type: "weight", value: 70, unit: "kg" },
-      headers: { "If-Match": created.etag },
+      headers: { "If-Match": made.etag },
     }));
     assertEqual(response.status, 412, "status");
     const problem: Problem | undefined = error;

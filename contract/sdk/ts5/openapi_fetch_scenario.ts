@@ -8,17 +8,12 @@
  */
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "../../../build/sdk/openapi-typescript/schema.js";
-import { assert, assertEqual, requireEnv, run, step } from "../typescript/runner.js";
+import { assert, assertEqual, created, etagOf, requireEnv, run, step } from "../typescript/runner.js";
 
 type BodyStat = components["schemas"]["BodyStat"];
 type Problem = components["schemas"]["Problem"];
 const PASSWORD = "correct horse battery staple";
 
-function etagOf(response: Response): string {
-  const etag = response.headers.get("ETag");
-  assert(etag, `no ETag on ${response.url}`);
-  return etag;
-}
 
 async function scenario(): Promise<void> {
   const api = createClient<paths>({ baseUrl: requireEnv("GRAU_BASE_URL").replace(/\/+$/, "") });
@@ -45,46 +40,43 @@ async function scenario(): Promise<void> {
     token = data.access_token;
   });
 
-  const created = await step("create a body stat -> 201 + ETag", async () => {
+  const made = await step("create a body stat -> 201 + ETag", async () => {
     const { data, response } = await api.POST("/v1/body-stats", {
       body: { type: "weight", value: 72.5, unit: "kg", recorded_at: "2026-11-20T07:30:00+01:00" },
       params: { header: { "Idempotency-Key": crypto.randomUUID() } },
     });
-    assertEqual(response.status, 201, "status");
-    assert(data, "no body");
-    assertEqual(response.headers.get("Location"), `/v1/body-stats/${data.id}`, "Location");
-    return { stat: data, etag: etagOf(response) };
+    return created(response, data, "/v1/body-stats");
   });
-  const path = { stat_id: created.stat.id };
+  const path = { stat_id: made.item.id };
 
   await step("list it in a date range (recorded_from, recorded_to)", async () => {
     const { data } = await api.GET("/v1/body-stats", {
       params: { query: { recorded_from: "2026-11-20T00:00:00Z", recorded_to: "2026-11-21T00:00:00Z" } },
     });
     const ids = (data?.items ?? []).map((stat: BodyStat) => stat.id);
-    assertEqual(JSON.stringify(ids), JSON.stringify([created.stat.id]), "item ids");
+    assertEqual(JSON.stringify(ids), JSON.stringify([made.item.id]), "item ids");
   });
 
   await step("read it -> the ETag of the create", async () => {
     const { data, response } = await api.GET("/v1/body-stats/{stat_id}", { params: { path } });
     assertEqual(data?.value, 72.5, "value");
-    assertEqual(etagOf(response), created.etag, "ETag");
+    assertEqual(etagOf(response), made.etag, "ETag");
   });
 
   const updated = await step("update with If-Match -> 200, new ETag", async () => {
     const { data, error, response } = await api.PATCH("/v1/body-stats/{stat_id}", {
-      params: { path, header: { "If-Match": created.etag } },
+      params: { path, header: { "If-Match": made.etag } },
       body: { type: "weight", value: 71.9, unit: "kg" },
     });
     assertEqual(response.status, 200, `status (${JSON.stringify(error)})`);
     assertEqual(data?.value, 71.9, "value");
-    assert(etagOf(response) !== created.etag, "ETag did not change");
+    assert(etagOf(response) !== made.etag, "ETag did not change");
     return etagOf(response);
   });
 
   await step("update with the stale If-Match -> a typed 412 problem", async () => {
     const { error, response } = await api.PATCH("/v1/body-stats/{stat_id}", {
-      params: { path, header: { "If-Match": created.etag } },
+      params: { path, header: { "If-Match": made.etag } },
       body: { type: "weight", value: 70, unit: "kg" },
     });
     assertEqual(response.status, 412, "status");

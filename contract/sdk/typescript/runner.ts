@@ -29,6 +29,25 @@ export function requireEnv(name: string): string {
   return value;
 }
 
+/** The response's ETag header; fails if there is none. */
+export function etagOf(response: Response): string {
+  const etag = response.headers.get("ETag");
+  assert(etag, `no ETag on ${response.url}`);
+  return etag;
+}
+
+/** A create's answer: 201, a body, a Location naming the new item; (the item, its ETag). */
+export function created<T extends { id: string }>(
+  response: Response,
+  item: T | undefined,
+  collection: string,
+): { item: T; etag: string } {
+  assertEqual(response.status, 201, "status");
+  assert(item, "no body");
+  assertEqual(response.headers.get("Location"), `${collection}/${item.id}`, "Location");
+  return { item, etag: etagOf(response) };
+}
+
 export const sleep = (seconds: number) =>
   new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000));
 

@@ -16,7 +16,7 @@ import {
   type HttpResponse,
   type Problem,
 } from "../../../build/sdk/typescript/Api.js";
-import { assert, assertEqual, CheckFailed, requireEnv, run, sleep, step } from "./runner.js";
+import { assert, assertEqual, CheckFailed, etagOf, requireEnv, run, sleep, step } from "./runner.js";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -58,11 +58,6 @@ async function retryOnceIfRateLimited<D, E>(
   }
 }
 
-function etagOf(response: Response): string {
-  const etag = response.headers.get("ETag");
-  assert(etag, `no ETag on ${response.url}`);
-  return etag;
-}
 
 async function scenario(): Promise<void> {
   const api = new Api<string>({

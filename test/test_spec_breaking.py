@@ -435,6 +435,50 @@ def test_a_wider_response_enum_is_a_note_not_a_break() -> None:
     assert any('kind: may now return "c"' in note for note in report.notes), report.notes
 
 
+def test_an_enum_moved_to_a_named_schema_is_the_same_type() -> None:
+    """grau.http.openapi names every enum: a reference (nullable: anyOf it and null, with a
+    description beside it) stands for the inline enum it replaced."""
+
+    def name_it(spec: dict[str, Any]) -> None:
+        kind = schema(spec, "Thing")["properties"]["kind"]
+        spec["components"]["schemas"]["ThingKind"] = {"type": "string", "enum": kind["enum"]}
+        schema(spec, "Thing")["properties"]["kind"] = {
+            "anyOf": [{"$ref": "#/components/schemas/ThingKind"}, {"type": "null"}],
+            "description": "What it is.",
+        }
+
+    nullable = changed(
+        lambda s: schema(s, "Thing")["properties"]["kind"].update(
+            type=["string", "null"], enum=[*schema(s, "Thing")["properties"]["kind"]["enum"], None]
+        )
+    )
+    report = gate.compare(nullable, changed(name_it))
+    assert (report.breaking, report.notes) == ([], [])
+
+
+def test_a_required_parameter_renamed_with_its_old_name_kept_as_a_deprecated_alias_passes() -> None:
+    def rename(spec: dict[str, Any]) -> None:
+        page = list_op(spec)["parameters"][0]
+        alias = {
+            **page,
+            "deprecated": True,
+            "schema": {**page["schema"], "x-replaced-by": "number"},
+        }
+        list_op(spec)["parameters"] = [
+            {**page, "name": "number", "required": True},
+            alias,
+            *list_op(spec)["parameters"][1:],
+        ]
+
+    required_page = changed(lambda s: list_op(s)["parameters"][0].update(required=True))
+    assert gate.compare(required_page, changed(rename)).breaking == []
+    unkept = changed(rename)
+    list_op(unkept)["parameters"].pop(1)
+    assert "new required query parameter `number`" in " ".join(
+        gate.compare(required_page, unkept).breaking
+    )
+
+
 # ------------------------------------------------------------------- versions
 
 

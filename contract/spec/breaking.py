@@ -136,7 +136,22 @@ class _Comparison:
             self.schema(param.get("schema"), new[key].get("schema"), REQUEST, name)
         for key, param in new.items():
             if key not in old and param.get("required"):
+                if self._renamed_from(old, new, param):
+                    continue  # clients that send the old name are answered as before
                 self.breaking(f"new required {key[0]} parameter `{param['name']}`")
+
+    @staticmethod
+    def _renamed_from(
+        old: dict[tuple[str, str], Json], new: dict[tuple[str, str], Json], param: Json
+    ) -> bool:
+        """Whether `param` replaces one the old spec had, kept as its deprecated alias
+        (`x-replaced-by` in the alias's schema: grau.http.deprecation)."""
+        return any(
+            key in old
+            and alias.get("deprecated")
+            and (alias.get("schema") or {}).get("x-replaced-by") == param["name"]
+            for key, alias in new.items()
+        )
 
     def _parameters(self, spec: Json, op: Json) -> dict[tuple[str, str], Json]:
         """Parameters by (in, name); path parameters by position, since names do not matter."""
@@ -248,7 +263,7 @@ class _Comparison:
         old_props, new_props = old.get("properties", {}), new.get("properties", {})
         old_required, new_required = set(old.get("required", [])), set(new.get("required", []))
         for name, old_prop in old_props.items():
-            if _resolve(self.old, old_prop).get(skip):
+            if _flatten(self.old, old_prop).get(skip):
                 continue
             if name not in new_props:
                 self.breaking(f"{where}: field `{name}` removed")
@@ -258,7 +273,7 @@ class _Comparison:
             self.schema(old_prop, new_props[name], direction, f"{where}.{name}")
         if direction == REQUEST:
             for name in sorted(new_required - old_required):
-                if not _resolve(self.new, new_props.get(name, {})).get(skip):
+                if not _flatten(self.new, new_props.get(name, {})).get(skip):
                     self.breaking(f"{where}: field `{name}` is now required")
 
 
@@ -268,9 +283,29 @@ def _is_public(spec: Json, op: Json) -> bool:
     return not requirements or any(not requirement for requirement in requirements)
 
 
+def _unwrap(spec: Json, schema: Json) -> Json:
+    """A property as one schema: a `$ref` with keywords beside it (a description, readOnly)
+    as its target with them, and a nullable reference (`anyOf` of it and null) as its
+    target with "null" among its types (and enum values), as it was spelled inline."""
+    if "$ref" in schema and len(schema) > 1:
+        target = _unwrap(spec, _resolve(spec, {"$ref": schema["$ref"]}))
+        return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    options = schema.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        inner = _resolve(spec, _unwrap(spec, next(o for o in options if o != {"type": "null"})))
+        merged = {**inner, **{k: v for k, v in schema.items() if k != "anyOf"}}
+        types = _types(inner)
+        if types is not None:
+            merged["type"] = sorted(types | {"null"})
+        if "enum" in merged and None not in merged["enum"]:
+            merged["enum"] = [*merged["enum"], None]
+        return merged
+    return schema
+
+
 def _flatten(spec: Json, schema: Json) -> Json:
     """The schema with `$ref`s followed and `allOf` parts merged into one object schema."""
-    schema = _resolve(spec, schema)
+    schema = _resolve(spec, _unwrap(spec, schema))
     if "allOf" not in schema:
         return schema
     merged: Json = {k: v for k, v in schema.items() if k != "allOf"}

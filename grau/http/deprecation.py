@@ -44,6 +44,7 @@ def alias(field: fields.Field, old: str, new: str) -> fields.Field:
     field.metadata = {
         **field.metadata,
         "deprecated": True,
+        "x-replaced-by": new,  # for tools: contract/spec/breaking.py
         "description": f"Deprecated: use `{new}` (this name is read as `{new}`; if both "
         f"are sent, `{new}` is used; see the Deprecation and Sunset headers). "
         f"{description}".strip(),

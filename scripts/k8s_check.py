@@ -10,6 +10,7 @@ parsed. The rendered manifests are written to build/k8s/<values>/ to read.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,8 @@ def check(name: str, values: dict[str, Any]) -> list[str]:
             problems.append(f"lint {message['path']}: {message['error']}")
     problems += [f"lint: {error}" for error in linted.get("errors", [])]
     folder = OUT / name
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     for document in manifests(values):
         kind, meta = document["kind"], document["metadata"]["name"]
         (folder / f"{kind}-{meta}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from conftest import ids, public
 
-from grau.catalog.models import MUSCLES, Exercise
-from grau.catalog.seed import load_data
+from grau.catalog.models import MUSCLES, Equipment, Exercise, catalog_id
+from grau.catalog.seed import _free_id, load_data
 from grau.workouts.models import Workout, WorkoutSet
 
 EXERCISES = "/v1/exercises"
@@ -614,3 +614,33 @@ def test_the_catalog_rules_refuse_an_exercise_with_unknown_equipment(tmp_path: A
     checked = _check_catalog(tmp_path)
     assert checked.returncode == 1
     assert "no-such-equipment" in checked.stderr
+
+
+# ----------------------------------------------------------------- catalog ids
+
+
+def test_a_fresh_server_seeds_each_catalog_item_under_the_id_its_slug_names(client, user):
+    """Documentation examples name catalog items by these ids (e.g. the bench press)."""
+    bench = catalog_id("exercise", "barbell_bench_press")
+
+    response = client.get(f"/v1/exercises/{bench}", headers=user.headers)
+
+    assert response.status_code == 200 and response.json["slug"] == "barbell_bench_press"
+
+
+def test_an_id_a_user_took_first_makes_the_seed_choose_another(client, user, db_session):
+    """A client chooses its items' ids, so it may take the one a future catalog item's slug
+    names: seeding that item must not fail on it (a start-up would)."""
+    taken = catalog_id("equipment", "a_future_sled")
+    made = client.post(
+        "/v1/equipment",
+        json={"id": str(taken), "name": "Sled", "category": "accessories"},
+        headers=user.headers,
+    )
+
+    chosen = _free_id(db_session, Equipment, "a_future_sled")
+
+    assert made.status_code == 201
+    assert chosen != taken and _free_id(db_session, Equipment, "another_future") == catalog_id(
+        "equipment", "another_future"
+    )

@@ -58,19 +58,29 @@ def test_migrations_run_once_as_a_hook_before_pods_and_pods_only_serve(rendered)
     (job,) = rendered["Job"]
     (migrate,) = containers(job)
     (api,) = containers(rendered["Deployment"][0])
-    hooked = {
-        d["kind"]: d["metadata"].get("annotations", {}) for k in rendered for d in rendered[k]
-    }
+    job_weight = int(job["metadata"]["annotations"]["helm.sh/hook-weight"])
 
     assert job["metadata"]["annotations"][HOOK] == "pre-install,pre-upgrade"
     assert migrate["command"][-1] == "--no-exec"  # scripts/entrypoint.py: migrate, seed, exit
     assert api["command"] == ["python", "-m", "grau.server"]
-    # What the Job reads exists before it runs: made by hooks of a lower weight.
-    for kind in ("ConfigMap", *(["Secret"] if "Secret" in rendered else [])):
-        assert hooked[kind][HOOK] == "pre-install,pre-upgrade"
-        assert int(hooked[kind]["helm.sh/hook-weight"]) < int(
-            job["metadata"]["annotations"]["helm.sh/hook-weight"]
-        )
+    # The Job reads hook copies made before it (a lower weight) and deleted after it; the
+    # pods read release resources, which a rollback restores and an uninstall removes.
+    for source in migrate["envFrom"]:
+        name = (source.get("configMapRef") or source.get("secretRef"))["name"]
+        kind = "ConfigMap" if "configMapRef" in source else "Secret"
+        if kind not in rendered:  # an existing Secret: not the chart's
+            continue
+        (copy,) = [d for d in rendered[kind] if d["metadata"]["name"] == name]
+        annotations = copy["metadata"]["annotations"]
+        assert annotations[HOOK] == "pre-install,pre-upgrade"
+        assert int(annotations["helm.sh/hook-weight"]) < job_weight
+        assert "hook-succeeded" in annotations["helm.sh/hook-delete-policy"]
+    for source in api["envFrom"]:
+        name = (source.get("configMapRef") or source.get("secretRef"))["name"]
+        for documents in rendered.values():
+            for document in documents:
+                if document["metadata"]["name"] == name:
+                    assert HOOK not in document["metadata"].get("annotations", {})
 
 
 def test_the_service_and_its_budget_select_the_api_pods_not_the_job(rendered):
@@ -104,14 +114,29 @@ def test_no_secret_has_a_default_value():
 def test_an_existing_secret_is_used_instead_of_one_made_by_the_chart():
     found = by_kind({"secret": {"existingSecret": "grau-secrets"}})
     (api,) = containers(found["Deployment"][0])
+    (migrate,) = containers(found["Job"][0])
 
     assert "Secret" not in found
     assert {"secretRef": {"name": "grau-secrets"}} in api["envFrom"]
+    assert {"secretRef": {"name": "grau-secrets"}} in migrate["envFrom"]
 
 
 def test_the_chart_made_secret_holds_what_was_given():
     found = by_kind(TEST_SECRETS)
 
-    (secret,) = found["Secret"]
-    assert secret["stringData"]["SECRET_KEY"] == TEST_SECRETS["secret"]["secretKey"]
-    assert secret["stringData"]["DATABASE_URL"] == TEST_SECRETS["secret"]["databaseUrl"]
+    assert len(found["Secret"]) == 2  # the pods' and the migration Job's hook copy
+    for secret in found["Secret"]:
+        assert secret["stringData"]["SECRET_KEY"] == TEST_SECRETS["secret"]["secretKey"]
+        assert secret["stringData"]["DATABASE_URL"] == TEST_SECRETS["secret"]["databaseUrl"]
+
+
+def test_the_ingress_does_not_route_metrics(rendered):
+    paths = [
+        path["path"]
+        for ingress in rendered.get("Ingress", [])
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+
+    assert "Ingress" not in rendered or "/v1" in paths
+    assert not any("/metrics".startswith(p) and p != "/" for p in paths) and "/metrics" not in paths

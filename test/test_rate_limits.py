@@ -61,6 +61,32 @@ def test_every_counted_answer_says_what_is_left_in_ietf_ratelimit_headers(build_
     assert all(0 <= int(part.split(";t=")[1]) <= 60 for part in left)
 
 
+def test_a_429_of_another_limit_names_that_limit_not_the_user_budget(build_app, user):
+    client = limited(build_app, RATELIMIT_EXPORT="1 per hour").test_client()
+
+    first = client.get("/v1/export", headers=user.headers)
+    second = client.get("/v1/export", headers=user.headers)
+
+    assert (first.status_code, second.status_code) == (200, 429)
+    assert first.headers["RateLimit"].startswith('"user";')
+    assert second.headers["RateLimit-Policy"] == '"export";q=1;w=3600'
+    assert second.headers["RateLimit"].startswith('"export";r=0;t=')
+    assert second.headers.getlist("RateLimit") == [second.headers["RateLimit"]]
+
+
+def test_a_batch_says_what_is_left_after_its_operations(build_app, user):
+    client = limited(build_app, RATELIMIT_USER="10 per minute").test_client()
+    stat = {"type": "weight", "value": 70.0, "unit": "kg", "recorded_at": "2026-11-20T07:30:00Z"}
+    operations = [{"method": "POST", "path": "/v1/body-stats", "body": stat}] * 3
+
+    answer = client.post("/v1/batch", json={"operations": operations}, headers=user.headers)
+
+    assert answer.status_code == 200
+    left = [r["headers"]["RateLimit"].split(";")[1] for r in answer.json["results"]]
+    assert left == ["r=8", "r=7", "r=6"]  # the batch itself counted first
+    assert answer.headers["RateLimit"].split(";")[1] == "r=6"
+
+
 def test_answers_the_user_limit_does_not_count_carry_no_ratelimit_headers(build_app, user):
     client = limited(build_app).test_client()
 

@@ -9,6 +9,7 @@ migrating) and by the test suite.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -45,6 +46,13 @@ def _set(row: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
+def _free_id(session: Session, model: type[Equipment] | type[Exercise], slug: str) -> uuid.UUID:
+    """The id a new catalog item gets: the one its slug names (`catalog_id`), unless a
+    user's item took it first (a client may choose its items' ids), then a random one."""
+    named = catalog_id("equipment" if model is Equipment else "exercise", slug)
+    return named if session.get(model, named) is None else uuid.uuid4()
+
+
 def seed_catalog(session: Session) -> SeedReport:
     """Upsert the system equipment and exercises; commits."""
     report = SeedReport()
@@ -56,7 +64,10 @@ def seed_catalog(session: Session) -> SeedReport:
         values = {k: item[k] for k in ("name", "category", "description")}
         if row is None:
             row = Equipment(
-                id=catalog_id("equipment", item["slug"]), slug=item["slug"], user_id=None, **values
+                id=_free_id(session, Equipment, item["slug"]),
+                slug=item["slug"],
+                user_id=None,
+                **values,
             )
             session.add(row)
             equipment[item["slug"]] = row
@@ -86,7 +97,10 @@ def seed_catalog(session: Session) -> SeedReport:
         gear = [equipment[slug] for slug in item["equipment"]]
         if exercise is None:
             exercise = Exercise(
-                id=catalog_id("exercise", item["slug"]), slug=item["slug"], user_id=None, **values
+                id=_free_id(session, Exercise, item["slug"]),
+                slug=item["slug"],
+                user_id=None,
+                **values,
             )
             exercise.muscles = [ExerciseMuscle(muscle=m, is_primary=p) for m, p in muscles.items()]
             exercise.equipment = gear

@@ -208,16 +208,18 @@ HEADERS = {
         },
     },
     "RateLimit-Policy": {
-        "description": "The per-user limit this request counts against (IETF RateLimit "
-        'headers draft): its name, quota `q` and window `w` in seconds, e.g. `"user";q=600;w=60`.',
-        "schema": {"type": "string", "maxLength": 64, "pattern": r'^"user";q=[0-9]+;w=[0-9]+$'},
+        "description": "The limit this answer is about (IETF RateLimit headers draft): its "
+        "name, quota `q` and window `w` in seconds. `user` on every answer the per-user limit "
+        'counts, e.g. `"user";q=600;w=60`; on a 429, the limit that refused (`login`, '
+        "`register`, `refresh`, `export`, `import` or `user`).",
+        "schema": {"type": "string", "maxLength": 64, "pattern": r'^"[a-z]+";q=[0-9]+;w=[0-9]+$'},
         "example": '"user";q=600;w=60',
     },
     "RateLimit": {
         "description": "What is left of that limit (IETF RateLimit headers draft): `r` "
-        "requests in the `t` seconds until the window ends, as this server process knows "
-        "it (other processes' last few requests may not be in it yet).",
-        "schema": {"type": "string", "maxLength": 64, "pattern": r'^"user";r=[0-9]+;t=[0-9]+$'},
+        "requests in the `t` seconds until the window ends. For `user`, as this server "
+        "process knows it (other processes' last few requests may not be in it yet).",
+        "schema": {"type": "string", "maxLength": 64, "pattern": r'^"[a-z]+";r=[0-9]+;t=[0-9]+$'},
         "example": '"user";r=598;t=41',
     },
     "WWW-Authenticate": {
@@ -280,7 +282,7 @@ ERROR_HEADERS = {
         "X-RateLimit-Limit",
         "X-RateLimit-Remaining",
         "X-RateLimit-Reset",
-        "RateLimit-Policy",  # the per-user limit's; the limits of signing in and up send none
+        "RateLimit-Policy",  # the limit that refused: the per-user one, or login, export...
         "RateLimit",
     ),
     503: ("Retry-After",),

@@ -20,9 +20,10 @@ Every answer to a request the per-user limit counted carries the IETF
 (`"user";r=<remaining>;t=<seconds to the window's end>`) headers, from what
 this process knows: its own count and the shared one as of its last batch, so
 `r` may be high by up to a batch per other process. No round trip is added for
-them. The limits of signing in and up are counted in Redis on each call, and
-reading their window back would be a second round trip, so those operations
-say their limit on a 429 only.
+them. The other limits (signing in and up, exports, imports) are counted in
+Redis on each call, and reading their window back would be a second round
+trip, so they say theirs on a 429 only, named after the limit
+(`"login";r=0;...`).
 
 A request over a limit gets a 429 problem with `Retry-After` and
 `X-RateLimit-Limit`, `X-RateLimit-Remaining` (0) and `X-RateLimit-Reset`
@@ -203,7 +204,17 @@ class Limits:
         if self.counters.run(lambda _, strategy: strategy.hit(limit, key)):
             return
         stats = self.counters.run(lambda _, strategy: strategy.get_window_stats(limit, key))
-        too_many(limit.amount, int(stats.reset_time))
+        reset_at = int(stats.reset_time)
+        # This limit is the one refusing: its RateLimit headers, not the user budget's (the
+        # request counted against that too, but a client must see the limit it hit).
+        name = config_key.removeprefix("RATELIMIT_").lower()
+        left = max(0, reset_at - int(time.time()))
+        headers = [
+            ("RateLimit-Policy", f'"{name}";q={limit.amount};w={limit.get_expiry()}'),
+            ("RateLimit", f'"{name}";r=0;t={left}'),
+        ]
+        request.environ.pop(EXTRA_HEADERS, None)
+        too_many(limit.amount, reset_at, headers)
 
     def count_user(self, who: str) -> None:
         """Count one authenticated request of `who` (a user, or an address); 429 when over.

@@ -139,8 +139,9 @@ class ImportQuery(Schema):
     )
 
 
-def _count(what: str, high: int = MAX_ROWS) -> fields.Integer:
-    return how_many(what, 12, high=high)
+def _count(what: str) -> fields.Integer:
+    # A CSV file has at most MAX_ROWS rows; a grau export (up to IMPORT_MAX_MB) may hold more.
+    return how_many(what, 12)
 
 
 class ImportCounts(Schema):
@@ -248,6 +249,6 @@ class ImportReport(Schema):
     )
     errors = fields.List(
         fields.Nested(ImportRowError),
-        validate=validate.Length(max=MAX_ROWS),
+        validate=validate.Length(max=COUNT_MAX),  # a row, or an item of a grau export, each
         metadata={"description": "Rows or items left out (with `on_error=skip`)."},
     )

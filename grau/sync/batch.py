@@ -16,7 +16,7 @@ first failure rolls everything back and stops the batch.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Transaction
 from werkzeug.test import EnvironBuilder
 
 from grau.db.session import SHARED_TRANSACTION
+from grau.http.observability import EXTRA_HEADERS
 
 METHODS = ("POST", "PATCH", "DELETE")
 MAX_OPERATIONS = 100
@@ -38,6 +39,8 @@ HEADERS = (
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
+    "RateLimit-Policy",
+    "RateLimit",
 )
 NOT_RUN = 424  # Failed Dependency: an atomic batch's operation undone or never run
 
@@ -59,7 +62,7 @@ def not_batchable(method: str, path: str) -> str | None:
 
 
 def run(
-    app: Flask, environ: Mapping[str, Any], operations: list[dict[str, Any]], atomic: bool
+    app: Flask, environ: MutableMapping[str, Any], operations: list[dict[str, Any]], atomic: bool
 ) -> tuple[bool, list[Result]]:
     """Run the operations of a batch request (`environ`: its WSGI environ); returns whether
     their changes were kept (an atomic batch that failed keeps none), and their results."""
@@ -106,7 +109,7 @@ def _transaction(app: Flask) -> Iterator[tuple[Connection, Transaction]]:
 
 def _dispatch(
     app: Flask,
-    batch: Mapping[str, Any],
+    batch: MutableMapping[str, Any],
     operation: Mapping[str, Any],
     connection: Connection | None,
 ) -> Result:
@@ -131,5 +134,11 @@ def _dispatch(
     with app.app_context(), app.request_context(environ):
         response = app.full_dispatch_request()
         data = response.get_data()
+    # Headers the envelope would add (the operation's RateLimit): on its result, and on the
+    # batch's answer, which then says what is left after its last operation.
+    left = environ.get(EXTRA_HEADERS)
+    if left is not None:
+        response.headers.extend(left)
+        batch[EXTRA_HEADERS] = left
     shown = {name: response.headers[name] for name in HEADERS if name in response.headers}
     return Result(response.status_code, shown, json.loads(data) if data else None)

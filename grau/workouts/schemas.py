@@ -207,6 +207,8 @@ class WorkoutSetCreate(_SetBody):
 class WorkoutSetUpdate(_SetBody):
     """A partial change to a set: only the fields sent change."""
 
+    NOT_IN_EXAMPLE = ("sequence",)  # another set may hold it: the example would be a 409
+
     JSON_SCHEMA = WEIGHT_RULES
 
 

@@ -32,12 +32,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* What every grau container runs with: the ConfigMap and the Secret. */}}
+{{/* What the pods run with: the ConfigMap and the Secret. */}}
 {{- define "grau.envFrom" -}}
 - configMapRef:
     name: {{ include "grau.fullname" . }}
 - secretRef:
     name: {{ include "grau.secretName" . }}
+{{- end -}}
+
+{{/* What the migration Job runs with: the hook copies (an existing Secret as it is). */}}
+{{- define "grau.migrateEnvFrom" -}}
+- configMapRef:
+    name: {{ include "grau.fullname" . }}-migrate
+- secretRef:
+    name: {{ if .Values.secret.existingSecret }}{{ .Values.secret.existingSecret }}{{ else }}{{ include "grau.fullname" . }}-migrate{{ end }}
 {{- end -}}
 
 {{/* Non-root, no privilege escalation, no capabilities, read-only root file system. */}}

@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from flask import after_this_request, g, has_request_context
+from flask import has_request_context, request
 from marshmallow import fields
+
+from grau.http.observability import EXTRA_HEADERS, add_headers
 
 # When this release deprecated its renamed names, and the earliest they may be removed (the
 # first release of the next minor version, and not before this date).
@@ -72,15 +74,10 @@ def renamed(data: Any, renames: dict[str, str]) -> Any:
 
 
 def _announce() -> None:
-    if not has_request_context() or g.get("_grau_deprecated_names"):
+    if not has_request_context():
         return
-    g._grau_deprecated_names = True
-
-    @after_this_request
-    def headers(response: Any) -> Any:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    if ("Deprecation", HEADERS["Deprecation"]) not in request.environ.get(EXTRA_HEADERS, ()):
+        add_headers(request.environ, HEADERS.items())
 
 
 # RFC 9110's IMF-fixdate, e.g. "Wed, 30 Jun 2027 00:00:00 GMT".

@@ -36,6 +36,13 @@ HEADER = "X-Request-ID"
 REQUEST_ID = "grau.request_id"  # environ keys the envelope sets
 STARTED = "grau.started"
 EXTRA_HEADERS = "grau.extra_headers"  # headers the request's handling left for its answer
+
+
+def add_headers(environ: dict[str, Any], headers: Iterable[tuple[str, str]]) -> None:
+    """Headers for this request's answer, whatever answers it (the envelope adds them)."""
+    environ.setdefault(EXTRA_HEADERS, []).extend(headers)
+
+
 _VALID_ID = re.compile(r"^[\x21-\x7E]{1,128}$")
 
 StartResponse = Callable[..., Any]

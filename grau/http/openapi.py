@@ -406,7 +406,7 @@ class ContractPlugin(BasePlugin):
 
 # The longest text each format has: a UUID's canonical form, an ISO date.
 FORMAT_LENGTHS = {"uuid": 36, "date": 10, "date-time": TIMESTAMP_MAX_LENGTH}
-UUID_PARAMETER = {"type": "string", "format": "uuid", "maxLength": 36}
+UUID_PARAMETER = {"type": "string", "format": "uuid", "maxLength": FORMAT_LENGTHS["uuid"]}
 
 
 def bounds(
@@ -477,8 +477,7 @@ def _name_inline_types(spec: APISpec) -> None:
         for prop, value in (schema.get("properties") or {}).items():
             target = value.get("items") if _types(value) >= {"array"} else value
             if target is not None and _enum_of(target):
-                name = _SCHEMA_SUFFIXES.sub("", schema_name) + _pascal(prop)
-                uses.setdefault(_enum_of(target), set()).add(name)
+                uses.setdefault(_enum_of(target), set()).add(_type_name(schema_name, prop))
     names: dict[tuple[Any, ...], str] = {}
     for choices, candidates in uses.items():
         chosen = {SHARED_ENUMS.get(candidate, candidate) for candidate in candidates}
@@ -492,8 +491,13 @@ def _name_inline_types(spec: APISpec) -> None:
             elif _enum_of(value):
                 schema["properties"][prop] = _named_enum(spec, names, value)
             elif _types(value) == {"object", "null"} and "properties" not in value:
-                name = _SCHEMA_SUFFIXES.sub("", schema_name) + _pascal(prop)
+                name = _type_name(schema_name, prop)
                 schema["properties"][prop] = _named(spec, name, value, nullable=True)
+
+
+def _type_name(schema_name: str, prop: str) -> str:
+    """The name a property's own type gets: `BodyStatCreate.unit` -> `BodyStatUnit`."""
+    return _SCHEMA_SUFFIXES.sub("", schema_name) + _pascal(prop)
 
 
 def _choice_names(choices: list[str]) -> list[str]:

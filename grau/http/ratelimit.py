@@ -57,7 +57,7 @@ from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
 from grau.http.errors import abort
-from grau.http.observability import EXTRA_HEADERS
+from grau.http.observability import EXTRA_HEADERS, add_headers
 from grau.http.openapi import add_responses
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ class Limits:
         headers = budget.headers(count, reset_at)
         if count > budget.limit.amount:
             too_many(budget.limit.amount, reset_at, headers)
-        request.environ[EXTRA_HEADERS] = headers
+        add_headers(request.environ, headers)
 
 
 def too_many(amount: int, reset_at: int, extra: Sequence[tuple[str, str]] = ()) -> NoReturn:

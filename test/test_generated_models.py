@@ -48,6 +48,7 @@ BODIES = {
     "a set of 1001 lb": ("WorkoutSetCreate", {**SET, "weight": 1001, "weight_unit": "lb"}, True),
     "a weight without unit": ("WorkoutSetCreate", {**SET, "weight": 100}, False),
     "a set without weight": ("WorkoutSetCreate", SET, True),
+    "a null weight alone": ("WorkoutSetCreate", {**SET, "weight": None}, False),
     "a set with both null": (
         "WorkoutSetCreate",
         {**SET, **NO_WEIGHT},

@@ -59,7 +59,7 @@ def _read_unit_field(description: str) -> fields.String:
 
 def _weight_cases(*, update: bool) -> OneOf:
     """`weight` and `weight_unit` as cases of a set's body: a weight in kg or in lb (at
-    most 1000 kg), or none (both null). An update may also leave both out."""
+    most 1000 kg), none (both null), or neither sent (an update then keeps the weight)."""
     in_unit = tuple(
         Case(
             choice_name(unit),
@@ -72,22 +72,20 @@ def _weight_cases(*, update: bool) -> OneOf:
         )
         for unit in WEIGHT_UNITS
     )
-    unweighted = Case(
-        "Unweighted",
+    null = Case(
+        "NullWeight",
         (("weight", {"type": "null"}), ("weight_unit", {"type": "null"})),
-        required=("weight", "weight_unit") if update else (),
+        required=("weight", "weight_unit"),
         description="Clears the weight: both null."
         if update
-        else "A set without a weight: `weight` and `weight_unit` null or not sent.",
+        else "A set without a weight, sent as `weight` and `weight_unit` null.",
     )
-    if not update:
-        return OneOf((*in_unit, unweighted))
-    keeps = Case(
-        "Details",
+    neither = Case(
+        "Details" if update else "Unweighted",
         (("weight", None), ("weight_unit", None)),
-        description="A change that keeps the weight.",
+        description="A change that keeps the weight." if update else "A set without a weight.",
     )
-    return OneOf((*in_unit, unweighted, keeps))
+    return OneOf((*in_unit, null, neither))
 
 
 def _half_steps(value: float) -> None:

@@ -162,7 +162,7 @@ docs-assets: node ## Re-vendor Swagger UI and ReDoc from npm into grau/static
 	python3 scripts/vendor_docs_assets.py
 
 clean: ## Remove the venv, node_modules, caches, build output and the embedded database
-	rm -rf $(VENV) node_modules instance .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) node_modules instance .pytest_cache .mypy_cache .ruff_cache build wheelhouse *.egg-info
 
 # ------------------------------------------------------------------------ docker
 # `docker compose` needs no engine to validate: the Compose CLI plugin comes from

@@ -181,8 +181,8 @@ $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose: $(VENV)/.installed
 k8s-check: install ## Lint the Helm chart and validate what it renders (default and production values), offline
 	$(BIN)/python scripts/k8s_check.py
 
-docker-lint: install $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose ## hadolint the Dockerfile; validate docker-compose.yml (no engine needed)
-	$(BIN)/hadolint --failure-threshold warning Dockerfile
+docker-lint: install $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose ## hadolint the Dockerfiles; validate docker-compose.yml (no engine needed)
+	$(BIN)/hadolint --failure-threshold warning Dockerfile development/docker/*/Dockerfile
 	@# Placeholder values, so the check does not depend on (or read) a developer's .env.
 	mkdir -p build/docker-lint
 	printf 'SECRET_KEY=docker-lint-placeholder\nPOSTGRES_PASSWORD=docker-lint-placeholder\n' > build/docker-lint/lint.env

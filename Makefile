@@ -192,7 +192,7 @@ docker-lint: install $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose ## hadolint
 # Root only: it starts a Docker engine of its own (Debian's docker.io, installed if
 # missing) and runs debootstrap. Caches the Debian root file system in build/docker-smoke/
 # and the wheels in wheelhouse/ (make clean removes both).
-docker-smoke: install ## Build the image and run the compose stack on a private Docker engine, smoke flow through nginx (CI; ~4 min cold, ~2 warm)
+docker-smoke: install ## Build the image and run the compose stack on a private Docker engine, smoke flow through nginx (CI; 1-4 min)
 	$(BIN)/python scripts/docker_smoke.py
 
 up: ## Build and start the compose stack (needs .env and a Docker engine); grau at http://localhost:8080

@@ -509,8 +509,18 @@ def smoke_flow(base: str, results: Results) -> None:
 # ---------------------------------------------------------------------------- main
 
 
+def last_lines_by_service(logs: str, count: int = 12) -> str:
+    """The last `count` lines of each service in `docker compose logs` output, service
+    by service (the output interleaves them)."""
+    lines: dict[str, list[str]] = {}
+    for line in logs.splitlines():
+        lines.setdefault(line.split("|", 1)[0].strip(), []).append(line)
+    return "\n".join(line for service in lines.values() for line in service[-count:])
+
+
 def _exit_on_signal(signum: int, _frame: object) -> None:
     # SIGTERM (CI timeouts) and SIGHUP must tear the stack and the engine down too.
+    say(f"stopped by signal {signum}: tearing down")
     raise SystemExit(128 + signum)
 
 
@@ -550,7 +560,7 @@ def main() -> int:
         services = logs / "services.log"
         if services.exists():
             say("the services' last log lines:")
-            print("\n".join(services.read_text().splitlines()[-40:]), flush=True)
+            print(last_lines_by_service(services.read_text()), flush=True)
         say(f"FAILED: {exc}")
         say(f"all logs: {logs.relative_to(ROOT)}/")
         return 1

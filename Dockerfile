@@ -1,21 +1,35 @@
-# syntax=docker/dockerfile:1
 # grau's production image: granian serving app:create_app() as an unprivileged user.
 # Start-up (wait for the database, migrate, seed, exec `python -m grau.server`) is
 # scripts/entrypoint.py; the server's settings come from the environment (grau/server.py).
 #
 #   docker build -t grau .
 #   docker run --env-file .env -p 8000:8000 grau
+#
+# PYTHON_IMAGE may name another Python 3.11 image with pip: make docker-smoke passes a
+# stand-in built from Debian's packages (development/docker/python). No `# syntax=`
+# line: BuildKit's built-in Dockerfile frontend reads this file, so none is pulled.
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 # ---- builder: turn the pinned runtime requirements into wheels ------------------------
 FROM ${PYTHON_IMAGE} AS builder
 WORKDIR /build
-COPY requirements/production.txt ./
+# wheelhouse/ is optional: wheels made on the host beforehand
+#   pip wheel -r requirements/production.txt --wheel-dir wheelhouse
+# (make docker-smoke does this). When it holds any, the wheels come from there alone
+# (--no-index: the build needs no network, and a missing one fails the build); without
+# it, pip downloads them from PyPI. The [e] lets the COPY match nothing when it is absent
+# (a glob in a folder that is absent too would fail, hence not under build/).
+COPY requirements/production.txt wheelhous[e] ./
 # Every pinned package ships a manylinux wheel, so no compiler is installed; if one ever
 # needs building, only this stage grows.
-RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels \
-        -r production.txt \
+RUN if ls ./*.whl >/dev/null 2>&1; then \
+        pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels \
+            --no-index --find-links=. -r production.txt; \
+    else \
+        pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels \
+            -r production.txt; \
+    fi \
     && cp production.txt /wheels/
 
 # ---- runtime: the wheels and the files that run, nothing else --------------------------

@@ -162,7 +162,7 @@ docs-assets: node ## Re-vendor Swagger UI and ReDoc from npm into grau/static
 	python3 scripts/vendor_docs_assets.py
 
 clean: ## Remove the venv, node_modules, caches, build output and the embedded database
-	rm -rf $(VENV) node_modules instance .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) node_modules instance .pytest_cache .mypy_cache .ruff_cache build wheelhouse *.egg-info
 
 # ------------------------------------------------------------------------ docker
 # `docker compose` needs no engine to validate: the Compose CLI plugin comes from
@@ -172,7 +172,7 @@ clean: ## Remove the venv, node_modules, caches, build output and the embedded d
 DOCKER_CONFIG_DIR := $(abspath build/docker-config)
 COMPOSE := DOCKER_CONFIG=$(DOCKER_CONFIG_DIR) docker compose
 
-.PHONY: docker-lint up down logs
+.PHONY: docker-lint docker-smoke up down logs
 
 $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose: $(VENV)/.installed
 	mkdir -p $(@D)
@@ -188,13 +188,19 @@ diagram-check: ## Fail if docs/production.svg is not what docs/production.dot dr
 k8s-check: install ## Lint the Helm chart and validate what it renders (default and production values), offline
 	$(BIN)/python scripts/k8s_check.py
 
-docker-lint: install $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose ## hadolint the Dockerfile; validate docker-compose.yml (no engine needed)
-	$(BIN)/hadolint --failure-threshold warning Dockerfile
+docker-lint: install $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose ## hadolint the Dockerfiles; validate docker-compose.yml (no engine needed)
+	$(BIN)/hadolint --failure-threshold warning Dockerfile development/docker/*/Dockerfile
 	@# Placeholder values, so the check does not depend on (or read) a developer's .env.
 	mkdir -p build/docker-lint
 	printf 'SECRET_KEY=docker-lint-placeholder\nPOSTGRES_PASSWORD=docker-lint-placeholder\n' > build/docker-lint/lint.env
 	$(COMPOSE) --env-file build/docker-lint/lint.env config -q
 	@echo "docker-lint: Dockerfile and docker-compose.yml OK"
+
+# Root only: it starts a Docker engine of its own (Debian's docker.io, installed if
+# missing) and runs debootstrap. Caches the Debian root file system in build/docker-smoke/
+# and the wheels in wheelhouse/ (make clean removes both).
+docker-smoke: install ## Build the image and run the compose stack on a private Docker engine, smoke flow through nginx (CI; 1-4 min)
+	$(BIN)/python scripts/docker_smoke.py
 
 up: ## Build and start the compose stack (needs .env and a Docker engine); grau at http://localhost:8080
 	docker compose up -d --build

@@ -268,7 +268,7 @@ def test_every_json_request_body_has_an_example_that_its_schema_accepts(
 ) -> None:
     """What Swagger UI pre-fills and ReDoc shows: valid, and free of what would make a second
     reader's try fail (a create's client-chosen `id`)."""
-    import jsonschema_rs  # the validator schemathesis checks with (2020-12, if/then)
+    import jsonschema_rs  # the validator schemathesis checks with (2020-12)
 
     refused = []
     for path, item in spec["paths"].items():

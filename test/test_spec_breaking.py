@@ -465,6 +465,31 @@ def test_the_cases_of_a_body_are_compared_as_the_object_they_make_together() -> 
     assert 'no longer accepts "b"' in str(breaking(one_kind_gone))
 
 
+def test_cases_are_compared_with_the_cases_of_the_same_constants() -> None:
+    cases = changed(_cases_by_kind)
+
+    def compare(edit: Callable[[dict[str, Any]], Any]) -> list[str]:
+        new = copy.deepcopy(cases)
+        edit(new)
+        return list(gate.compare(cases, new).breaking)
+
+    assert compare(lambda s: None) == []
+    assert compare(lambda s: schema(s, "ThingCreate")["oneOf"].reverse()) == []
+    assert compare(lambda s: schema(s, "ThingACreate")["properties"].pop("note")) == [
+        'POST /v1/things: request body (application/json) (kind="a"): field `note` removed'
+    ]
+    assert compare(lambda s: schema(s, "ThingCreate")["oneOf"].pop()) == [
+        'POST /v1/things: request body (application/json): the case kind="b" is no longer accepted'
+    ]
+    narrowed = compare(
+        lambda s: schema(s, "ThingBCreate")["properties"]["note"].update(type="string")
+    )
+    assert narrowed == [
+        'POST /v1/things: request body (application/json) (kind="b").note: type changed from '
+        "null|string to string"
+    ]
+
+
 def test_a_wider_response_enum_is_a_note_not_a_break() -> None:
     new = changed(lambda s: schema(s, "Thing")["properties"]["kind"]["enum"].append("c"))
     report = gate.compare(BASE, new)

@@ -133,7 +133,7 @@ export function exampleOf(spec, schema, skip = () => false, where = 'schema') {
     if (options.length) return exampleOf(spec, options[0], skip, name);
   }
   // allOf without properties composes the example; beside properties it holds
-  // cross-field rules (if/then), which carry no examples of their own.
+  // rules of their own, which carry no examples.
   if (s.allOf && !s.properties) return Object.assign({}, ...s.allOf.map((part) => exampleOf(spec, part, skip, name) ?? {}));
   if (s.properties || s.type === 'object') {
     const value = {};

@@ -25,11 +25,16 @@ Breaking, for a client written against the old spec:
   response a header; a response field removed, no longer required, or gaining
   a type (e.g. null). A response enum gaining a value is only noted: generated SDK
   enums may reject it, but new values are how enums grow.
-A `oneOf` or `anyOf` of objects (a body documented case by case: a weight in
-kg, in lb, ...) counts as the one object its cases make together: each field
-any case has, with the types and values of all of them, required where every
-case requires it. Not compared: descriptions, examples, tags, bounds (length,
-range, pattern), and which combinations of values the cases allow.
+A body documented case by case (a `oneOf` or `anyOf` of objects: a weight in
+kg, in lb, ...) is compared case by case when both specs have cases: each old
+case with the new case that has the same constants (`type` weight and `unit`
+kg; null-only fields count as the constant null), as any object; an old case
+with no such new case is a break (its clients' bodies are refused). A body that
+becomes cases (or stops being them) is compared as the one object its cases
+make together: each field any case has, with the types and values of all of
+them, required where every case requires it. Not compared: descriptions,
+examples, tags, bounds (length, range, pattern), and, for a body that becomes
+cases, which combinations of values its cases allow.
 
 We check this ourselves because the tools at hand do not fit OpenAPI 3.1:
 npm `openapi-diff` 0.24.1 refuses it ("Unsupported OpenAPI version: 3.1.0"),
@@ -222,11 +227,15 @@ class _Comparison:
         """Compare two schemas as a request (what clients send) or a response (what they read)."""
         if not isinstance(old_raw, dict) or not isinstance(new_raw, dict):
             return
-        old, new = _flatten(self.old, old_raw), _flatten(self.new, new_raw)
         visit = (id(old_raw), id(new_raw), direction)
         if visit in self.seen:  # recursive schemas
             return
         self.seen.add(visit)
+        old_cases, new_cases = _cases(self.old, old_raw), _cases(self.new, new_raw)
+        if old_cases is not None and new_cases is not None:
+            self._cases(old_cases, new_cases, direction, where)
+            return
+        old, new = _flatten(self.old, old_raw), _flatten(self.new, new_raw)
         self._types(old, new, direction, where)
         self._enum(old, new, direction, where)
         self._properties(old, new, direction, where)
@@ -237,6 +246,20 @@ class _Comparison:
             direction,
             f"{where}{{*}}",
         )
+
+    def _cases(
+        self, old: dict[str, Json], new: dict[str, Json], direction: str, where: str
+    ) -> None:
+        """Each old case against the new case with its constants; a request's old case
+        that is gone breaks its clients, a response's new case is one they never saw."""
+        for key, old_case in old.items():
+            if key in new:
+                self.schema(old_case, new[key], direction, f"{where} ({key})")
+            elif direction == REQUEST:
+                self.breaking(f"{where}: the case {key} is no longer accepted")
+        if direction == RESPONSE:
+            for key in new.keys() - old.keys():
+                self.breaking(f"{where}: may now return the case {key}")
 
     def _types(self, old: Json, new: Json, direction: str, where: str) -> None:
         old_types, new_types = _types(old), _types(new)
@@ -328,6 +351,44 @@ def _flatten(spec: Json, schema: Json) -> Json:
     return merged
 
 
+def _cases(spec: Json, schema: Json) -> dict[str, Json] | None:
+    """The object cases of a `oneOf` or `anyOf` (through nested ones), keyed by the constants
+    that tell them apart (`type=weight, unit=kg`); None if the schema has no such cases or
+    two of them have the same constants."""
+    schema = _resolve(spec, schema)
+    key = "oneOf" if "oneOf" in schema else "anyOf" if "anyOf" in schema else None
+    if key is None or {"type": "null"} in schema[key]:
+        return None
+    found: dict[str, Json] = {}
+    for option in schema[key]:
+        nested = _cases(spec, option)
+        case = _resolve(spec, option)
+        if nested is None and "properties" not in case:
+            return None
+        for leaf in (nested or {"": case}).values():
+            leaf = _resolve(spec, leaf)
+            constants = {
+                field: json.dumps(_constant(_flatten(spec, prop)))
+                for field, prop in leaf["properties"].items()
+                if _constant(_flatten(spec, prop)) is not _NOT_CONSTANT
+            }
+            label = ", ".join(f"{k}={v}" for k, v in sorted(constants.items())) or "the rest"
+            if label in found:
+                return None
+            found[label] = leaf
+    return found
+
+
+_NOT_CONSTANT = object()
+
+
+def _constant(schema: Json) -> Any:
+    """The one value a schema allows (its `const`, or null for a null-only type), if any."""
+    if "const" in schema:
+        return schema["const"]
+    return None if _types(schema) == {"null"} else _NOT_CONSTANT
+
+
 def _joined_cases(spec: Json, schema: Json, key: str, cases: list[Json]) -> Json:
     """The object that `cases` make together: every field any of them has (its types and
     values joined), required where all of them require it."""
@@ -393,9 +454,12 @@ def _covers(wide: set[str] | None, narrow: set[str] | None) -> bool:
 
 
 def _enum(schema: Json) -> set[str] | None:
-    """The values a schema allows (an `enum`'s or its `const`), or None for any."""
+    """The values a schema allows (an `enum`'s, its `const`, or null for a null-only type),
+    or None for any."""
     if "const" in schema:
         return {json.dumps(schema["const"])}
+    if _types(schema) == {"null"}:
+        return {"null"}
     if "enum" not in schema:
         return None
     return {json.dumps(value) for value in schema["enum"]}

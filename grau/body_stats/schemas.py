@@ -27,6 +27,7 @@ STAT = MeasurementFields(
     recorded_at_doc="When the measurement was taken (RFC 3339 with offset).",
     note_example="Morning, before breakfast",
     example=("weight", 72.4, "kg"),
+    typical={"weight": 72.4, "height": 178, "body_fat": 18.5, "waist": 84, "chest": 98, "hips": 96},
 )
 MEASUREMENT = ("type", "value", "unit")
 

@@ -2,8 +2,8 @@
 
 A body stat and a nutrition entry are each a `type`, a `value` and a `unit`.
 Each resource states its types in one `Measures` table, and everything else
-comes from it: the schemas' choices and the JSON-Schema rules that document
-each unit's bounds (`grau.http.measurements.MeasurementFields`), the service's
+comes from it: the schemas' choices and the cases (one per type and unit) that
+document each unit's bounds (`grau.http.measurements.MeasurementFields`), the service's
 check, a read's conversion to another unit, and the list's filter and order
 (`sort=value` orders by the quantity, so 160 lb comes before 72.6 kg). The
 documented bounds and the checked ones are the same numbers.

@@ -8,10 +8,10 @@ from typing import Any
 from marshmallow import fields, validate
 
 from grau.core.measurements import Measure, Measures
+from grau.core.units import convert
 from grau.http.fields import FullMatch, Number, Text, Timestamp
-from grau.http.openapi import choice_name
 from grau.http.pages import sort_field
-from grau.http.schemas import Case, OneOf
+from grau.http.schemas import Case, OneOf, choice_name
 
 SOURCE_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 SOURCE_EXAMPLES = "`manual`, `apple_health`, `health_connect`, `garmin`, `withings`"
@@ -37,10 +37,12 @@ class MeasurementFields:
         type_doc: str,
         value_doc: str,
         example: tuple[str, float, str],  # a type, value and unit that fit together
+        typical: dict[str, float],  # per type, a usual value in its first unit (for examples)
         recorded_at_doc: str,
         note_example: str,
     ) -> None:
         self.measures = measures
+        self.typical = typical
         self.type_metadata = {"description": type_doc, "example": example[0]}
         self.value_metadata = {"description": value_doc, "example": example[1]}
         self.unit_example = example[2]
@@ -84,16 +86,18 @@ class MeasurementFields:
 
     def _type_case(self, value_type: str, measure: Measure) -> Case:
         name = choice_name(value_type)
+        usual = self.typical[value_type], measure.units[0]
         by_unit = tuple(
             Case(
                 name + (choice_name(unit) if len(measure.units) > 1 else ""),
                 (
                     ("unit", {"type": "string", "const": unit}),
-                    ("value", {"type": "number", "minimum": low, "maximum": high}),
+                    ("value", {"type": "number", "minimum": low, "maximum": high} | example),
                 ),
                 description=f"{value_type.replace('_', ' ').capitalize()} in {unit}.",
             )
             for unit, (low, high) in self.measures.limits[value_type].items()
+            for example in [{"example": round(convert(*usual, unit), 2)}]
         )
         is_type = ("type", {"type": "string", "const": value_type})
         if len(by_unit) == 1:
@@ -112,7 +116,7 @@ class MeasurementFields:
     def value(self, **kwargs: Any) -> fields.Float:
         return Number(
             allow_nan=False,
-            # The widest bounds of any unit; each type's and unit's own are in the rules.
+            # The widest bounds of any unit; each type's and unit's own are in `cases`.
             validate=validate.Range(min=self.measures.floor, max=self.measures.cap),
             metadata=self.value_metadata,
             **kwargs,

@@ -29,7 +29,7 @@ from marshmallow import fields
 from grau.http.deprecation import SPEC_HEADERS as DEPRECATION_HEADERS
 from grau.http.errors import PROBLEM_JSON, VALIDATION_DETAIL
 from grau.http.fields import TIMESTAMP_MAX_LENGTH
-from grau.http.schemas import Case, OneOf
+from grau.http.schemas import Case, OneOf, choice_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -452,16 +452,6 @@ SHARED_ENUMS = {
     "PlannedExerciseWeightUnit": "WeightUnit",
     "WorkoutSetWeightUnit": "WeightUnit",
 }
-# Names for choices whose words alone would make no name or the same one, for generators
-# that make an enum's members from its choices (`x-enumNames`): else they strip the
-# punctuation and number what clashes (`DDMMYYYY1`).
-CHOICE_NAMES = {
-    "%": "Percent",
-    "YYYY-MM-DD": "YearMonthDay",
-    "DD.MM.YYYY": "DayMonthYearDotted",
-    "DD/MM/YYYY": "DayMonthYear",
-    "MM/DD/YYYY": "MonthDayYear",
-}
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # What a schema's name drops in its enums' names: a create's and an update's `type` are the item's.
 _SCHEMA_SUFFIXES = re.compile(r"(Create|Update|Query)$")
@@ -502,14 +492,6 @@ def _name_inline_types(spec: APISpec) -> None:
 def _type_name(schema_name: str, prop: str) -> str:
     """The name a property's own type gets: `BodyStatCreate.unit` -> `BodyStatUnit`."""
     return _SCHEMA_SUFFIXES.sub("", schema_name) + _pascal(prop)
-
-
-def choice_name(choice: str) -> str:
-    """A choice's name: `CHOICE_NAMES`, else its words in Pascal case (`grau-export` ->
-    `GrauExport`, `body_fat` -> `BodyFat`)."""
-    return CHOICE_NAMES.get(choice) or "".join(
-        word.capitalize() for word in re.split(r"[^A-Za-z0-9]+", choice)
-    )
 
 
 def _choice_names(choices: list[str]) -> list[str]:
@@ -600,6 +582,8 @@ def _split_into_cases(spec: APISpec) -> None:
 def _one_of(
     spec: APISpec, base: dict[str, Any], one_of: OneOf, prefix: str, suffix: str
 ) -> dict[str, Any]:
+    """`base` as `oneOf` its cases, each registered as a component (`prefix` + the case's
+    name + `suffix`), split further where a case has cases of its own."""
     refs: list[tuple[Case, dict[str, str]]] = []
     for case in one_of.cases:
         schema = _case_of(base, case)
@@ -619,6 +603,7 @@ def _one_of(
 
 
 def _const(case: Case, field: str) -> Any:
+    """The constant `case` gives `field`, which tells the case apart (its discriminator)."""
     rule = case.field(field)
     if rule is None or "const" not in rule:
         raise ValueError(f"case {case.name} gives {field} no constant to tell it apart by")
@@ -658,8 +643,10 @@ def _case_of(base: dict[str, Any], case: Case) -> dict[str, Any]:
 
 
 def _example_for(rule: dict[str, Any], example: Any) -> Any:
-    """A field's example in a case: the case's constant, else the field's own if it fits,
-    else (a number out of the case's bounds) a round one within them."""
+    """A field's example in a case: the case's own or constant, else the field's own if it
+    fits, else (a number out of the case's bounds) a round one within them."""
+    if "example" in rule:
+        return rule["example"]
     if "const" in rule:
         return rule["const"]
     if "enum" in rule:

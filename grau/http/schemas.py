@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +13,25 @@ from marshmallow import fields, validate
 
 from grau.http import deprecation
 from grau.http.fields import PROBLEM_TEXT_MAX, Number, Text, Timestamp, WholeNumber
+
+# Names for choices whose words alone would make no name or the same one, for generators
+# that make an enum's members from its choices (`x-enumNames`): else they strip the
+# punctuation and number what clashes (`DDMMYYYY1`).
+CHOICE_NAMES = {
+    "%": "Percent",
+    "YYYY-MM-DD": "YearMonthDay",
+    "DD.MM.YYYY": "DayMonthYearDotted",
+    "DD/MM/YYYY": "DayMonthYear",
+    "MM/DD/YYYY": "MonthDayYear",
+}
+
+
+def choice_name(choice: str) -> str:
+    """A choice's name, for an enum's member or a case: `CHOICE_NAMES`, else its words in
+    Pascal case (`grau-export` -> `GrauExport`, `body_fat` -> `BodyFat`)."""
+    return CHOICE_NAMES.get(choice) or "".join(
+        word.capitalize() for word in re.split(r"[^A-Za-z0-9]+", choice)
+    )
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,7 @@ class Case:
     cases: OneOf | None = None
 
     def field(self, name: str) -> dict[str, Any] | None:
+        """The schema `name` takes in this case (None: its own, or not sent)."""
         return dict(self.fields).get(name)
 
 

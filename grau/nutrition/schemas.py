@@ -32,6 +32,14 @@ AMOUNT = MeasurementFields(
     recorded_at_doc="When it was taken in (RFC 3339 with offset).",
     note_example="After the run",
     example=("water", 250.0, "ml"),
+    typical={
+        "water": 250,
+        "calories": 450,
+        "protein": 30,
+        "carbohydrates": 60,
+        "fat": 15,
+        "fiber": 8,
+    },
 )
 
 

@@ -22,9 +22,8 @@ from grau.http.fields import (
     how_many,
     one_of,
 )
-from grau.http.openapi import choice_name
 from grau.http.pages import PageArgs, page_schema, sort_field
-from grau.http.schemas import Case, OneOf, Schema, ServerTimestamps, in_order
+from grau.http.schemas import Case, OneOf, Schema, ServerTimestamps, choice_name, in_order
 from grau.workouts.models import SET_KINDS, WEIGHT_UNITS
 
 # ----------------------------------------------------------------------------- sets
@@ -68,7 +67,7 @@ def _weight_cases(*, update: bool) -> OneOf:
                 ("weight_unit", {"type": "string", "const": unit}),
             ),
             required=("weight", "weight_unit"),
-            description=f"{'Changes the weight to' if update else 'A set lifting'} one in {unit}.",
+            description=f"{'Sets the weight' if update else 'A set with its weight'}, in {unit}.",
         )
         for unit in WEIGHT_UNITS
     )
@@ -76,14 +75,14 @@ def _weight_cases(*, update: bool) -> OneOf:
         "NullWeight",
         (("weight", {"type": "null"}), ("weight_unit", {"type": "null"})),
         required=("weight", "weight_unit"),
-        description="Clears the weight: both null."
-        if update
-        else "A set without a weight, sent as `weight` and `weight_unit` null.",
+        description=f"{'Clears the weight' if update else 'A set without a weight'}: "
+        "`weight` and `weight_unit` sent as null.",
     )
     neither = Case(
-        "Details" if update else "Unweighted",
+        "WithoutWeight",
         (("weight", None), ("weight_unit", None)),
-        description="A change that keeps the weight." if update else "A set without a weight.",
+        description=f"{'Keeps the weight' if update else 'A set without a weight'}: "
+        "`weight` and `weight_unit` not sent.",
     )
     return OneOf((*in_unit, null, neither))
 

@@ -277,3 +277,19 @@ def test_redoc_renders_every_operation_summary(guarded: GuardedPage) -> None:
     screenshot(page, "redoc.png")
     assert rendered == expected
     guarded.assert_clean()
+
+
+def test_redoc_names_each_case_of_a_body_and_shows_a_sample_that_fits(
+    guarded: GuardedPage,
+) -> None:
+    """A body documented case by case shows each case by its name (not "case 1"), and
+    the request sample is the body's example: a weight in kg, not a made-up mix."""
+    page = guarded.page
+    page.goto("/redoc#operation/createBodyStat")
+    section = page.locator('[id$="operation/createBodyStat"]')
+    expect(section.get_by_text("BodyStatWeightCreate").first).to_be_visible(timeout=TIMEOUT_MS)
+    text = section.inner_text()
+    assert "case 1" not in text.lower()
+    assert '"unit": "kg"' in text and '"value": 72.4' in text
+    screenshot(section, "redoc-cases.png")
+    guarded.assert_clean()

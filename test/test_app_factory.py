@@ -119,6 +119,28 @@ def test_meaningless_settings_are_refused(make_app, overrides):
         make_app(overrides)
 
 
+PRIMARY = "postgresql://grau@db-rw:5432/grau"
+REPLICA = "postgresql://grau@db-ro:5432/grau"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({"REPLICA_MAX_LAG": 0}, "REPLICA_MAX_LAG"),
+        ({"DATABASE_REPLICA_URLS": "sqlite:///replica.db"}, "postgresql:// URLs"),
+        ({"DATABASE_REPLICA_URLS": f"{REPLICA},{REPLICA}"}, "twice"),
+        ({"DATABASE_REPLICA_URLS": PRIMARY}, "twice, or the primary"),
+        ({"DATABASE_REPLICA_URLS": REPLICA, "REDIS_URL": ""}, "needs REDIS_URL"),
+        ({"DATABASE_URL": "sqlite:///grau.db", "DATABASE_REPLICA_URLS": REPLICA}, "PostgreSQL"),
+    ],
+    ids=["no lag allowed", "not postgres", "named twice", "the primary", "no redis", "sqlite"],
+)
+def test_replica_settings_that_cannot_work_are_refused(make_app, overrides, refusal):
+    settings = {"DATABASE_URL": PRIMARY, "REDIS_URL": "redis://cache:6379/0", **overrides}
+    with pytest.raises(ConfigError, match=refusal):
+        make_app(settings)
+
+
 # ---------------------------------------------------------------- Settings.from_env
 
 

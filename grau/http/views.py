@@ -45,7 +45,7 @@ from flask import Response, current_app, g, request, url_for
 from grau.accounts.tokens import ALGORITHM, Principal, live_session_revision
 from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.core.domain_errors import Stale
-from grau.db.session import autocommit, db, driver_connection
+from grau.db.session import acts_for, autocommit, db, driver_connection
 from grau.http.cache import Cached, Key, read_key, responses
 from grau.http.errors import abort, problem, unauthorized
 from grau.http.openapi import ENTITY_TAGS_MAX, add_responses, mark_authenticated
@@ -122,6 +122,7 @@ def authenticate(check_session: bool = True) -> Principal:
         unauthorized("The access token is invalid.")
     if not live:
         unauthorized("The access token has expired; refresh it.")
+    acts_for(claims.user_id)  # with replicas: where its reads may go, whose write it is
     unchecked = Principal(claims.user_id, claims.session_id, None)
     if not check_session:  # the view's own query checks it (see `authenticated`)
         return unchecked

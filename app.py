@@ -242,6 +242,7 @@ def create_app(
     metrics.init_app(app)
     security.init_app(app)
     db_session.init_app(app)
+    metrics.count_replica_reads(app)
     cache.init_app(app)
     ratelimit.init_app(app)
     app.before_request(_require_json_bodies)

@@ -37,7 +37,12 @@ def test_ready_reports_the_database_and_redis(client):
 
     assert response.status_code == 200
     redis = {"status": "ok"} if TEST_REDIS_URL else {"status": "disabled", "detail": ANY}
-    assert response.json == {"status": "ok", "database": {"status": "ok"}, "redis": redis}
+    assert response.json == {
+        "status": "ok",
+        "database": {"status": "ok"},
+        "redis": redis,
+        "replicas": [],  # none configured (test_replicas_live.py has one)
+    }
 
 
 # ------------------------------------------------------------------ blueprint subsets

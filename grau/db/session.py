@@ -159,10 +159,10 @@ def init_app(app: Flask) -> None:
 
 def acts_for(user_id: Any) -> None:
     """This request reads and writes for `user_id` (the token check says so, once the
-    token is valid). With replicas, its reads may use one that holds the user's last
-    write, and a write of its records that write for the user (`grau.db.replicas`)."""
-    if REPLICAS in current_app.extensions:
-        g._grau_acts_for = user_id
+    token is valid; only where the app has replicas, `REPLICAS` in its extensions): its
+    reads may use a replica that holds the user's last write, and a write of its records
+    that write for the user (`grau.db.replicas`)."""
+    g._grau_acts_for = user_id
 
 
 def _routed(replicas: Replicas, engine: Engine) -> Engine:
@@ -289,7 +289,7 @@ def driver_connection() -> DriverConnection:
         if engine is not None and autocommit():
             replicas: Replicas | None = extensions.get(REPLICAS)
             if replicas is not None:
-                engine = g._grau_read_engine = _routed(replicas, engine)
+                engine = _routed(replicas, engine)
             proxied = g._grau_own_connection = _checkout(engine)
             found = DriverConnection(proxied, engine.dialect)
         elif bound is not None:
@@ -353,13 +353,16 @@ def _shared_read_connection() -> Connection | None:
     transaction."""
     shared: Connection | None = g.get("_grau_shared_connection")
     if shared is None:
-        engine: Engine | None = current_app.extensions.get("grau.read_engine")
+        extensions = current_app.extensions
+        engine: Engine | None = extensions.get("grau.read_engine")
         if not autocommit():
             return None
         if engine is None:
             return bound_connection(current_app)
         proxied = driver_connection().proxied
-        engine = g.get("_grau_read_engine", engine)  # a replica's, where one serves the read
+        replicas: Replicas | None = extensions.get(REPLICAS)
+        if replicas is not None and ON_REPLICA in g:  # the replica's engine, for its events
+            engine = replicas.engines[g._grau_on_replica]
         shared = g._grau_shared_connection = Connection(engine, connection=proxied)
     return shared
 
@@ -451,7 +454,6 @@ def _close(_exc: BaseException | None) -> None:
     shared: Connection | None = g.pop("_grau_shared_connection", None)
     own: PoolProxiedConnection | None = g.pop("_grau_own_connection", None)
     g.pop("_grau_driver", None)
-    g.pop("_grau_read_engine", None)
     try:
         if session is not None:
             session.close()

@@ -9,8 +9,8 @@ A replica may serve a user's read only if it holds every write of that user's
 that was acknowledged:
 
 - After a request that wrote (any method but GET, HEAD, OPTIONS) and before
-  its answer leaves, `wrote` reads the primary's WAL position
-  (`pg_current_wal_lsn()`, which a commit has passed once it returned) and
+  its answer leaves, `wrote` reads the primary's WAL insert position
+  (`pg_current_wal_insert_lsn()`, past every commit that has returned) and
   records it as the user's *marker*: in Redis, under `CACHE_KEY_PREFIX`, for
   `MARKER_TTL` (never lowering one a later write set), and in this process.
 - A read takes the user's marker (one Redis round trip) and uses a replica
@@ -69,7 +69,14 @@ REDIS_RETRY_S = 1.0  # after Redis failed, how long reads go to the primary with
 CONNECT_TIMEOUT_S = 2
 LOCAL_MARKERS_MAX = 100_000  # users whose last write this process remembers itself
 POLL_TIMEOUT_MS = 2000  # a poll's statement timeout on each server
-PRIMARY_LSN = "SELECT pg_current_wal_lsn()::text"
+PRIMARY_LSN = "SELECT pg_current_wal_lsn()::text"  # written: what replicas can have
+# A write's marker: past its commit record even under synchronous_commit=off (whose
+# commit may return before the record is written out).
+WRITTEN_LSN = "SELECT pg_current_wal_insert_lsn()::text"
+# After a write whose marker Redis refused: beyond REPLICA_MAX_LAG and two polls, time for
+# the primary to write its commit record out (wal_writer_delay, 200 ms, under
+# synchronous_commit=off) and the monitors to see it.
+WAIT_MARGIN_S = 1.0
 REPLAY_LSN = "SELECT pg_last_wal_replay_lsn()::text"
 # Set a user's marker to an LSN unless it holds a later one; keep it MARKER_TTL either way.
 RAISE_MARKER = """
@@ -299,7 +306,7 @@ class Replicas:
         since = time.monotonic()
         try:
             with self.primary.connect() as connection:
-                position = lsn(connection.exec_driver_sql(PRIMARY_LSN).scalar_one())
+                position = lsn(connection.exec_driver_sql(WRITTEN_LSN).scalar_one())
         except Exception as exc:
             log.warning("could not read the primary's WAL position: %s", exc.__class__.__name__)
             if answered:
@@ -327,7 +334,7 @@ class Replicas:
         """Until every replica has replayed `position` (None: unknown), or until no instance
         would read from one that has not (REPLICA_MAX_LAG and two polls after `since`)."""
         self.start()
-        deadline = since + self.max_lag + 2 * POLL_S + 0.5
+        deadline = since + self.max_lag + 2 * POLL_S + WAIT_MARGIN_S
         while time.monotonic() < deadline:
             states = self._monitor.states
             if position is not None and all(s.replay >= position for s in states):

@@ -141,15 +141,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         if IN_CI:
             pytest.fail(f"PostgreSQL's server binaries ({PG_BIN}) are needed in CI")
         pytest.skip(f"PostgreSQL's server binaries are not installed ({PG_BIN})")
-    primary = PostgresCluster().init()  # wal_level=replica and replication from loopback: defaults
+    primary = PostgresCluster()
     standby: Standby | None = None
     servers: list[Server] = []
     try:
+        primary.init()  # wal_level=replica and replication from loopback: initdb's defaults
         primary.start()
         with psycopg.connect(primary.url(), autocommit=True) as connection:
             connection.execute('CREATE DATABASE "grau"')
         migrate(primary.url("grau"))
-        standby = Standby(primary).init()
+        standby = Standby(primary)  # assigned first: cleaned up even if its copy fails
+        standby.init()
         standby.start()
         env = app_env(
             primary.url("grau"),

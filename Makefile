@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded coverage docs-assets clean \
 	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers bench-export \
-	k8s-check
+	k8s-check diagram diagram-check
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -177,6 +177,13 @@ COMPOSE := DOCKER_CONFIG=$(DOCKER_CONFIG_DIR) docker compose
 $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose: $(VENV)/.installed
 	mkdir -p $(@D)
 	ln -sf "$(abspath $(BIN)/docker-compose)" $@
+
+diagram: ## Draw docs/production.svg from docs/production.dot (Graphviz: apt-get install graphviz)
+	dot -Tsvg docs/production.dot -o docs/production.svg
+
+diagram-check: ## Fail if docs/production.svg is not what docs/production.dot draws
+	dot -Tsvg docs/production.dot | diff -q - docs/production.svg >/dev/null \
+		|| { echo "docs/production.svg is out of date: run make diagram" >&2; exit 1; }
 
 k8s-check: install ## Lint the Helm chart and validate what it renders (default and production values), offline
 	$(BIN)/python scripts/k8s_check.py

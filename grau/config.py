@@ -11,6 +11,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_SECRET_KEY = "grau-development-secret-change-me"
 ENVIRONMENTS = ("development", "production", "test")
@@ -55,6 +56,8 @@ class Settings:
     GRAU_ENV: str = "development"
     SECRET_KEY: str = DEFAULT_SECRET_KEY
     DATABASE_URL: str = ""
+    # One Redis (redis://, rediss://, redis+unix://) or the primary that Sentinel names
+    # (redis+sentinel://host:port,host:port/service): see `redis_sentinel`.
     REDIS_URL: str = ""
     # Redis keys (rate-limit counters) start with it: instances sharing one Redis share it.
     CACHE_KEY_PREFIX: str = "grau"
@@ -141,6 +144,8 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("CACHE_MAX_MB must be 0 (no response cache) or more")
     if config["ACCESS_TOKEN_TTL"] >= config["REFRESH_TOKEN_TTL"]:
         raise ConfigError("ACCESS_TOKEN_TTL must be shorter than REFRESH_TOKEN_TTL")
+    if config["REDIS_URL"]:
+        redis_sentinel(config["REDIS_URL"])
     _validate_replicas(config)
 
 
@@ -172,6 +177,89 @@ def _validate_replicas(config: dict[str, Any]) -> None:
         # Without a shared store, a write on one instance cannot send another's reads
         # of that user to the primary: read-your-writes would not hold.
         raise ConfigError("DATABASE_REPLICA_URLS needs REDIS_URL (read-your-writes markers)")
+
+
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+SENTINEL_SCHEME = "redis+sentinel"
+SENTINEL_FORM = "redis+sentinel://[[user]:password@]host:port[,host:port...]/service[?db=N]"
+
+
+@dataclass(frozen=True)
+class Sentinel:
+    """A `redis+sentinel://` REDIS_URL: which sentinels to ask for the primary of `service`."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+
+
+def redis_sentinel(url: str) -> Sentinel | None:
+    """The parts of a Sentinel REDIS_URL; None for a URL of one Redis (redis-py reads that
+    one). A URL that is neither, or a malformed one, is a ConfigError naming the problem.
+
+    `limits` reads the sentinels and the service from the URL itself; this reads them
+    first so that a bad URL stops start-up with a clear message, not with a trace on
+    the first request. It reads `?db=` and decodes the password, which limits does not.
+    The password is sent to the sentinels and to Redis alike (limits' rule).
+    """
+    try:
+        parts = urlsplit(url)
+        username, password = parts.username, parts.password
+        if parts.scheme in ("redis", "rediss"):
+            parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL is not a valid URL ({exc})") from None
+    if parts.scheme in REDIS_SCHEMES:
+        db = parts.path.strip("/")
+        if parts.scheme != "redis+unix" and db and not db.isdigit():
+            raise ConfigError(
+                f"REDIS_URL's database must be a number (redis://host:port/0), got {db!r}"
+            )
+        return None
+    if parts.scheme != SENTINEL_SCHEME:
+        # The scheme only: the URL may hold a password, and this goes to the logs.
+        got = f"{parts.scheme}://" if "://" in url else "no scheme"
+        raise ConfigError(
+            "REDIS_URL must start with redis://, rediss://, redis+unix:// or redis+sentinel://, "
+            f"got {got}"
+        )
+    if parts.netloc.count("@") > 1:
+        raise ConfigError("REDIS_URL: percent-encode an @ in the user name or password as %40")
+    hosts = parts.netloc.rpartition("@")[2]
+    sentinels: list[tuple[str, int]] = []
+    for location in hosts.split(","):
+        try:
+            where = urlsplit(f"//{location.strip()}")
+            host, port = where.hostname, where.port
+        except ValueError:
+            host = port = None
+        if not host or port is None:
+            raise ConfigError(
+                f"REDIS_URL: each sentinel needs host:port, got {location!r} ({SENTINEL_FORM})"
+            )
+        sentinels.append((host, port))
+    service = parts.path.removeprefix("/")
+    if not service or "/" in service:
+        raise ConfigError(
+            f"REDIS_URL must name the service Sentinel monitors, one path segment ({SENTINEL_FORM})"
+        )
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if set(query) - {"db"}:
+        raise ConfigError(
+            f"REDIS_URL: a Sentinel URL takes only ?db=N, got {', '.join(sorted(query))}"
+        )
+    databases = query.get("db", ["0"])
+    if len(databases) != 1 or not databases[0].isdigit():
+        raise ConfigError(f"REDIS_URL's ?db= must be one number, got {', '.join(databases)}")
+    return Sentinel(
+        tuple(sentinels),
+        service,
+        int(databases[0]),
+        unquote(username) if username else None,
+        unquote(password) if password else None,
+    )
 
 
 def is_sqlite(url: str) -> bool:

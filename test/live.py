@@ -5,8 +5,9 @@ Redis and PostgreSQL servers that a test may stop, kill and restart.
 on a free loopback port with the environment a test gives it; `call` sends one
 HTTP request on a fresh connection, so successive requests spread over the
 workers.
-`RedisServer` and `PostgresCluster` are private to a test (their own port and
-directory): the shared servers on the standard ports are never stopped.
+`RedisServer`, `RedisSentinel` and `PostgresCluster` are private to a test (their
+own port and directory): the shared servers on the standard ports are never stopped.
+`Client` and `drive` send a user's mixed traffic from threads and record what it saw.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import http.client
 import json
 import os
 import pwd
+import random
 import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,7 @@ from typing import Any
 import pytest
 import redis
 from alembic import command
-from conftest import FAST_ARGON2, alembic_config
+from conftest import FAST_ARGON2, IN_CI, WEIGHT, alembic_config
 from sqlalchemy.orm import Session
 
 from grau.catalog.seed import seed_catalog
@@ -114,6 +118,99 @@ def register(port: int) -> Account:
     login = call(port, "POST", "/v1/auth/login", {"email": email, "password": PASSWORD})
     assert login.status == 200, login.body
     return Account(email, login.json["access_token"], created.json["id"])
+
+
+# ------------------------------------------------------------------------- traffic
+
+
+def require(binary: object, what: str) -> None:
+    """Skip a test whose server binary is missing, except under CI=true: there it fails."""
+    if binary:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is not installed; the live tests need it in CI")
+    pytest.skip(f"{what} is not installed")
+
+
+@dataclass
+class Client:
+    """One user's traffic: reads, creates and updates of body stats, and what it expects."""
+
+    server: Server
+    account: Account
+    expected: dict[str, float] = field(default_factory=dict)  # {stat id: value}
+    written_in: dict[str, str] = field(default_factory=dict)  # {stat id: phase of last write}
+    seen: list[tuple[str, str, int, float]] = field(default_factory=list)
+
+    def send(self, phase: str, method: str, path: str, body: Any = None) -> Reply:
+        try:
+            reply = self.server.request(method, path, body, token=self.account.token)
+        except OSError as exc:
+            self.seen.append((phase, f"{method} {path} {exc!r}", 0, 0.0))
+            raise
+        self.seen.append((phase, f"{method} {path}", reply.status, reply.elapsed))
+        return reply
+
+    def step(self, phase: str, i: int) -> None:
+        value = round(random.uniform(40, 120), 1)
+        match i % 5:
+            case 0:
+                created = self.send(phase, "POST", "/v1/body-stats", {**WEIGHT, "value": value})
+                if created.status == 201:
+                    self.expected[created.json["id"]] = value
+                    self.written_in[created.json["id"]] = phase
+            case 1 | 3:
+                self.send(phase, "GET", "/v1/body-stats?page_size=20")
+            case 2:
+                stat = random.choice(list(self.expected))
+                patch = {"type": "weight", "value": value, "unit": "kg"}
+                if self.send(phase, "PATCH", f"/v1/body-stats/{stat}", patch).status == 200:
+                    self.expected[stat] = value
+                    self.written_in[stat] = phase
+            case 4:
+                stat = random.choice(list(self.expected))
+                self.send(phase, "GET", f"/v1/body-stats/{stat}")
+
+    def listed(self, phase: str) -> dict[str, float]:
+        """Every stat of the user as the list shows them, page after page: {id: value}."""
+        shown: dict[str, float] = {}
+        page = 1
+        while True:
+            reply = self.send(phase, "GET", f"/v1/body-stats?page_size=100&page={page}")
+            assert reply.status == 200, reply.body
+            shown |= {item["id"]: item["value"] for item in reply.json["items"]}
+            if page >= reply.json["pagination"]["total_pages"]:
+                return shown
+            page += 1
+
+    def failures(self) -> list[tuple[str, str, int, float]]:
+        return [s for s in self.seen if s[2] not in (200, 201, 204)]
+
+
+def drive(clients: list[Client], phases: list[tuple[str, float, Callable[[], None]]]) -> None:
+    """Each client's thread loops over its steps; at each phase's start, its action runs."""
+    current = {"phase": phases[0][0]}
+    stop = threading.Event()
+
+    def loop(client: Client) -> None:
+        i = 0
+        while not stop.is_set():
+            with contextlib.suppress(OSError):  # recorded in client.seen
+                client.step(current["phase"], i)
+            i += 1
+
+    threads = [threading.Thread(target=loop, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    try:
+        for name, seconds, action in phases:
+            action()
+            current["phase"] = name
+            time.sleep(seconds)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
 
 
 # -------------------------------------------------------------------------- server
@@ -220,10 +317,12 @@ class Server:
 
 
 class RedisServer:
-    """A private redis-server that a test may pause, kill and restart."""
+    """A private redis-server that a test may pause, kill and restart; `options` are
+    more of redis-server's (such as `"--replicaof", "127.0.0.1", "<port>"`)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *options: str) -> None:
         self.directory = directory
+        self.options = options
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -234,7 +333,7 @@ class RedisServer:
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         assert REDIS_SERVER is not None
         options = {
             "--port": str(self.port),
@@ -244,8 +343,15 @@ class RedisServer:
             "--dir": str(self.directory),
             "--logfile": "redis.log",
         }
+        return [
+            REDIS_SERVER,
+            *(word for option in options.items() for word in option),
+            *self.options,
+        ]
+
+    def start(self) -> None:
         self.process = subprocess.Popen(
-            [REDIS_SERVER, *(word for option in options.items() for word in option)],
+            self.command(),
             cwd=self.directory,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -293,6 +399,39 @@ class RedisServer:
             return list(client.scan_iter(pattern))
         finally:
             client.close()
+
+
+class RedisSentinel(RedisServer):
+    """A private Redis Sentinel (`redis-server sentinel.conf --sentinel`) that watches
+    the primary at `primary_port` as `service`, and fails it over quickly: it is
+    down after `down_after_ms` without an answer, when `quorum` sentinels agree."""
+
+    def __init__(
+        self,
+        directory: Path,
+        primary_port: int,
+        service: str,
+        quorum: int = 2,
+        down_after_ms: int = 1000,
+        failover_timeout_ms: int = 3000,
+    ) -> None:
+        super().__init__(directory)
+        self.settings = [
+            f"port {self.port}",
+            "bind 127.0.0.1",
+            f"dir {directory}",
+            "logfile redis.log",
+            f"sentinel monitor {service} 127.0.0.1 {primary_port} {quorum}",
+            f"sentinel down-after-milliseconds {service} {down_after_ms}",
+            f"sentinel failover-timeout {service} {failover_timeout_ms}",
+            f"sentinel parallel-syncs {service} 1",
+        ]
+
+    def command(self) -> list[str]:
+        assert REDIS_SERVER is not None
+        config = self.directory / "sentinel.conf"  # Sentinel rewrites it as it learns
+        config.write_text("\n".join(self.settings) + "\n")
+        return [REDIS_SERVER, str(config), "--sentinel"]
 
 
 # ----------------------------------------------------------------- PostgreSQL cluster

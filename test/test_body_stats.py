@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import WEIGHT, at, ids, public
-
-from grau.body_stats.schemas import MEASUREMENT_RULES
+from spec_cases import measurement_bounds
 
 # A whole measurement, as every PATCH that changes one must send it.
 MEASUREMENT = {"type": "weight", "value": 72.5, "unit": "kg"}
@@ -203,17 +202,9 @@ def test_a_timestamp_or_etag_list_longer_than_the_spec_allows_gets_422(client, u
     assert list(write.json["errors"]) == ["If-Match"]
 
 
-def _documented_ranges():
-    """(type, unit, minimum, maximum) as the spec's cross-field rules state them."""
-    for rule in MEASUREMENT_RULES["allOf"]:
-        stat_type = rule["if"]["properties"]["type"]["const"]
-        for per_unit in rule["then"]["allOf"]:
-            unit = per_unit["if"]["properties"]["unit"]["const"]
-            value = per_unit["then"]["properties"]["value"]
-            yield stat_type, unit, value["minimum"], value["maximum"]
-
-
-@pytest.mark.parametrize(("stat_type", "unit", "low", "high"), list(_documented_ranges()))
+@pytest.mark.parametrize(
+    ("stat_type", "unit", "low", "high"), list(measurement_bounds("BodyStatCreate"))
+)
 def test_documented_value_range_is_exactly_what_is_accepted(
     client, user, stat_type, unit, low, high
 ):

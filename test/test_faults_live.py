@@ -20,7 +20,6 @@ bounds that only a hang would cross.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import signal
@@ -35,19 +34,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT, Database
+from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT, Database
 from live import (
     PG_BIN,
     PYTHON,
     REDIS_SERVER,
     Account,
+    Client,
     PostgresCluster,
     RedisServer,
     Reply,
     Server,
     app_env,
+    drive,
     migrate,
     register,
+    require,
 )
 from sqlalchemy import text
 
@@ -67,14 +69,6 @@ HANG_S = 5.0
 MIN_KILLS = 5
 
 
-def _require(binary: object, what: str) -> None:
-    if binary:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is not installed; the fault tests need it in CI")
-    pytest.skip(f"{what} is not installed")
-
-
 def _timing_report(label: str, seconds: list[float]) -> str:
     if not seconds:
         return f"{label}: no requests"
@@ -89,94 +83,13 @@ def _timing_report(label: str, seconds: list[float]) -> str:
 # ------------------------------------------------------------------------ Redis down
 
 
-@dataclass
-class Client:
-    """One user's traffic: reads, creates and updates of body stats, and what it expects."""
-
-    server: Server
-    account: Account
-    expected: dict[str, float] = field(default_factory=dict)  # {stat id: value}
-    written_in: dict[str, str] = field(default_factory=dict)  # {stat id: phase of last write}
-    seen: list[tuple[str, str, int, float]] = field(default_factory=list)
-
-    def send(self, phase: str, method: str, path: str, body: Any = None) -> Reply:
-        try:
-            reply = self.server.request(method, path, body, token=self.account.token)
-        except OSError as exc:
-            self.seen.append((phase, f"{method} {path} {exc!r}", 0, 0.0))
-            raise
-        self.seen.append((phase, f"{method} {path}", reply.status, reply.elapsed))
-        return reply
-
-    def step(self, phase: str, i: int) -> None:
-        value = round(random.uniform(40, 120), 1)
-        match i % 5:
-            case 0:
-                created = self.send(phase, "POST", "/v1/body-stats", {**WEIGHT, "value": value})
-                if created.status == 201:
-                    self.expected[created.json["id"]] = value
-                    self.written_in[created.json["id"]] = phase
-            case 1 | 3:
-                self.send(phase, "GET", "/v1/body-stats?page_size=20")
-            case 2:
-                stat = random.choice(list(self.expected))
-                patch = {"type": "weight", "value": value, "unit": "kg"}
-                if self.send(phase, "PATCH", f"/v1/body-stats/{stat}", patch).status == 200:
-                    self.expected[stat] = value
-                    self.written_in[stat] = phase
-            case 4:
-                stat = random.choice(list(self.expected))
-                self.send(phase, "GET", f"/v1/body-stats/{stat}")
-
-    def listed(self, phase: str) -> dict[str, float]:
-        """Every stat of the user as the list shows them, page after page: {id: value}."""
-        shown: dict[str, float] = {}
-        page = 1
-        while True:
-            reply = self.send(phase, "GET", f"/v1/body-stats?page_size=100&page={page}")
-            assert reply.status == 200, reply.body
-            shown |= {item["id"]: item["value"] for item in reply.json["items"]}
-            if page >= reply.json["pagination"]["total_pages"]:
-                return shown
-            page += 1
-
-    def failures(self) -> list[tuple[str, str, int, float]]:
-        return [s for s in self.seen if s[2] not in (200, 201, 204)]
-
-
-def _drive(clients: list[Client], phases: list[tuple[str, float, Callable[[], None]]]) -> None:
-    """Each client's thread loops over its steps; at each phase's start, its action runs."""
-    current = {"phase": phases[0][0]}
-    stop = threading.Event()
-
-    def loop(client: Client) -> None:
-        i = 0
-        while not stop.is_set():
-            with contextlib.suppress(OSError):  # recorded in client.seen
-                client.step(current["phase"], i)
-            i += 1
-
-    threads = [threading.Thread(target=loop, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    try:
-        for name, seconds, action in phases:
-            action()
-            current["phase"] = name
-            time.sleep(seconds)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
-
-
 @pytest.fixture(params=["killed", "hung"])
 def redis_outage(
     request: pytest.FixtureRequest,
     new_database: Callable[[], Database],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, RedisServer, Server]]:
-    _require(REDIS_SERVER, "redis-server")
+    require(REDIS_SERVER, "redis-server")
     redis_server = RedisServer(tmp_path_factory.mktemp("redis"))
     redis_server.start()
     db = new_database()
@@ -213,7 +126,7 @@ def test_redis_outage_under_mixed_traffic_fails_nothing_and_hides_no_write(
         else:
             redis_server.resume()
 
-    _drive(
+    drive(
         clients,
         [
             ("before", 2.0, lambda: None),
@@ -254,7 +167,7 @@ def test_redis_outage_under_mixed_traffic_fails_nothing_and_hides_no_write(
 def private_postgres(
     redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[PostgresCluster, Server]]:
-    _require((PG_BIN / "initdb").exists(), f"PostgreSQL's initdb ({PG_BIN})")
+    require((PG_BIN / "initdb").exists(), f"PostgreSQL's initdb ({PG_BIN})")
     cluster = PostgresCluster().init()
     try:
         cluster.start()

@@ -6,31 +6,20 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from spec_cases import SCHEMAS, measurement_bounds
 
 from grau.body_stats.models import STATS
-from grau.body_stats.schemas import MEASUREMENT_RULES
 from grau.core.domain_errors import Invalid
 from grau.nutrition.models import AMOUNTS
-from grau.nutrition.schemas import AMOUNT_RULES
 
-TABLES = {"body stats": (STATS, MEASUREMENT_RULES), "nutrition": (AMOUNTS, AMOUNT_RULES)}
+TABLES = {"body stats": (STATS, "BodyStatCreate"), "nutrition": (AMOUNTS, "NutritionEntryCreate")}
 STEP = 0.0001  # the documented bounds have 4 decimals
-
-
-def _documented(rules):
-    """(type, unit, minimum or 0, maximum) as the spec's cross-field rules state them."""
-    for rule in rules["allOf"]:
-        kind = rule["if"]["properties"]["type"]["const"]
-        for per_unit in rule["then"]["allOf"]:
-            value = per_unit["then"]["properties"]["value"]
-            unit = per_unit["if"]["properties"]["unit"]["const"]
-            yield kind, unit, value.get("minimum", 0.0), value["maximum"]
 
 
 BOUNDS = [
     pytest.param(measures, *bounds, id=f"{name}: {bounds[0]} in {bounds[1]}")
-    for name, (measures, rules) in TABLES.items()
-    for bounds in _documented(rules)
+    for name, (measures, body) in TABLES.items()
+    for bounds in measurement_bounds(body)
 ]
 
 
@@ -51,14 +40,19 @@ def test_the_documented_bounds_are_exactly_the_checked_ones(measures, kind, unit
 
 
 def test_every_type_and_unit_of_the_tables_is_documented():
-    for measures, rules in TABLES.values():
-        documented = {(kind, unit) for kind, unit, _, _ in _documented(rules)}
+    for measures, body in TABLES.values():
+        documented = {(kind, unit) for kind, unit, _, _ in measurement_bounds(body)}
         assert documented == {(t, u) for t, m in measures.types.items() for u in m.units}
 
 
-def test_a_range_from_zero_documents_its_maximum_only():
-    water = next(rule for rule in AMOUNT_RULES["allOf"] if "water" in str(rule["if"]))
-    assert water["then"]["allOf"][0]["then"]["properties"]["value"] == {"maximum": 20_000}
+def test_each_case_of_a_body_is_a_component_named_after_its_type_and_unit():
+    value = SCHEMAS["NutritionEntryWaterMlCreate"]["properties"]["value"]
+    assert (value["minimum"], value["maximum"]) == (0, 20_000)
+    assert SCHEMAS["BodyStatWeightCreate"]["discriminator"]["mapping"] == {
+        unit: f"#/components/schemas/BodyStatWeight{name}Create"
+        for unit, name in (("kg", "Kg"), ("lb", "Lb"), ("st", "St"))
+    }
+    assert "BodyStatBodyFatCreate" in SCHEMAS  # one unit: no split by unit
 
 
 @pytest.mark.parametrize(

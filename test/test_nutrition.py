@@ -4,15 +4,15 @@ and the daily totals per local day and type."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import at, ids, public, selects, sql_sent
+from spec_cases import measurement_bounds
 
 from grau.nutrition.models import NutritionEntry
-from grau.nutrition.schemas import AMOUNT_RULES
 
 URL = "/v1/nutrition-entries"
 TOTALS_URL = f"{URL}/daily-totals"
@@ -125,16 +125,10 @@ def test_implausible_or_ill_formed_entry_gets_422_naming_the_field(client, user,
     assert field in response.json["errors"]
 
 
-def _documented_maxima() -> Iterator[tuple[str, str, float]]:
-    """(type, unit, maximum) as the spec's cross-field rules state them."""
-    for rule in AMOUNT_RULES["allOf"]:
-        entry_type = rule["if"]["properties"]["type"]["const"]
-        for per_unit in rule["then"]["allOf"]:
-            unit = per_unit["if"]["properties"]["unit"]["const"]
-            yield entry_type, unit, per_unit["then"]["properties"]["value"]["maximum"]
-
-
-@pytest.mark.parametrize(("entry_type", "unit", "high"), list(_documented_maxima()))
+@pytest.mark.parametrize(
+    ("entry_type", "unit", "high"),
+    [(kind, unit, high) for kind, unit, _, high in measurement_bounds("NutritionEntryCreate")],
+)
 def test_documented_value_range_is_exactly_what_is_accepted(client, user, entry_type, unit, high):
     """The spec's ranges are what generated clients and the fuzzer trust: the API must agree."""
     statuses = [
@@ -146,7 +140,7 @@ def test_documented_value_range_is_exactly_what_is_accepted(client, user, entry_
 
 
 def test_documented_maxima_are_the_issues_limits():
-    maxima = {(t, u): high for t, u, high in _documented_maxima()}
+    maxima = {(t, u): high for t, u, _, high in measurement_bounds("NutritionEntryCreate")}
 
     assert (maxima["water", "l"], maxima["water", "ml"]) == (20, 20_000)
     assert (maxima["calories", "kcal"], maxima["calories", "kj"]) == (20_000, 83_680)

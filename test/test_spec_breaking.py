@@ -428,6 +428,43 @@ def test_allof_parts_are_compared_as_one_schema() -> None:
     assert any("field `name` removed" in c for c in gate.compare(BASE, split_spec).breaking)
 
 
+def _cases_by_kind(spec: dict[str, Any]) -> None:
+    """ThingCreate as grau documents a body with CASES: one of a case per `kind`."""
+    create = schema(spec, "ThingCreate")
+    for kind in create["properties"]["kind"]["enum"]:
+        case = copy.deepcopy(create)
+        case["properties"]["kind"] = {"type": "string", "const": kind}
+        case["required"] = sorted({*case["required"], "kind"})
+        spec["components"]["schemas"][f"Thing{kind.upper()}Create"] = case
+    spec["components"]["schemas"]["ThingCreate"] = {
+        "oneOf": [{"$ref": f"#/components/schemas/Thing{k.upper()}Create"} for k in "ab"],
+        "discriminator": {"propertyName": "kind"},
+    }
+
+
+def test_the_cases_of_a_body_are_compared_as_the_object_they_make_together() -> None:
+    assert breaking(_cases_by_kind) == ["POST /v1/things: request body (application/json): "
+                                        "field `kind` is now required"]  # fmt: skip
+
+    def without_note(spec: dict[str, Any]) -> None:
+        _cases_by_kind(spec)
+        schema(spec, "ThingACreate")["properties"].pop("note")
+
+    assert "field `note` removed" not in str(breaking(without_note))  # case B still takes it
+
+    def no_note_anywhere(spec: dict[str, Any]) -> None:
+        without_note(spec)
+        schema(spec, "ThingBCreate")["properties"].pop("note")
+
+    assert "field `note` removed" in str(breaking(no_note_anywhere))
+
+    def one_kind_gone(spec: dict[str, Any]) -> None:
+        _cases_by_kind(spec)
+        schema(spec, "ThingCreate")["oneOf"].pop()
+
+    assert 'no longer accepts "b"' in str(breaking(one_kind_gone))
+
+
 def test_a_wider_response_enum_is_a_note_not_a_break() -> None:
     new = changed(lambda s: schema(s, "Thing")["properties"]["kind"]["enum"].append("c"))
     report = gate.compare(BASE, new)

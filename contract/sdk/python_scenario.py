@@ -39,9 +39,9 @@ from grau_client.models import (
     BatchOperation,
     BatchOperationBody,
     BodyStat,
-    BodyStatCreate,
     BodyStatPage,
-    BodyStatUpdate,
+    BodyStatWeightKgCreate,
+    BodyStatWeightKgUpdate,
     ChangesPage,
     FileUpload,
     GrauExport,
@@ -148,7 +148,7 @@ def scenario(base_url: str) -> None:
     )
     response = create_body_stat.sync_detailed(
         client=client,
-        body=BodyStatCreate(
+        body=BodyStatWeightKgCreate(
             type_="weight",
             value=72.5,
             unit="kg",
@@ -185,7 +185,7 @@ def scenario(base_url: str) -> None:
     response = update_body_stat.sync_detailed(
         stat_id,
         client=client,
-        body=BodyStatUpdate(type_="weight", value=71.9, unit="kg"),
+        body=BodyStatWeightKgUpdate(type_="weight", value=71.9, unit="kg"),
         if_match=created_etag,
     )
     updated = expect(response, HTTPStatus.OK, BodyStat)
@@ -198,7 +198,7 @@ def scenario(base_url: str) -> None:
         update_body_stat.sync_detailed(
             stat_id,
             client=client,
-            body=BodyStatUpdate(type_="weight", value=70.0, unit="kg"),
+            body=BodyStatWeightKgUpdate(type_="weight", value=70.0, unit="kg"),
             if_match=created_etag,
         ),
         HTTPStatus.PRECONDITION_FAILED,

@@ -25,8 +25,11 @@ Breaking, for a client written against the old spec:
   response a header; a response field removed, no longer required, or gaining
   a type (e.g. null). A response enum gaining a value is only noted: generated SDK
   enums may reject it, but new values are how enums grow.
-Not compared: descriptions, examples, tags, bounds (length, range, pattern)
-and oneOf/anyOf branches.
+A `oneOf` or `anyOf` of objects (a body documented case by case: a weight in
+kg, in lb, ...) counts as the one object its cases make together: each field
+any case has, with the types and values of all of them, required where every
+case requires it. Not compared: descriptions, examples, tags, bounds (length,
+range, pattern), and which combinations of values the cases allow.
 
 We check this ourselves because the tools at hand do not fit OpenAPI 3.1:
 npm `openapi-diff` 0.24.1 refuses it ("Unsupported OpenAPI version: 3.1.0"),
@@ -304,8 +307,14 @@ def _unwrap(spec: Json, schema: Json) -> Json:
 
 
 def _flatten(spec: Json, schema: Json) -> Json:
-    """The schema with `$ref`s followed and `allOf` parts merged into one object schema."""
+    """The schema with `$ref`s followed, and `allOf` parts or the cases of a `oneOf` or
+    `anyOf` of objects merged into one object schema."""
     schema = _resolve(spec, _unwrap(spec, schema))
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            cases = [_flatten(spec, case) for case in schema[key]]
+            if all("properties" in case for case in cases):
+                return _joined_cases(spec, schema, key, cases)
     if "allOf" not in schema:
         return schema
     merged: Json = {k: v for k, v in schema.items() if k != "allOf"}
@@ -317,6 +326,38 @@ def _flatten(spec: Json, schema: Json) -> Json:
             if key not in ("properties", "required"):
                 merged.setdefault(key, value)
     return merged
+
+
+def _joined_cases(spec: Json, schema: Json, key: str, cases: list[Json]) -> Json:
+    """The object that `cases` make together: every field any of them has (its types and
+    values joined), required where all of them require it."""
+    joined: Json = {k: v for k, v in schema.items() if k not in (key, "discriminator")}
+    properties: Json = {}
+    for case in cases:
+        for name, prop in case["properties"].items():
+            prop = _flatten(spec, prop)
+            properties[name] = _joined(properties[name], prop) if name in properties else prop
+    joined["type"] = "object"
+    joined["properties"] = properties
+    joined["required"] = sorted(set.intersection(*(set(c.get("required", [])) for c in cases)))
+    return joined
+
+
+def _joined(first: Json, second: Json) -> Json:
+    """One field's schemas in two cases as one: either's types, either's values."""
+    joined = {**first, **second}
+    joined.pop("const", None)
+    first_types, second_types = _types(first), _types(second)
+    if first_types is None or second_types is None:
+        joined.pop("type", None)
+    else:
+        joined["type"] = sorted(first_types | second_types)
+    first_values, second_values = _enum(first), _enum(second)
+    if first_values is None or second_values is None:
+        joined.pop("enum", None)
+    else:
+        joined["enum"] = [json.loads(value) for value in sorted(first_values | second_values)]
+    return joined
 
 
 def _types(schema: Json) -> set[str] | None:
@@ -352,6 +393,9 @@ def _covers(wide: set[str] | None, narrow: set[str] | None) -> bool:
 
 
 def _enum(schema: Json) -> set[str] | None:
+    """The values a schema allows (an `enum`'s or its `const`), or None for any."""
+    if "const" in schema:
+        return {json.dumps(schema["const"])}
     if "enum" not in schema:
         return None
     return {json.dumps(value) for value in schema["enum"]}

@@ -103,7 +103,7 @@ class Spec:
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         """The schema `node` stands for: a reference's target (with the keywords beside the
         reference, e.g. a property's example), a nullable reference's (`anyOf` of it and
-        null) likewise."""
+        null) likewise, and a body documented case by case (`oneOf`) as its first case."""
         while True:
             if "$ref" in node:
                 kind, name = node["$ref"].split("/")[-2:]
@@ -118,6 +118,10 @@ class Spec:
             if len(options) == 1 and len(node["anyOf"]) == 2:
                 beside = {k: v for k, v in node.items() if k != "anyOf"}
                 node = {**options[0], **beside}
+                continue
+            if node.get("oneOf"):
+                beside = {k: v for k, v in node.items() if k not in ("oneOf", "discriminator")}
+                node = {**node["oneOf"][0], **beside}
                 continue
             return node
 

@@ -28,8 +28,6 @@ STAT = MeasurementFields(
     note_example="Morning, before breakfast",
     example=("weight", 72.4, "kg"),
 )
-# The table as JSON Schema: units per type, plausible values per unit.
-MEASUREMENT_RULES = STAT.rules
 MEASUREMENT = ("type", "value", "unit")
 
 
@@ -42,7 +40,8 @@ class BodyStatCreate(Schema):
 
     id = client_id()
 
-    JSON_SCHEMA = {**MEASUREMENT_RULES, **NAMED_AT_SOURCE}
+    JSON_SCHEMA = NAMED_AT_SOURCE
+    CASES = STAT.cases()
 
     type = STAT.type(required=True)
     value = STAT.value(required=True)
@@ -62,7 +61,7 @@ class BodyStatUpdate(Schema):
     so that every update can be checked on its own.
     """
 
-    JSON_SCHEMA = MEASUREMENT_RULES
+    CASES = STAT.cases(update=True)
     TOGETHER = MEASUREMENT
 
     type = STAT.type()

@@ -9,7 +9,9 @@ from marshmallow import fields, validate
 
 from grau.core.measurements import Measure, Measures
 from grau.http.fields import FullMatch, Number, Text, Timestamp
+from grau.http.openapi import choice_name
 from grau.http.pages import sort_field
+from grau.http.schemas import Case, OneOf
 
 SOURCE_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 SOURCE_EXAMPLES = "`manual`, `apple_health`, `health_connect`, `garmin`, `withings`"
@@ -24,10 +26,8 @@ class MeasurementFields:
     `note`), in its own words.
 
     Their choices and bounds come from the table (`grau.core.measurements`);
-    `rules` is the table as JSON Schema: the units each type accepts, and the
-    value's bounds in each unit (a range from 0 states its maximum only: the
-    value field already says it is not negative). Each rule applies only when
-    the fields it names are sent, so it holds for a partial update too.
+    `cases(...)` is the table as the cases of a body (`grau.http.schemas.OneOf`):
+    one per type, split by unit, each with the value's bounds in that unit.
     """
 
     def __init__(
@@ -52,22 +52,54 @@ class MeasurementFields:
             "description": "Free text, up to 1000 characters.",
             "example": note_example,
         }
-        self.rules = {"allOf": [self._rule(t, m) for t, m in measures.types.items()]}
 
-    def _rule(self, value_type: str, measure: Measure) -> dict[str, Any]:
-        by_unit = []
-        for unit, (low, high) in self.measures.limits[value_type].items():
-            limits = {"minimum": low, "maximum": high} if measure.low else {"maximum": high}
-            by_unit.append(
-                {
-                    "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
-                    "then": {"properties": {"value": limits}},
-                }
+    def cases(self, *, update: bool = False) -> OneOf:
+        """A body as one case per type, each one case per unit (with the value's bounds in
+        that unit). An update, which sends the three together or none of them, is either such a
+        measurement or a change of the other fields only."""
+        # Told apart by `type`'s constant, with no discriminator: a discriminator's mapping
+        # must name object schemas (openapi-typescript warns otherwise), and a type with
+        # several units is itself one of them, by a discriminator on `unit`.
+        by_type = OneOf(tuple(self._type_case(t, m) for t, m in self.measures.types.items()))
+        if not update:
+            return by_type
+        measurement = ("type", "value", "unit")
+        return OneOf(
+            (
+                Case(
+                    "Measurement",
+                    (),
+                    required=measurement,
+                    description="A change of the type, value and unit (sent together), "
+                    "and of any other field sent.",
+                    cases=by_type,
+                ),
+                Case(
+                    "Details",
+                    tuple((name, None) for name in measurement),
+                    description="A change that keeps the type, value and unit.",
+                ),
             )
-        return {
-            "if": {"properties": {"type": {"const": value_type}}, "required": ["type"]},
-            "then": {"properties": {"unit": {"enum": list(measure.units)}}, "allOf": by_unit},
-        }
+        )
+
+    def _type_case(self, value_type: str, measure: Measure) -> Case:
+        name = choice_name(value_type)
+        by_unit = tuple(
+            Case(
+                name + (choice_name(unit) if len(measure.units) > 1 else ""),
+                (
+                    ("unit", {"type": "string", "const": unit}),
+                    ("value", {"type": "number", "minimum": low, "maximum": high}),
+                ),
+                description=f"{value_type.replace('_', ' ').capitalize()} in {unit}.",
+            )
+            for unit, (low, high) in self.measures.limits[value_type].items()
+        )
+        is_type = ("type", {"type": "string", "const": value_type})
+        if len(by_unit) == 1:
+            return Case(name, (is_type, *by_unit[0].fields), description=by_unit[0].description)
+        units = ("unit", {"type": "string", "enum": list(measure.units)})
+        return Case(name, (is_type, units), cases=OneOf(by_unit, discriminator="unit"))
 
     def type(self, description: str | None = None, **kwargs: Any) -> fields.String:
         """The type; with `description`, a list's filter, which has no example: Swagger UI

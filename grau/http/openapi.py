@@ -7,7 +7,8 @@ apispec plugin, turns the marks into OpenAPI as flask-smorest documents each
 operation, titles its tags (`tag_name`) and names it by one rule
 (`operation_id`). `register_components` gives every problem response its
 example and headers; `tags_of` the document's tag list; `finalize` adds the
-schemas' cross-field rules once every blueprint is registered; `bounds` states
+schemas' cross-field rules once every blueprint is registered, names their enums,
+and splits a body with `CASES` into a `oneOf` of named cases; `bounds` states
 the length of every id, date and timestamp and the size of every integer.
 Only public APIs of flask-smorest and apispec are used.
 """
@@ -28,6 +29,7 @@ from marshmallow import fields
 from grau.http.deprecation import SPEC_HEADERS as DEPRECATION_HEADERS
 from grau.http.errors import PROBLEM_JSON, VALIDATION_DETAIL
 from grau.http.fields import TIMESTAMP_MAX_LENGTH
+from grau.http.schemas import Case, OneOf
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -427,10 +429,12 @@ def bounds(
 
 
 def finalize(spec: APISpec) -> None:
-    """What needs every blueprint registered first: the schemas' cross-field rules, and a
-    name for every enum and free-form object a schema's property holds."""
+    """What needs every blueprint registered first: the schemas' cross-field rules, a
+    name for every enum and free-form object a schema's property holds, and the cases
+    of the bodies that have them."""
     _merge_cross_field_rules(spec)
     _name_inline_types(spec)
+    _split_into_cases(spec)
 
 
 # One name for a set of choices several schemas' properties share, by the names each would
@@ -500,14 +504,18 @@ def _type_name(schema_name: str, prop: str) -> str:
     return _SCHEMA_SUFFIXES.sub("", schema_name) + _pascal(prop)
 
 
+def choice_name(choice: str) -> str:
+    """A choice's name: `CHOICE_NAMES`, else its words in Pascal case (`grau-export` ->
+    `GrauExport`, `body_fat` -> `BodyFat`)."""
+    return CHOICE_NAMES.get(choice) or "".join(
+        word.capitalize() for word in re.split(r"[^A-Za-z0-9]+", choice)
+    )
+
+
 def _choice_names(choices: list[str]) -> list[str]:
-    """Member names for an enum's choices: `CHOICE_NAMES`, else the words of each in Pascal
-    case (`grau-export` -> `GrauExport`); names that would clash must be in `CHOICE_NAMES`."""
-    names = [
-        CHOICE_NAMES.get(choice)
-        or "".join(word.capitalize() for word in re.split(r"[^A-Za-z0-9]+", choice))
-        for choice in choices
-    ]
+    """Member names for an enum's choices (`choice_name`); names that would clash must be
+    in `CHOICE_NAMES`."""
+    names = [choice_name(choice) for choice in choices]
     if len(set(names)) != len(names) or not all(_IDENTIFIER.match(name) for name in names):
         raise ValueError(f"name the choices {choices} in CHOICE_NAMES (they make {names})")
     return names
@@ -567,6 +575,102 @@ def _merge_cross_field_rules(spec: APISpec) -> None:
             }
         if getattr(schema_class, "COMPLETE", False):
             component["required"] = list(component.get("properties", {}))
+
+
+# Keywords of a property that describe its use, kept when a case gives it another type.
+_CASE_KEPT = ("description", "readOnly", "writeOnly", "deprecated")
+
+
+def _split_into_cases(spec: APISpec) -> None:
+    """Document each schema that has `CASES` as `oneOf` its cases, each a component named
+    after it (`BodyStatCreate` -> `BodyStatWeightCreate`, itself one of
+    `BodyStatWeightKgCreate`, ...), with a discriminator where the cases have one."""
+    for name, schema_class in _schema_classes(spec).items():
+        cases = getattr(schema_class, "CASES", None)
+        component = spec.components.schemas.get(name)
+        if cases is None or component is None:
+            continue
+        match = _SCHEMA_SUFFIXES.search(name)
+        suffix = match.group(0) if match else ""
+        split = _one_of(spec, component, cases, name.removesuffix(suffix), suffix)
+        component.clear()
+        component.update(split)
+
+
+def _one_of(
+    spec: APISpec, base: dict[str, Any], one_of: OneOf, prefix: str, suffix: str
+) -> dict[str, Any]:
+    refs: list[tuple[Case, dict[str, str]]] = []
+    for case in one_of.cases:
+        schema = _case_of(base, case)
+        if case.cases is not None:
+            schema = _one_of(spec, schema, case.cases, prefix, suffix)
+        name = prefix + case.name + suffix
+        spec.components.schema(name, schema)
+        refs.append((case, spec.components.get_ref("schema", name)))
+    split: dict[str, Any] = {"oneOf": [ref for _, ref in refs]}
+    if one_of.discriminator is not None:
+        key = one_of.discriminator
+        mapping = {str(_const(case, key)): ref["$ref"] for case, ref in refs}
+        split["discriminator"] = {"propertyName": key, "mapping": mapping}
+    if base.get("description"):
+        split["description"] = base["description"]
+    return split
+
+
+def _const(case: Case, field: str) -> Any:
+    rule = case.field(field)
+    if rule is None or "const" not in rule:
+        raise ValueError(f"case {case.name} gives {field} no constant to tell it apart by")
+    return rule["const"]
+
+
+def _case_of(base: dict[str, Any], case: Case) -> dict[str, Any]:
+    """`base` narrowed to `case`: its fields' schemas replaced, its requirements added."""
+    schema = deepcopy(base)
+    properties = schema["properties"]
+    required = [*schema.get("required", ()), *case.required]
+    for field, rule in case.fields:
+        if rule is None:
+            del properties[field]
+            required = [name for name in required if name != field]
+            continue
+        before = properties[field]
+        properties[field] = {**rule, **{k: before[k] for k in _CASE_KEPT if k in before}}
+        if _types(rule) == {"null"}:
+            properties[field]["example"] = None
+        elif (example := _example_for(rule, before.get("example"))) is not None:
+            properties[field]["example"] = example
+    schema["required"] = sorted(set(required))
+    if not schema["required"]:
+        del schema["required"]
+    if case.description:
+        schema["description"] = case.description
+    # A dependency that every instance of the case satisfies says nothing more.
+    dependent = {
+        field: needs
+        for field, needs in schema.pop("dependentRequired", {}).items()
+        if field in properties and not set(needs) <= set(schema["required"])
+    }
+    if dependent:
+        schema["dependentRequired"] = dependent
+    return schema
+
+
+def _example_for(rule: dict[str, Any], example: Any) -> Any:
+    """A field's example in a case: the case's constant, else the field's own if it fits,
+    else (a number out of the case's bounds) a round one within them."""
+    if "const" in rule:
+        return rule["const"]
+    if "enum" in rule:
+        return example if example in rule["enum"] else rule["enum"][0]
+    if not isinstance(example, int | float) or isinstance(example, bool):
+        return example
+    low, high = rule.get("minimum", example), rule.get("maximum", example)
+    if low <= example <= high:
+        return example
+    tenth = round(high / 10, 1)
+    return low if example < low else tenth if tenth >= low else high
 
 
 def _problem_example(status: int) -> dict[str, Any]:

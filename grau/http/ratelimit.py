@@ -1,8 +1,8 @@
 """Rate limits: per client address and per account on signing in and up, per user on the rest.
 
 Counted with `limits` (the library Flask-Limiter is built on) in fixed windows,
-in Redis when `REDIS_URL` is set, so every instance shares the counters, else
-in this process.
+in Redis when `REDIS_URL` is set (one server, or the primary Redis Sentinel
+names), so every instance shares the counters, else in this process.
 
 - `@rate_limited(config_key, per="address" | "account")` on a view counts
   every call in Redis (one round trip): these views hash passwords on purpose
@@ -50,12 +50,13 @@ from typing import Any, NoReturn, TypeVar
 from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import MemoryStorage, RedisSentinelStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
+from grau.config import redis_sentinel
 from grau.http.errors import abort
 from grau.http.observability import EXTRA_HEADERS, add_headers
 from grau.http.openapi import add_responses
@@ -91,21 +92,46 @@ KEYS: dict[str, Callable[[], str]] = {
 }
 
 
+def redis_storage(url: str, prefix: str, timeout_s: float) -> Storage:
+    """`limits`' storage on REDIS_URL: one Redis, or the primary its Sentinels name now.
+
+    Either way every call fails fast (`timeout_s`, no retries) and raises StorageError, so
+    `Counters` counts in memory meanwhile. Through Sentinel, redis-py asks a sentinel for
+    the primary's address on each new connection, drops connections to a primary that
+    was demoted, and so finds the new primary after a failover without a restart.
+    """
+    fail_fast: dict[str, Any] = {
+        "socket_timeout": timeout_s,
+        "socket_connect_timeout": timeout_s,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    sentinel = redis_sentinel(url)
+    if sentinel is None:
+        return RedisStorage(url, key_prefix=prefix, wrap_exceptions=True, **fail_fast)
+    auth = {"username": sentinel.username, "password": sentinel.password}
+    return RedisSentinelStorage(
+        url,
+        key_prefix=prefix,
+        wrap_exceptions=True,
+        # Counts are read back right after they are written (a 429's window): from the
+        # primary, as with one Redis, never from a replica that may lag behind it.
+        use_replicas=False,
+        # Without these limits connects to the sentinels with redis-py's defaults: no
+        # timeout and three retries, so a hung sentinel would hang requests.
+        sentinel_kwargs=fail_fast,
+        db=sentinel.db,
+        # Decoded (limits passes the URL's as written) and sent to the sentinels too.
+        **{name: value for name, value in auth.items() if value},
+        **fail_fast,
+    )
+
+
 class Counters:
     """`limits` storage: Redis while it answers, this process's memory meanwhile."""
 
     def __init__(self, redis_url: str, prefix: str, timeout_s: float) -> None:
         self.local = MemoryStorage()
-        self.shared: Storage | None = None
-        if redis_url:
-            self.shared = RedisStorage(
-                redis_url,
-                key_prefix=prefix,
-                wrap_exceptions=True,
-                socket_timeout=timeout_s,
-                socket_connect_timeout=timeout_s,
-                retry=Retry(NoBackoff(), 0),  # type: ignore[arg-type]
-            )
+        self.shared = redis_storage(redis_url, prefix, timeout_s) if redis_url else None
         self._retry_at = 0.0
         self._down = False
         self._strategies = {
@@ -120,7 +146,10 @@ class Counters:
                 result = fn(shared, self._strategies[id(shared)])
             except StorageError as exc:
                 if not self._down:
-                    log.warning("redis unreachable (%s): counting rate limits per process", exc)
+                    # Bounded: Sentinel's error lists every sentinel it asked.
+                    log.warning(
+                        "redis unreachable (%s): counting rate limits per process", str(exc)[:300]
+                    )
                 self._down = True
                 self._retry_at = time.monotonic() + REDIS_RETRY_S
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -13,18 +14,50 @@ from grau.http import deprecation
 from grau.http.fields import PROBLEM_TEXT_MAX, Number, Text, Timestamp, WholeNumber
 
 
+@dataclass(frozen=True)
+class Case:
+    """One case of a request body whose fields' rules depend on each other (a weight in kg).
+
+    `name` goes into the body's component name (`BodyStat` + `WeightKg` + `Create`);
+    `fields` are the schemas its fields take in this case, replacing theirs (None: the
+    field is not sent in this case); `required` are fields it needs beyond the body's;
+    `cases` split it further."""
+
+    name: str
+    fields: tuple[tuple[str, dict[str, Any] | None], ...]
+    required: tuple[str, ...] = ()
+    description: str = ""
+    cases: OneOf | None = None
+
+    def field(self, name: str) -> dict[str, Any] | None:
+        return dict(self.fields).get(name)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A request body as exactly one of its `cases`, told apart by the value of the field
+    `discriminator` (a constant in each case), if there is one."""
+
+    cases: tuple[Case, ...]
+    discriminator: str | None = None
+
+
 class Schema(ma.Schema):
     """Base schema: unknown fields are an error, never silently dropped.
 
-    `JSON_SCHEMA` holds rules that span fields (`dependentRequired`, `if`/`then`),
-    which marshmallow validates in code: `grau.http.openapi.finalize` merges them into
-    the schema's component so the spec states them too. `COMPLETE` marks an
+    `JSON_SCHEMA` holds rules that span fields (`dependentRequired`), which
+    marshmallow validates in code: `grau.http.openapi.finalize` merges them into
+    the schema's component so the spec states them too. `CASES` states rules
+    between fields' values (the units of a type, a value's bounds in each unit) as
+    `oneOf` the cases, each a component of its own: generators make a union of
+    types from it, and those that validate keep the bounds. `COMPLETE` marks an
     output schema whose every field is always in the body (null when empty):
     the spec then lists them all as required, so generated clients need no
     "maybe missing" checks.
     """
 
     JSON_SCHEMA: ClassVar[dict[str, Any]] = {}
+    CASES: ClassVar[OneOf | None] = None
     COMPLETE: ClassVar[bool] = False
     # Fields that only make sense together: sent all or none (one group).
     TOGETHER: ClassVar[tuple[str, ...]] = ()

@@ -33,8 +33,6 @@ AMOUNT = MeasurementFields(
     note_example="After the run",
     example=("water", 250.0, "ml"),
 )
-# The table as JSON Schema: units per type, the largest value per unit.
-AMOUNT_RULES = AMOUNT.rules
 
 
 class NutritionEntryCreate(Schema):
@@ -42,7 +40,8 @@ class NutritionEntryCreate(Schema):
 
     id = client_id()
 
-    JSON_SCHEMA = {**AMOUNT_RULES, **NAMED_AT_SOURCE}
+    JSON_SCHEMA = NAMED_AT_SOURCE
+    CASES = AMOUNT.cases()
 
     type = AMOUNT.type(required=True)
     value = AMOUNT.value(required=True)
@@ -62,7 +61,7 @@ class NutritionEntryUpdate(Schema):
     that every update can be checked on its own.
     """
 
-    JSON_SCHEMA = AMOUNT_RULES
+    CASES = AMOUNT.cases(update=True)
     TOGETHER = ("type", "value", "unit")
 
     type = AMOUNT.type()

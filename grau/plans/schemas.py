@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 from grau.catalog.models import catalog_id
 from grau.http.fields import Number, StrictBoolean, Text, WholeNumber, client_id
 from grau.http.pages import PageArgs, page_schema, sort_field
-from grau.http.schemas import Schema, ServerTimestamps
+from grau.http.schemas import Case, OneOf, Schema, ServerTimestamps
 
 MAX_DAYS = 14
 MAX_EXERCISES_PER_DAY = 30
@@ -40,18 +40,26 @@ POSITION = {
 }
 
 
-# `_whole_weight` as JSON Schema: a target weight (not null) needs its unit, and a unit its weight.
-# "Not null" as `not: {const: null}`: a `type` here would read as an undocumented property.
-NOT_NULL: dict[str, Any] = {"not": {"const": None}}
-WEIGHT_WITH_UNIT: dict[str, Any] = {
-    "allOf": [
-        {
-            "if": {"properties": {first: NOT_NULL}, "required": [first]},
-            "then": {"properties": {second: NOT_NULL}, "required": [second]},
-        }
-        for first, second in (("target_weight", "weight_unit"), ("weight_unit", "target_weight"))
-    ]
-}
+# `_whole_weight` as the cases of the body: a target weight with its unit, or neither.
+WEIGHT_CASES = OneOf(
+    (
+        Case(
+            "Weighted",
+            (
+                ("target_weight", {"type": "number", "minimum": 0, "maximum": MAX_TARGET_WEIGHT}),
+                ("weight_unit", {"$ref": "#/components/schemas/WeightUnit"}),
+            ),
+            required=("target_weight", "weight_unit"),
+            description="With a target weight, in its unit.",
+        ),
+        Case(
+            "Unweighted",
+            (("target_weight", {"type": "null"}), ("weight_unit", {"type": "null"})),
+            description="Without a target weight: `target_weight` and `weight_unit` null or "
+            "not sent.",
+        ),
+    )
+)
 
 
 def _count(low: int, high: int, description: str, example: int) -> fields.Integer:
@@ -68,7 +76,7 @@ class PlannedExerciseCreate(Schema):
     Targets are optional; `target_weight` and `weight_unit` come together.
     """
 
-    JSON_SCHEMA = WEIGHT_WITH_UNIT
+    CASES = WEIGHT_CASES
 
     exercise_id = fields.UUID(
         required=True,

@@ -22,8 +22,9 @@ from grau.http.fields import (
     how_many,
     one_of,
 )
+from grau.http.openapi import choice_name
 from grau.http.pages import PageArgs, page_schema, sort_field
-from grau.http.schemas import Schema, ServerTimestamps, in_order
+from grau.http.schemas import Case, OneOf, Schema, ServerTimestamps, in_order
 from grau.workouts.models import SET_KINDS, WEIGHT_UNITS
 
 # ----------------------------------------------------------------------------- sets
@@ -56,29 +57,35 @@ def _read_unit_field(description: str) -> fields.String:
     )
 
 
-def _weight_rules() -> dict[str, Any]:
-    """`weight` and `weight_unit` as JSON Schema: sent together, null together, <= 1000 kg."""
-    per_unit = [
-        {
-            "if": {"properties": {"weight_unit": {"const": unit}}, "required": ["weight_unit"]},
-            "then": {"properties": {"weight": {"maximum": MAX_WEIGHT[unit]}}},
-        }
+def _weight_cases(*, update: bool) -> OneOf:
+    """`weight` and `weight_unit` as cases of a set's body: a weight in kg or in lb (at
+    most 1000 kg), none (both null), or neither sent (an update then keeps the weight)."""
+    in_unit = tuple(
+        Case(
+            choice_name(unit),
+            (
+                ("weight", {"type": "number", "minimum": 0, "maximum": MAX_WEIGHT[unit]}),
+                ("weight_unit", {"type": "string", "const": unit}),
+            ),
+            required=("weight", "weight_unit"),
+            description=f"{'Changes the weight to' if update else 'A set lifting'} one in {unit}.",
+        )
         for unit in WEIGHT_UNITS
-    ]
-    null_together = [
-        {
-            "if": {"properties": {name: {"const": None}}, "required": [name]},
-            "then": {"properties": {other: {"const": None}}},
-        }
-        for name, other in (("weight", "weight_unit"), ("weight_unit", "weight"))
-    ]
-    return {
-        "dependentRequired": {"weight": ["weight_unit"], "weight_unit": ["weight"]},
-        "allOf": per_unit + null_together,
-    }
-
-
-WEIGHT_RULES = _weight_rules()
+    )
+    null = Case(
+        "NullWeight",
+        (("weight", {"type": "null"}), ("weight_unit", {"type": "null"})),
+        required=("weight", "weight_unit"),
+        description="Clears the weight: both null."
+        if update
+        else "A set without a weight, sent as `weight` and `weight_unit` null.",
+    )
+    neither = Case(
+        "Details" if update else "Unweighted",
+        (("weight", None), ("weight_unit", None)),
+        description="A change that keeps the weight." if update else "A set without a weight.",
+    )
+    return OneOf((*in_unit, null, neither))
 
 
 def _half_steps(value: float) -> None:
@@ -183,7 +190,7 @@ class _SetBody(Schema):
 
     @ma.validates_schema
     def _weight_pair(self, data: dict[str, Any], **_: Any) -> None:
-        """What `WEIGHT_RULES` states: weight and its unit are sent and cleared together."""
+        """What the weight cases state: weight and its unit are sent and cleared together."""
         sent = [name for name in ("weight", "weight_unit") if name in data]
         if len(sent) == 1:
             missing = "weight_unit" if sent == ["weight"] else "weight"
@@ -199,7 +206,7 @@ class WorkoutSetCreate(_SetBody):
 
     id = client_id()
 
-    JSON_SCHEMA = WEIGHT_RULES
+    CASES = _weight_cases(update=False)
 
     exercise_id = fields.UUID(required=True, metadata=EXERCISE_ID)
 
@@ -209,7 +216,7 @@ class WorkoutSetUpdate(_SetBody):
 
     NOT_IN_EXAMPLE = ("sequence",)  # another set may hold it: the example would be a 409
 
-    JSON_SCHEMA = WEIGHT_RULES
+    CASES = _weight_cases(update=True)
 
 
 class WorkoutSet(_SetBody, ServerTimestamps):

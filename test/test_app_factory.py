@@ -9,6 +9,7 @@ from unittest.mock import ANY
 import pytest
 from conftest import TEST_REDIS_URL
 from flask import Flask
+from redis.sentinel import SentinelConnectionPool
 from sqlalchemy.orm import Session, sessionmaker
 
 from grau.accounts.routes import users_blp
@@ -126,6 +127,24 @@ def test_meaningless_settings_are_refused(make_app, overrides):
 
 PRIMARY = "postgresql://grau@db-rw:5432/grau"
 REPLICA = "postgresql://grau@db-ro:5432/grau"
+
+
+@pytest.mark.parametrize(
+    "markers_url", ["redis://cache:6379/0", "redis+sentinel://:pw@s1:26379,s2:26379/grau?db=2"]
+)
+def test_replicas_keep_their_markers_in_redis_or_behind_sentinel(make_app, markers_url):
+    """Made at start-up without connecting: PostgreSQL and Redis are asked on first use."""
+    app = make_app(
+        {"DATABASE_URL": PRIMARY, "DATABASE_REPLICA_URLS": REPLICA, "REDIS_URL": markers_url}
+    )
+
+    replicas = app.extensions["grau.replicas"]
+    pool = replicas.redis.connection_pool
+    assert replicas.names == ["db-ro:5432/grau"]
+    assert pool.connection_kwargs["socket_timeout"] == 0.25  # REDIS_SOCKET_TIMEOUT_MS
+    if "sentinel" in markers_url:
+        assert isinstance(pool, SentinelConnectionPool)
+        assert (pool.service_name, pool.connection_kwargs["db"]) == ("grau", 2)
 
 
 @pytest.mark.parametrize(

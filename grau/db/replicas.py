@@ -27,9 +27,12 @@ that was acknowledged:
   delay: by then every replica a read may use holds the write anyway.
 
 Whenever the answer is uncertain, the read goes to the primary: Redis did not
-answer in its timeout (then Redis is left alone for `REDIS_RETRY_S`), or lost
-its keys (a restart: an `epoch` key is gone, and reads use the primary for a
-`MARKER_TTL` while markers are set again), the monitor has not polled lately.
+answer in its timeout (then this process reads from the primary for a
+`MARKER_TTL`: a Sentinel failover may have lost the markers written last to
+the old primary, Redis replicating asynchronously), or lost its keys (a
+restart: an `epoch` key is gone, and every process reads from the primary
+for a `MARKER_TTL` while markers are set again), or the monitor has not
+polled lately.
 A write whose marker could not be stored in Redis is acknowledged only once
 every replica has replayed it, or once `REPLICA_MAX_LAG` and two polls have
 passed (after which no instance reads from a replica that lacks it).
@@ -58,9 +61,12 @@ from typing import Any
 
 import psycopg
 import redis
+import redis.sentinel
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import Engine, make_url
+
+from grau.config import redis_sentinel
 
 log = logging.getLogger(__name__)
 
@@ -207,13 +213,7 @@ class Replicas:
         self.engines = [make_engine(url) for url in urls]
         self.names = [server_name(url) for url in urls]
         self.on_read: Callable[[str], None] | None = None  # counts reads per target (metrics)
-        timeout = config["REDIS_SOCKET_TIMEOUT_MS"] / 1000
-        self.redis = redis.Redis.from_url(
-            config["REDIS_URL"],
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self.redis = _client(config["REDIS_URL"], config["REDIS_SOCKET_TIMEOUT_MS"] / 1000)
         self._raise_marker = self.redis.register_script(RAISE_MARKER)
         prefix = f"{config['CACHE_KEY_PREFIX']}:replicas"
         self._marker_prefix = f"{prefix}:written:"
@@ -221,6 +221,9 @@ class Replicas:
         self._warming = f"{prefix}:warming"  # present: markers may be missing still
         self._local: dict[uuid.UUID, tuple[int, float]] = {}  # user -> (LSN, expires)
         self._redis_retry_at = 0.0
+        # Until then this process does not trust a missing marker: Redis failed (a failover
+        # may have lost the last markers written to the old primary) less than MARKER_TTL ago.
+        self._redis_trusted_at = 0.0
         self._turn = itertools.count()
         self._primary_url, self._urls = config["DATABASE_URL"], urls
         self._monitor = _Monitor(self._primary_url, urls, self.max_lag)
@@ -262,7 +265,7 @@ class Replicas:
 
     def _marker(self, user_id: uuid.UUID, now: float) -> int | None:
         """The user's marker in Redis (0: none), or None when Redis cannot say for sure."""
-        if now < self._redis_retry_at:
+        if now < self._redis_trusted_at:
             return None
         try:
             marker, epoch, warming = self.redis.mget(
@@ -281,9 +284,12 @@ class Replicas:
         return None if warming is not None else int(marker or 0)
 
     def _redis_failed(self, exc: Exception) -> None:
-        if time.monotonic() >= self._redis_retry_at:
+        now = time.monotonic()
+        if now >= self._redis_retry_at:
             log.warning("redis unreachable (%s): reads use the primary", exc.__class__.__name__)
-        self._redis_retry_at = time.monotonic() + REDIS_RETRY_S
+        self._redis_retry_at = now + REDIS_RETRY_S
+        # Asked again after REDIS_RETRY_S (by writes), trusted again after a marker's life.
+        self._redis_trusted_at = now + max(REDIS_RETRY_S, self.marker_ttl)
 
     def retried(self, index: int, exc: BaseException, *, replica_failed: bool) -> None:
         """A read on replica `index` ended in `exc` and runs again on the primary:
@@ -377,6 +383,26 @@ class Replicas:
     def dispose(self) -> None:
         for engine in self.engines:
             engine.dispose()
+
+
+def _client(url: str, timeout_s: float) -> redis.Redis:
+    """A client of REDIS_URL's Redis, or of the primary its Sentinels name now (found again
+    after a failover), failing fast: `timeout_s`, no retries."""
+    fail_fast: dict[str, Any] = {
+        "socket_timeout": timeout_s,
+        "socket_connect_timeout": timeout_s,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    sentinel = redis_sentinel(url)
+    if sentinel is None:
+        return redis.Redis.from_url(url, **fail_fast)
+    auth = {"username": sentinel.username, "password": sentinel.password}
+    auth = {name: value for name, value in auth.items() if value}
+    sentinels = redis.sentinel.Sentinel(  # the password goes to both, as limits sends it
+        list(sentinel.sentinels), sentinel_kwargs={**fail_fast, **auth}, **fail_fast, **auth
+    )
+    client: redis.Redis = sentinels.master_for(sentinel.service, db=sentinel.db)
+    return client
 
 
 def _is_connection_failure(exc: BaseException) -> bool:

@@ -25,6 +25,7 @@ busy machine.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import socket
 import threading
@@ -38,6 +39,7 @@ import pytest
 import redis
 from conftest import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT
 from live import PG_BIN, Account, PostgresCluster, Server, app_env, migrate, register
+from test_sentinel_live import Replicated, replicated  # noqa: F401 (a fixture)
 
 from grau.db.replicas import server_name
 
@@ -431,3 +433,47 @@ def test_a_write_on_an_instance_cut_off_from_redis_is_read_at_once_elsewhere(
                     refused = reader.request("GET", f"/v1/body-stats/{stat}", token=account.token)
                     assert refused.status == 401, refused.body
         wait_for("the standby is ok", lambda: stack.replica_status(stack.a) == "ok")
+
+
+def test_read_your_writes_holds_while_redis_sentinel_fails_over(
+    stack: Stack,
+    replicated: Replicated,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Markers behind Redis Sentinel: the Redis primary SIGKILLed while a user writes on
+    one instance and reads at once on the other. Every read shows the write before it,
+    no request fails, and markers land on the promoted primary afterwards."""
+    prefix = f"grau-replicas-sentinel-{uuid.uuid4().hex[:8]}"
+    env = {**stack.env, "REDIS_URL": replicated.url, "CACHE_KEY_PREFIX": prefix}
+    log = tmp_path_factory.mktemp("replicas-sentinel")
+    pair = [Server(env, log / f"{n}.log", workers=1, threads=2).start() for n in ("a", "b")]
+    try:
+        account = register(pair[0].port)
+        stat = _stat(pair[0], account)
+        url = f"/v1/body-stats/{stat}"
+        killed_at = None
+        for i in itertools.count():
+            writer, reader = pair[i % 2], pair[(i + 1) % 2]
+            change = {"type": "weight", "value": 40.0 + i % 100, "unit": "kg"}
+            patched = writer.request("PATCH", url, change, token=account.token)
+            assert patched.status == 200, (i, patched.body)
+            item = reader.request("GET", url, token=account.token)
+            assert (item.status, item.json["value"]) == (200, change["value"]), (i, item.body)
+            if i == 10:
+                replicated.primary.kill()  # SIGKILL
+                killed_at = i
+            if killed_at is not None and replicated.promoted() and i > killed_at + 10:
+                break
+            assert i < 2000, "Sentinel never promoted the replica"
+        logs = "".join(server.log.read_text(errors="replace") for server in pair)
+        assert "redis unreachable" in logs, "no request met the failover"
+        print(f"{i + 1} writes, each read at once; Redis failed over after write {killed_at}")
+        marker = f"{prefix}:replicas:written:{account.id}"
+        promoted = replicated.replica.client()
+        try:
+            wait_for("a marker on the promoted primary", lambda: promoted.exists(marker) == 1)
+        finally:
+            promoted.close()
+    finally:
+        for server in pair:
+            server.stop()

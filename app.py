@@ -177,6 +177,20 @@ class GrauFlask(Flask):
         super().__init__(*args, **kwargs)
         self._is_async: dict[Any, bool] = {}
 
+    def dispatch_request(self) -> Any:
+        """Flask's, run once more on the primary when a read failed on a replica
+        (`grau.db.session.read_again_on_primary`): a GET is safe to repeat."""
+        if db_session.REPLICAS not in self.extensions:
+            return super().dispatch_request()
+        try:
+            return super().dispatch_request()
+        except Exception as exc:
+            if not db_session.read_again_on_primary(exc):
+                raise
+        # The headers the first run left for the answer (its RateLimit) come again.
+        request.environ.pop(observability.EXTRA_HEADERS, None)
+        return super().dispatch_request()
+
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask's check, made once per function: it otherwise inspects every hook and
         view for `async def` on every request, and grau's functions never change.
@@ -228,6 +242,7 @@ def create_app(
     metrics.init_app(app)
     security.init_app(app)
     db_session.init_app(app)
+    metrics.count_replica_reads(app)
     cache.init_app(app)
     ratelimit.init_app(app)
     app.before_request(_require_json_bodies)

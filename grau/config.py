@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_SECRET_KEY = "grau-development-secret-change-me"
 ENVIRONMENTS = ("development", "production", "test")
+MAX_REPLICAS = 32  # DATABASE_REPLICA_URLS: more is a mistake (and /ready lists each)
 
 
 class ConfigError(RuntimeError):
@@ -86,6 +87,12 @@ class Settings:
     CORS_ORIGINS: str = ""
     MAX_CONTENT_LENGTH: int = 1024 * 1024
     DB_POOL_SIZE: int = 5
+    # PostgreSQL streaming replicas (comma-separated URLs, e.g. CloudNativePG's -ro
+    # service) that reads may use (grau/db/replicas.py); empty: every query goes to
+    # DATABASE_URL. Needs REDIS_URL: it carries each user's last write to every instance.
+    DATABASE_REPLICA_URLS: str = ""
+    # A replica further behind the primary than this many seconds is skipped.
+    REPLICA_MAX_LAG: int = 5
     # Reverse proxies in front of grau whose X-Forwarded-For/-Proto to trust
     # (1 behind the compose file's nginx); 0 trusts none. Rate limits key on it.
     TRUSTED_PROXIES: int = 0
@@ -139,6 +146,37 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("ACCESS_TOKEN_TTL must be shorter than REFRESH_TOKEN_TTL")
     if config["REDIS_URL"]:
         redis_sentinel(config["REDIS_URL"])
+    _validate_replicas(config)
+
+
+def replica_urls(config: dict[str, Any]) -> list[str]:
+    """DATABASE_REPLICA_URLS as a list (empty: no replicas)."""
+    return [url.strip() for url in config["DATABASE_REPLICA_URLS"].split(",") if url.strip()]
+
+
+def _validate_replicas(config: dict[str, Any]) -> None:
+    if config["REPLICA_MAX_LAG"] < 1:
+        raise ConfigError("REPLICA_MAX_LAG must be 1 (second) or more")
+    urls = replica_urls(config)
+    if not urls:
+        return
+    postgres = ("postgresql://", "postgres://", "postgresql+psycopg://")
+    if not config["DATABASE_URL"].startswith(postgres):
+        raise ConfigError("DATABASE_REPLICA_URLS needs DATABASE_URL to be PostgreSQL")
+    for url in urls:
+        if not url.startswith(postgres):
+            raise ConfigError(
+                "DATABASE_REPLICA_URLS must be comma-separated postgresql:// URLs, got "
+                f"{url.split('@')[-1]!r}"
+            )
+    if len(urls) > MAX_REPLICAS:
+        raise ConfigError(f"DATABASE_REPLICA_URLS names more than {MAX_REPLICAS} replicas")
+    if len(set(urls)) != len(urls) or config["DATABASE_URL"] in urls:
+        raise ConfigError("DATABASE_REPLICA_URLS names a server twice, or the primary")
+    if not config["REDIS_URL"]:
+        # Without a shared store, a write on one instance cannot send another's reads
+        # of that user to the primary: read-your-writes would not hold.
+        raise ConfigError("DATABASE_REPLICA_URLS needs REDIS_URL (read-your-writes markers)")
 
 
 REDIS_SCHEMES = ("redis", "rediss", "redis+unix")

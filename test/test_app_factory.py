@@ -9,6 +9,7 @@ from unittest.mock import ANY
 import pytest
 from conftest import TEST_REDIS_URL
 from flask import Flask
+from redis.sentinel import SentinelConnectionPool
 from sqlalchemy.orm import Session, sessionmaker
 
 from grau.accounts.routes import users_blp
@@ -37,7 +38,12 @@ def test_ready_reports_the_database_and_redis(client):
 
     assert response.status_code == 200
     redis = {"status": "ok"} if TEST_REDIS_URL else {"status": "disabled", "detail": ANY}
-    assert response.json == {"status": "ok", "database": {"status": "ok"}, "redis": redis}
+    assert response.json == {
+        "status": "ok",
+        "database": {"status": "ok"},
+        "redis": redis,
+        "replicas": [],  # none configured (test_replicas_live.py has one)
+    }
 
 
 # ------------------------------------------------------------------ blueprint subsets
@@ -117,6 +123,46 @@ def test_unknown_environment_is_refused(make_app, env):
 def test_meaningless_settings_are_refused(make_app, overrides):
     with pytest.raises(ConfigError):
         make_app(overrides)
+
+
+PRIMARY = "postgresql://grau@db-rw:5432/grau"
+REPLICA = "postgresql://grau@db-ro:5432/grau"
+
+
+@pytest.mark.parametrize(
+    "markers_url", ["redis://cache:6379/0", "redis+sentinel://:pw@s1:26379,s2:26379/grau?db=2"]
+)
+def test_replicas_keep_their_markers_in_redis_or_behind_sentinel(make_app, markers_url):
+    """Made at start-up without connecting: PostgreSQL and Redis are asked on first use."""
+    app = make_app(
+        {"DATABASE_URL": PRIMARY, "DATABASE_REPLICA_URLS": REPLICA, "REDIS_URL": markers_url}
+    )
+
+    replicas = app.extensions["grau.replicas"]
+    pool = replicas.redis.connection_pool
+    assert replicas.names == ["db-ro:5432/grau"]
+    assert pool.connection_kwargs["socket_timeout"] == 0.25  # REDIS_SOCKET_TIMEOUT_MS
+    if "sentinel" in markers_url:
+        assert isinstance(pool, SentinelConnectionPool)
+        assert (pool.service_name, pool.connection_kwargs["db"]) == ("grau", 2)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({"REPLICA_MAX_LAG": 0}, "REPLICA_MAX_LAG"),
+        ({"DATABASE_REPLICA_URLS": "sqlite:///replica.db"}, "postgresql:// URLs"),
+        ({"DATABASE_REPLICA_URLS": f"{REPLICA},{REPLICA}"}, "twice"),
+        ({"DATABASE_REPLICA_URLS": PRIMARY}, "twice, or the primary"),
+        ({"DATABASE_REPLICA_URLS": REPLICA, "REDIS_URL": ""}, "needs REDIS_URL"),
+        ({"DATABASE_URL": "sqlite:///grau.db", "DATABASE_REPLICA_URLS": REPLICA}, "PostgreSQL"),
+    ],
+    ids=["no lag allowed", "not postgres", "named twice", "the primary", "no redis", "sqlite"],
+)
+def test_replica_settings_that_cannot_work_are_refused(make_app, overrides, refusal):
+    settings = {"DATABASE_URL": PRIMARY, "REDIS_URL": "redis://cache:6379/0", **overrides}
+    with pytest.raises(ConfigError, match=refusal):
+        make_app(settings)
 
 
 # ---------------------------------------------------------------- Settings.from_env

@@ -130,6 +130,20 @@ def test_the_chart_made_secret_holds_what_was_given():
         assert secret["stringData"]["DATABASE_URL"] == TEST_SECRETS["secret"]["databaseUrl"]
 
 
+def test_replica_urls_reach_the_pods_through_the_secret_and_not_the_migrations():
+    replicas = "postgresql://grau:pw@grau-db-ro:5432/grau"
+    values = {"secret": {**TEST_SECRETS["secret"], "databaseReplicaUrls": replicas}}
+    found = by_kind(values)
+
+    pods, job = found["Secret"]  # the pods' and the migration Job's hook copy
+    assert HOOK not in pods["metadata"].get("annotations", {})
+    assert pods["stringData"]["DATABASE_REPLICA_URLS"] == replicas
+    assert "DATABASE_REPLICA_URLS" not in job["stringData"]  # migrations use the primary
+    assert "DATABASE_REPLICA_URLS" not in by_kind(TEST_SECRETS)["Secret"][0]["stringData"]
+    (api,) = containers(found["Deployment"][0])
+    assert {"secretRef": {"name": pods["metadata"]["name"]}} in api["envFrom"]
+
+
 def test_the_ingress_does_not_route_metrics(rendered):
     paths = [
         path["path"]

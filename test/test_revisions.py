@@ -217,8 +217,8 @@ def test_a_create_for_a_session_revoked_after_its_token_was_checked_changes_noth
     asked: list[object] = []
     monkeypatch.setattr(views, "live_session_revision", asked.append)
 
-    def check_then_log_out(token: str) -> views.Claims | None:
-        claims = signed(token)
+    def check_then_log_out(token: str, *rest: object) -> views.Claims | None:
+        claims = signed(token, *rest)
         assert claims is not None
         db_session.execute(
             update(AuthSession)

@@ -20,12 +20,20 @@ A connection that sat idle in the pool is pinged before use (the database may
 have restarted meanwhile); one in steady use is not, so a busy server pays no
 extra round trip per request.
 
+With read replicas (`DATABASE_REPLICA_URLS`), the connection of a GET or HEAD
+that reads for a signed-in user (`acts_for`) may come from a replica instead:
+`grau.db.replicas` decides, from that user's last write. Every other request,
+and any statement of a write, uses the primary. A request that wrote records
+its user's write before its answer leaves (`_mark_writes`), and a read that
+failed on a replica runs again on the primary (`read_again_on_primary`).
+
 Tests replace both factories with one bound to a connection inside a
 transaction they roll back (`use_sessions`); every request then runs on it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,14 +41,18 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
 
-from grau.config import ensure_sqlite_dir, is_sqlite
+from grau.config import ensure_sqlite_dir, is_sqlite, replica_urls
 from grau.core import revisions
+from grau.core.domain_errors import Unauthenticated
+from grau.db.replicas import Replicas
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,6 +63,12 @@ SHARED_TRANSACTION = "grau.shared_transaction"
 WRITES_NOTHING = "_grau_writes_nothing"  # g: a POST that changes nothing itself (`writes_nothing`)
 # A pooled connection unused for longer than this is pinged before it is handed out.
 IDLE_PING_S = 1.0
+REPLICAS = "grau.replicas"  # app.extensions: the `Replicas`, where DATABASE_REPLICA_URLS is set
+READ_METHODS = frozenset({"GET", "HEAD"})  # the requests a replica may serve
+ACTS_FOR = "_grau_acts_for"  # g: the user this request reads and writes for (`acts_for`)
+ON_REPLICA = "_grau_on_replica"  # g: the index of the replica this request reads on
+ON_PRIMARY = "_grau_on_primary"  # g: this request reads on the primary, whatever it is
+WRITTEN_USERS = "grau.written_users"  # Session.info: users whose rows its flushes changed
 
 
 def make_engine(url: str, *, pool_size: int = 5, autocommit: bool = False) -> Engine:
@@ -125,9 +143,95 @@ def init_app(app: Flask) -> None:
     writes = (
         engine if is_sqlite(url) else engine.execution_options(isolation_level="READ COMMITTED")
     )
-    app.extensions["grau.session_factory"] = sessionmaker(bind=writes, expire_on_commit=False)
+    factory = sessionmaker(bind=writes, expire_on_commit=False)
+    app.extensions["grau.session_factory"] = factory
     app.extensions["grau.read_engine"] = engine
     app.teardown_appcontext(_close)
+    urls = replica_urls(app.config)
+    if urls:  # nothing below runs for an app without replicas
+        size = app.config["DB_POOL_SIZE"]
+        app.extensions[REPLICAS] = Replicas(
+            app.config, urls, engine, lambda url: make_engine(url, pool_size=size, autocommit=True)
+        )
+        event.listen(factory, "after_flush", _note_written_users)
+        app.after_request(_mark_writes)
+
+
+def acts_for(user_id: Any) -> None:
+    """This request reads and writes for `user_id` (the token check says so, once the
+    token is valid; only where the app has replicas, `REPLICAS` in its extensions): its
+    reads may use a replica that holds the user's last write, and a write of its records
+    that write for the user (`grau.db.replicas`)."""
+    g._grau_acts_for = user_id
+
+
+def _routed(replicas: Replicas, engine: Engine) -> Engine:
+    """Where an autocommit request's connection comes from: a replica for a GET or HEAD
+    read for a user (`acts_for`) whose last write the replica holds, else `engine`."""
+    if (
+        request.method not in READ_METHODS
+        or g.get(SINGLE_STATEMENT)
+        or g.get(WRITES_NOTHING)
+        or g.get(ON_PRIMARY)
+    ):
+        return engine
+    user_id = g.get(ACTS_FOR)
+    if user_id is None:  # not a user's read (/ready, say): the primary
+        return engine
+    index = replicas.route(user_id)
+    if index is None:
+        return engine
+    g._grau_on_replica = index
+    routed: Engine = replicas.engines[index]
+    return routed
+
+
+def read_again_on_primary(exc: BaseException) -> bool:
+    """Whether a read that ended in `exc` on a replica should run again on the primary:
+    the replica failed (down, a query cancelled by its recovery), or found no live session
+    (a login a moment ago it has not replayed). If so, the request's connections are
+    closed and the rest of it reads on the primary; the caller then runs it again."""
+    index: int | None = g.pop(ON_REPLICA, None) if has_request_context() else None
+    if index is None:
+        return False
+    replica_failed = isinstance(exc, (DBAPIError, PoolTimeout))
+    refused = isinstance(exc, Unauthenticated) or (
+        isinstance(exc, HTTPException) and exc.code == 401
+    )
+    if not (replica_failed or refused):
+        return False
+    current_app.extensions[REPLICAS].retried(index, exc, replica_failed=replica_failed)
+    with contextlib.suppress(Exception):  # a dead replica's connection may fail to close
+        _close(None)
+    g._grau_on_primary = True
+    return True
+
+
+def _note_written_users(session: Session, _context: Any) -> None:
+    """Note the users whose rows a flush changed (a login's new session, a session
+    revoked by a refresh token used twice: writes of requests that act for nobody)."""
+    written: set[Any] = session.info.setdefault(WRITTEN_USERS, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        owner = getattr(obj, "user_id", None)
+        if owner is not None:
+            written.add(owner)
+
+
+def _mark_writes(response: Response) -> Response:
+    """After a request that may have written, before its answer leaves: record the write
+    for its user, and for every user whose rows it changed (`Replicas.wrote`)."""
+    if request.method in SAFE_METHODS or SHARED_TRANSACTION in request.environ:
+        return response  # (an atomic batch's operation: the batch marks after its commit)
+    users: set[Any] = set()
+    user_id = g.get(ACTS_FOR)
+    if user_id is not None:
+        users.add(user_id)
+    session: Session | None = g.get("_grau_db")
+    if session is not None:
+        users |= session.info.pop(WRITTEN_USERS, set())
+    if users:
+        current_app.extensions[REPLICAS].wrote(users, answered=response.status_code < 500)
+    return response
 
 
 def use_sessions(app: Flask, factory: sessionmaker[Session]) -> None:
@@ -179,9 +283,13 @@ def driver_connection() -> DriverConnection:
     part of its transaction)."""
     found: DriverConnection | None = g.get("_grau_driver")
     if found is None:
-        engine: Engine | None = current_app.extensions.get("grau.read_engine")
+        extensions = current_app.extensions
+        engine: Engine | None = extensions.get("grau.read_engine")
         bound = None if engine is not None or not autocommit() else bound_connection(current_app)
         if engine is not None and autocommit():
+            replicas: Replicas | None = extensions.get(REPLICAS)
+            if replicas is not None:
+                engine = _routed(replicas, engine)
             proxied = g._grau_own_connection = _checkout(engine)
             found = DriverConnection(proxied, engine.dialect)
         elif bound is not None:
@@ -245,14 +353,17 @@ def _shared_read_connection() -> Connection | None:
     transaction."""
     shared: Connection | None = g.get("_grau_shared_connection")
     if shared is None:
-        engine: Engine | None = current_app.extensions.get("grau.read_engine")
+        extensions = current_app.extensions
+        engine: Engine | None = extensions.get("grau.read_engine")
         if not autocommit():
             return None
         if engine is None:
             return bound_connection(current_app)
-        shared = g._grau_shared_connection = Connection(
-            engine, connection=driver_connection().proxied
-        )
+        proxied = driver_connection().proxied
+        replicas: Replicas | None = extensions.get(REPLICAS)
+        if replicas is not None and ON_REPLICA in g:  # the replica's engine, for its events
+            engine = replicas.engines[g._grau_on_replica]
+        shared = g._grau_shared_connection = Connection(engine, connection=proxied)
     return shared
 
 

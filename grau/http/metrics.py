@@ -9,6 +9,11 @@ cannot explode the label set) and status code:
                                              entering grau's WSGI envelope to the
                                              response leaving the app)
 
+and, with read replicas (DATABASE_REPLICA_URLS), reads that could use one, by the
+server that served them (`primary` or a replica's host:port/database):
+
+    grau_db_reads_total                      counter
+
 Under grau.server every worker is its own process, so each would report only its
 own requests. grau.server therefore sets `PROMETHEUS_MULTIPROC_DIR` before
 any worker imports grau: prometheus_client then keeps every worker's values in
@@ -40,6 +45,8 @@ from prometheus_client import (
     values,
 )
 
+from grau.db.replicas import Replicas
+from grau.db.session import REPLICAS
 from grau.http.observability import STARTED, process_id
 
 UNMATCHED = "<unmatched>"
@@ -89,6 +96,20 @@ class Metrics:
         )
         # (method, rule, status) -> its two series: bounded by the routes that exist.
         self._series: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
+        self.db_reads = Counter(
+            "grau_db_reads",
+            "Reads that could use a read replica, by the server that served them "
+            "(`primary`, or a replica's host:port/database); only with DATABASE_REPLICA_URLS.",
+            ("target",),
+            registry=self.registry,
+        )
+        self._reads: dict[str, Any] = {}  # target -> its series: one per configured server
+
+    def count_read(self, target: str) -> None:
+        series = self._reads.get(target)
+        if series is None:
+            series = self._reads[target] = self.db_reads.labels(target)
+        series.inc()
 
     def record(self, response: Response) -> Response:
         started = request.environ.get(STARTED)  # set by grau.http.observability's envelope
@@ -118,6 +139,14 @@ class Metrics:
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def count_replica_reads(app: Flask) -> None:
+    """Count reads per server (`grau_db_reads_total`) where the app has read replicas."""
+    metrics: Metrics | None = app.extensions.get("grau.http.metrics")
+    replicas: Replicas | None = app.extensions.get(REPLICAS)
+    if metrics is not None and replicas is not None:
+        replicas.on_read = metrics.count_read
 
 
 def init_app(app: Flask) -> None:

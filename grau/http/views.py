@@ -45,7 +45,7 @@ from flask import Response, current_app, g, request, url_for
 from grau.accounts.tokens import ALGORITHM, Principal, live_session_revision
 from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.core.domain_errors import Stale
-from grau.db.session import autocommit, db, driver_connection
+from grau.db.session import REPLICAS, acts_for, autocommit, db, driver_connection
 from grau.http.cache import Cached, Key, read_key, responses
 from grau.http.errors import abort, problem, unauthorized
 from grau.http.openapi import ENTITY_TAGS_MAX, add_responses, mark_authenticated
@@ -66,12 +66,12 @@ class Claims:
     budget: str  # the user's rate-limit counter (`count_user`), named once per token
 
 
-def _signed_claims(token: str) -> Claims | None:
+def _signed_claims(token: str, extensions: dict[str, Any]) -> Claims | None:
     """The claims of a token grau signed (expired or not), or None.
 
-    Remembered per process (per app: the key is the app's) once checked.
+    Remembered per process (per app: `extensions` are the app's) once checked.
     """
-    verified: dict[str, Claims] = current_app.extensions.setdefault("grau.verified_tokens", {})
+    verified: dict[str, Claims] = extensions.setdefault("grau.verified_tokens", {})
     known = verified.get(token)
     if known is not None:
         return known
@@ -109,7 +109,8 @@ def authenticate(check_session: bool = True) -> Principal:
     scheme, _, token = header.partition(" ")
     token = token.strip()
     bearer = scheme.lower() == "bearer" and bool(token)
-    claims = _signed_claims(token) if bearer else None
+    extensions = current_app.extensions
+    claims = _signed_claims(token, extensions) if bearer else None
     # An expired token counts against the address: a leaked old token must not be able
     # to spend its user's budget.
     live = claims is not None and claims.expires > time.time()
@@ -122,6 +123,8 @@ def authenticate(check_session: bool = True) -> Principal:
         unauthorized("The access token is invalid.")
     if not live:
         unauthorized("The access token has expired; refresh it.")
+    if REPLICAS in extensions:  # where its reads may go, whose write it is
+        acts_for(claims.user_id)
     unchecked = Principal(claims.user_id, claims.session_id, None)
     if not check_session:  # the view's own query checks it (see `authenticated`)
         return unchecked

@@ -8,7 +8,8 @@ from flask import current_app
 from limits.errors import StorageError
 from sqlalchemy import text
 
-from grau.db.session import db
+from grau.db.replicas import Replicas
+from grau.db.session import REPLICAS, db
 from grau.http.errors import DB_RETRY_AFTER_S, problem
 from grau.http.extensions import Blueprint
 from grau.http.openapi import errors
@@ -39,7 +40,8 @@ def ready() -> Any:
     Checks the database and Redis. Redis down is `degraded` (still 200: only
     rate limits use Redis, and each process counts alone meanwhile). The
     database down is a 503 problem whose extra members `database` and `redis`
-    hold the same checks.
+    hold the same checks. `replicas` reports each read replica (ok, lagging or
+    down) and never makes the answer unready: reads use the primary meanwhile.
     """
     report: dict[str, Any] = {}
     try:
@@ -57,6 +59,8 @@ def ready() -> Any:
             report["redis"] = {"status": "ok"}
         except StorageError as exc:
             report["redis"] = {"status": "down", "detail": str(exc)[:200]}
+    replicas: Replicas | None = current_app.extensions.get(REPLICAS)
+    report["replicas"] = replicas.report() if replicas is not None else []
     if report["database"]["status"] != "ok":
         return problem(
             503,

@@ -286,7 +286,7 @@ def test_redoc_names_each_case_of_a_body_and_shows_a_sample_that_fits(
     the request sample is the body's example: a weight in kg, not a made-up mix."""
     page = guarded.page
     page.goto("/redoc#operation/createBodyStat")
-    section = page.locator('[id$="operation/createBodyStat"]')
+    section = page.locator('[id$="/operation/createBodyStat"]')
     expect(section.get_by_text("BodyStatWeightCreate").first).to_be_visible(timeout=TIMEOUT_MS)
     text = section.inner_text()
     assert "case 1" not in text.lower()

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 DEFAULT_SECRET_KEY = "grau-development-secret-change-me"
 ENVIRONMENTS = ("development", "production", "test")
 MAX_REPLICAS = 32  # DATABASE_REPLICA_URLS: more is a mistake (and /ready lists each)
@@ -193,6 +196,23 @@ class Sentinel:
     db: int = 0
     username: str | None = None
     password: str | None = None
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The credentials given, as redis-py takes them (sent to the sentinels and to
+        Redis alike, as limits sends them)."""
+        given = {"username": self.username, "password": self.password}
+        return {name: value for name, value in given.items() if value}
+
+
+def redis_fail_fast(timeout_s: float) -> dict[str, Any]:
+    """redis-py options for calls that fail fast: `timeout_s` to connect and to answer, no
+    retries (a caller that cannot reach Redis does without it, at once)."""
+    return {
+        "socket_timeout": timeout_s,
+        "socket_connect_timeout": timeout_s,
+        "retry": Retry(NoBackoff(), 0),
+    }
 
 
 def redis_sentinel(url: str) -> Sentinel | None:

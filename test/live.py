@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 import redis
 from alembic import command
-from conftest import FAST_ARGON2, IN_CI, WEIGHT, alembic_config
+from conftest import FAST_ARGON2, IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT, alembic_config
 from sqlalchemy.orm import Session
 
 from grau.catalog.seed import seed_catalog
@@ -46,6 +46,16 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 REDIS_SERVER = shutil.which("redis-server")
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "correct horse battery"
+
+# Every live test module's marks (`pytestmark = LIVE`): it starts servers, and is skipped
+# without PostgreSQL and Redis (under CI=true, conftest fails the run instead).
+LIVE = [
+    pytest.mark.live,
+    pytest.mark.skipif(
+        not (TEST_DATABASE_URL and TEST_REDIS_URL),
+        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
+    ),
+]
 
 
 # ---------------------------------------------------------------------------- HTTP

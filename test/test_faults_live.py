@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT, Database
+from conftest import WEIGHT, Database
 from live import (
+    LIVE,
     PG_BIN,
     PYTHON,
     REDIS_SERVER,
@@ -55,13 +56,7 @@ from sqlalchemy import text
 
 from grau.db.session import make_engine
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(
-        not (TEST_DATABASE_URL and TEST_REDIS_URL),
-        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
-    ),
-]
+pytestmark = LIVE
 
 # A request may pay one Redis timeout (250 ms) when an outage starts; anything
 # near this bound is a hang, whatever the machine's load.

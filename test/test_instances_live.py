@@ -41,16 +41,10 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from conftest import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT, Database, alembic_config
-from live import PYTHON, REDIS_SERVER, RedisServer, Reply, Server, app_env, free_port
+from conftest import IN_CI, WEIGHT, Database, alembic_config
+from live import LIVE, PYTHON, REDIS_SERVER, RedisServer, Reply, Server, app_env, free_port
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(
-        not (TEST_DATABASE_URL and TEST_REDIS_URL),
-        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
-    ),
-]
+pytestmark = LIVE
 
 PASSWORD = "correct horse battery"
 LOGIN_LIMIT = 4  # RATELIMIT_LOGIN below

@@ -17,16 +17,10 @@ from typing import Any
 
 import pytest
 from alembic import command
-from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database, alembic_config
-from live import Account, Reply, Server, app_env, register
+from conftest import Database, alembic_config
+from live import LIVE, Account, Reply, Server, app_env, register
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(
-        not (TEST_DATABASE_URL and TEST_REDIS_URL),
-        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
-    ),
-]
+pytestmark = LIVE
 
 WORKERS = 2
 WEIGHT = {"type": "weight", "value": 72.5, "unit": "kg", "recorded_at": "2026-11-20T07:30:00+01:00"}

@@ -37,19 +37,13 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 import redis
-from conftest import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL, WEIGHT
-from live import PG_BIN, Account, PostgresCluster, Server, app_env, migrate, register
+from conftest import IN_CI, WEIGHT
+from live import LIVE, PG_BIN, Account, PostgresCluster, Server, app_env, migrate, register
 from test_sentinel_live import Replicated, replicated  # noqa: F401 (a fixture)
 
 from grau.db.replicas import server_name
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(
-        not (TEST_DATABASE_URL and TEST_REDIS_URL),
-        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
-    ),
-]
+pytestmark = LIVE
 
 MAX_LAG = 3  # REPLICA_MAX_LAG, seconds
 DEADLINE_S = 30.0  # for a condition that a healthy machine meets in well under a second

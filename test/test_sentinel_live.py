@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import pytest
 import redis
-from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database
+from conftest import Database
 from live import (
+    LIVE,
     PASSWORD,
     REDIS_SERVER,
     Client,
@@ -41,13 +42,7 @@ from live import (
     require,
 )
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(
-        not (TEST_DATABASE_URL and TEST_REDIS_URL),
-        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
-    ),
-]
+pytestmark = LIVE
 
 SERVICE = "grau-counters"
 PREFIX = "grau-sentinel-live"

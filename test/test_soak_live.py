@@ -14,19 +14,12 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from conftest import ROOT, TEST_DATABASE_URL, TEST_REDIS_URL, Database
-from live import Server, app_env, migrate
+from conftest import ROOT, Database
+from live import LIVE, Server, app_env, migrate
 
 from scripts.soak import SOAK_ENV, passed, run, summary
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(
-        not (TEST_DATABASE_URL and TEST_REDIS_URL),
-        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
-    ),
-]
+pytestmark = LIVE
 
 DURATION_S = float(os.environ.get("GRAU_SOAK_SECONDS", "12"))
 USERS = 24

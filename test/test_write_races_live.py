@@ -26,18 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_DATABASE_URL, TEST_REDIS_URL, Database
-from live import PASSWORD, Account, RedisServer, Reply, Server, app_env, migrate, register
+from conftest import Database
+from live import LIVE, PASSWORD, Account, RedisServer, Reply, Server, app_env, migrate, register
 
 from contract.spec.walk import PARAM, Operation, Spec
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(
-        not (TEST_DATABASE_URL and TEST_REDIS_URL),
-        reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)",
-    ),
-]
+pytestmark = LIVE
 
 SPEC = Spec.committed()
 CREATES = SPEC.creates()

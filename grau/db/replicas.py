@@ -62,11 +62,9 @@ from typing import Any
 import psycopg
 import redis
 import redis.sentinel
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import Engine, make_url
 
-from grau.config import redis_sentinel
+from grau.config import redis_fail_fast, redis_sentinel
 
 log = logging.getLogger(__name__)
 
@@ -388,18 +386,15 @@ class Replicas:
 def _client(url: str, timeout_s: float) -> redis.Redis:
     """A client of REDIS_URL's Redis, or of the primary its Sentinels name now (found again
     after a failover), failing fast: `timeout_s`, no retries."""
-    fail_fast: dict[str, Any] = {
-        "socket_timeout": timeout_s,
-        "socket_connect_timeout": timeout_s,
-        "retry": Retry(NoBackoff(), 0),
-    }
+    fail_fast = redis_fail_fast(timeout_s)
     sentinel = redis_sentinel(url)
     if sentinel is None:
         return redis.Redis.from_url(url, **fail_fast)
-    auth = {"username": sentinel.username, "password": sentinel.password}
-    auth = {name: value for name, value in auth.items() if value}
     sentinels = redis.sentinel.Sentinel(  # the password goes to both, as limits sends it
-        list(sentinel.sentinels), sentinel_kwargs={**fail_fast, **auth}, **fail_fast, **auth
+        list(sentinel.sentinels),
+        sentinel_kwargs={**fail_fast, **sentinel.auth},
+        **fail_fast,
+        **sentinel.auth,
     )
     client: redis.Redis = sentinels.master_for(sentinel.service, db=sentinel.db)
     return client

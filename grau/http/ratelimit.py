@@ -52,11 +52,9 @@ from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisSentinelStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
-from grau.config import redis_sentinel
+from grau.config import redis_fail_fast, redis_sentinel
 from grau.http.errors import abort
 from grau.http.observability import EXTRA_HEADERS, add_headers
 from grau.http.openapi import add_responses
@@ -100,15 +98,10 @@ def redis_storage(url: str, prefix: str, timeout_s: float) -> Storage:
     the primary's address on each new connection, drops connections to a primary that
     was demoted, and so finds the new primary after a failover without a restart.
     """
-    fail_fast: dict[str, Any] = {
-        "socket_timeout": timeout_s,
-        "socket_connect_timeout": timeout_s,
-        "retry": Retry(NoBackoff(), 0),
-    }
+    fail_fast = redis_fail_fast(timeout_s)
     sentinel = redis_sentinel(url)
     if sentinel is None:
         return RedisStorage(url, key_prefix=prefix, wrap_exceptions=True, **fail_fast)
-    auth = {"username": sentinel.username, "password": sentinel.password}
     return RedisSentinelStorage(
         url,
         key_prefix=prefix,
@@ -121,7 +114,7 @@ def redis_storage(url: str, prefix: str, timeout_s: float) -> Storage:
         sentinel_kwargs=fail_fast,
         db=sentinel.db,
         # Decoded (limits passes the URL's as written) and sent to the sentinels too.
-        **{name: value for name, value in auth.items() if value},
+        **sentinel.auth,
         **fail_fast,
     )
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from live import Server, call
+
+from grau.http.observability import FLUSH_S, PIPE_BUF, Lines
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +109,70 @@ def test_log_timestamps_follow_the_clock_across_seconds() -> None:
     assert _utc_stamp(0.999) == "1970-01-01T00:00:00.999Z"
     assert _utc_stamp(86400.25) == "1970-01-02T00:00:00.250Z"
     assert _utc_stamp(0.0) == "1970-01-01T00:00:00.000Z"
+
+
+# ------------------------------------------------------------- lines written together
+
+
+def _pipe_lines(tmp_path: Path) -> tuple[Lines, list[int], Path]:
+    """`Lines` on a file, and the size of each write it made."""
+    path = tmp_path / "lines.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    lines = Lines(fd)
+    sizes: list[int] = []
+    real = lines._write
+
+    def recorded(data: bytes) -> None:
+        if data:
+            sizes.append(len(data))
+        real(data)
+
+    lines._write = recorded  # type: ignore[method-assign]
+    return lines, sizes, path
+
+
+def test_lines_from_many_threads_are_written_whole_in_writes_a_pipe_keeps_whole(
+    tmp_path: Path,
+) -> None:
+    lines, sizes, path = _pipe_lines(tmp_path)
+
+    def add(thread: int) -> None:
+        for i in range(500):
+            lines.add(
+                json.dumps({"thread": thread, "i": i, "pad": "x" * (i % 300)}).encode() + b"\n"
+            )
+
+    workers = [threading.Thread(target=add, args=(t,)) for t in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    lines.flush()
+
+    written = [json.loads(line) for line in path.read_text().splitlines()]
+    assert sorted((w["thread"], w["i"]) for w in written) == [
+        (t, i) for t in range(4) for i in range(500)
+    ]
+    assert max(sizes) <= PIPE_BUF and len(sizes) < 2000 / 4  # batched, each write whole
+
+
+def test_a_line_is_written_soon_without_another_request(tmp_path: Path) -> None:
+    lines, _, path = _pipe_lines(tmp_path)
+
+    lines.add(b'{"alone": true}\n')
+    deadline = time.monotonic() + 10 * FLUSH_S + 2  # generous for a loaded machine
+    while not path.read_bytes() and time.monotonic() < deadline:
+        time.sleep(FLUSH_S / 5)
+
+    assert path.read_bytes() == b'{"alone": true}\n'
+
+
+def test_a_process_that_exits_writes_the_lines_still_waiting(tmp_path: Path) -> None:
+    code = (
+        "from grau.http.observability import ACCESS_LINES\n"
+        "ACCESS_LINES.add(b'{\"last\": 1}\\n')\n"  # exits before the writer's first round
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=60, check=True, cwd=ROOT
+    )
+    assert done.stdout == b'{"last": 1}\n'

@@ -12,18 +12,25 @@ Werkzeug's header objects cost several times more per request):
 - the headers every answer carries (`grau.http.security.headers_for`);
 - the access line (`ACCESS_LOG`, on by default): one JSON object per request on
   stdout, with the same field names as the other lines (`ts`, `logger`,
-  `request_id`), built with orjson and written with one unbuffered `write`,
-  so a line is never split, interleaved or lost in a buffer when a worker dies.
+  `request_id`), built with orjson. Lines are written together (`Lines`): one
+  `write` of at most PIPE_BUF bytes, so workers sharing a pipe never split or
+  interleave a line, at the latest FLUSH_S after the first of them was made.
+  A write per line was a system call per request (5 to 8 µs of CPU measured in
+  a request, against the 2 a line costs to build). A worker killed outright
+  (SIGKILL, the OOM killer) loses the lines of its last FLUSH_S; a worker that
+  exits writes them first.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -131,13 +138,83 @@ def _buffered(body: Iterable[bytes]) -> list[bytes]:
             close()
 
 
+PIPE_BUF = 4096  # the longest write a pipe keeps whole among other writers' (POSIX)
+FLUSH_S = 0.05  # the longest a line waits to be written
+
+
+class Lines:
+    """Lines for one file descriptor, written together: each write at most PIPE_BUF bytes
+    of whole lines, none later than FLUSH_S after it was added (a thread per process
+    writes what waits), and what waits when the process exits."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._waiting: list[bytes] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._writer_pid = -1  # the process whose writer thread runs (none after a fork)
+        atexit.register(self.flush)
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's waiting lines are the parent's to write."""
+        self._lock = threading.Lock()
+        self._waiting, self._size = [], 0
+
+    def add(self, line: bytes) -> None:
+        """Write `line` (at most PIPE_BUF bytes, ending in a newline) soon."""
+        with self._lock:
+            if self._size + len(line) > PIPE_BUF:
+                self._write(self._take())
+            self._waiting.append(line)
+            self._size += len(line)
+        if self._writer_pid != PROCESS.pid:
+            self._start_writer()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write(self._take())
+
+    def _take(self) -> bytes:
+        waiting, self._waiting, self._size = self._waiting, [], 0
+        return b"".join(waiting)
+
+    def _write(self, data: bytes) -> None:
+        # The answers are already made: a log that cannot be written must not fail them.
+        if data:
+            with contextlib.suppress(OSError):
+                os.write(self.fd, data)
+
+    def _start_writer(self) -> None:
+        with self._lock:
+            if self._writer_pid == PROCESS.pid:
+                return
+            self._writer_pid = PROCESS.pid
+        threading.Thread(target=self._write_soon, name="grau-access-lines", daemon=True).start()
+
+    def _write_soon(self) -> None:
+        while True:
+            time.sleep(FLUSH_S)
+            self.flush()
+
+
+ACCESS_LINES = Lines(1)  # stdout
+
+
 class Envelope:
     """WSGI middleware: the request id, the headers every answer carries, the access line."""
 
-    def __init__(self, app: Callable[..., Any], headers_for: HeadersFor, access_log: bool) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        headers_for: HeadersFor,
+        access_log: bool,
+        lines: Lines = ACCESS_LINES,
+    ) -> None:
         self.app = app
         self.headers_for = headers_for
         self.access_log = access_log
+        self.lines = lines
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = environ[STARTED] = time.perf_counter()
@@ -186,11 +263,8 @@ class Envelope:
             "request_id": request_id,
             "pid": PROCESS.pid,  # which worker answered
         }
-        # One write of the whole line: atomic on a pipe while it is under PIPE_BUF (4096
-        # bytes, which the clipped fields keep it to), so workers never interleave. The
-        # answer is already made: a log that cannot be written must not turn it into a 500.
-        with contextlib.suppress(OSError):
-            os.write(1, orjson.dumps(line) + b"\n")
+        # Under PIPE_BUF (the clipped fields keep it so): `Lines` writes it whole.
+        self.lines.add(orjson.dumps(line) + b"\n")
 
 
 def init_app(app: Flask, headers_for: HeadersFor) -> None:

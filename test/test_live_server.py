@@ -20,6 +20,8 @@ from alembic import command
 from conftest import Database, alembic_config
 from live import LIVE, Account, Reply, Server, app_env, register
 
+from grau.http.metrics import METRICS_FLUSH_S
+
 pytestmark = LIVE
 
 WORKERS = 2
@@ -229,6 +231,7 @@ def _ready_count(metrics_text: str) -> float:
 
 
 def test_metrics_sum_the_requests_of_every_worker(server: Server) -> None:
+    time.sleep(2 * METRICS_FLUSH_S)  # every worker's earlier requests have reached its file
     before = _ready_count(server.request("GET", "/metrics").body.decode())
     # Requests to /ready until each worker has answered some.
     served = on_every_worker(
@@ -240,7 +243,13 @@ def test_metrics_sum_the_requests_of_every_worker(server: Server) -> None:
     def scrape(request_id: str) -> Reply:
         return server.request("GET", "/metrics", headers={"X-Request-ID": request_id})
 
-    scrapes = on_every_worker(server, scrape, times=1)
-    # Whichever worker answers /metrics, it reports every /ready, not only its own.
-    for replies in scrapes.values():
-        assert {_ready_count(r.body.decode()) for r in replies} == {before + sent}
+    # Whichever worker answers /metrics, it reports every /ready, not only its own: the
+    # other workers' within METRICS_FLUSH_S (each adds its tallies to its file then).
+    deadline = time.monotonic() + 10 * METRICS_FLUSH_S
+    while True:
+        scrapes = on_every_worker(server, scrape, times=1)
+        counts = {_ready_count(r.body.decode()) for rs in scrapes.values() for r in rs}
+        if counts == {before + sent} or time.monotonic() > deadline:
+            break
+        time.sleep(METRICS_FLUSH_S / 4)
+    assert counts == {before + sent}

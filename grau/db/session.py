@@ -54,7 +54,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_request_context, request
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -360,20 +360,22 @@ def _keep(kept: _Kept, engine: Engine, proxied: PoolProxiedConnection) -> None:
     healthy and idle (else back to the pool, whose reset rolls back what is left); one
     that waited too long goes back to the pool instead."""
     dbapi_connection: Any = proxied.dbapi_connection
+    pgconn = dbapi_connection.pgconn if dbapi_connection is not None else None
     healthy = (
-        proxied.is_valid
-        and not dbapi_connection.closed
-        and dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+        pgconn is not None
+        and pgconn.status == ConnStatus.OK
+        and pgconn.transaction_status == TransactionStatus.IDLE
     )
     # Kept only within the pool's size, never of its overflow: with more threads than
     # that, the connections of idle threads must not starve the busy ones.
     pool = engine.pool
     room = not isinstance(pool, QueuePool) or pool.checkedout() <= pool.size()
     now = time.monotonic()
-    for other, (connection, since) in list(kept.connections.items()):
-        if now - since >= IDLE_PING_S:  # a replica this thread no longer reads from
-            del kept.connections[other]
-            connection.close()
+    if kept.connections:  # others, to replicas: those this thread no longer reads from go
+        for other, (connection, since) in list(kept.connections.items()):
+            if now - since >= IDLE_PING_S:
+                del kept.connections[other]
+                connection.close()
     if healthy and room:
         kept.connections[engine] = (proxied, now)
     else:

@@ -138,6 +138,37 @@ def _buffered(body: Iterable[bytes]) -> list[bytes]:
             close()
 
 
+class Periodic:
+    """`fn` run every `interval` seconds by a daemon thread of this process, started by
+    the first `ensure_running` in each process (a forked child starts its own)."""
+
+    def __init__(self, name: str, interval: float, fn: Callable[[], None]) -> None:
+        self.name = name
+        self.interval = interval
+        self.fn = fn
+        self._pid = -1  # the process whose thread runs
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+
+    def ensure_running(self) -> None:
+        if self._pid == PROCESS.pid:  # the usual case: one comparison
+            return
+        with self._lock:
+            if self._pid == PROCESS.pid:
+                return
+            self._pid = PROCESS.pid
+        threading.Thread(target=self._run, name=self.name, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            with contextlib.suppress(Exception):  # a failed round must not end the next
+                self.fn()
+
+
 PIPE_BUF = 4096  # the longest write a pipe keeps whole among other writers' (POSIX)
 FLUSH_S = 0.05  # the longest a line waits to be written
 
@@ -152,7 +183,7 @@ class Lines:
         self._waiting: list[bytes] = []
         self._size = 0
         self._lock = threading.Lock()
-        self._writer_pid = -1  # the process whose writer thread runs (none after a fork)
+        self._writer = Periodic("grau-access-lines", FLUSH_S, self.flush)
         atexit.register(self.flush)
         os.register_at_fork(after_in_child=self._forget)
 
@@ -168,8 +199,7 @@ class Lines:
                 self._write(self._take())
             self._waiting.append(line)
             self._size += len(line)
-        if self._writer_pid != PROCESS.pid:
-            self._start_writer()
+        self._writer.ensure_running()
 
     def flush(self) -> None:
         with self._lock:
@@ -184,18 +214,6 @@ class Lines:
         if data:
             with contextlib.suppress(OSError):
                 os.write(self.fd, data)
-
-    def _start_writer(self) -> None:
-        with self._lock:
-            if self._writer_pid == PROCESS.pid:
-                return
-            self._writer_pid = PROCESS.pid
-        threading.Thread(target=self._write_soon, name="grau-access-lines", daemon=True).start()
-
-    def _write_soon(self) -> None:
-        while True:
-            time.sleep(FLUSH_S)
-            self.flush()
 
 
 ACCESS_LINES = Lines(1)  # stdout

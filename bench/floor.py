@@ -2,9 +2,10 @@
 
 grau checks, on every authenticated request, that the token's session is alive
 and reads the revisions its cache keys by: one indexed query (grau.accounts.tokens).
-This app does exactly that query per request (on a pooled connection, through
-the driver's cursor, as grau does) and then returns the 20-item body from
-memory, like bench/bare.py. Served under grau's own server, its cost per
+This app does exactly that query per request, the cheapest way grau knows to
+ask it (as grau does: prepared once per connection and run by libpq, on a
+connection its thread keeps), and then returns the 20-item body from memory,
+like bench/bare.py. Served under grau's own server, its cost per
 request is the floor for any design that asks the database once per request:
 the benchmark reports it next to grau, so what remains between the two is
 grau's own code.
@@ -15,40 +16,55 @@ grau's own code.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 from flask import Flask, Response, url_for
-from sqlalchemy import create_engine
+from psycopg import pq
 
 SQL = (
     "SELECT users.revision, (SELECT revision FROM catalog_revision WHERE id = 1) "
     "FROM users JOIN auth_sessions ON auth_sessions.user_id = users.id "
-    "WHERE auth_sessions.id = %s AND users.id = %s AND auth_sessions.revoked_at IS NULL"
+    "WHERE auth_sessions.id = $1::uuid AND users.id = $2::uuid "
+    "AND auth_sessions.revoked_at IS NULL"
 )
+
+
+class Connections(threading.local):
+    """Per thread, one autocommit connection with the floors' statements prepared on it."""
+
+    def __init__(self, url: str, statements: dict[bytes, str]) -> None:
+        self.connection = psycopg.connect(url, autocommit=True)
+        for name, sql in statements.items():
+            made = self.connection.pgconn.prepare(name, sql.encode())
+            assert made.status == pq.ExecStatus.COMMAND_OK, made.error_message
+
+    def first(self, name: bytes, params: list[Any]) -> tuple[bytes | None, ...] | None:
+        """The first row (its values as text), or None."""
+        sent = [None if p is None else str(p).encode() for p in params]
+        result = self.connection.pgconn.exec_prepared(name, sent)  # type: ignore[arg-type]
+        assert result.status == pq.ExecStatus.TUPLES_OK, result.error_message
+        if result.ntuples == 0:
+            return None
+        return tuple(result.get_value(0, i) for i in range(result.nfields))
 
 
 def create_app() -> Flask:
     body = Path(os.environ["BENCH_BODY_FILE"]).read_bytes()
-    url = os.environ["BENCH_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=5)
+    connections = Connections(os.environ["BENCH_DATABASE_URL"], {b"session": SQL})
     session_id, user_id = (uuid.UUID(part) for part in os.environ["BENCH_SESSION"].split(":"))
     app = Flask("floor")
 
     @app.get("/v1/body-stats")
     def body_stats() -> Response:
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(SQL, (session_id, user_id))
-            if cursor.fetchone() is None:
-                return Response(status=401)
-            cursor.close()
-        finally:
-            connection.close()
+        if connections.first(b"session", [session_id, user_id]) is None:
+            return Response(status=401)
         return Response(body, mimetype="application/json")
 
     @app.get("/ready")
@@ -83,8 +99,9 @@ ITEM_BODY = (
 INSERT = (
     "INSERT INTO body_stats (id, user_id, type, value, unit, canonical_value, recorded_at, "
     "note, created_at, updated_at, version) "
-    "SELECT %s, %s, %s, %s, %s, %s, %s, %s, now(), now(), 1 "
-    "WHERE EXISTS (SELECT FROM auth_sessions WHERE id = %s AND user_id = %s "
+    "SELECT $1::uuid, $2::uuid, $3, $4::float8, $5, $6::float8, $7::timestamptz, $8, "
+    "now(), now(), 1 "
+    "WHERE EXISTS (SELECT FROM auth_sessions WHERE id = $9::uuid AND user_id = $10::uuid "
     "AND revoked_at IS NULL) "
     "RETURNING id, type, value, unit, recorded_at, note, created_at, updated_at, version"
 )
@@ -114,8 +131,9 @@ def create_stack_app() -> Flask:
     from grau.http import metrics, observability, security
     from grau.http.extensions import Blueprint
 
-    url = os.environ["BENCH_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=5)
+    connections = Connections(
+        os.environ["BENCH_DATABASE_URL"], {b"session": SQL, b"insert": INSERT}
+    )
     session_id, user_id = (uuid.UUID(part) for part in os.environ["BENCH_SESSION"].split(":"))
     # grau's own Flask and Blueprint: their savings (no cookie session, the async check
     # once per function, query strings parsed once) are the stack's, free to any design.
@@ -154,13 +172,6 @@ def create_stack_app() -> Flask:
             expires = expiries[token] = int(claims["exp"])
         return expires > time.time()
 
-    def cursor_of(connection: Any) -> Any:
-        """One cursor per pooled connection, as grau keeps it."""
-        cursor = connection.info.get("cursor")
-        if cursor is None:
-            cursor = connection.info["cursor"] = connection.cursor()
-        return cursor
-
     @blp.route("")
     class Collection(MethodView):
         @blp.arguments(Create)
@@ -168,18 +179,18 @@ def create_stack_app() -> Flask:
         def post(self, data: dict[str, Any]) -> Response:
             if not token_live():
                 return Response(status=401)
-            connection = engine.raw_connection()
-            try:
-                cursor = cursor_of(connection)
-                values = (uuid.uuid4(), user_id, data["type"], data["value"], data["unit"])
-                rest = (data["value"], data["recorded_at"], data["note"], session_id, user_id)
-                cursor.execute(INSERT, (*values, *rest))
-                inserted = cursor.fetchone()
-                if inserted is None:
-                    return Response(status=401)
-                row = dict(zip(RETURNED, inserted, strict=True))
-            finally:
-                connection.close()
+            values = [uuid.uuid4(), user_id, data["type"], data["value"], data["unit"]]
+            rest = [data["value"], data["recorded_at"].isoformat(), data["note"]]
+            inserted = connections.first(b"insert", [*values, *rest, session_id, user_id])
+            if inserted is None:
+                return Response(status=401)
+            # PostgreSQL's text, as the schema's types (grau's driver loads them so too).
+            row: dict[str, Any] = {
+                name: value.decode() if value is not None else None
+                for name, value in zip(RETURNED, inserted, strict=True)
+            }
+            for name in ("recorded_at", "created_at", "updated_at"):
+                row[name] = datetime.fromisoformat(row[name])
             location = url_for("body-stats.Item", stat_id=row["id"])
             return Response(
                 orjson.dumps(item_schema.dump(row)),
@@ -195,14 +206,8 @@ def create_stack_app() -> Flask:
         def get(self, args: dict[str, Any], stat_id: uuid.UUID) -> Response:
             if not token_live():
                 return Response(status=401)
-            connection = engine.raw_connection()
-            try:
-                cursor = cursor_of(connection)
-                cursor.execute(SQL, (session_id, user_id))
-                if cursor.fetchone() is None:
-                    return Response(status=401)
-            finally:
-                connection.close()
+            if connections.first(b"session", [session_id, user_id]) is None:
+                return Response(status=401)
             if request.environ.get("HTTP_IF_NONE_MATCH") == ITEM_ETAG:
                 return Response(status=304, headers={"ETag": ITEM_ETAG})
             return Response(ITEM_BODY, headers={"ETag": ITEM_ETAG}, mimetype="application/json")

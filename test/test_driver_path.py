@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import TEST_DATABASE_URL
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from grau.db import driver
 from grau.db.session import IDLE_PING_S, KEPT
-from conftest import TEST_DATABASE_URL
 
 pytestmark = pytest.mark.skipif(
     not TEST_DATABASE_URL, reason="prepared statements and kept connections are PostgreSQL's"

@@ -115,15 +115,24 @@ def test_statements_deallocated_under_it_are_prepared_again(
     assert _prepared_names(kept)
 
 
-def test_a_kept_connection_whose_server_ended_it_is_replaced_after_a_pause(
+def _kept_connection_ended(
     client: FlaskClient, served: Flask, engine: Engine
-) -> None:
+) -> tuple[dict[str, str], int]:
+    """A user's headers, once a read left its connection kept and the server then ended
+    that connection's backend (whose pid is returned)."""
     headers = _signed_in(client)
     assert client.get("/v1/body-stats", headers=headers).status_code == 200
-    pid = _kept(served).info.backend_pid
+    pid: int = _kept(served).info.backend_pid
     with engine.connect() as admin:
         admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         admin.commit()
+    return headers, pid
+
+
+def test_a_kept_connection_whose_server_ended_it_is_replaced_after_a_pause(
+    client: FlaskClient, served: Flask, engine: Engine
+) -> None:
+    headers, pid = _kept_connection_ended(client, served, engine)
     time.sleep(IDLE_PING_S + 0.1)  # kept this long, it is pinged before use
 
     response = client.get("/v1/body-stats", headers=headers)
@@ -135,12 +144,7 @@ def test_a_kept_connection_whose_server_ended_it_is_replaced_after_a_pause(
 def test_a_kept_connection_lost_mid_request_is_a_503_and_not_kept(
     client: FlaskClient, served: Flask, engine: Engine
 ) -> None:
-    headers = _signed_in(client)
-    assert client.get("/v1/body-stats", headers=headers).status_code == 200
-    pid = _kept(served).info.backend_pid
-    with engine.connect() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        admin.commit()
+    headers, pid = _kept_connection_ended(client, served, engine)
 
     lost = client.get("/v1/body-stats", headers=headers)  # used at once: no ping, it fails
     after = client.get("/v1/body-stats", headers=headers)

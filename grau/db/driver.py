@@ -103,13 +103,19 @@ class DriverQuery:
         values = {**compiled.defaults, **params}
         for name, process in compiled.processors.items():
             values[name] = process(values[name])
-        positions = compiled.positions
-        args: Any = values if positions is None else [values[name] for name in positions]
-        proxied = connection.proxied
-        dbapi_connection = proxied.dbapi_connection
+        dbapi_connection = connection.proxied.dbapi_connection
         assert dbapi_connection is not None
         if isinstance(dbapi_connection, psycopg.Connection) and dbapi_connection.autocommit:
             return self._prepared_first(connection, dbapi_connection, values)
+        return self._on_cursor(connection, compiled, values)
+
+    def _on_cursor(self, connection: DriverConnection, compiled: _Compiled, values: Any) -> Any:
+        """The first row, the statement run on the connection's cursor."""
+        dialect = connection.dialect
+        positions = compiled.positions
+        args: Any = values if positions is None else [values[name] for name in positions]
+        proxied = connection.proxied
+        dbapi_connection: Any = proxied.dbapi_connection
         # One cursor per connection, kept with it (its `info` lives as long as the
         # driver's connection): making and closing one per query cost more than using it.
         cursor = proxied.info.get(CURSOR)
@@ -120,17 +126,7 @@ class DriverQuery:
             row = cursor.fetchone()
         except dialect.loaded_dbapi.Error as exc:
             proxied.info.pop(CURSOR, None)
-            lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-            if lost:
-                proxied.invalidate(exc)
-            raise DBAPIError.instance(
-                compiled.sql,
-                args,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from exc
+            raise _wrapped(connection, compiled.sql, args, exc) from exc
         if row is not None and dialect.name not in self._results:
             type_codes = [column[1] for column in cursor.description]
             self._results[dialect.name] = self._result_processors(dialect, type_codes)
@@ -160,7 +156,8 @@ class DriverQuery:
             name = prepared.get(key)
             if name is None:
                 if len(prepared) >= PREPARED_MAX:
-                    return self._through_cursor(connection, dbapi_connection, values)
+                    compiled = self._compiled[dialect.name]  # (`first_unconverted` made it)
+                    return self._on_cursor(connection, compiled, values)
                 name = f"grau_{next(_NAMES)}".encode()  # never reused in this process
                 made = pgconn.prepare(name, numbered.sql.encode(), adapters.types)
                 if made.status != pq.ExecStatus.COMMAND_OK:
@@ -194,21 +191,6 @@ class DriverQuery:
         self._numbered = self._compile(dialect, "numeric_dollar")
         return self._numbered
 
-    def _through_cursor(
-        self, connection: DriverConnection, dbapi_connection: psycopg.Connection[Any], values: Any
-    ) -> Any:
-        """The statement on the cursor (a connection with too many statements prepared)."""
-        compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
-        assert compiled.positions is not None
-        cursor = connection.proxied.info.get(CURSOR)
-        if cursor is None:
-            cursor = connection.proxied.info[CURSOR] = dbapi_connection.cursor()
-        try:
-            cursor.execute(compiled.sql, [values[name] for name in compiled.positions])
-            return cursor.fetchone()
-        except psycopg.Error as exc:
-            raise _wrapped(connection, compiled.sql, values, exc) from exc
-
     def converted(self, dialect: Dialect, row: Any) -> Any:
         """A row of this query's, its values converted by its columns' types."""
         results = self._results[dialect.name]
@@ -238,7 +220,7 @@ def _error(result: pq.abc.PGresult, dbapi_connection: psycopg.Connection[Any]) -
     return psycopg.errors.error_from_result(result, encoding=dbapi_connection.info.encoding)
 
 
-def _wrapped(connection: DriverConnection, sql: str, params: Any, exc: psycopg.Error) -> DBAPIError:
+def _wrapped(connection: DriverConnection, sql: str, params: Any, exc: Exception) -> DBAPIError:
     """`exc` as SQLAlchemy's execution would raise it, the connection invalidated if lost."""
     dialect = connection.dialect
     proxied = connection.proxied

@@ -349,8 +349,7 @@ def _taken(kept: _Kept, engine: Engine) -> PoolProxiedConnection:
         engine.dialect.do_ping(dbapi_connection)
     except Exception as exc:  # any failure: a new connection instead
         with contextlib.suppress(Exception):
-            proxied.invalidate(exc)
-            proxied.close()
+            proxied.invalidate(exc)  # (which also gives it back to the pool)
         return _checkout(engine)
     return proxied
 

@@ -222,17 +222,10 @@ ACCESS_LINES = Lines(1)  # stdout
 class Envelope:
     """WSGI middleware: the request id, the headers every answer carries, the access line."""
 
-    def __init__(
-        self,
-        app: Callable[..., Any],
-        headers_for: HeadersFor,
-        access_log: bool,
-        lines: Lines = ACCESS_LINES,
-    ) -> None:
+    def __init__(self, app: Callable[..., Any], headers_for: HeadersFor, access_log: bool) -> None:
         self.app = app
         self.headers_for = headers_for
         self.access_log = access_log
-        self.lines = lines
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = environ[STARTED] = time.perf_counter()
@@ -282,7 +275,7 @@ class Envelope:
             "pid": PROCESS.pid,  # which worker answered
         }
         # Under PIPE_BUF (the clipped fields keep it so): `Lines` writes it whole.
-        self.lines.add(orjson.dumps(line) + b"\n")
+        ACCESS_LINES.add(orjson.dumps(line) + b"\n")
 
 
 def init_app(app: Flask, headers_for: HeadersFor) -> None:

@@ -176,3 +176,20 @@ def test_a_process_that_exits_writes_the_lines_still_waiting(tmp_path: Path) -> 
         [sys.executable, "-c", code], capture_output=True, timeout=60, check=True, cwd=ROOT
     )
     assert done.stdout == b'{"last": 1}\n'
+
+
+def test_a_server_stopped_gracefully_writes_its_last_lines(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """granian's workers end through multiprocessing, which skips `atexit`: the lines still
+    waiting are written all the same."""
+    tmp = tmp_path_factory.mktemp("stopped")
+    log = tmp / "server.log"
+    env = {"DATABASE_URL": f"sqlite:///{tmp / 'grau.db'}", "REDIS_URL": ""}
+    server = Server(env, log, workers=1, threads=1).start()
+    try:
+        call(server.port, "GET", "/health", headers={"X-Request-ID": "the-last-one"})
+    finally:
+        server.stop()  # at once: the line is still waiting (FLUSH_S)
+
+    assert "the-last-one" in log.read_text()

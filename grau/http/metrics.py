@@ -36,7 +36,6 @@ keeps it off the public port, and `METRICS_ENABLED=false` removes it.
 
 from __future__ import annotations
 
-import atexit
 import bisect
 import os
 import re
@@ -201,8 +200,7 @@ def _flush_all() -> None:
         metrics.flush()
 
 
-_FLUSHER = Periodic("grau-metrics", METRICS_FLUSH_S, _flush_all)
-atexit.register(_flush_all)
+_FLUSHER = Periodic("grau-metrics", METRICS_FLUSH_S, _flush_all)  # and at exit
 
 
 def count_replica_reads(app: Flask) -> None:

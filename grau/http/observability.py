@@ -28,6 +28,7 @@ import contextlib
 import itertools
 import json
 import logging
+import multiprocessing.util
 import os
 import re
 import threading
@@ -140,7 +141,10 @@ def _buffered(body: Iterable[bytes]) -> list[bytes]:
 
 class Periodic:
     """`fn` run every `interval` seconds by a daemon thread of this process, started by
-    the first `ensure_running` in each process (a forked child starts its own)."""
+    the first `ensure_running` in each process (a forked child starts its own), and
+    once more when that process ends: at interpreter exit, and where the process is a
+    multiprocessing worker (granian's are), whose end skips `atexit` (`os._exit`), at
+    multiprocessing's own exit."""
 
     def __init__(self, name: str, interval: float, fn: Callable[[], None]) -> None:
         self.name = name
@@ -160,7 +164,14 @@ class Periodic:
             if self._pid == PROCESS.pid:
                 return
             self._pid = PROCESS.pid
+        atexit.register(self._last_round)
+        multiprocessing.util.Finalize(None, self._last_round, exitpriority=10)
         threading.Thread(target=self._run, name=self.name, daemon=True).start()
+
+    def _last_round(self) -> None:
+        if self._pid == PROCESS.pid:  # (a forked child inherits its parent's `atexit`)
+            with contextlib.suppress(Exception):
+                self.fn()
 
     def _run(self) -> None:
         while True:
@@ -184,7 +195,6 @@ class Lines:
         self._size = 0
         self._lock = threading.Lock()
         self._writer = Periodic("grau-access-lines", FLUSH_S, self.flush)
-        atexit.register(self.flush)
         os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, Response, redirect, request, send_from_directory
+from flask.ctx import RequestContext
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface, SessionMixin
 from flask_smorest import Blueprint
@@ -169,6 +170,16 @@ class NoCookieSessions(SessionInterface):
         return None
 
 
+class RoutedContext(RequestContext):
+    """Flask's request context, which also leaves the route the request matched in its
+    environ (`observability.URL_RULE`): the envelope's metrics read it there once Flask
+    has let go of the request, so they need no Flask hook."""
+
+    def match_request(self) -> None:
+        super().match_request()
+        self.request.environ[observability.URL_RULE] = self.request.url_rule
+
+
 class GrauFlask(Flask):
     json_provider_class = JSONProvider
     session_interface = NoCookieSessions()
@@ -176,6 +187,9 @@ class GrauFlask(Flask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._is_async: dict[Any, bool] = {}
+
+    def request_context(self, environ: dict[str, Any]) -> RequestContext:
+        return RoutedContext(self, environ)
 
     def dispatch_request(self) -> Any:
         """Flask's, run once more on the primary when a read failed on a replica
@@ -269,5 +283,6 @@ def create_app(
         api.register_blueprint(blp)
     finalize(api.spec)
     app.extensions["grau.api"] = api
-    observability.init_app(app, security.headers_for)  # last: the outermost layer
+    # Last: the outermost layer.
+    observability.init_app(app, security.headers_for, metrics.recorder(app))
     return app

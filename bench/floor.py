@@ -219,5 +219,5 @@ def create_stack_app() -> Flask:
         return Response(b'{"status":"ok"}', mimetype="application/json")
 
     metrics.init_app(app)
-    observability.init_app(app, security.headers_for)
+    observability.init_app(app, security.headers_for, metrics.recorder(app))
     return app

@@ -40,12 +40,11 @@ import bisect
 import os
 import re
 import threading
-import time
 import weakref
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -58,7 +57,7 @@ from prometheus_client import (
 
 from grau.db.replicas import Replicas
 from grau.db.session import REPLICAS
-from grau.http.observability import STARTED, Periodic, process_id
+from grau.http.observability import URL_RULE, OnAnswer, Periodic, process_id
 
 UNMATCHED = "<unmatched>"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -137,13 +136,10 @@ class Metrics:
             series = self._reads[target] = self.db_reads.labels(target)
         series.inc()
 
-    def record(self, response: Response) -> Response:
-        started = request.environ.get(STARTED)  # set by grau.http.observability's envelope
-        if started is None:  # an app called without its envelope: nothing to time
-            return response
-        seconds = time.perf_counter() - started
-        rule = request.url_rule
-        key = (request.method, rule.rule if rule is not None else None, response.status_code)
+    def record(self, environ: dict[str, Any], status: int, seconds: float) -> None:
+        """Count and time one answer (told by grau.http.observability's envelope)."""
+        rule = environ.get(URL_RULE)
+        key = (environ.get("REQUEST_METHOD", ""), rule.rule if rule is not None else None, status)
         bucket = bisect.bisect_left(BUCKETS, seconds)  # the first bound >= it, as Prometheus
         with self._lock:
             tally = self._tallies.get(key)
@@ -153,7 +149,6 @@ class Metrics:
             tally.total += seconds
             tally.buckets[bucket] += 1
         _FLUSHER.ensure_running()
-        return response
 
     def flush(self) -> None:
         """Add the requests tallied since the last flush to their series."""
@@ -212,10 +207,16 @@ def count_replica_reads(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Count and time every request (from grau.http.observability's envelope); serve `/metrics`."""
+    """Serve `/metrics`; `recorder(app)` counts and times every answer."""
     if not app.config.get("METRICS_ENABLED", True):
         return
     metrics = Metrics()
     app.extensions["grau.http.metrics"] = metrics
-    app.after_request(metrics.record)
     app.add_url_rule("/metrics", "metrics", metrics.exposition, methods=["GET"])
+
+
+def recorder(app: Flask) -> OnAnswer | None:
+    """What counts and times each answer, for grau.http.observability's envelope (None:
+    metrics are off). The envelope tells it of every answer, so no Flask hook runs."""
+    metrics: Metrics | None = app.extensions.get("grau.http.metrics")
+    return metrics.record if metrics is not None else None

@@ -42,7 +42,7 @@ from flask import Flask, has_request_context, request
 
 HEADER = "X-Request-ID"
 REQUEST_ID = "grau.request_id"  # environ keys the envelope sets
-STARTED = "grau.started"
+URL_RULE = "grau.url_rule"  # the route the request matched (None: none), for the answer's hooks
 EXTRA_HEADERS = "grau.extra_headers"  # headers the request's handling left for its answer
 
 
@@ -55,6 +55,8 @@ _VALID_ID = re.compile(r"^[\x21-\x7E]{1,128}$")
 
 StartResponse = Callable[..., Any]
 HeadersFor = Callable[[str, list[tuple[str, str]]], list[tuple[str, str]]]
+# Told of every answer: the request's environ, the status code and the seconds it took.
+OnAnswer = Callable[[dict[str, Any], int, float], None]
 
 
 class _Process:
@@ -230,15 +232,23 @@ ACCESS_LINES = Lines(1)  # stdout
 
 
 class Envelope:
-    """WSGI middleware: the request id, the headers every answer carries, the access line."""
+    """WSGI middleware: the request id, the headers every answer carries, the access line,
+    and `on_answer` (the metrics) told of every answer."""
 
-    def __init__(self, app: Callable[..., Any], headers_for: HeadersFor, access_log: bool) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        headers_for: HeadersFor,
+        access_log: bool,
+        on_answer: OnAnswer | None = None,
+    ) -> None:
         self.app = app
         self.headers_for = headers_for
         self.access_log = access_log
+        self.on_answer = on_answer
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        started = environ[STARTED] = time.perf_counter()
+        started = time.perf_counter()
         request_id = environ[REQUEST_ID] = _request_id_of(environ)
         remote_addr = environ.get("REMOTE_ADDR", "-")  # before ProxyFix rewrites it
         answered: list[Any] = []
@@ -251,10 +261,16 @@ class Envelope:
             return start_response(status, headers, exc_info)
 
         body = self.app(environ, start)
-        if answered and _has_length(answered[1]):
+        if not answered:
+            return body
+        status, headers = answered
+        seconds = time.perf_counter() - started
+        if self.on_answer is not None:
+            self.on_answer(environ, int(status[:3]), seconds)
+        if _has_length(headers):
             body = _buffered(body)
-        if self.access_log and answered:
-            self._log(environ, answered[0], answered[1], request_id, remote_addr, started)
+        if self.access_log:
+            self._log(environ, status, headers, request_id, remote_addr, seconds)
         return body
 
     def _log(
@@ -264,7 +280,7 @@ class Envelope:
         headers: list[tuple[str, str]],
         request_id: str,
         remote_addr: str,
-        started: float,
+        seconds: float,
     ) -> None:
         length = next((v for k, v in headers if k == "Content-Length"), None)
         line = {
@@ -278,7 +294,7 @@ class Envelope:
             "protocol": _clip(environ.get("SERVER_PROTOCOL", "-")),
             "status": int(status[:3]),
             "bytes": int(length) if length is not None else None,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "duration_ms": round(seconds * 1000, 3),
             "referer": _clip(environ.get("HTTP_REFERER", "-")),
             "user_agent": _clip(environ.get("HTTP_USER_AGENT", "-")),
             "request_id": request_id,
@@ -288,10 +304,10 @@ class Envelope:
         ACCESS_LINES.add(orjson.dumps(line) + b"\n")
 
 
-def init_app(app: Flask, headers_for: HeadersFor) -> None:
+def init_app(app: Flask, headers_for: HeadersFor, on_answer: OnAnswer | None = None) -> None:
     """Wrap the app in its envelope; call it last, so the envelope sees what the client sees."""
     app.wsgi_app = Envelope(  # type: ignore[method-assign]
-        app.wsgi_app, headers_for, bool(app.config.get("ACCESS_LOG", True))
+        app.wsgi_app, headers_for, bool(app.config.get("ACCESS_LOG", True)), on_answer
     )
 
 

@@ -63,6 +63,7 @@ from sqlalchemy.pool import QueuePool
 from werkzeug.exceptions import HTTPException
 
 from grau.config import ensure_sqlite_dir, is_sqlite, replica_urls
+from grau.context import current_flask, current_request, request_globals
 from grau.core import revisions
 from grau.core.domain_errors import Unauthenticated
 from grau.db.replicas import Replicas
@@ -296,23 +297,25 @@ def driver_connection() -> DriverConnection:
     """The current request's connection for driver-level queries: an autocommit
     request's own (see `autocommit`), else its session's (so a write's token check is
     part of its transaction)."""
-    found: DriverConnection | None = g.get("_grau_driver")
+    state = request_globals()
+    found: DriverConnection | None = state.get("_grau_driver")
     if found is None:
-        extensions = current_app.extensions
+        app = current_flask()
+        extensions = app.extensions
         engine: Engine | None = extensions.get("grau.read_engine")
-        bound = None if engine is not None or not autocommit() else bound_connection(current_app)
+        bound = None if engine is not None or not autocommit() else bound_connection(app)
         if engine is not None and autocommit():
             replicas: Replicas | None = extensions.get(REPLICAS)
             if replicas is not None:
                 engine = _routed(replicas, engine)
-            proxied = g._grau_own_connection = _taken(extensions[KEPT], engine)
-            g._grau_own_engine = engine
+            proxied = state._grau_own_connection = _taken(extensions[KEPT], engine)
+            state._grau_own_engine = engine
             found = DriverConnection(proxied, engine.dialect)
         elif bound is not None:
             found = DriverConnection.of(bound)
         else:
             found = DriverConnection.of(db().connection())
-        g._grau_driver = found
+        state._grau_driver = found
     return found
 
 
@@ -448,13 +451,15 @@ def bound_connection(app: Flask) -> Connection | None:
 def autocommit() -> bool:
     """Whether this request's statements each commit on their own: a read's, or those of a
     write that is one statement (`single_statement`)."""
-    if not has_request_context() or SHARED_TRANSACTION in request.environ:
+    if not has_request_context():
         return False
-    return (
-        request.method in SAFE_METHODS
-        or bool(g.get(SINGLE_STATEMENT))
-        or bool(g.get(WRITES_NOTHING))
-    )
+    asked = current_request()
+    if SHARED_TRANSACTION in asked.environ:
+        return False
+    if asked.method in SAFE_METHODS:
+        return True
+    state = request_globals()
+    return bool(state.get(SINGLE_STATEMENT)) or bool(state.get(WRITES_NOTHING))
 
 
 def writes_nothing(func: F) -> F:
@@ -520,11 +525,12 @@ def sent_string(name: str) -> str | None:
 
 
 def _close(_exc: BaseException | None) -> None:
-    session: Session | None = g.pop("_grau_db", None)
-    shared: Connection | None = g.pop("_grau_shared_connection", None)
-    own: PoolProxiedConnection | None = g.pop("_grau_own_connection", None)
-    engine: Engine | None = g.pop("_grau_own_engine", None)
-    g.pop("_grau_driver", None)
+    state = request_globals()
+    session: Session | None = state.pop("_grau_db", None)
+    shared: Connection | None = state.pop("_grau_shared_connection", None)
+    own: PoolProxiedConnection | None = state.pop("_grau_own_connection", None)
+    engine: Engine | None = state.pop("_grau_own_engine", None)
+    state.pop("_grau_driver", None)
     try:
         if session is not None:
             session.close()
@@ -532,7 +538,7 @@ def _close(_exc: BaseException | None) -> None:
         if own is not None and engine is not None and engine.dialect.name == "postgresql":
             # Kept for the thread's next request (a Connection that wraps it, `shared`,
             # holds nothing of its own once its session is closed).
-            _keep(current_app.extensions[KEPT], engine, own)
+            _keep(current_flask().extensions[KEPT], engine, own)
         elif shared is not None:  # back to the pool, through the Connection around it
             shared.close()
         elif own is not None:

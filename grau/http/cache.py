@@ -28,8 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-
+from grau.context import current_flask
 from grau.core.revisions import Revision
 
 # Per entry, beyond its body: key, tuple, strings, the map's slot (roughly).
@@ -100,7 +99,7 @@ class ResponseCache:
 
 
 def responses() -> ResponseCache:
-    cache: ResponseCache = current_app.extensions["grau.responses"]
+    cache: ResponseCache = current_flask().extensions["grau.responses"]
     return cache
 
 

@@ -177,12 +177,13 @@ class UserBudget:
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
-    def hit(self, who: str) -> tuple[int, int]:
-        """Count one request of `who`: (the window's count as this process knows it, the
-        window's end in Unix seconds). Over the limit when the count exceeds it."""
+    def hit(self, who: str, now: float) -> tuple[int, int]:
+        """Count one request of `who` at `now` (Unix seconds): (the window's count as this
+        process knows it, the window's end in Unix seconds). Over the limit when the
+        count exceeds it."""
         period = self.period
         with self._lock:  # the clock too: a thread must not bring back a window that ended
-            index = int(time.time() // period)
+            index = int(now // period)
             window = self._windows.get(who)
             if window is None or window.index != index:
                 if len(self._windows) >= MAX_TRACKED_USERS:
@@ -198,10 +199,10 @@ class UserBudget:
             window.shared = max(window.shared, total)
         return total, (index + 1) * period
 
-    def headers(self, count: int, reset_at: int) -> list[tuple[str, str]]:
+    def headers(self, count: int, reset_at: int, now: float) -> list[tuple[str, str]]:
         """The IETF RateLimit-Policy and RateLimit headers for a window's count and end."""
         remaining = max(0, self.limit.amount - count)
-        left = max(0, reset_at - int(time.time()))
+        left = max(0, reset_at - int(now))
         return [("RateLimit-Policy", self.policy), ("RateLimit", f'"user";r={remaining};t={left}')]
 
 
@@ -238,17 +239,19 @@ class Limits:
         request.environ.pop(EXTRA_HEADERS, None)
         too_many(limit.amount, reset_at, headers)
 
-    def count_user(self, who: str) -> None:
+    def count_user(self, who: str, environ: dict[str, Any]) -> None:
         """Count one authenticated request of `who` (a user, or an address); 429 when over.
-        The answer carries the budget's RateLimit headers either way."""
+        The answer (to the request of `environ`) carries the budget's RateLimit headers
+        either way."""
         if not self.enabled:
             return
         budget = self.user_budget
-        count, reset_at = budget.hit(who)
-        headers = budget.headers(count, reset_at)
+        now = time.time()
+        count, reset_at = budget.hit(who, now)
+        headers = budget.headers(count, reset_at, now)
         if count > budget.limit.amount:
             too_many(budget.limit.amount, reset_at, headers)
-        add_headers(request.environ, headers)
+        add_headers(environ, headers)
 
 
 def too_many(amount: int, reset_at: int, extra: Sequence[tuple[str, str]] = ()) -> NoReturn:
@@ -265,13 +268,17 @@ def too_many(amount: int, reset_at: int, extra: Sequence[tuple[str, str]] = ()) 
     )
 
 
+LIMITS = "grau.limits"  # the app's `Limits`, in its extensions
+
+
 def limits() -> Limits:
-    found: Limits = current_app.extensions["grau.limits"]
+    found: Limits = current_app.extensions[LIMITS]
     return found
 
 
-def count_user(who: str) -> None:
-    limits().count_user(who)
+def count_user(extensions: dict[str, Any], environ: dict[str, Any], who: str) -> None:
+    """`Limits.count_user` for the app of `extensions` (the caller has them at hand)."""
+    extensions[LIMITS].count_user(who, environ)
 
 
 def rate_limited(config_key: str, *, per: str = "address") -> Callable[[F], F]:
@@ -291,4 +298,4 @@ def rate_limited(config_key: str, *, per: str = "address") -> Callable[[F], F]:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["grau.limits"] = Limits(app.config)
+    app.extensions[LIMITS] = Limits(app.config)

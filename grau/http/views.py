@@ -40,9 +40,10 @@ from typing import Any, TypeVar
 import jwt
 import marshmallow as ma
 import orjson
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, request, url_for
 
 from grau.accounts.tokens import ALGORITHM, Principal, live_session_revision
+from grau.context import current_flask, current_request, request_globals
 from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.core.domain_errors import Stale
 from grau.db.session import REPLICAS, acts_for, autocommit, db, driver_connection
@@ -105,16 +106,18 @@ def authenticate(check_session: bool = True) -> Principal:
     signed and not expired (even if revoked), else against the client's
     address, so forged tokens cannot spread one client over many counters.
     """
-    header = request.environ.get("HTTP_AUTHORIZATION", "")
+    environ = current_request().environ
+    header = environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     bearer = scheme.lower() == "bearer" and bool(token)
-    extensions = current_app.extensions
+    extensions = current_flask().extensions
     claims = _signed_claims(token, extensions) if bearer else None
     # An expired token counts against the address: a leaked old token must not be able
     # to spend its user's budget.
     live = claims is not None and claims.expires > time.time()
-    count_user(claims.budget if live and claims else f"address:{client_address()}")
+    who = claims.budget if live and claims else f"address:{client_address()}"
+    count_user(extensions, environ, who)
     if not header:
         unauthorized("An access token is required.", error=None)
     if not bearer:
@@ -156,7 +159,8 @@ def authenticated(
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             ask = view_checks_session
-            g.principal = authenticate(check_session=not (ask() if callable(ask) else ask))
+            principal = authenticate(check_session=not (ask() if callable(ask) else ask))
+            request_globals().principal = principal
             return func(*args, **kwargs)
 
         mark_authenticated(wrapper)
@@ -167,7 +171,7 @@ def authenticated(
 
 
 def current_principal() -> Principal:
-    principal: Principal = g.principal
+    principal: Principal = request_globals().principal
     return principal
 
 
@@ -278,7 +282,7 @@ class Resource:
         """This request's cache key, under the revisions its session check read."""
         if principal.revision is None:  # never cache under a revision nobody read
             raise RuntimeError("a cached read needs the revisions its session check read")
-        return read_key(principal.user_id, principal.revision, request.environ)
+        return read_key(principal.user_id, principal.revision, current_request().environ)
 
     def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
         """This request's body from the cache, else from `produce()` -> (body, ETag)."""
@@ -289,12 +293,12 @@ class Resource:
             body, etag = produce()
             entry = Cached(etag, body)
             cache.put(key, entry)
-        return _answer(entry.body, entry.etag, request.environ)
+        return _answer(entry.body, entry.etag, current_request().environ)
 
     def hit(self, principal: Principal) -> Response | None:
         """This request's answer if it is cached (None: a miss)."""
         entry = responses().get(self._key(principal))
-        return _answer(entry.body, entry.etag, request.environ) if entry is not None else None
+        return _answer(entry.body, entry.etag, current_request().environ) if entry else None
 
     def page(self, principal: Principal, load: Callable[[], PageResult]) -> Response:
         """A cached page of the user's items."""
@@ -399,7 +403,7 @@ def read_in_one_query(
             raise RuntimeError(f"{service.model.__name__} cannot be read in one query")
         _ONE_QUERY_READS.add((id(resource), id(service)))
     principal = current_principal()
-    if responses().recent(principal.user_id, request.environ):
+    if responses().recent(principal.user_id, current_request().environ):
         hit = resource.hit(checked_session(principal))
         if hit is not None:
             return hit

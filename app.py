@@ -25,6 +25,7 @@ from grau.catalog.routes import blp as equipment_blp
 from grau.catalog.routes import exercises_blp
 from grau.cli import grau_cli
 from grau.config import Settings, validate
+from grau.context import current_request
 from grau.db import session as db_session
 from grau.http import cache, errors, metrics, observability, ratelimit, security
 from grau.http.extensions import GrauApi
@@ -130,18 +131,19 @@ FILE_TYPES = ("multipart/form-data", "application/octet-stream", "text/csv", "ap
 
 def _require_json_bodies() -> Any:
     """415 for a body that is not JSON, before any view tries to parse it."""
-    if request.method not in ("POST", "PUT", "PATCH") or request.routing_exception is not None:
+    asked = current_request()
+    if asked.method not in ("POST", "PUT", "PATCH") or asked.routing_exception is not None:
         return None  # nothing to parse, or no such route or method: its 404/405 comes first
-    has_body = request.content_length or request.environ.get("HTTP_TRANSFER_ENCODING")
-    if request.endpoint in FILE_UPLOADS:
-        if has_body and request.mimetype not in FILE_TYPES:
+    has_body = asked.content_length or asked.environ.get("HTTP_TRANSFER_ENCODING")
+    if asked.endpoint in FILE_UPLOADS:
+        if has_body and asked.mimetype not in FILE_TYPES:
             errors.abort(
                 415,
                 "Send the file as multipart/form-data (field `file`), text/csv "
                 "or application/json.",
             )
         return None
-    if has_body and not request.is_json:
+    if has_body and not asked.is_json:
         errors.abort(415, "Send the request body as application/json.")
     return None
 

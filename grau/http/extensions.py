@@ -12,6 +12,7 @@ from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.routing import UUIDConverter
 
+from grau.context import current_request
 from grau.http.openapi import UUID_PARAMETER, ContractPlugin, bounds, register_components
 from grau.http.schemas import Problem
 
@@ -38,7 +39,7 @@ class JSONBodyParser(FlaskParser):
     def parse(self, argmap: Any, req: Any = None, *, location: str | None = None, **kw: Any) -> Any:
         if location != "query" or kw.get("validate") is not None:
             return super().parse(argmap, req, location=location, **kw)
-        key = (argmap, (req or flask.request).query_string)
+        key = (argmap, (req or current_request()).query_string)
         parsed = self._queries.get(key)
         if parsed is None:
             parsed = super().parse(argmap, req, location=location, **kw)

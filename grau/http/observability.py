@@ -121,12 +121,19 @@ def _utc_stamp(moment: float) -> str:
 FIELD_MAX = 400
 
 
+# The fields of an access line a client chooses (and so may make long).
+CLIENT_CHOSEN = ("forwarded_for", "method", "path", "query", "protocol", "referer", "user_agent")
+
+
 def _clip(value: str) -> str:
     return value if len(value) <= FIELD_MAX else value[:FIELD_MAX] + "..."
 
 
-def _has_length(headers: list[tuple[str, str]]) -> bool:
-    return any(name == "Content-Length" for name, _ in headers)
+def _content_length(headers: list[tuple[str, str]]) -> str | None:
+    for name, value in headers:
+        if name == "Content-Length":
+            return value
+    return None
 
 
 def _buffered(body: Iterable[bytes]) -> list[bytes]:
@@ -267,39 +274,43 @@ class Envelope:
         seconds = time.perf_counter() - started
         if self.on_answer is not None:
             self.on_answer(environ, int(status[:3]), seconds)
-        if _has_length(headers):
+        length = _content_length(headers)
+        if length is not None:
             body = _buffered(body)
         if self.access_log:
-            self._log(environ, status, headers, request_id, remote_addr, seconds)
+            self._log(environ, status, length, request_id, remote_addr, seconds)
         return body
 
     def _log(
         self,
         environ: dict[str, Any],
         status: str,
-        headers: list[tuple[str, str]],
+        length: str | None,
         request_id: str,
         remote_addr: str,
         seconds: float,
     ) -> None:
-        length = next((v for k, v in headers if k == "Content-Length"), None)
+        get = environ.get
         line = {
             "ts": _utc_stamp(time.time()),
             "logger": "grau.access",
             "remote_addr": remote_addr,
-            "forwarded_for": _clip(environ.get("HTTP_X_FORWARDED_FOR", "-")),
-            "method": _clip(environ.get("REQUEST_METHOD", "-")),
-            "path": _clip(environ.get("PATH_INFO", "-")),
-            "query": _clip(environ.get("QUERY_STRING", "")),
-            "protocol": _clip(environ.get("SERVER_PROTOCOL", "-")),
+            "forwarded_for": get("HTTP_X_FORWARDED_FOR", "-"),
+            "method": get("REQUEST_METHOD", "-"),
+            "path": get("PATH_INFO", "-"),
+            "query": get("QUERY_STRING", ""),
+            "protocol": get("SERVER_PROTOCOL", "-"),
             "status": int(status[:3]),
             "bytes": int(length) if length is not None else None,
             "duration_ms": round(seconds * 1000, 3),
-            "referer": _clip(environ.get("HTTP_REFERER", "-")),
-            "user_agent": _clip(environ.get("HTTP_USER_AGENT", "-")),
+            "referer": get("HTTP_REFERER", "-"),
+            "user_agent": get("HTTP_USER_AGENT", "-"),
             "request_id": request_id,
             "pid": PROCESS.pid,  # which worker answered
         }
+        for field in CLIENT_CHOSEN:  # one length check each; clipped only when too long
+            if len(line[field]) > FIELD_MAX:
+                line[field] = _clip(line[field])
         # Under PIPE_BUF (the clipped fields keep it so): `Lines` writes it whole.
         ACCESS_LINES.add(orjson.dumps(line) + b"\n")
 

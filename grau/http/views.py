@@ -35,12 +35,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import jwt
 import marshmallow as ma
 import orjson
 from flask import Response, current_app, request, url_for
+from werkzeug.datastructures import Headers
 
 from grau.accounts.tokens import ALGORITHM, Principal, live_session_revision
 from grau.context import current_flask, current_request, request_globals
@@ -52,6 +53,9 @@ from grau.http.errors import abort, problem, unauthorized
 from grau.http.openapi import ENTITY_TAGS_MAX, add_responses, mark_authenticated
 from grau.http.ratelimit import client_address, count_user
 from grau.http.schemas import FlatDump
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 F = TypeVar("F", bound=Callable[..., Any])
 VERIFIED_TOKENS_MAX = 10_000
@@ -207,6 +211,18 @@ def if_match() -> str | None:
     return _entity_tags("If-Match", value) if value is not None else None
 
 
+class JsonResponse(Response):
+    """A JSON body with its headers set in full (`json_response`), sent as they are.
+
+    Werkzeug's `get_wsgi_headers` copies the headers to fix up what a response may
+    lack or must not carry (a relative Location, a missing Content-Length, the
+    entity headers of a 204 or 304); a JSON body with its Content-Length, answered
+    200 or 201, needs none of it. About 3 µs of every read."""
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        return self.headers
+
+
 def json_response(
     body: bytes, status: int = 200, etag: str | None = None, headers: dict[str, str] | None = None
 ) -> Response:
@@ -216,7 +232,7 @@ def json_response(
     # then sets no header again (each set rescans the list) and hands the list on as the
     # body instead of wrapping it in two iterators. The same headers, in the same order.
     sent += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    return Response([body], status=status, headers=sent, direct_passthrough=True)
+    return JsonResponse([body], status=status, headers=sent, direct_passthrough=True)
 
 
 def _not_modified(etag: str, environ: Mapping[str, Any]) -> bool:

@@ -302,8 +302,11 @@ class Resource:
 
     def _cached(self, principal: Principal, produce: Callable[[], tuple[bytes, str]]) -> Response:
         """This request's body from the cache, else from `produce()` -> (body, ETag)."""
-        key = self._key(principal)
         cache = responses()
+        if not cache.max_bytes:  # no response cache (CACHE_MAX_MB=0): nothing to look up
+            body, etag = produce()
+            return _answer(body, etag, current_request().environ)
+        key = self._key(principal)
         entry = cache.get(key)
         if entry is None:
             body, etag = produce()

@@ -311,3 +311,18 @@ def test_other_user_never_sees_my_stat_in_their_list_in_a_unit(
     response = listing(client, other_user, unit="lb")
 
     assert response.json["items"] == []
+
+
+def test_head_answers_a_reads_headers_without_its_body(client, user, create_stat):
+    """JSON answers are sent with the headers grau set (`JsonResponse`): HEAD still gets
+    them, its Content-Length that of the GET's body, and no body."""
+    stat = create_stat(user)
+    url = f"/v1/body-stats/{stat['id']}"
+    got = client.get(url, headers=user.headers)
+    head = client.head(url, headers=user.headers)
+
+    assert head.status_code == 200
+    assert head.data == b""
+    assert head.headers["Content-Length"] == str(len(got.data))
+    assert head.headers["ETag"] == got.headers["ETag"]
+    assert head.headers["Content-Type"] == "application/json"

@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded coverage docs-assets clean \
-	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers bench-export \
+	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers bench-instructions bench-export \
 	k8s-check diagram diagram-check
 
 help: ## List the commands
@@ -147,6 +147,9 @@ bench-smoke: install ## The benchmark in miniature (CI: it runs and every reques
 
 bench-servers: install ## Which WSGI server and worker model serves grau cheapest (~3 min; bench/servers.md)
 	$(PY) -m bench.servers
+
+bench-instructions: install ## Instructions per request of grau's app and the floors, counted by callgrind (~2 min; needs valgrind); steady on a noisy machine
+	$(PY) -m bench.instructions
 
 bench-export: install ## How fast and lean GET /v1/export is for a 10-year, 50,000-set account (~1 min; bench/export.md)
 	$(PY) -m bench.export

@@ -113,19 +113,22 @@ def _app_of(kind: str, grau: Any, token: str) -> Any:
     claims = jwt.decode(token, options={"verify_signature": False})
     os.environ["BENCH_DATABASE_URL"] = os.environ["DATABASE_URL"]
     os.environ["BENCH_SESSION"] = f"{claims['sid']}:{claims['sub']}"
-    body = grau.test_client().get("/v1/body-stats", headers={"Authorization": f"Bearer {token}"})
-    with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as file:
-        file.write(body.data)
-    os.environ["BENCH_BODY_FILE"] = file.name
     from bench import floor
 
     if kind == "stack":
         return floor.create_stack_app()
-    if kind == "floor":
-        return floor.create_app()
-    from bench import bare
+    # The floor and the ceiling's app send the list's bytes, read from BENCH_BODY_FILE as
+    # they are made.
+    body = grau.test_client().get("/v1/body-stats", headers={"Authorization": f"Bearer {token}"})
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "body.json"
+        path.write_bytes(body.data)
+        os.environ["BENCH_BODY_FILE"] = str(path)
+        if kind == "floor":
+            return floor.create_app()
+        from bench import bare
 
-    return bare.app
+        return bare.app
 
 
 def child(scenario: str, requests: int) -> None:
@@ -188,7 +191,7 @@ def _counting(pid: int, on_or_off: str) -> None:
 
 def count(scenario: str, requests: int, env: dict[str, str]) -> float:
     """Instructions per request of `scenario`."""
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, open(f"{scratch}/stderr", "w+") as stderr:
         process = subprocess.Popen(
             [
                 "valgrind",
@@ -206,29 +209,25 @@ def count(scenario: str, requests: int, env: dict[str, str]) -> float:
             env=env,  # (the access lines share stdout with READY and DONE: whole lines)
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,  # (a file: a pipe read only at the end could fill and stall it)
             text=True,
         )
         assert process.stdin is not None
         try:
             _line(process, "READY")
-            subprocess.run(
-                ["callgrind_control", "-i", "on", str(process.pid)], check=True, capture_output=True
-            )
+            _counting(process.pid, "on")
             process.stdin.write("go\n")
             process.stdin.flush()
             _line(process, "DONE")
-            subprocess.run(
-                ["callgrind_control", "-i", "off", str(process.pid)],
-                check=True,
-                capture_output=True,
-            )
+            _counting(process.pid, "off")
             process.stdin.write("end\n")
             process.stdin.flush()
-            _, errors = process.communicate(timeout=120)
+            process.communicate(timeout=120)
         finally:
             if process.poll() is None:
                 process.kill()
+        stderr.seek(0)
+        errors = stderr.read()
     found = COLLECTED.search(errors)
     if process.returncode != 0 or found is None:
         raise RuntimeError(f"{scenario}: callgrind failed:\n{errors[-2000:]}")

@@ -317,7 +317,9 @@ class Resource:
     def hit(self, principal: Principal) -> Response | None:
         """This request's answer if it is cached (None: a miss)."""
         entry = responses().get(self._key(principal))
-        return _answer(entry.body, entry.etag, current_request().environ) if entry else None
+        if entry is None:
+            return None
+        return _answer(entry.body, entry.etag, current_request().environ)
 
     def page(self, principal: Principal, load: Callable[[], PageResult]) -> Response:
         """A cached page of the user's items."""

@@ -6,16 +6,20 @@ subset of the API: `create_app(blueprints=[...])`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, Response, redirect, request, send_from_directory
 from flask.ctx import RequestContext
+from flask.globals import _cv_request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface, SessionMixin
+from flask.signals import request_tearing_down
 from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import MapAdapter
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import grau
@@ -182,16 +186,120 @@ class RoutedContext(RequestContext):
         self.request.environ[observability.URL_RULE] = self.request.url_rule
 
 
+# The hosts (`Host` header, server address) `GrauFlask.create_url_adapter` has bound to, at
+# most this many: a client chooses the header, so a full map is emptied, not grown.
+HOSTS_MAX = 64
+_UNSET: Any = object()  # (an argument not given, as Flask's own `_sentinel`)
+
+
+def _wsgi_text(value: str | None) -> str | None:
+    """A WSGI environ string as Werkzeug decodes it (latin-1 bytes read as UTF-8): an
+    ASCII string is itself, so only others are decoded."""
+    if value is None or value.isascii():
+        return value
+    return value.encode("latin1").decode(errors="replace")
+
+
 class GrauFlask(Flask):
+    """Flask, with what it does per request for features grau does not use left out.
+
+    Each override does what Flask's does for grau's configuration, and hands over
+    to Flask's own wherever a feature it skips is in use (a hook registered per
+    blueprint, `SERVER_NAME`, trusted hosts, host or subdomain matching), so an app
+    that adds one behaves as Flask documents. `test_flask_tunings` holds both.
+    """
+
     json_provider_class = JSONProvider
     session_interface = NoCookieSessions()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._is_async: dict[Any, bool] = {}
+        # Per (scheme, Host header, SERVER_NAME, SERVER_PORT): the request's `host` and the
+        # URL adapter's server name, as Werkzeug works them out (see create_url_adapter).
+        self._hosts: dict[tuple[Any, ...], tuple[str, str]] = {}
 
     def request_context(self, environ: dict[str, Any]) -> RequestContext:
         return RoutedContext(self, environ)
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Flask's adapter, bound to the request as `Map.bind_to_environ` binds it, with
+        the host worked out once per host: Werkzeug validates the `Host` header, strips
+        the scheme's port and IDNA-encodes the name on every request (about a twelfth
+        of what a cached read runs). Only where Flask's default routing applies."""
+        config = self.config
+        if (
+            request is None
+            or config["TRUSTED_HOSTS"] is not None
+            or config["SERVER_NAME"] is not None
+            or self.url_map.host_matching
+            or self.subdomain_matching
+        ):
+            return super().create_url_adapter(request)
+        environ = request.environ
+        scheme = environ["wsgi.url_scheme"]
+        key = (
+            scheme,
+            environ.get("HTTP_HOST"),
+            environ.get("SERVER_NAME"),
+            environ.get("SERVER_PORT"),
+        )
+        known = self._hosts.get(key)
+        if known is None or "HTTP_UPGRADE" in environ:  # (a WebSocket's scheme differs)
+            adapter = super().create_url_adapter(request)
+            if adapter is not None and "HTTP_UPGRADE" not in environ:
+                if len(self._hosts) >= HOSTS_MAX:
+                    self._hosts.clear()
+                self._hosts[key] = (request.host, adapter.server_name)
+            return adapter
+        request.host, server_name = known
+        script_name = _wsgi_text(environ.get("SCRIPT_NAME"))
+        path_info = _wsgi_text(environ.get("PATH_INFO"))
+        return MapAdapter(
+            self.url_map,
+            server_name,
+            "/" if script_name is None else script_name,
+            self.url_map.default_subdomain or "",
+            scheme,
+            "/" if path_info is None else path_info,
+            environ["REQUEST_METHOD"],
+            _wsgi_text(environ.get("QUERY_STRING")),
+        )
+
+    def preprocess_request(self) -> Any:
+        """Flask's, where every before-request hook is the app's (grau's): those, in
+        order, without working out the request's blueprints to look for others."""
+        hooks = self.before_request_funcs
+        if self.url_value_preprocessors or len(hooks) > (None in hooks):
+            return super().preprocess_request()
+        for before in hooks.get(None, ()):
+            answer = self.ensure_sync(before)()
+            if answer is not None:
+                return answer
+        return None
+
+    def process_response(self, response: Response) -> Response:
+        """Flask's, where no after-request hook is registered (grau has none): the
+        request's own (`after_this_request`), and the session, if there is one."""
+        if self.after_request_funcs:
+            return super().process_response(response)
+        context = _cv_request.get()
+        for func in context._after_request_functions:
+            response = self.ensure_sync(func)(response)
+        session = context._session
+        if session is not None and not self.session_interface.is_null_session(session):
+            self.session_interface.save_session(self, session, response)
+        return response
+
+    def do_teardown_request(self, exc: BaseException | None = _UNSET) -> None:
+        """Flask's, where no teardown-request hook is registered (grau's teardown is the
+        app context's): the signal alone."""
+        if self.teardown_request_funcs:
+            return super().do_teardown_request(exc)
+        if exc is _UNSET:
+            exc = sys.exc_info()[1]
+        request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+        return None
 
     def dispatch_request(self) -> Any:
         """Flask's, run once more on the primary when a read failed on a replica

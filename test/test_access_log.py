@@ -193,3 +193,45 @@ def test_a_server_stopped_gracefully_writes_its_last_lines(
         server.stop()  # at once: the line is still waiting (FLUSH_S)
 
     assert "the-last-one" in log.read_text()
+
+
+class _Captured:
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def add(self, line: bytes) -> None:
+        self.lines.append(line)
+
+
+def _logged(monkeypatch: pytest.MonkeyPatch, **environ: str) -> dict[str, object]:
+    from grau.http import observability
+
+    captured = _Captured()
+    monkeypatch.setattr(observability, "ACCESS_LINES", captured)
+    envelope = observability.Envelope(lambda e, s: [], lambda p, h: [], access_log=True)
+    base = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/body-stats", "SERVER_PROTOCOL": "HTTP/1.1"}
+    envelope._log({**base, **environ}, "200 OK", "2", "req-1", "127.0.0.1", 0.001)
+    [line] = captured.lines
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert len(line) <= PIPE_BUF  # written whole, whatever the client sent
+    parsed: dict[str, object] = json.loads(line)
+    return parsed
+
+
+def test_client_chosen_fields_are_clipped_only_when_too_long(monkeypatch):
+    from grau.http.observability import FIELD_MAX
+
+    long_agent = "a" * 5000
+    long_path = "/v1/" + "p" * 3000
+    clipped = _logged(
+        monkeypatch, HTTP_USER_AGENT=long_agent, PATH_INFO=long_path, QUERY_STRING="q" * 900
+    )
+    assert clipped["user_agent"] == long_agent[:FIELD_MAX] + "..."
+    assert clipped["path"] == long_path[:FIELD_MAX] + "..."
+    assert clipped["query"] == "q" * FIELD_MAX + "..."
+    assert clipped["method"] == "GET"
+    # A line longer than FIELD_MAX whose fields are each short enough keeps them whole.
+    agent = "b" * (FIELD_MAX - 1)
+    whole = _logged(monkeypatch, HTTP_USER_AGENT=agent, HTTP_REFERER="r" * FIELD_MAX)
+    assert whole["user_agent"] == agent
+    assert whole["referer"] == "r" * FIELD_MAX

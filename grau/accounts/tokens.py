@@ -24,9 +24,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
 from flask import current_app
@@ -40,8 +39,7 @@ from grau.db.session import autocommit, driver_connection
 ALGORITHM = "HS256"
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(NamedTuple):
     """Who a request acts for, and the revision of what they can read.
 
     `revision` is None until a view's own query has checked the session

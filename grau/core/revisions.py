@@ -33,8 +33,7 @@ an UPDATE or DELETE statement.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import CTE, BigInteger, CheckConstraint, Table, bindparam, event, exists, update
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
@@ -57,9 +56,10 @@ class CatalogRevision(Bookkeeping, Base):
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-@dataclass(frozen=True)
-class Revision:
-    """What a user can read, as of one moment: their data's and the catalog's revision."""
+class Revision(NamedTuple):
+    """What a user can read, as of one moment: their data's and the catalog's revision.
+
+    (A named tuple: part of every cached read's key, hashed and compared in C.)"""
 
     user: int
     catalog: int

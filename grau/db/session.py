@@ -49,9 +49,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from psycopg.pq import ConnStatus, TransactionStatus
@@ -261,8 +260,7 @@ def use_sessions(app: Flask, factory: sessionmaker[Session]) -> None:
     app.extensions.pop("grau.read_engine", None)
 
 
-@dataclass(frozen=True)
-class DriverConnection:
+class DriverConnection(NamedTuple):
     """A pooled DBAPI connection and the dialect that speaks to it (see grau.db.driver)."""
 
     proxied: PoolProxiedConnection
@@ -297,25 +295,25 @@ def driver_connection() -> DriverConnection:
     """The current request's connection for driver-level queries: an autocommit
     request's own (see `autocommit`), else its session's (so a write's token check is
     part of its transaction)."""
-    state = request_globals()
-    found: DriverConnection | None = state.get("_grau_driver")
+    held = vars(request_globals())  # (`g`'s own dict: its methods are Python calls)
+    found: DriverConnection | None = held.get("_grau_driver")
     if found is None:
         app = current_flask()
         extensions = app.extensions
         engine: Engine | None = extensions.get("grau.read_engine")
-        bound = None if engine is not None or not autocommit() else bound_connection(app)
-        if engine is not None and autocommit():
+        alone = autocommit()
+        if engine is not None and alone:
             replicas: Replicas | None = extensions.get(REPLICAS)
             if replicas is not None:
                 engine = _routed(replicas, engine)
-            proxied = state._grau_own_connection = _taken(extensions[KEPT], engine)
-            state._grau_own_engine = engine
+            proxied = held["_grau_own_connection"] = _taken(extensions[KEPT], engine)
+            held["_grau_own_engine"] = engine
             found = DriverConnection(proxied, engine.dialect)
-        elif bound is not None:
+        elif engine is None and alone and (bound := bound_connection(app)) is not None:
             found = DriverConnection.of(bound)
         else:
             found = DriverConnection.of(db().connection())
-        state._grau_driver = found
+        held["_grau_driver"] = found
     return found
 
 
@@ -525,12 +523,12 @@ def sent_string(name: str) -> str | None:
 
 
 def _close(_exc: BaseException | None) -> None:
-    state = request_globals()
-    session: Session | None = state.pop("_grau_db", None)
-    shared: Connection | None = state.pop("_grau_shared_connection", None)
-    own: PoolProxiedConnection | None = state.pop("_grau_own_connection", None)
-    engine: Engine | None = state.pop("_grau_own_engine", None)
-    state.pop("_grau_driver", None)
+    held = vars(request_globals())  # (`g`'s own dict: its `pop` is a Python call per key)
+    session: Session | None = held.pop("_grau_db", None)
+    shared: Connection | None = held.pop("_grau_shared_connection", None)
+    own: PoolProxiedConnection | None = held.pop("_grau_own_connection", None)
+    engine: Engine | None = held.pop("_grau_own_engine", None)
+    held.pop("_grau_driver", None)
     try:
         if session is not None:
             session.close()

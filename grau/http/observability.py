@@ -308,11 +308,15 @@ class Envelope:
             "request_id": request_id,
             "pid": PROCESS.pid,  # which worker answered
         }
-        for field in CLIENT_CHOSEN:  # one length check each; clipped only when too long
-            if len(line[field]) > FIELD_MAX:
+        dumped = orjson.dumps(line)
+        if len(dumped) > FIELD_MAX:  # only then can a field be too long: clip those that are
+            too_long = [field for field in CLIENT_CHOSEN if len(line[field]) > FIELD_MAX]
+            for field in too_long:
                 line[field] = _clip(line[field])
+            if too_long:
+                dumped = orjson.dumps(line)
         # Under PIPE_BUF (the clipped fields keep it so): `Lines` writes it whole.
-        ACCESS_LINES.add(orjson.dumps(line) + b"\n")
+        ACCESS_LINES.add(dumped + b"\n")
 
 
 def init_app(app: Flask, headers_for: HeadersFor, on_answer: OnAnswer | None = None) -> None:

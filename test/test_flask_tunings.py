@@ -230,3 +230,17 @@ def test_teardown_signal_is_sent_with_the_error(app: Flask) -> None:
 
 def test_grau_flask_is_the_app_class(app: Flask) -> None:
     assert isinstance(app, GrauFlask)
+
+
+def test_every_view_class_is_graus_one_instance_method_view(app: Flask) -> None:
+    """grau's MethodView makes one instance per view: no view may keep per-request state
+    on `self` (none defines `__init__`), and every resource's view is one of them."""
+    from grau.http.extensions import MethodView
+
+    classes = {
+        view.view_class for view in app.view_functions.values() if hasattr(view, "view_class")
+    }
+    assert classes, "no MethodViews found"
+    for view_class in classes:
+        assert issubclass(view_class, MethodView), view_class
+        assert "__init__" not in vars(view_class), view_class

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Response, current_app
-from flask.views import MethodView
 
 from grau.accounts import service
 from grau.accounts.schemas import (
@@ -19,7 +18,7 @@ from grau.accounts.schemas import (
 )
 from grau.db.session import db
 from grau.http import views
-from grau.http.extensions import Blueprint
+from grau.http.extensions import Blueprint, MethodView
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
 from grau.http.ratelimit import rate_limited

@@ -10,13 +10,12 @@ import uuid
 from typing import Any
 
 from flask import Response
-from flask.views import MethodView
 
 from grau.catalog import schemas
 from grau.catalog.service import EQUIPMENT, EXERCISES
 from grau.db.session import one_statement, single_statement
 from grau.http import views
-from grau.http.extensions import Blueprint
+from grau.http.extensions import Blueprint, MethodView
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
 from grau.http.views import Resource, authenticated

@@ -477,7 +477,7 @@ def writes_nothing(func: F) -> F:
 def one_statement() -> bool:
     """Whether this request is a write that `single_statement` runs as one statement
     (for `authenticated(view_checks_session=one_statement)`)."""
-    return has_request_context() and bool(g.get(SINGLE_STATEMENT))
+    return has_request_context() and bool(vars(request_globals()).get(SINGLE_STATEMENT))
 
 
 def single_statement(func: F) -> F:
@@ -495,12 +495,13 @@ def single_statement(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        engine: Engine = current_app.extensions["grau.engine"]
-        keyed = "HTTP_IDEMPOTENCY_KEY" in request.environ or client_chosen_id() is not None
+        engine: Engine = current_flask().extensions["grau.engine"]
+        environ = current_request().environ
+        keyed = "HTTP_IDEMPOTENCY_KEY" in environ or client_chosen_id() is not None
         keyed = keyed or sent_string("external_id") is not None  # may update, not insert
-        alone = SHARED_TRANSACTION not in request.environ  # not inside an atomic batch
+        alone = SHARED_TRANSACTION not in environ  # not inside an atomic batch
         if engine.dialect.name == "postgresql" and not keyed and alone:
-            g.setdefault(SINGLE_STATEMENT, True)
+            vars(request_globals()).setdefault(SINGLE_STATEMENT, True)
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -514,10 +515,11 @@ def client_chosen_id() -> str | None:
 
 def sent_string(name: str) -> str | None:
     """A string at the top of the request's JSON body, as sent (None: none)."""
-    raw = request.get_data(cache=True)
+    asked = current_request()
+    raw = asked.get_data(cache=True)
     if f'"{name}"'.encode() not in raw:  # most bodies: no parse here (the view's does it)
         return None
-    body = request.get_json(silent=True)
+    body = asked.get_json(silent=True)
     found = body.get(name) if isinstance(body, dict) else None
     return found if isinstance(found, str) else None
 

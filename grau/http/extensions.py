@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask
+import flask.views
 import flask_smorest
 import marshmallow as ma
 from flask_smorest import Api
@@ -12,9 +13,25 @@ from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.routing import UUIDConverter
 
-from grau.context import current_request
+from grau.context import current_flask, current_request
 from grau.http.openapi import UUID_PARAMETER, ContractPlugin, bounds, register_components
 from grau.http.schemas import Problem
+
+
+class MethodView(flask.views.MethodView):
+    """Flask's MethodView, for grau's views: one instance per view (they keep no state
+    between requests), and the request's method read without Flask's proxies (two
+    context lookups a request)."""
+
+    init_every_request = False
+
+    def dispatch_request(self, **kwargs: Any) -> Any:
+        method = current_request().method
+        handler = getattr(self, method.lower(), None)
+        if handler is None and method == "HEAD":
+            handler = getattr(self, "get", None)
+        assert handler is not None, f"Unimplemented method {method!r}"
+        return current_flask().ensure_sync(handler)(**kwargs)
 
 
 class JSONBodyParser(FlaskParser):

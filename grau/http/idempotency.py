@@ -45,6 +45,7 @@ from sqlalchemy import Index, String, Text, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from grau.context import current_request
 from grau.core import revisions
 from grau.core.crud import ID_TAKEN
 from grau.db.model import Base, Bookkeeping, UUIDPrimaryKey, utcnow
@@ -199,7 +200,7 @@ def idempotent(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.environ.get("HTTP_IDEMPOTENCY_KEY")  # request.headers' own lookup
+        key = current_request().environ.get("HTTP_IDEMPOTENCY_KEY")  # request.headers' lookup
         if key is None:
             key = _client_id_key()
             if key is None:

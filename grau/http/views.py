@@ -284,7 +284,7 @@ class Resource:
         """The item's URL, as `url_for(endpoint, <id_arg>=item.id)` gives it."""
         if not self.id_arg:
             return url_for(self.endpoint)
-        root = request.script_root
+        root = current_request().script_root
         around = self._locations.get(root)
         if around is None:
             ids: dict[str, Any] = {self.id_arg: _ANY_ID}

@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 from flask import Response
-from flask.views import MethodView
 
 from grau.db.session import db, one_statement, single_statement
 from grau.http import views
-from grau.http.extensions import Blueprint
+from grau.http.extensions import Blueprint, MethodView
 from grau.http.idempotency import idempotent
 from grau.http.openapi import UPDATED_AT_SOURCE, conditional_read, conditional_write, errors
 from grau.http.views import Resource, authenticated, current_principal

@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from flask import Response, current_app, request, stream_with_context
-from flask.views import MethodView
 
 from grau.accounts.models import User
 from grau.core.domain_errors import Invalid, Unauthenticated
 from grau.db.session import db, snapshot
 from grau.http.errors import abort
-from grau.http.extensions import Blueprint
+from grau.http.extensions import Blueprint, MethodView
 from grau.http.openapi import errors
 from grau.http.ratelimit import rate_limited
 from grau.http.views import authenticated, current_user_id

@@ -8,10 +8,9 @@ from typing import Any
 
 import orjson
 from flask import Response, current_app, request
-from flask.views import MethodView
 
 from grau.db.session import db, writes_nothing
-from grau.http.extensions import Blueprint
+from grau.http.extensions import Blueprint, MethodView
 from grau.http.openapi import conditional_read, errors
 from grau.http.views import authenticated, current_user_id, uncached
 from grau.owned import KINDS

@@ -7,12 +7,11 @@ import uuid
 from typing import Any
 
 from flask import Response
-from flask.views import MethodView
 
 from grau.catalog.routes import EXERCISE_ID, exercises_blp
 from grau.db.session import db
 from grau.http import views
-from grau.http.extensions import Blueprint
+from grau.http.extensions import Blueprint, MethodView
 from grau.http.idempotency import idempotent
 from grau.http.openapi import conditional_read, conditional_write, errors
 from grau.http.views import (

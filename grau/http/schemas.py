@@ -227,6 +227,21 @@ PLAIN_CONVERSIONS: dict[type[fields.Field], Callable[[Any], Any]] = {
 }
 
 
+def _in_utc(value: datetime) -> datetime:
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+# The same, for a body that goes straight to orjson (`FlatDump(schema, for_orjson=True)`):
+# orjson writes a UUID as `str` does and an aware datetime as `isoformat` does (with
+# microseconds only when there are some, `+00:00` in UTC), in C and without the
+# strings in between (`None`: the value as it is).
+ORJSON_CONVERSIONS: dict[type[fields.Field], Callable[[Any], Any] | None] = {
+    **PLAIN_CONVERSIONS,
+    fields.UUID: None,
+    Timestamp: _in_utc,
+}
+
+
 def _plain(field: fields.Field) -> bool:
     return (
         type(field) in PLAIN_CONVERSIONS
@@ -245,10 +260,14 @@ class FlatDump:
     Any other schema, and an item that is a mapping (marshmallow reads its keys
     before its attributes), is dumped by marshmallow. test/test_flat_dump.py
     compares both on every item schema of grau.
+
+    `for_orjson`: the result is for orjson alone (`ORJSON_CONVERSIONS`), which writes it
+    as the same bytes as marshmallow's dict, at about half the cost of an item.
     """
 
-    def __init__(self, schema: ma.Schema) -> None:
+    def __init__(self, schema: ma.Schema, for_orjson: bool = False) -> None:
         self.schema = schema
+        conversions = ORJSON_CONVERSIONS if for_orjson else PLAIN_CONVERSIONS
         hooks = type(schema).resolve_hooks()
         dumped = schema.dump_fields.items()
         flat = not (hooks.get("pre_dump") or hooks.get("post_dump")) and all(
@@ -260,7 +279,7 @@ class FlatDump:
                 (
                     name if field.data_key is None else field.data_key,
                     name if field.attribute is None else field.attribute,
-                    PLAIN_CONVERSIONS[type(field)],
+                    conversions[type(field)],
                 )
                 for name, field in dumped
             ]
@@ -272,10 +291,11 @@ class FlatDump:
         if self.steps is None or hasattr(item, "__getitem__"):
             return self.schema.dump(item)
         shown: dict[str, Any] = {}
+        missing = ma.missing
         for key, attribute, convert in self.steps:
-            value = getattr(item, attribute, ma.missing)
-            if value is not ma.missing:  # a missing attribute is left out, as marshmallow does
-                shown[key] = None if value is None else convert(value)
+            value = getattr(item, attribute, missing)
+            if value is not missing:  # a missing attribute is left out, as marshmallow does
+                shown[key] = value if value is None or convert is None else convert(value)
         return shown
 
     def many(self, items: list[Any]) -> Any:

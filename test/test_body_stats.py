@@ -326,3 +326,35 @@ def test_head_answers_a_reads_headers_without_its_body(client, user, create_stat
     assert head.headers["Content-Length"] == str(len(got.data))
     assert head.headers["ETag"] == got.headers["ETag"]
     assert head.headers["Content-Type"] == "application/json"
+
+
+def test_a_json_answers_headers_are_werkzeugs_own(app):
+    """`json_response` hands Werkzeug its list of headers as it is: they read, change and
+    go out as those of any response (a CORS or deprecation hook adds to them later)."""
+    from werkzeug.datastructures import Headers
+
+    from grau.http.views import json_response
+
+    response = json_response(b'{"a":1}', 201, '"tag"', {"Location": "/v1/body-stats/x"})
+    expected = Headers(
+        [
+            ("ETag", '"tag"'),
+            ("Location", "/v1/body-stats/x"),
+            ("Content-Type", "application/json"),
+            ("Content-Length", "7"),
+        ]
+    )
+    assert response.headers == expected
+    assert response.headers["content-length"] == "7"
+    response.headers.add("Vary", "Origin")
+    response.headers["ETag"] = '"other"'
+    with app.test_request_context("/"):
+        sent = response.get_wsgi_headers({})
+    assert list(sent) == [
+        ("ETag", '"other"'),
+        ("Location", "/v1/body-stats/x"),
+        ("Content-Type", "application/json"),
+        ("Content-Length", "7"),
+        ("Vary", "Origin"),
+    ]
+    assert response.status_code == 201 and response.get_data() == b'{"a":1}'

@@ -11,6 +11,7 @@ PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
+ARGS ?=  # extra arguments for make bench-instructions
 
 .PHONY: help install node run seed migrate upgrade migration openapi openapi-check lint test test-stack test-embedded coverage docs-assets clean \
 	lint-spec spec-compat postman postman-check newman schemathesis security sdk sdk-check browser-test notebook contract contract-live live soak bench bench-smoke bench-servers bench-instructions bench-export \
@@ -149,7 +150,7 @@ bench-servers: install ## Which WSGI server and worker model serves grau cheapes
 	$(PY) -m bench.servers
 
 bench-instructions: install ## Instructions per request of grau's app and the floors, counted by callgrind (~2 min; needs valgrind); steady on a noisy machine
-	$(PY) -m bench.instructions
+	$(PY) -m bench.instructions $(ARGS)
 
 bench-export: install ## How fast and lean GET /v1/export is for a 10-year, 50,000-set account (~1 min; bench/export.md)
 	$(PY) -m bench.export

@@ -15,7 +15,9 @@ server, no client: the app's own work and the driver's side of its query, not
 PostgreSQL's). The apps are grau's (its production settings, on PostgreSQL and
 Redis), the stack floor and the floor (bench/floor.py) and the ceiling's bare
 Flask (bench/bare.py). It needs valgrind (`apt-get install valgrind`) and runs
-for about a minute and a half.
+for about a minute and a half. `--keep DIR` keeps each scenario's callgrind
+file (for `callgrind_annotate`); `python -m bench.opcodes` says which Python
+functions a scenario's request runs, and how much of each.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ SCENARIOS: dict[str, tuple[str, str, str]] = {
     "bare": ("ceiling's app: bare Flask, the list's bytes", "bare", "/v1/body-stats"),
 }
 COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+# grau's settings beyond production's, for every scenario (bench.opcodes's too).
+SETTINGS = {
+    "RATELIMIT_USER": "10000000 per minute",  # counted, never refusing
+    "RATELIMIT_REGISTER": "1000 per minute",
+    "RATELIMIT_LOGIN": "1000 per minute",
+    "LOG_LEVEL": "WARNING",
+}
 
 
 # ------------------------------------------------------------- in the counted process
@@ -189,8 +198,9 @@ def _counting(pid: int, on_or_off: str) -> None:
     )
 
 
-def count(scenario: str, requests: int, env: dict[str, str]) -> float:
-    """Instructions per request of `scenario`."""
+def count(scenario: str, requests: int, env: dict[str, str], keep: Path | None = None) -> float:
+    """Instructions per request of `scenario`; with `keep`, its callgrind file is kept
+    there (`<scenario>.callgrind`, for `callgrind_annotate`)."""
     with tempfile.TemporaryDirectory() as scratch, open(f"{scratch}/stderr", "w+") as stderr:
         process = subprocess.Popen(
             [
@@ -228,6 +238,8 @@ def count(scenario: str, requests: int, env: dict[str, str]) -> float:
                 process.kill()
         stderr.seek(0)
         errors = stderr.read()
+        if keep is not None and process.returncode == 0:
+            shutil.copy(f"{scratch}/callgrind.out", keep / f"{scenario}.callgrind")
     found = COLLECTED.search(errors)
     if process.returncode != 0 or found is None:
         raise RuntimeError(f"{scenario}: callgrind failed:\n{errors[-2000:]}")
@@ -251,6 +263,9 @@ def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=1000, help="counted per scenario")
     parser.add_argument("--only", help=f"comma-separated, of: {', '.join(SCENARIOS)}")
     parser.add_argument("--out", type=Path, help="also write the counts here, as JSON")
+    parser.add_argument(
+        "--keep", type=Path, help="keep each scenario's callgrind file in this folder"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args(None if argv is None else list(argv))
 
@@ -269,19 +284,13 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"unknown scenarios: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     counts: dict[str, float] = {}
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     with live_stack.fresh_database("grau_instructions") as database_url:
-        env = live_stack.stack_env(
-            database_url,
-            {
-                "RATELIMIT_USER": "10000000 per minute",  # counted, never refusing
-                "RATELIMIT_REGISTER": "1000 per minute",
-                "RATELIMIT_LOGIN": "1000 per minute",
-                "LOG_LEVEL": "WARNING",
-            },
-        )
+        env = live_stack.stack_env(database_url, SETTINGS)
         live_stack.prepare_database(env)
         for name in wanted:
-            counts[name] = count(name, args.requests, env)
+            counts[name] = count(name, args.requests, env, args.keep)
             print(f"{name}: {counts[name] / 1000:,.1f}k instructions per request", flush=True)
     print()
     print(table(counts))

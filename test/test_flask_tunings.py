@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import marshmallow as ma
 import pytest
 from flask import Flask, after_this_request, request, url_for
 from flask_smorest import Blueprint
@@ -244,3 +245,48 @@ def test_every_view_class_is_graus_one_instance_method_view(app: Flask) -> None:
     for view_class in classes:
         assert issubclass(view_class, MethodView), view_class
         assert "__init__" not in vars(view_class), view_class
+
+
+class _Listing(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    tags = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+def test_a_remembered_query_is_given_to_each_request_as_its_own_copy(app: Flask) -> None:
+    """Query strings are parsed once per schema: each request gets the same arguments as a
+    fresh parse, in a copy (lists too) it may change without changing the next one's."""
+    from grau.http.extensions import JSONBodyParser
+
+    parser = JSONBodyParser()
+    schema = _Listing()
+    with app.test_request_context("/?page=2&tags=a&tags=b"):
+        first = parser.parse(schema, location="query")
+        first["tags"].append("changed")
+        first["page"] = 99
+        second = parser.parse(schema, location="query")
+    assert second == {"page": 2, "tags": ["a", "b"]}
+    assert len(parser._queries) == 1
+
+
+def test_a_refused_query_is_refused_every_time_and_not_remembered(app: Flask) -> None:
+    from werkzeug.exceptions import UnprocessableEntity
+
+    from grau.http.extensions import JSONBodyParser
+
+    parser = JSONBodyParser()
+    for _ in range(2):
+        with app.test_request_context("/?page=0"), pytest.raises(UnprocessableEntity):
+            parser.parse(_Listing(), location="query")
+    assert not parser._queries
+
+
+def test_the_remembered_queries_are_bounded(app: Flask, monkeypatch) -> None:
+    from grau.http.extensions import JSONBodyParser
+
+    parser = JSONBodyParser()
+    monkeypatch.setattr(JSONBodyParser, "QUERY_CACHE_MAX", 5)
+    schema = _Listing()
+    for page in range(1, 13):
+        with app.test_request_context(f"/?page={page}"):
+            assert parser.parse(schema, location="query")["page"] == page
+        assert len(parser._queries) <= 5

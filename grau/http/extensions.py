@@ -51,20 +51,26 @@ class JSONBodyParser(FlaskParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._queries: dict[tuple[Any, bytes], dict[str, Any]] = {}
+        # (schema, query string) -> the parsed arguments, and the names of those that are lists
+        self._queries: dict[tuple[Any, bytes], tuple[dict[str, Any], tuple[str, ...]]] = {}
 
     def parse(self, argmap: Any, req: Any = None, *, location: str | None = None, **kw: Any) -> Any:
         if location != "query" or kw.get("validate") is not None:
             return super().parse(argmap, req, location=location, **kw)
         key = (argmap, (req or current_request()).query_string)
-        parsed = self._queries.get(key)
-        if parsed is None:
+        known = self._queries.get(key)
+        if known is None:
             parsed = super().parse(argmap, req, location=location, **kw)
+            lists = tuple(name for name, value in parsed.items() if isinstance(value, list))
             if len(self._queries) >= self.QUERY_CACHE_MAX:
                 self._queries.clear()
-            self._queries[key] = parsed
-        # A copy per request: a view may change what it was given.
-        return {name: list(v) if isinstance(v, list) else v for name, v in parsed.items()}
+            known = self._queries[key] = (parsed, lists)
+        # A copy per request, its lists copied too: a view may change what it was given.
+        parsed, lists = known
+        given = dict(parsed)
+        for name in lists:
+            given[name] = list(given[name])
+        return given
 
     def load_json(self, req: Any, schema: ma.Schema) -> Any:
         try:

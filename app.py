@@ -34,6 +34,7 @@ from grau.db import session as db_session
 from grau.http import cache, errors, metrics, observability, ratelimit, security
 from grau.http.extensions import GrauApi
 from grau.http.openapi import finalize, tags_of
+from grau.http.routing import GrauMap
 from grau.moods.routes import blp as mood_tags_blp
 from grau.moods.routes import moods_blp
 from grau.nutrition.routes import blp as nutrition_blp
@@ -210,6 +211,7 @@ class GrauFlask(Flask):
     """
 
     json_provider_class = JSONProvider
+    url_map_class = GrauMap
     session_interface = NoCookieSessions()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -319,8 +321,9 @@ class GrauFlask(Flask):
         """Flask's check, made once per function: it otherwise inspects every hook and
         view for `async def` on every request, and grau's functions never change.
 
-        Keyed by the function under a bound method: a MethodView's methods are bound
-        to a new instance per request.
+        Keyed by the function under a bound method: each read of `view.get` is a new
+        bound method (and Flask's own MethodView, which an app may still use, binds its
+        methods to a new instance per request).
         """
         target = getattr(func, "__func__", func)
         is_async = self._is_async.get(target)

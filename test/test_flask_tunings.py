@@ -290,3 +290,58 @@ def test_the_remembered_queries_are_bounded(app: Flask, monkeypatch) -> None:
         with app.test_request_context(f"/?page={page}"):
             assert parser.parse(schema, location="query")["page"] == page
         assert len(parser._queries) <= 5
+
+
+def test_a_method_views_function_is_flasks_but_for_the_proxy(make_app) -> None:
+    """grau's MethodView's view function carries what Flask's does (its class, methods,
+    name, doc) and answers as Flask's; a class with `decorators` or an async
+    `dispatch_request` keeps Flask's own, decorators applied."""
+    from grau.http.extensions import MethodView
+
+    probe = Blueprint("probe", __name__, url_prefix="/probe")
+
+    class Plain(MethodView):
+        """Plain's doc."""
+
+        def get(self, name: str) -> dict[str, Any]:
+            return {"name": name, "method": request.method}
+
+        def post(self, name: str) -> tuple[dict[str, Any], int]:
+            return {"posted": name}, 201
+
+    def tagged(view: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(**kwargs: Any) -> Any:
+            answer = view(**kwargs)
+            answer["decorated"] = True
+            return answer
+
+        return wrapper
+
+    class Decorated(MethodView):
+        decorators = [tagged]
+
+        def get(self) -> dict[str, Any]:
+            return {}
+
+    plain = Plain.as_view("plain")
+    assert (plain.view_class, plain.__name__, plain.__doc__) == (Plain, "plain", Plain.__doc__)
+    assert plain.methods == {"GET", "POST"} and plain.provide_automatic_options is None
+    decorated = Decorated.as_view("decorated")
+    assert decorated.view_class is Decorated and not hasattr(decorated, "__wrapped__")
+    probe.add_url_rule("/plain/<name>", view_func=plain)
+    probe.add_url_rule("/decorated", view_func=decorated)
+    client = make_app(blueprints=[ops_blp, probe]).test_client()
+    assert client.get("/probe/plain/a").get_json() == {"name": "a", "method": "GET"}
+    assert client.head("/probe/plain/a").status_code == 200
+    assert client.post("/probe/plain/b").status_code == 201
+    refused = client.delete("/probe/plain/c")
+    assert refused.status_code == 405 and set(refused.headers["Allow"].split(", ")) == {
+        "GET",
+        "HEAD",
+        "POST",
+        "OPTIONS",
+    }
+    assert client.get("/probe/decorated").get_json() == {"decorated": True}
+    assert client.get("/probe/nowhere").status_code == 404
+    options = client.options("/probe/plain/a")  # Flask's automatic OPTIONS answer
+    assert options.status_code == 200 and "POST" in options.headers["Allow"]

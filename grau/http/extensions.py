@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import flask
@@ -24,6 +26,22 @@ class MethodView(flask.views.MethodView):
     context lookups a request)."""
 
     init_every_request = False
+
+    @classmethod
+    def as_view(cls, name: str, *class_args: Any, **class_kwargs: Any) -> Any:
+        """Flask's view function, calling the instance's `dispatch_request` itself: Flask's
+        asks `current_app.ensure_sync` per request, a proxy read (on CPython 3.11 the
+        proxy's own lookup fails first and formats an AttributeError's message), for a
+        method that is never async."""
+        flasks = super().as_view(name, *class_args, **class_kwargs)
+        if cls.decorators or inspect.iscoroutinefunction(cls.dispatch_request):
+            return flasks
+        dispatch = cls(*class_args, **class_kwargs).dispatch_request
+
+        def view(**kwargs: Any) -> Any:
+            return dispatch(**kwargs)
+
+        return functools.update_wrapper(view, flasks)  # (its name, view_class, methods...)
 
     def dispatch_request(self, **kwargs: Any) -> Any:
         method = current_request().method

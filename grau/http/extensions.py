@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import flask
@@ -14,6 +15,7 @@ from flask_smorest import Api
 from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.routing import UUIDConverter
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from grau.context import current_flask, current_request
 from grau.http.openapi import UUID_PARAMETER, ContractPlugin, bounds, register_components
@@ -102,16 +104,96 @@ class JSONBodyParser(FlaskParser):
         return data
 
 
+# The keywords of flask-smorest's `arguments` that only document; it gives the rest to
+# webargs' `use_args`.
+ARGUMENT_DOCS = frozenset({"content_type", "required", "description", "example", "examples"})
+
+
+def _returned(result: Any) -> Any:
+    return result
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """The Blueprint every grau resource uses: flask-smorest's, with grau's body parser."""
+    """The Blueprint every grau resource uses: flask-smorest's, with grau's body parser,
+    and its decorators' documentation without their per-request proxy reads.
+
+    Each of flask-smorest's view decorators wraps the view in a function that asks
+    `current_app.ensure_sync(view)` on every call: a read through Flask's proxy,
+    which on CPython 3.11 first fails the proxy's own lookup and formats an
+    AttributeError's message (a cached read had two: about a twentieth of its
+    instructions), for a view that is never async. Here each decorator documents
+    the view exactly as flask-smorest's does (its `_apidoc`, from flask-smorest's
+    own decorator) and calls it plainly; what flask-smorest does with a view's
+    result, it still does. An `async def` view gets flask-smorest's decorator as is.
+    """
 
     ARGUMENTS_PARSER = JSONBodyParser()
 
-    def arguments(self, schema: type[ma.Schema] | ma.Schema, *args: Any, **kwargs: Any) -> Any:
+    def arguments(
+        self, schema: type[ma.Schema] | ma.Schema, *, location: str = "json", **kwargs: Any
+    ) -> Any:
         # webargs builds a schema from a class on every request; an instance is built once.
         if isinstance(schema, type):
             schema = schema()
-        return super().arguments(schema, *args, **kwargs)
+        documented = super().arguments(schema, location=location, **kwargs)
+        given = {name: value for name, value in kwargs.items() if name not in ARGUMENT_DOCS}
+        parse = self.ARGUMENTS_PARSER.use_args(schema, location=location, **given)
+
+        def decorator(func: Any) -> Any:
+            smorests = documented(func)
+            if inspect.iscoroutinefunction(func):
+                return smorests
+            parsed: Any = parse(func)  # webargs' wrapper, around the view itself
+            parsed._apidoc = smorests._apidoc
+            return parsed
+
+        return decorator
+
+    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
+        documented = super().response(status_code, schema, **kwargs)
+        finish = documented(_returned)  # flask-smorest's handling of what a view returned
+
+        def decorator(func: Any) -> Any:
+            smorests = documented(func)
+            if inspect.iscoroutinefunction(func):
+                return smorests
+
+            @functools.wraps(func)
+            def answer(*args: Any, **kwargs: Any) -> Any:
+                result = func(*args, **kwargs)
+                # A Response alone flask-smorest returns as it is (grau's views answer so).
+                return result if isinstance(result, WerkzeugResponse) else finish(result)
+
+            answer._apidoc = smorests._apidoc  # type: ignore[attr-defined]
+            return answer
+
+        return decorator
+
+    def alt_response(self, *args: Any, **kwargs: Any) -> Any:
+        return _documenting(super().alt_response(*args, **kwargs))
+
+    def doc(self, **kwargs: Any) -> Any:
+        return _documenting(super().doc(**kwargs))
+
+
+def _documenting(documented: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A decorator of flask-smorest's that only documents (its wrapper calls the view
+    through `current_app.ensure_sync`), documenting as it does and calling the view
+    plainly."""
+
+    def decorator(func: Any) -> Any:
+        smorests = documented(func)
+        if inspect.iscoroutinefunction(func):
+            return smorests
+
+        @functools.wraps(func)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return func(*args, **kwargs)
+
+        call._apidoc = smorests._apidoc  # type: ignore[attr-defined]
+        return call
+
+    return decorator
 
 
 class GrauApi(Api):

@@ -83,6 +83,30 @@ ON_REPLICA = "_grau_on_replica"  # g: the index of the replica this request read
 ON_PRIMARY = "_grau_on_primary"  # g: this request reads on the primary, whatever it is
 WRITTEN_USERS = "grau.written_users"  # Session.info: users whose rows its flushes changed
 KEPT = "grau.kept_connections"  # app.extensions: the `_Kept` connections of its threads
+HELD = "_grau_database"  # g: the request's `RequestDatabase`
+
+
+class RequestDatabase:
+    """What one request holds of the database; its teardown (`_close`) gives it back."""
+
+    __slots__ = ("driver", "own", "own_engine", "session", "shared")
+
+    def __init__(self) -> None:
+        self.session: Session | None = None  # `db()`'s
+        # An autocommit request's pooled connection (its token check's), and its engine.
+        self.own: PoolProxiedConnection | None = None
+        self.own_engine: Engine | None = None
+        self.shared: Connection | None = None  # `own` as a Connection, for `db()`'s session
+        self.driver: DriverConnection | None = None  # `driver_connection()`'s
+
+
+def request_database() -> RequestDatabase:
+    """The current request's `RequestDatabase` (made on first use)."""
+    held = vars(request_globals())  # (`g`'s own dict: `g.get` is a Python call)
+    found: RequestDatabase | None = held.get(HELD)
+    if found is None:
+        found = held[HELD] = RequestDatabase()
+    return found
 
 
 def make_engine(url: str, *, pool_size: int = 5, autocommit: bool = False) -> Engine:
@@ -241,7 +265,7 @@ def _mark_writes(response: Response) -> Response:
     user_id = g.get(ACTS_FOR)
     if user_id is not None:
         users.add(user_id)
-    session: Session | None = g.get("_grau_db")
+    session = request_database().session
     if session is not None:
         users |= session.info.pop(WRITTEN_USERS, set())
     if users:
@@ -295,8 +319,8 @@ def driver_connection() -> DriverConnection:
     """The current request's connection for driver-level queries: an autocommit
     request's own (see `autocommit`), else its session's (so a write's token check is
     part of its transaction)."""
-    held = vars(request_globals())  # (`g`'s own dict: its methods are Python calls)
-    found: DriverConnection | None = held.get("_grau_driver")
+    state = request_database()
+    found = state.driver
     if found is None:
         app = current_flask()
         extensions = app.extensions
@@ -306,14 +330,14 @@ def driver_connection() -> DriverConnection:
             replicas: Replicas | None = extensions.get(REPLICAS)
             if replicas is not None:
                 engine = _routed(replicas, engine)
-            proxied = held["_grau_own_connection"] = _taken(extensions[KEPT], engine)
-            held["_grau_own_engine"] = engine
+            proxied = state.own = _taken(extensions[KEPT], engine)
+            state.own_engine = engine
             found = DriverConnection(proxied, engine.dialect)
         elif engine is None and alone and (bound := bound_connection(app)) is not None:
             found = DriverConnection.of(bound)
         else:
             found = DriverConnection.of(db().connection())
-        held["_grau_driver"] = found
+        state.driver = found
     return found
 
 
@@ -385,7 +409,8 @@ def _keep(kept: _Kept, engine: Engine, proxied: PoolProxiedConnection) -> None:
 def db() -> Session:
     """The current request's session. A read's runs on the connection its token check
     took from the pool: one connection per request, whatever it does."""
-    session: Session | None = g.get("_grau_db")
+    state = request_database()
+    session = state.session
     if session is None:
         factory = current_app.extensions["grau.session_factory"]
         joined: Connection | None = request.environ.get(SHARED_TRANSACTION)
@@ -395,7 +420,7 @@ def db() -> Session:
             shared = _shared_read_connection()
             session = factory(bind=shared) if shared is not None else factory()
         revisions.guard(session)
-        g._grau_db = session
+        state.session = session
     return session
 
 
@@ -422,7 +447,8 @@ def _shared_read_connection() -> Connection | None:
     """An autocommit request's pooled connection (the token check's) as a SQLAlchemy
     Connection (where `use_sessions` shares one, that one); None for a write in a
     transaction."""
-    shared: Connection | None = g.get("_grau_shared_connection")
+    state = request_database()
+    shared = state.shared
     if shared is None:
         extensions = current_app.extensions
         engine: Engine | None = extensions.get("grau.read_engine")
@@ -434,7 +460,7 @@ def _shared_read_connection() -> Connection | None:
         replicas: Replicas | None = extensions.get(REPLICAS)
         if replicas is not None and ON_REPLICA in g:  # the replica's engine, for its events
             engine = replicas.engines[g._grau_on_replica]
-        shared = g._grau_shared_connection = Connection(engine, connection=proxied)
+        shared = state.shared = Connection(engine, connection=proxied)
     return shared
 
 
@@ -525,12 +551,10 @@ def sent_string(name: str) -> str | None:
 
 
 def _close(_exc: BaseException | None) -> None:
-    held = vars(request_globals())  # (`g`'s own dict: its `pop` is a Python call per key)
-    session: Session | None = held.pop("_grau_db", None)
-    shared: Connection | None = held.pop("_grau_shared_connection", None)
-    own: PoolProxiedConnection | None = held.pop("_grau_own_connection", None)
-    engine: Engine | None = held.pop("_grau_own_engine", None)
-    held.pop("_grau_driver", None)
+    state: RequestDatabase | None = vars(request_globals()).pop(HELD, None)
+    if state is None:  # (a request that used no database)
+        return
+    session, shared, own, engine = state.session, state.shared, state.own, state.own_engine
     try:
         if session is not None:
             session.close()

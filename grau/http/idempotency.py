@@ -49,7 +49,7 @@ from grau.context import current_request
 from grau.core import revisions
 from grau.core.crud import ID_TAKEN
 from grau.db.model import Base, Bookkeeping, UUIDPrimaryKey, utcnow
-from grau.db.session import client_chosen_id, db
+from grau.db.session import client_chosen_id, db, request_database
 from grau.http.errors import abort
 from grau.http.openapi import IDEMPOTENCY_KEY_PATTERN, mark
 
@@ -176,7 +176,8 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
     connection = outer.connection()  # begins its transaction, if the check did not
     session: Session = factory(bind=connection, join_transaction_mode="create_savepoint")
     revisions.guard(session)
-    g._grau_db = session  # what the view's db() returns
+    held = request_database()
+    held.session = session  # what the view's db() returns
     done = False
 
     def commit() -> None:
@@ -188,7 +189,7 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
     try:
         yield session, commit
     finally:
-        g._grau_db = outer  # closed by the request's teardown
+        held.session = outer  # closed by the request's teardown
         session.close()
         if not done:
             with contextlib.suppress(Exception):  # a lost connection already rolled back

@@ -158,3 +158,18 @@ def test_every_plain_conversion_is_what_marshmallow_does() -> None:
         if kind is ma.fields.UUID:
             value = uuid.uuid4()
         assert convert(value) == field.serialize("v", {"v": value})
+
+
+class _OneField(ma.Schema):
+    name = ma.fields.String()
+
+
+class _NoField(ma.Schema):
+    pass
+
+
+@pytest.mark.parametrize("schema", [_OneField(), _NoField()], ids=["one field", "no field"])
+@pytest.mark.parametrize("item", [SimpleNamespace(name=7), SimpleNamespace()], ids=["has", "lacks"])
+def test_a_schema_of_one_field_or_none_dumps_as_marshmallow(schema: ma.Schema, item: Any) -> None:
+    for for_orjson in (False, True):
+        assert FlatDump(schema, for_orjson=for_orjson)(item) == schema.dump(item)

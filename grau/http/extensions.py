@@ -151,35 +151,23 @@ class Blueprint(flask_smorest.Blueprint):
 
     def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
         documented = super().response(status_code, schema, **kwargs)
-        finish = documented(_returned)  # flask-smorest's handling of what a view returned
-
-        def decorator(func: Any) -> Any:
-            smorests = documented(func)
-            if inspect.iscoroutinefunction(func):
-                return smorests
-
-            @functools.wraps(func)
-            def answer(*args: Any, **kwargs: Any) -> Any:
-                result = func(*args, **kwargs)
-                # A Response alone flask-smorest returns as it is (grau's views answer so).
-                return result if isinstance(result, WerkzeugResponse) else finish(result)
-
-            answer._apidoc = smorests._apidoc  # type: ignore[attr-defined]
-            return answer
-
-        return decorator
+        # What flask-smorest does with what a view returned (it dumps a result that is not
+        # a Response with the schema): its wrapper, around a view that returns it.
+        return _called_plainly(documented, finish=documented(_returned))
 
     def alt_response(self, *args: Any, **kwargs: Any) -> Any:
-        return _documenting(super().alt_response(*args, **kwargs))
+        return _called_plainly(super().alt_response(*args, **kwargs))
 
     def doc(self, **kwargs: Any) -> Any:
-        return _documenting(super().doc(**kwargs))
+        return _called_plainly(super().doc(**kwargs))
 
 
-def _documenting(documented: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A decorator of flask-smorest's that only documents (its wrapper calls the view
-    through `current_app.ensure_sync`), documenting as it does and calling the view
-    plainly."""
+def _called_plainly(
+    documented: Callable[[Any], Any], finish: Callable[[Any], Any] | None = None
+) -> Callable[[Any], Any]:
+    """A decorator of flask-smorest's, documenting as it does, that calls the view plainly
+    (flask-smorest's wrapper calls it through `current_app.ensure_sync`); `finish`
+    handles a result that is not a Response (`response`'s), as flask-smorest would."""
 
     def decorator(func: Any) -> Any:
         smorests = documented(func)
@@ -188,7 +176,10 @@ def _documenting(documented: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
         @functools.wraps(func)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            if finish is None or isinstance(result, WerkzeugResponse):
+                return result  # (a Response alone, flask-smorest returns as it is)
+            return finish(result)
 
         call._apidoc = smorests._apidoc  # type: ignore[attr-defined]
         return call

@@ -12,11 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, Response, redirect, request, send_from_directory
-from flask.ctx import RequestContext
-from flask.globals import _cv_request
+from flask.ctx import AppContext, RequestContext
+from flask.globals import _cv_app, _cv_request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface, SessionMixin
-from flask.signals import request_tearing_down
+from flask.signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
 from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import MapAdapter
@@ -187,10 +194,37 @@ class RoutedContext(RequestContext):
         self.request.environ[observability.URL_RULE] = self.request.url_rule
 
 
+_UNSET: Any = object()  # (an argument not given, as Flask's own `_sentinel`)
+
+
+class QuietAppContext(AppContext):
+    """Flask's app context, its `appcontext_pushed` and `appcontext_popped` signals sent
+    only where something receives them: a send without receivers is a few Python calls
+    that do nothing, twice a request."""
+
+    def push(self) -> None:
+        self._cv_tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+    def pop(self, exc: BaseException | None = _UNSET) -> None:
+        try:
+            if len(self._cv_tokens) == 1:
+                if exc is _UNSET:
+                    exc = sys.exc_info()[1]
+                self.app.do_teardown_appcontext(exc)
+        finally:
+            popped = _cv_app.get()
+            _cv_app.reset(self._cv_tokens.pop())
+        if popped is not self:
+            raise AssertionError(f"Popped wrong app context. ({popped!r} instead of {self!r})")
+        if appcontext_popped.receivers:
+            appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+
 # The hosts (`Host` header, server address) `GrauFlask.create_url_adapter` has bound to, at
 # most this many: a client chooses the header, so a full map is emptied, not grown.
 HOSTS_MAX = 64
-_UNSET: Any = object()  # (an argument not given, as Flask's own `_sentinel`)
 
 
 def _wsgi_text(value: str | None) -> str | None:
@@ -224,12 +258,17 @@ class GrauFlask(Flask):
     def request_context(self, environ: dict[str, Any]) -> RequestContext:
         return RoutedContext(self, environ)
 
+    def app_context(self) -> AppContext:
+        return QuietAppContext(self)
+
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Flask's adapter, bound to the request as `Map.bind_to_environ` binds it, with
         the host worked out once per host: Werkzeug validates the `Host` header, strips
         the scheme's port and IDNA-encodes the name on every request (about a twelfth
         of what a cached read runs). Only where Flask's default routing applies."""
         config = self.config
+        if request is None and config["SERVER_NAME"] is None:
+            return None  # (as Flask's: nothing to bind outside a request without it)
         if (
             request is None
             or config["TRUSTED_HOSTS"] is not None
@@ -268,6 +307,33 @@ class GrauFlask(Flask):
             _wsgi_text(environ.get("QUERY_STRING")),
         )
 
+    def full_dispatch_request(self) -> Response:
+        """Flask's, `request_started` sent only where something receives it (a send
+        without receivers is a few Python calls that do nothing, on every request)."""
+        self._got_first_request = True
+        try:
+            if request_started.receivers:
+                request_started.send(self, _async_wrapper=self.ensure_sync)
+            answer = self.preprocess_request()
+            if answer is None:
+                answer = self.dispatch_request()
+        except Exception as exc:
+            answer = self.handle_user_exception(exc)
+        return self.finalize_request(answer)
+
+    def finalize_request(self, rv: Any, from_error_handler: bool = False) -> Response:
+        """Flask's, `request_finished` sent only where something receives it."""
+        response = self.make_response(rv)
+        try:
+            response = self.process_response(response)
+            if request_finished.receivers:
+                request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
     def preprocess_request(self) -> Any:
         """Flask's, where every before-request hook is the app's (grau's): those, in
         order, without working out the request's blueprints to look for others."""
@@ -298,10 +364,22 @@ class GrauFlask(Flask):
         app context's): the signal alone."""
         if self.teardown_request_funcs:
             return super().do_teardown_request(exc)
+        if request_tearing_down.receivers:  # (none: blinker's send would do nothing)
+            if exc is _UNSET:
+                exc = sys.exc_info()[1]
+            request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+        return None
+
+    def do_teardown_appcontext(self, exc: BaseException | None = _UNSET) -> None:
+        """Flask's (the app's teardown functions, then the signal), the signal sent only
+        where something receives it: a send without receivers is a few Python calls
+        that do nothing, on every request."""
         if exc is _UNSET:
             exc = sys.exc_info()[1]
-        request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
-        return None
+        for func in reversed(self.teardown_appcontext_funcs):
+            self.ensure_sync(func)(exc)
+        if appcontext_tearing_down.receivers:
+            appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def dispatch_request(self) -> Any:
         """Flask's, run once more on the primary when a read failed on a replica

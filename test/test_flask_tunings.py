@@ -229,6 +229,62 @@ def test_teardown_signal_is_sent_with_the_error(app: Flask) -> None:
     assert app.test_client().get("/health").status_code == 200
 
 
+def test_every_signal_is_sent_to_its_receivers(make_app) -> None:
+    """Flask's request and app-context signals reach whatever listens, once a request
+    and with what Flask sends (GrauFlask leaves a send out only where nothing does)."""
+    from flask import signals
+
+    names = [  # in the order Flask sends them
+        "appcontext_pushed",
+        "request_started",
+        "request_finished",
+        "request_tearing_down",
+        "appcontext_tearing_down",
+        "appcontext_popped",
+    ]
+    grau = make_app()
+    seen: list[tuple[str, Any, dict[str, Any]]] = []
+    listeners = {
+        name: (lambda sender, _name=name, **extra: seen.append((_name, sender, extra)))
+        for name in names
+    }
+    for name in names:
+        getattr(signals, name).connect(listeners[name], grau)
+    try:
+        answer = grau.test_client().get("/health")
+    finally:
+        for name in names:
+            getattr(signals, name).disconnect(listeners[name], grau)
+    assert answer.status_code == 200
+    assert [name for name, _, _ in seen] == names
+    assert all(sender is grau for _, sender, _ in seen)
+    extras = {name: extra for name, _, extra in seen}
+    assert extras["request_finished"]["response"].status_code == 200
+    assert extras["request_tearing_down"]["exc"] is None
+    assert extras["appcontext_tearing_down"]["exc"] is None
+    seen.clear()
+    assert grau.test_client().get("/health").status_code == 200
+    assert seen == []  # (disconnected: nothing is sent, and nothing fails)
+
+
+def test_app_context_teardown_signal_is_sent_with_the_error(app: Flask) -> None:
+    from flask.signals import appcontext_tearing_down
+
+    seen: list[Any] = []
+
+    def listener(sender: Any, exc: BaseException | None = None, **extra: Any) -> None:
+        seen.append(exc)
+
+    given = LookupError("given")
+    with appcontext_tearing_down.connected_to(listener, app), app.app_context():
+        app.do_teardown_appcontext(given)
+        try:
+            raise KeyError("handled")
+        except KeyError as handled:
+            app.do_teardown_appcontext()
+            assert seen == [given, handled]
+
+
 def test_grau_flask_is_the_app_class(app: Flask) -> None:
     assert isinstance(app, GrauFlask)
 

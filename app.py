@@ -197,10 +197,17 @@ class RoutedContext(RequestContext):
 _UNSET: Any = object()  # (an argument not given, as Flask's own `_sentinel`)
 
 
+def _given(exc: Any) -> bool:
+    """Whether a teardown was given its error (None included), not a sentinel: ours, or
+    Flask's own, which its request context passes on to the app context's `pop`."""
+    return exc is None or isinstance(exc, BaseException)
+
+
 class QuietAppContext(AppContext):
     """Flask's app context, its `appcontext_pushed` and `appcontext_popped` signals sent
     only where something receives them: a send without receivers is a few Python calls
-    that do nothing, twice a request."""
+    that do nothing, twice a request. Flask's lines, with its context variable and
+    tokens (Flask has no public switch for this; development/upstream.md)."""
 
     def push(self) -> None:
         self._cv_tokens.append(_cv_app.set(self))
@@ -210,7 +217,7 @@ class QuietAppContext(AppContext):
     def pop(self, exc: BaseException | None = _UNSET) -> None:
         try:
             if len(self._cv_tokens) == 1:
-                if exc is _UNSET:
+                if not _given(exc):
                     exc = sys.exc_info()[1]
                 self.app.do_teardown_appcontext(exc)
         finally:
@@ -365,7 +372,7 @@ class GrauFlask(Flask):
         if self.teardown_request_funcs:
             return super().do_teardown_request(exc)
         if request_tearing_down.receivers:  # (none: blinker's send would do nothing)
-            if exc is _UNSET:
+            if not _given(exc):
                 exc = sys.exc_info()[1]
             request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
         return None
@@ -374,7 +381,7 @@ class GrauFlask(Flask):
         """Flask's (the app's teardown functions, then the signal), the signal sent only
         where something receives it: a send without receivers is a few Python calls
         that do nothing, on every request."""
-        if exc is _UNSET:
+        if not _given(exc):
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
             self.ensure_sync(func)(exc)

@@ -243,6 +243,7 @@ def test_every_signal_is_sent_to_its_receivers(make_app) -> None:
         "appcontext_popped",
     ]
     grau = make_app()
+    assert grau.test_client().get("/health").status_code == 200  # (connected after a request)
     seen: list[tuple[str, Any, dict[str, Any]]] = []
     listeners = {
         name: (lambda sender, _name=name, **extra: seen.append((_name, sender, extra)))
@@ -401,3 +402,48 @@ def test_a_method_views_function_is_flasks_but_for_the_proxy(make_app) -> None:
     assert client.get("/probe/nowhere").status_code == 404
     options = client.options("/probe/plain/a")  # Flask's automatic OPTIONS answer
     assert options.status_code == 200 and "POST" in options.headers["Allow"]
+
+
+def test_an_app_context_popped_with_flasks_placeholder_tears_down_with_no_error(
+    app: Flask,
+) -> None:
+    """A request context pushed again while another app's context is current pushes an
+    app context of its own, and Flask pops that with its placeholder for "no error
+    given": the teardown gets None (the error being handled), not the placeholder."""
+    from flask.signals import appcontext_tearing_down
+
+    seen: list[Any] = []
+
+    def listener(sender: Any, exc: Any = None, **extra: Any) -> None:
+        seen.append(exc)
+
+    context = app.test_request_context("/")
+    with appcontext_tearing_down.connected_to(listener, app):
+        context.push()
+        with Flask("other").app_context():
+            context.push()
+            context.pop()  # (Flask's RequestContext.pop hands its app context the placeholder)
+        context.pop()
+    assert seen == [None, None]
+
+
+def test_a_view_made_per_request_is_flasks_own(make_app) -> None:
+    """A grau MethodView that asks for an instance per request gets Flask's view function
+    (one shared instance would be used by every thread at once)."""
+    from grau.http.extensions import MethodView
+
+    made: list[Any] = []
+
+    class PerRequest(MethodView):
+        init_every_request = True
+
+        def get(self) -> dict[str, Any]:
+            made.append(self)
+            return {}
+
+    probe = Blueprint("probe", __name__, url_prefix="/probe")
+    probe.add_url_rule("/per-request", view_func=PerRequest.as_view("per_request"))
+    client = make_app(blueprints=[ops_blp, probe]).test_client()
+    assert client.get("/probe/per-request").status_code == 200
+    assert client.get("/probe/per-request").status_code == 200
+    assert len(made) == 2 and made[0] is not made[1]

@@ -265,7 +265,8 @@ def _mark_writes(response: Response) -> Response:
     user_id = g.get(ACTS_FOR)
     if user_id is not None:
         users.add(user_id)
-    session = request_database().session
+    held: RequestDatabase | None = vars(request_globals()).get(HELD)  # (none: nothing read)
+    session = held.session if held is not None else None
     if session is not None:
         users |= session.info.pop(WRITTEN_USERS, set())
     if users:

@@ -36,7 +36,11 @@ class MethodView(flask.views.MethodView):
         proxy's own lookup fails first and formats an AttributeError's message), for a
         method that is never async."""
         flasks = super().as_view(name, *class_args, **class_kwargs)
-        if cls.decorators or inspect.iscoroutinefunction(cls.dispatch_request):
+        if (
+            cls.init_every_request
+            or cls.decorators
+            or inspect.iscoroutinefunction(cls.dispatch_request)
+        ):
             return flasks
         dispatch = cls(*class_args, **class_kwargs).dispatch_request
 
@@ -104,9 +108,13 @@ class JSONBodyParser(FlaskParser):
         return data
 
 
-# The keywords of flask-smorest's `arguments` that only document; it gives the rest to
-# webargs' `use_args`.
-ARGUMENT_DOCS = frozenset({"content_type", "required", "description", "example", "examples"})
+# The keywords of flask-smorest's `arguments` that only document (its keyword-only
+# parameters but `location`); it gives the rest to webargs' `use_args`.
+ARGUMENT_DOCS = frozenset(
+    name
+    for name, parameter in inspect.signature(flask_smorest.Blueprint.arguments).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "location"
+)
 
 
 def _returned(result: Any) -> Any:
@@ -120,11 +128,15 @@ class Blueprint(flask_smorest.Blueprint):
     Each of flask-smorest's view decorators wraps the view in a function that asks
     `current_app.ensure_sync(view)` on every call: a read through Flask's proxy,
     which on CPython 3.11 first fails the proxy's own lookup and formats an
-    AttributeError's message (a cached read had two: about a twentieth of its
-    instructions), for a view that is never async. Here each decorator documents
-    the view exactly as flask-smorest's does (its `_apidoc`, from flask-smorest's
-    own decorator) and calls it plainly; what flask-smorest does with a view's
-    result, it still does. An `async def` view gets flask-smorest's decorator as is.
+    AttributeError's message, for a view that is never async. Here each decorator
+    documents the view exactly as flask-smorest's does and calls it plainly; a
+    result flask-smorest dumps (not a Response) still goes through its wrapper,
+    proxy read and all. An `async def` view gets flask-smorest's decorator as is.
+
+    flask-smorest keeps a view's documentation in the function's `_apidoc`, its
+    private attribute, and has no public way to document without wrapping: this
+    copies it from flask-smorest's own wrapper to grau's (development/upstream.md
+    has the note for flask-smorest; test_smorest_decorators compares the two).
     """
 
     ARGUMENTS_PARSER = JSONBodyParser()
@@ -158,8 +170,9 @@ class Blueprint(flask_smorest.Blueprint):
     def alt_response(self, *args: Any, **kwargs: Any) -> Any:
         return _called_plainly(super().alt_response(*args, **kwargs))
 
-    def doc(self, **kwargs: Any) -> Any:
-        return _called_plainly(super().doc(**kwargs))
+    @staticmethod
+    def doc(**kwargs: Any) -> Any:  # (a staticmethod, as flask-smorest's)
+        return _called_plainly(flask_smorest.Blueprint.doc(**kwargs))
 
 
 def _called_plainly(

@@ -342,6 +342,19 @@ def driver_connection() -> DriverConnection:
     return found
 
 
+@contextmanager
+def serving(session: Session) -> Iterator[None]:
+    """Within the block, `db()` is `session` (grau.http.idempotency's session inside the
+    request's transaction); after it, the request's own again (closed by its teardown)."""
+    held = request_database()
+    outer = held.session
+    held.session = session
+    try:
+        yield
+    finally:
+        held.session = outer
+
+
 def _checkout(engine: Engine) -> PoolProxiedConnection:
     """`engine.raw_connection()`, with a failure to connect wrapped as `Engine.connect()`
     wraps it (the pool raises the driver's own error), so it is a 503 like any other."""

@@ -49,7 +49,7 @@ from grau.context import current_request
 from grau.core import revisions
 from grau.core.crud import ID_TAKEN
 from grau.db.model import Base, Bookkeeping, UUIDPrimaryKey, utcnow
-from grau.db.session import client_chosen_id, db, request_database
+from grau.db.session import client_chosen_id, db, serving
 from grau.http.errors import abort
 from grau.http.openapi import IDEMPOTENCY_KEY_PATTERN, mark
 
@@ -176,8 +176,6 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
     connection = outer.connection()  # begins its transaction, if the check did not
     session: Session = factory(bind=connection, join_transaction_mode="create_savepoint")
     revisions.guard(session)
-    held = request_database()
-    held.session = session  # what the view's db() returns
     done = False
 
     def commit() -> None:
@@ -187,9 +185,9 @@ def _one_transaction() -> Iterator[tuple[Session, Callable[[], None]]]:
         done = True
 
     try:
-        yield session, commit
+        with serving(session):  # what the view's db() returns
+            yield session, commit
     finally:
-        held.session = outer  # closed by the request's teardown
         session.close()
         if not done:
             with contextlib.suppress(Exception):  # a lost connection already rolled back

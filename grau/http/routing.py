@@ -83,12 +83,11 @@ class GrauMatcher(StateMachineMatcher):
     def _pattern(self, part: RulePart) -> re.Pattern[str] | None:
         """A part's pattern, where it takes one segment and its groups are its converters'
         values in order (None: Werkzeug's search matches it)."""
-        pattern: re.Pattern[str] | None = re.compile(part.content)
-        assert pattern is not None
-        ours = [name for name in pattern.groupindex if name.startswith(GROUP)]
-        if part.final or part.suffixed or pattern.groups != len(ours):
-            pattern = None  # (one that takes the rest of the path, or other groups)
-        self._patterns[id(part)] = pattern
+        compiled = re.compile(part.content)
+        ours = [name for name in compiled.groupindex if name.startswith(GROUP)]
+        # Not one that takes the rest of the path, nor one with groups of other kinds.
+        plain = not (part.final or part.suffixed) and compiled.groups == len(ours)
+        pattern = self._patterns[id(part)] = compiled if plain else None
         return pattern
 
 
@@ -98,8 +97,6 @@ def _converted(rule: Rule, values: list[str]) -> tuple[Rule, MutableMapping[str,
     if rule.alias and rule.map.redirect_defaults:
         return None
     found: dict[str, Any] = {}
-    if not values:
-        return rule, dict(rule.defaults) if rule.defaults else found
     converters = rule._converters
     for name, value in zip(converters, values):  # noqa: B905 (as Werkzeug pairs them)
         try:

@@ -173,3 +173,33 @@ class _NoField(ma.Schema):
 def test_a_schema_of_one_field_or_none_dumps_as_marshmallow(schema: ma.Schema, item: Any) -> None:
     for for_orjson in (False, True):
         assert FlatDump(schema, for_orjson=for_orjson)(item) == schema.dump(item)
+
+
+class _OddAttributes(ma.Schema):
+    plain = ma.fields.String()
+    dashed = ma.fields.String(attribute="with-dash")
+    reserved = ma.fields.Integer(attribute="class")
+
+
+def test_attributes_no_function_can_name_are_read_step_by_step() -> None:
+    schema = _OddAttributes()
+    item = SimpleNamespace(plain="a", **{"with-dash": "b", "class": 3})
+    dump = FlatDump(schema)
+    assert dump.steps is not None and dump._written is None
+    assert dump(item) == schema.dump(item) == {"plain": "a", "dashed": "b", "reserved": 3}
+
+
+def test_a_property_that_fails_is_left_out_as_marshmallow_leaves_it() -> None:
+    class Item:
+        plain = "a"
+
+        @property
+        def broken(self) -> str:
+            raise AttributeError("computed from something missing")
+
+    class WithBroken(ma.Schema):
+        plain = ma.fields.String()
+        broken = ma.fields.String()
+
+    schema = WithBroken()
+    assert FlatDump(schema)(Item()) == schema.dump(Item()) == {"plain": "a"}

@@ -4,6 +4,7 @@ schema of grau, on many rows of edge values."""
 from __future__ import annotations
 
 import gc
+import pickle
 import random
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -175,18 +176,46 @@ def test_a_schema_of_one_field_or_none_dumps_as_marshmallow(schema: ma.Schema, i
         assert FlatDump(schema, for_orjson=for_orjson)(item) == schema.dump(item)
 
 
-class _OddAttributes(ma.Schema):
-    plain = ma.fields.String()
-    dashed = ma.fields.String(attribute="with-dash")
-    reserved = ma.fields.Integer(attribute="class")
+@pytest.mark.parametrize(
+    "attribute",
+    ["with-dash", "class", "\ufb01le"],  # (the ligature: Python reads `ﬁle` as `file`)
+    ids=["not an identifier", "a keyword", "normalized by Python"],
+)
+def test_attributes_no_function_can_name_are_read_step_by_step(attribute: str) -> None:
+    class Odd(ma.Schema):
+        plain = ma.fields.String()
+        odd = ma.fields.String(attribute=attribute)
 
-
-def test_attributes_no_function_can_name_are_read_step_by_step() -> None:
-    schema = _OddAttributes()
-    item = SimpleNamespace(plain="a", **{"with-dash": "b", "class": 3})
+    schema = Odd()
+    item = SimpleNamespace(plain="a", file="wrong", **{attribute: "b"})
     dump = FlatDump(schema)
     assert dump.steps is not None and dump._written is None
-    assert dump(item) == schema.dump(item) == {"plain": "a", "dashed": "b", "reserved": 3}
+    assert dump(item) == schema.dump(item) == {"plain": "a", "odd": "b"}
+
+
+class _ConvertedThenRead(ma.Schema):
+    value = ma.fields.Float()
+    later = ma.fields.String()
+
+
+def test_a_failing_conversion_fails_before_a_later_field_is_read() -> None:
+    class Item:
+        value = "not a number"
+
+        @property
+        def later(self) -> str:
+            raise RuntimeError("read too early")
+
+    for dump in (FlatDump(_ConvertedThenRead()), _ConvertedThenRead().dump):
+        with pytest.raises(ValueError):
+            dump(Item())
+
+
+def test_a_resource_pickles_with_its_dumps() -> None:
+    stats = next(r for r in FLAT if r.endpoint == "body-stats.BodyStat")
+    again = pickle.loads(pickle.dumps(stats.dump_for_orjson))
+    item = rows(stats, 1)[0]
+    assert again(item) == stats.dump_for_orjson(item) and again._written is not None
 
 
 def test_a_property_that_fails_is_left_out_as_marshmallow_leaves_it() -> None:

@@ -198,17 +198,20 @@ class _ConvertedThenRead(ma.Schema):
     later = ma.fields.String()
 
 
+def _failing(name: str, error: Exception, **plain: Any) -> Any:
+    """An item whose attribute `name` is a property raising `error`, and `plain` ones."""
+
+    def fail(_item: Any) -> Any:
+        raise error
+
+    return type("Item", (), {**plain, name: property(fail)})()
+
+
 def test_a_failing_conversion_fails_before_a_later_field_is_read() -> None:
-    class Item:
-        value = "not a number"
-
-        @property
-        def later(self) -> str:
-            raise RuntimeError("read too early")
-
+    item = _failing("later", RuntimeError("read too early"), value="not a number")
     for dump in (FlatDump(_ConvertedThenRead()), _ConvertedThenRead().dump):
         with pytest.raises(ValueError):
-            dump(Item())
+            dump(item)
 
 
 def test_a_resource_pickles_with_its_dumps() -> None:
@@ -219,16 +222,10 @@ def test_a_resource_pickles_with_its_dumps() -> None:
 
 
 def test_a_property_that_fails_is_left_out_as_marshmallow_leaves_it() -> None:
-    class Item:
-        plain = "a"
-
-        @property
-        def broken(self) -> str:
-            raise AttributeError("computed from something missing")
-
     class WithBroken(ma.Schema):
         plain = ma.fields.String()
         broken = ma.fields.String()
 
+    item = _failing("broken", AttributeError("computed from something missing"), plain="a")
     schema = WithBroken()
-    assert FlatDump(schema)(Item()) == schema.dump(Item()) == {"plain": "a"}
+    assert FlatDump(schema)(item) == schema.dump(item) == {"plain": "a"}

@@ -4,12 +4,14 @@ range, from which the check, the documented bounds and the messages all come."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from spec_cases import SCHEMAS, measurement_bounds
 
 from grau.body_stats.models import STATS
 from grau.core.domain_errors import Invalid
+from grau.core.units import convert
 from grau.nutrition.models import AMOUNTS
 
 TABLES = {"body stats": (STATS, "BodyStatCreate"), "nutrition": (AMOUNTS, "NutritionEntryCreate")}
@@ -97,3 +99,16 @@ def test_the_check_stores_the_value_in_its_quantitys_base_unit():
     assert _checked(STATS, "weight", "lb", 100) == pytest.approx(45.359237)
     assert _checked(AMOUNTS, "water", "l", 1.5) == pytest.approx(1500)
     assert _checked(AMOUNTS, "calories", "kj", 4.184) == pytest.approx(1)
+
+
+@pytest.mark.parametrize("measures", [STATS, AMOUNTS], ids=["body stats", "nutrition"])
+def test_a_value_valid_in_one_unit_is_within_the_widest_bounds_read_in_any_other(
+    measures: Any,
+) -> None:
+    """A read shows a value in the unit it asks for (`?unit=st` of a weight logged as
+    0.5 kg is 0.07874 st): the value field's documented bounds must hold it."""
+    for per_unit in measures.limits.values():
+        for stored, (low, high) in per_unit.items():
+            for shown in per_unit:
+                assert measures.floor <= convert(low, stored, shown)
+                assert convert(high, stored, shown) <= measures.cap

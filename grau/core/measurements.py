@@ -86,9 +86,12 @@ class Measures:
         self.doc = "; ".join(f"{t}: {', '.join(m.units)}" for t, m in self.types.items())
         # type -> unit -> (low, high) in that unit: worked out once, checked on every write.
         self.limits = {t: {u: m.bounds(u) for u in m.units} for t, m in self.types.items()}
-        every_bound = [bound for per_unit in self.limits.values() for bound in per_unit.values()]
-        self.floor = min(low for low, _ in every_bound)
-        self.cap = max(high for _, high in every_bound)
+        # The widest bounds a value has in any unit, shown or sent: rounded outward, as
+        # a value valid in one unit, read in another, may convert to just beyond that
+        # unit's own bounds (0.5 kg is 0.07874 st; a stone's own low is 0.0788).
+        every_unit = [(m, u) for m in self.types.values() for u in m.units]
+        self.floor = min(_inward(convert(m.low, m.unit, u), up=False) for m, u in every_unit)
+        self.cap = max(_inward(convert(m.high, m.unit, u), up=True) for m, u in every_unit)
         # A read's `unit` shows each entry whose type is logged in it in that unit.
         self.present = unit_view(lambda entry: self.types[entry.type].units)
 

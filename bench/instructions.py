@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import io
 import json
 import os
 import re
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +56,17 @@ SCENARIOS: dict[str, tuple[str, str, str]] = {
     ),
     "list": ("grau: body stats list (20)", "grau", "/v1/body-stats"),
     "catalog": ("grau: exercise catalog list (20)", "grau", "/v1/exercises"),
+    "create": ("grau: create a body stat", "grau", "/v1/body-stats"),
     "health": ("grau: GET /health", "grau", "/health"),
     "stack": ("stack floor: one body stat", "stack", "/v1/body-stats/{stat}"),
+    "stack-create": ("stack floor: create a body stat", "stack", "/v1/body-stats"),
     "floor": ("floor: bare Flask + the one query", "floor", "/v1/body-stats"),
     "bare": ("ceiling's app: bare Flask, the list's bytes", "bare", "/v1/body-stats"),
+}
+# The scenarios that POST, and what: the body `make bench` creates (bench/run.py).
+POSTED = {
+    name: {"type": "weight", "value": 72.5, "unit": "kg", "recorded_at": "2026-11-30T07:00:00Z"}
+    for name in ("create", "stack-create")
 }
 COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 # grau's settings beyond production's, for every scenario (bench.opcodes's too).
@@ -72,19 +81,20 @@ SETTINGS = {
 # ------------------------------------------------------------- in the counted process
 
 
-def _call(app: Callable[..., Any], environ: dict[str, Any]) -> str:
-    """One request straight to the WSGI app; its status line."""
+def _call(app: Callable[..., Any], environ: dict[str, Any], body: bytes = b"") -> str:
+    """One request straight to the WSGI app (with `body`, if any); its status line."""
     started: list[str] = []
+    environ = dict(environ, **{"wsgi.input": io.BytesIO(body)}) if body else dict(environ)
 
     def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
         started.append(status)
 
-    body = app(dict(environ), start_response)
+    answer = app(environ, start_response)
     try:
-        for _ in body:
+        for _ in answer:
             pass
     finally:
-        close = getattr(body, "close", None)
+        close = getattr(answer, "close", None)
         if close is not None:
             close()
     return started[0]
@@ -140,10 +150,20 @@ def _app_of(kind: str, grau: Any, token: str) -> Any:
         return bare.app
 
 
-def child(scenario: str, requests: int) -> None:
-    """Run in the counted process: set up, say READY, and on a line from the parent send
-    `requests` requests, say DONE and wait for the parent's last line (the parent turns
-    counting on and off in between)."""
+@dataclass
+class Prepared:
+    """A scenario's app, warmed, and the request it is sent."""
+
+    app: Callable[..., Any]
+    environ: dict[str, Any]
+    body: bytes  # what a POST sends, else empty
+
+    def call(self) -> str:
+        return _call(self.app, self.environ, self.body)
+
+
+def prepared(scenario: str) -> Prepared:
+    """Scenario `scenario`'s app with its user signed in, warmed by 300 of its requests."""
     from werkzeug.test import EnvironBuilder
 
     from app import create_app
@@ -151,23 +171,36 @@ def child(scenario: str, requests: int) -> None:
     _, kind, path = SCENARIOS[scenario]
     grau = create_app({"CACHE_MAX_MB": 0} if kind == "grau-uncached" else None)
     token, stat_id = _signed_in(grau)
-    app = _app_of(kind, grau, token)
+    posted = POSTED.get(scenario)
+    body = json.dumps(posted).encode() if posted else b""
     environ = EnvironBuilder(
         path=path.format(stat=stat_id),
+        method="POST" if posted else "GET",
         headers=[("Authorization", f"Bearer {token}"), ("Accept", "application/json")],
+        content_type="application/json" if posted else None,
+        data=body or None,
         environ_base={"REMOTE_ADDR": "127.0.0.1"},
     ).get_environ()
+    ready = Prepared(_app_of(kind, grau, token), environ, body)
     for _ in range(300):  # warm: the statement prepared, the answer cached, the caches filled
-        status = _call(app, environ)
-    if not status.startswith("200"):
+        status = ready.call()
+    if not status.startswith("201" if posted else "200"):
         raise SystemExit(f"{scenario}: {path} answered {status}")
+    return ready
+
+
+def child(scenario: str, requests: int) -> None:
+    """Run in the counted process: set up, say READY, and on a line from the parent send
+    `requests` requests, say DONE and wait for the parent's last line (the parent turns
+    counting on and off in between)."""
+    ready = prepared(scenario)
     gc.collect()  # as grau.server.load_app sets a worker up
     gc.freeze()
     gc.set_threshold(7000, 20, 20)
     _say("READY")
     _wait_for_parent()
     for _ in range(requests):
-        _call(app, environ)
+        ready.call()
     _say("DONE")
     _wait_for_parent()
 

@@ -40,23 +40,7 @@ def _name(code: CodeType) -> str:
 
 def traced(scenario: str, requests: int) -> dict[str, collections.Counter[str]]:
     """Bytecodes and calls per Python function, and calls per C function, over `requests`."""
-    from werkzeug.test import EnvironBuilder
-
-    from app import create_app
-
-    _, kind, path = instructions.SCENARIOS[scenario]
-    grau = create_app({"CACHE_MAX_MB": 0} if kind == "grau-uncached" else None)
-    token, stat_id = instructions._signed_in(grau)
-    app = instructions._app_of(kind, grau, token)
-    environ = EnvironBuilder(
-        path=path.format(stat=stat_id),
-        headers=[("Authorization", f"Bearer {token}"), ("Accept", "application/json")],
-        environ_base={"REMOTE_ADDR": "127.0.0.1"},
-    ).get_environ()
-    for _ in range(300):  # warm, as the instruction count does
-        status = instructions._call(app, environ)
-    if not status.startswith("200"):
-        raise SystemExit(f"{scenario}: {path} answered {status}")
+    ready = instructions.prepared(scenario)
     found: dict[str, collections.Counter[str]] = {
         "opcodes": collections.Counter(),
         "calls": collections.Counter(),
@@ -80,7 +64,7 @@ def traced(scenario: str, requests: int) -> dict[str, collections.Counter[str]]:
     sys.settrace(trace)
     try:
         for _ in range(requests):
-            instructions._call(app, environ)
+            ready.call()
     finally:
         sys.settrace(None)
         sys.setprofile(None)

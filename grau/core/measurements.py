@@ -27,8 +27,9 @@ SORT_BY_QUANTITY = {"value": "canonical_value"}
 SOURCE_KEY = ("source", "external_id")
 
 
-def _inward(value: float, up: bool) -> float:
-    """A bound rounded inward to 4 decimals, so the rounded bound converts back inside.
+def _rounded(value: float, up: bool) -> float:
+    """A bound rounded to 4 decimals, up or down: a low bound up and a high one down
+    (inward) so the rounded bound converts back inside, or the other way (outward).
 
     Rounded to 6 decimals first, so float noise does not cost a step: 2 kg is
     2000 g, not 1999.9999 g.
@@ -52,10 +53,11 @@ class Measure:
     unit: str  # the unit `low` and `high` are stated in
     reported_in: str = ""  # the unit totals are reported in (default: `unit`)
 
-    def bounds(self, unit: str) -> tuple[float, float]:
-        """The range in `unit`: the documented bounds, and the ones checked."""
+    def bounds(self, unit: str, *, outward: bool = False) -> tuple[float, float]:
+        """The range in `unit`: the documented bounds, and the ones checked; `outward`:
+        rounded to hold every value of the range (what it may read as in `unit`)."""
         low, high = convert(self.low, self.unit, unit), convert(self.high, self.unit, unit)
-        return _inward(low, up=True), _inward(high, up=False)
+        return _rounded(low, up=not outward), _rounded(high, up=outward)
 
     @property
     def reported(self) -> str:
@@ -89,9 +91,9 @@ class Measures:
         # The widest bounds a value has in any unit, shown or sent: rounded outward, as
         # a value valid in one unit, read in another, may convert to just beyond that
         # unit's own bounds (0.5 kg is 0.07874 st; a stone's own low is 0.0788).
-        every_unit = [(m, u) for m in self.types.values() for u in m.units]
-        self.floor = min(_inward(convert(m.low, m.unit, u), up=False) for m, u in every_unit)
-        self.cap = max(_inward(convert(m.high, m.unit, u), up=True) for m, u in every_unit)
+        widest = [m.bounds(u, outward=True) for m in self.types.values() for u in m.units]
+        self.floor = min(low for low, _ in widest)
+        self.cap = max(high for _, high in widest)
         # A read's `unit` shows each entry whose type is logged in it in that unit.
         self.present = unit_view(lambda entry: self.types[entry.type].units)
 

@@ -327,7 +327,11 @@ class FlatDump:
             if flat
             else None
         )
-        self._written = _written(self.steps, type(schema).__name__) if self.steps else None
+        self._write()
+
+    def _write(self) -> None:
+        """The dump written as one function for the steps (None: none to write)."""
+        self._written = _written(self.steps, type(self.schema).__name__) if self.steps else None
 
     def __call__(self, item: Any) -> Any:
         if self.steps is None or hasattr(item, "__getitem__"):
@@ -348,7 +352,7 @@ class FlatDump:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         vars(self).update(state)
-        self._written = _written(self.steps, type(self.schema).__name__) if self.steps else None
+        self._write()
 
     def _stepped(self, item: Any) -> dict[str, Any]:
         """The dump field by field, as marshmallow reads it (`getattr(item, attribute,

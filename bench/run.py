@@ -483,6 +483,7 @@ def summarize(scenario: Scenario) -> dict[str, Any]:
         "cpu_us": {g: statistics.median(r["cpu_us"][g] for r in scenario.runs) for g in groups},
         "cpu_us_total": statistics.median(r["cpu_us_total"] for r in scenario.runs),
         "ceiling_cpu_us": statistics.median(c["cpu_us_total"] for c in scenario.ceilings),
+        "ceiling_cpu_us_runs": [c["cpu_us_total"] for c in scenario.ceilings],
         "rps": statistics.median(r["rps"] for r in scenario.runs),
         "ceiling_rps": statistics.median(c["rps"] for c in scenario.ceilings),
         "p50_ms": statistics.median(r["p50_us"] for r in scenario.runs) / 1000,
@@ -495,6 +496,32 @@ def met(row: dict[str, Any]) -> str:
     if row["target"] is None:
         return "-"
     return "yes" if row["cost_ratio"]["median"] >= row["target"] else "**no**"
+
+
+# The ceiling runs the same code before every scenario, so on a steady machine its cost per
+# request hardly moves (its medians per scenario 5% apart in the run of 2026-12-07 02:22);
+# far past that, a ratio says as much about the machine's minute as about the code.
+STEADY_APART = 0.25
+
+
+def steadiness(data: dict[str, Any]) -> str:
+    """Whether the run's ceiling held still: what its ratios are worth."""
+    runs = [cost for row in data["scenarios"] for cost in row.get("ceiling_cpu_us_runs", ())]
+    if not runs:
+        return ""  # (a run from before the ceiling's runs were kept)
+    low, high = min(runs), max(runs)
+    apart = (high - low) / statistics.median(runs)
+    said = (
+        f"The ceiling, the same app before every scenario, cost {low:.0f} to {high:.0f} µs "
+        f"per request over this run's {len(runs)} runs of it ({apart:.0%} apart)"
+    )
+    if apart <= STEADY_APART:
+        return f"{said}: a steady run."
+    return (
+        f"{said}: **an unsteady run** (more than {STEADY_APART:.0%}): its ratios move with "
+        "the machine as much as with the code; judge the targets on a run whose ceiling "
+        "holds still."
+    )
 
 
 def _ratio(spread: dict[str, float]) -> str:
@@ -533,6 +560,9 @@ def cost_table(data: dict[str, Any]) -> str:
             if key in latency
         )
     )
+    steady = steadiness(data)
+    if steady:
+        lines += ["", steady]
     against = against_floors(data)
     if against:
         lines += ["", "grau against the floors (CPU per request, median of the rounds):", ""]

@@ -24,15 +24,15 @@ def test_a_run_whose_ceiling_moves_is_unsteady() -> None:
     assert "**an unsteady run**" in said
 
 
-def test_the_threshold_is_the_ceilings_spread_over_its_median() -> None:
-    median = 200.0
-    at_the_line = run.STEADY_APART * median
-    assert "unsteady" not in run.steadiness(
-        _data([200 - at_the_line / 2, median, 200 + at_the_line / 2])
-    )
-    assert "unsteady" in run.steadiness(
-        _data([190 - at_the_line / 2, median, 200 + at_the_line / 2])
-    )
+def test_the_line_is_the_ceilings_spread_over_its_median() -> None:
+    assert run.STEADY_APART == 0.25
+    # 25 apart over a median of 100: on the line, steady; 26: past it.
+    assert "unsteady" not in run.steadiness(_data([100, 100, 125]))
+    assert "unsteady" in run.steadiness(_data([100, 100], [126]))
+    # Over the median, not the mean (110.4) or the highest (126): 26% apart, unsteady.
+    assert "unsteady" in run.steadiness(_data([100, 100, 100, 126, 126]))
+    # Nor over the lowest (100, which would make it 30%): 23% of the median 130, steady.
+    assert "unsteady" not in run.steadiness(_data([100, 126], [130, 130, 130]))
 
 
 def test_a_run_from_before_the_ceilings_runs_were_kept_says_nothing() -> None:

@@ -18,8 +18,9 @@ the standby:
 - the standby stopped (`pg_ctl stop -m immediate`) under read traffic loses
   no request, and once started again it serves reads again.
 
-Waits are on conditions with deadlines, never fixed sleeps, so the tests hold on a
-busy machine.
+Waits are on conditions with deadlines, or (once) until a bound the design
+guarantees has passed, never a sleep that hopes, so the tests hold on a busy
+machine.
 """
 
 from __future__ import annotations
@@ -246,9 +247,10 @@ def test_a_write_is_read_at_once_on_the_other_instance_while_replay_is_paused(
 
 
 def _hidden_row_test(stack: Stack, reader: Account, note: str) -> tuple[bool, float]:
-    """Pause replay, write a body stat for `reader` straight into the primary (bumping
-    the revision as grau does), and read the list at once on both instances: whether
-    any read showed it, and when the insert had committed (`time.monotonic()`)."""
+    """With replay paused (by the caller), write a body stat for `reader` straight into
+    the primary (bumping the revision as grau does), and read the list at once on both
+    instances: whether any read showed it, and when the insert had committed
+    (`time.monotonic()`)."""
     stack.on_primary(
         (
             "INSERT INTO body_stats (id, user_id, type, value, unit, canonical_value,"
@@ -302,8 +304,10 @@ def test_reads_use_the_replica_and_move_to_the_primary_while_it_lags(stack: Stac
         # /ready answers from one worker; each worker's monitor has its own samples of the
         # primary's position, so another may count the standby current for up to a poll
         # longer. None can past REPLICA_MAX_LAG after the insert: every sample the paused
-        # standby has replayed was taken before it. From then on, every read is the
-        # primary's: the row is there, and the standby serves nothing.
+        # standby has replayed was taken before it (the commit is synchronous on this
+        # cluster, so its WAL was written when it returned), and markers and a worker's
+        # own records only ever send reads to the primary. From then on, every read is
+        # the primary's: the row is there, and the standby serves nothing.
         time.sleep(max(0.0, inserted + MAX_LAG + 0.1 - time.monotonic()))
         served = stack.replica_reads()
         for _ in range(3):  # (each over both instances and, most likely, both workers)

@@ -193,10 +193,12 @@ def child(scenario: str, requests: int) -> None:
     """Run in the counted process: set up, say READY, and on a line from the parent send
     `requests` requests, say DONE and wait for the parent's last line (the parent turns
     counting on and off in between)."""
+    from grau.server import GC_THRESHOLDS
+
     ready = prepared(scenario)
     gc.collect()  # as grau.server.load_app sets a worker up
     gc.freeze()
-    gc.set_threshold(7000, 20, 20)
+    gc.set_threshold(*GC_THRESHOLDS)
     _say("READY")
     _wait_for_parent()
     for _ in range(requests):

@@ -7,6 +7,7 @@ TEST_DATABASE_URL, SQLite otherwise), never on the suite's shared one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from alembic import command
@@ -103,3 +104,45 @@ def test_downgrade_base_removes_every_table_and_upgrade_works_again(
     assert _tables(engine) - {"alembic_version"} == MODEL_TABLES
     assert _current_revision(engine) == _head(db)
     command.check(config)
+
+
+def _leading_columns(inspector: Any, table: str) -> tuple[list[tuple[str, ...]], list[str]]:
+    """A table's column lists that find rows by their leading columns (its primary key,
+    unique constraints and indexes over every row), and the names and column lists of
+    its plain indexes (neither unique nor partial), which only serve lookups."""
+    found = [tuple(inspector.get_pk_constraint(table)["constrained_columns"])]
+    found += [tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)]
+    plain = []
+    for index in inspector.get_indexes(table):
+        partial = any(key.endswith("_where") for key in index.get("dialect_options", {}))
+        if not partial:
+            found.append(tuple(index["column_names"]))
+            if not index["unique"]:
+                plain.append((index["name"], tuple(index["column_names"])))
+    return found, plain
+
+
+def test_every_owner_column_leads_an_index_and_no_index_is_the_start_of_another(
+    fresh: tuple[Database, Engine],
+) -> None:
+    """An owner's rows (and what an account's deletion cascades to) are found through an
+    index, and no index only repeats the start of another: it would cost every write
+    and serve no read the longer one does not."""
+    db, engine = fresh
+    command.upgrade(alembic_config(db.url), "head")
+    inspector = inspect(engine)
+    unindexed, repeated = [], []
+    for table in MODEL_TABLES:
+        found, plain = _leading_columns(inspector, table)
+        for key in inspector.get_foreign_keys(table):
+            columns = tuple(key["constrained_columns"])
+            if key["referred_table"] == "users" and not any(
+                cols[: len(columns)] == columns for cols in found
+            ):
+                unindexed.append(f"{table}.{columns}")
+        for name, columns in plain:
+            longer = [cols for cols in found if len(cols) > len(columns)]
+            if any(cols[: len(columns)] == columns for cols in longer):
+                repeated.append(f"{table}.{name}")
+    assert not unindexed, unindexed
+    assert not repeated, repeated

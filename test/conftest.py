@@ -25,18 +25,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import marshmallow as ma
 import pytest
 import redis
 from alembic import command
 from alembic.config import Config
 from flask import Flask
 from flask.testing import FlaskClient
+from marshmallow.error_store import ErrorStore
 from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from grau.catalog.seed import seed_catalog
 from grau.db.session import make_engine, use_sessions
+from grau.http.schemas import Schema
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -56,6 +59,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "the production stack is never skipped in CI",
             returncode=3,
         )
+
+
+# marshmallow's own loop over a schema's fields, which grau's Schema skips where it can.
+MARSHMALLOW_DESERIALIZE = ma.Schema._deserialize
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flat_loads_checked() -> Iterator[None]:
+    """Every body the suite loads goes through marshmallow's own loop too, and must come
+    out the same, with the same errors (grau.http.schemas.Schema._deserialize)."""
+    flat = Schema._deserialize
+
+    def checked(self: Schema, data: Any, **kwargs: Any) -> Any:
+        loaded = flat(self, data, **kwargs)
+        if not kwargs.get("many"):
+            errors = ErrorStore()
+            reference = MARSHMALLOW_DESERIALIZE(self, data, **{**kwargs, "error_store": errors})
+            assert repr(loaded) == repr(reference), (type(self).__name__, data)
+            assert kwargs["error_store"].errors == errors.errors, (type(self).__name__, data)
+        return loaded
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Schema, "_deserialize", checked)
+        yield
 
 
 def pytest_report_header() -> list[str]:

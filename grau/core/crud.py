@@ -172,7 +172,7 @@ def _conflict(exc: IntegrityError, conflict: str) -> Conflict:
 
 
 def _python_default(column: Any) -> bool:
-    """Whether a column's default, if any, is one `_value_or_default` computes: a value
+    """Whether a column's default, if any, is one `_default_of` computes: a value
     or a Python function (not SQL, not a sequence), with no server default beside it;
     or whether the database sets it alone (`_set_by_database`)."""
     default = column.default
@@ -187,10 +187,8 @@ def _set_by_database(column: Any) -> bool:
     return column.default is None and column.server_default is not None
 
 
-def _value_or_default(item: Any, key: str, column: Any) -> Any:
-    """The item's value for a column, else the column's Python default, else None."""
-    if hasattr(item, key):
-        return getattr(item, key)
+def _default_of(column: Any) -> Any:
+    """A column's Python default, else None (for a value the item does not have)."""
     default = column.default
     if default is None:
         return None
@@ -355,7 +353,8 @@ class OwnedService:
         item = SimpleNamespace(**data, user_id=principal.user_id)
         if self.check:
             self.check(item)
-        values = {key: _value_or_default(item, key, c) for key, c in self._given.items()}
+        sent = vars(item)  # the body's values, the owner, and what `check` added
+        values = {k: sent[k] if k in sent else _default_of(c) for k, c in self._given.items()}
         values.update(session_id=principal.session_id)
         query = self._insert_row or self._build_insert_row()
         try:

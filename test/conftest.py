@@ -72,12 +72,15 @@ def flat_loads_checked() -> Iterator[None]:
     flat = Schema._deserialize
 
     def checked(self: Schema, data: Any, **kwargs: Any) -> Any:
+        # (A `many` load's items share one store: the errors compare when it starts empty.)
+        fresh = not kwargs["error_store"].errors
         loaded = flat(self, data, **kwargs)
         if not kwargs.get("many"):
             errors = ErrorStore()
             reference = MARSHMALLOW_DESERIALIZE(self, data, **{**kwargs, "error_store": errors})
             assert repr(loaded) == repr(reference), (type(self).__name__, data)
-            assert kwargs["error_store"].errors == errors.errors, (type(self).__name__, data)
+            if fresh:
+                assert kwargs["error_store"].errors == errors.errors, (type(self).__name__, data)
         return loaded
 
     with pytest.MonkeyPatch.context() as patch:

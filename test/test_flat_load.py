@@ -112,3 +112,27 @@ class Dotted(Schema):
 def test_a_dotted_attribute_is_nested_by_marshmallow(marshmallow_loops: list[Any]) -> None:
     assert Dotted().load({"inner": "x"}) == {"outer": {"inner": "x"}}
     assert marshmallow_loops
+
+
+class Inner(Schema):
+    name = fields.String()
+    secret = fields.String()
+
+
+def test_a_copy_with_fewer_fields_loads_only_those() -> None:
+    """A Nested field's `only` copies the schema instance and sets its fields again: the
+    copy must not keep the loop its original made when it first loaded a body."""
+    inner = Inner()
+    assert inner.load({"name": "a", "secret": "s"}) == {"name": "a", "secret": "s"}
+
+    class Outer(Schema):
+        child = fields.Nested(inner, only=("name",))
+
+    data = {"child": {"name": "a", "secret": "s"}}
+    assert _loaded(Outer(), data) == _marshmallows(Outer(), data)
+    assert _loaded(Outer(), data) == {"child": {"secret": ["Unknown field."]}}
+
+
+def test_a_list_of_bodies_reports_each_refused_one_as_marshmallow_does() -> None:
+    data = [{"name": 1}, {"name": "fine"}, {"secret": 2}]
+    assert _loaded(Inner(many=True), data) == _marshmallows(Inner(many=True), data)

@@ -106,43 +106,43 @@ def test_downgrade_base_removes_every_table_and_upgrade_works_again(
     command.check(config)
 
 
-def _leading_columns(inspector: Any, table: str) -> tuple[list[tuple[str, ...]], list[str]]:
-    """A table's column lists that find rows by their leading columns (its primary key,
-    unique constraints and indexes over every row), and the names and column lists of
-    its plain indexes (neither unique nor partial), which only serve lookups."""
-    found = [tuple(inspector.get_pk_constraint(table)["constrained_columns"])]
-    found += [tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)]
-    plain = []
+def _leading_columns(inspector: Any, table: str) -> list[tuple[str, tuple[str, ...], bool]]:
+    """(name, columns, plain) of each way a table finds rows by its leading columns: its
+    primary key, unique constraints and indexes over every row; plain: an index neither
+    unique nor partial, which only serves lookups."""
+    key = inspector.get_pk_constraint(table)
+    found = [(key["name"] or "primary key", tuple(key["constrained_columns"]), False)]
+    found += [
+        (u["name"], tuple(u["column_names"]), False)
+        for u in inspector.get_unique_constraints(table)
+    ]
     for index in inspector.get_indexes(table):
-        partial = any(key.endswith("_where") for key in index.get("dialect_options", {}))
-        if not partial:
-            found.append(tuple(index["column_names"]))
-            if not index["unique"]:
-                plain.append((index["name"], tuple(index["column_names"])))
-    return found, plain
+        if not any(option.endswith("_where") for option in index.get("dialect_options", {})):
+            found.append((index["name"], tuple(index["column_names"]), not index["unique"]))
+    return found
 
 
 def test_every_owner_column_leads_an_index_and_no_index_is_the_start_of_another(
     fresh: tuple[Database, Engine],
 ) -> None:
     """An owner's rows (and what an account's deletion cascades to) are found through an
-    index, and no index only repeats the start of another: it would cost every write
-    and serve no read the longer one does not."""
+    index, and no plain index only repeats the start (or the whole) of another index or
+    key: it would cost every write and serve no read the other does not."""
     db, engine = fresh
     command.upgrade(alembic_config(db.url), "head")
     inspector = inspect(engine)
     unindexed, repeated = [], []
     for table in MODEL_TABLES:
-        found, plain = _leading_columns(inspector, table)
+        found = _leading_columns(inspector, table)
         for key in inspector.get_foreign_keys(table):
             columns = tuple(key["constrained_columns"])
             if key["referred_table"] == "users" and not any(
-                cols[: len(columns)] == columns for cols in found
+                cols[: len(columns)] == columns for _, cols, _ in found
             ):
                 unindexed.append(f"{table}.{columns}")
-        for name, columns in plain:
-            longer = [cols for cols in found if len(cols) > len(columns)]
-            if any(cols[: len(columns)] == columns for cols in longer):
+        for name, columns, plain in found:
+            others = [cols for other, cols, _ in found if other != name]
+            if plain and any(cols[: len(columns)] == columns for cols in others):
                 repeated.append(f"{table}.{name}")
     assert not unindexed, unindexed
     assert not repeated, repeated

@@ -1,11 +1,10 @@
 """no index of its own on a synced table's owner column
 
-Each synced table with an owner had two indexes that start with `user_id`: its
-own, and the changes feed's (user_id, seq, id), which finds an owner's rows as
-well (as do the lists' indexes). The first is dropped: one index fewer to write
-on every insert (about 7% of an insert's PostgreSQL CPU in a pgbench A/B on
+Each synced table with an owner had an index on `user_id` alone beside the
+changes feed's (user_id, seq, id), which finds an owner's rows as well (as do
+the lists' indexes). It is dropped: one index fewer to write on every insert (about 7% of an insert's PostgreSQL CPU in a pgbench A/B on
 body_stats). test_migrations checks that every owner column still leads an
-index and that no index is the start of another.
+index and that no plain index repeats the start, or the whole, of another.
 
 Revision ID: 7a4b5aa1bd6d
 Revises: abe1d03075a5

@@ -123,7 +123,7 @@ class OwnedBy:
 # owner, finds an owner's rows (and the rows an account's deletion cascades to)
 # as well, and one index fewer is one fewer to write on every insert.
 # test_migrations checks that every owner column leads an index and that no
-# index is the start of another.
+# plain index repeats the start, or the whole, of another.
 
 
 class SharedOrOwned:

@@ -110,29 +110,32 @@ class Synced:
     seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
+def _owner_column(cls: Any) -> Any:
+    """The owner's id, which a row vanishes with. Indexed on its own unless the table is
+    synced: the feed's index, (user_id, seq, id), which grau.sync.models gives every
+    synced table with an owner, finds an owner's rows (and the rows an account's deletion
+    cascades to) as well, and one index fewer is one fewer to write on every insert.
+    test_migrations checks that every owner column leads an index and that no plain
+    index repeats the start, or the whole, of another."""
+    return mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=not issubclass(cls, Synced)
+    )
+
+
 class OwnedBy:
     """Rows that belong to one user and vanish with them."""
 
     @declared_attr
     def user_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-
-
-# A synced table's owner column has no index of its own: the feed's index,
-# (user_id, seq, id), which grau.sync.models gives every synced table with an
-# owner, finds an owner's rows (and the rows an account's deletion cascades to)
-# as well, and one index fewer is one fewer to write on every insert.
-# test_migrations checks that every owner column leads an index and that no
-# plain index repeats the start, or the whole, of another.
+        return _owner_column(cls)
 
 
 class SharedOrOwned:
-    """Catalog rows: `user_id` NULL for grau's system entries, else the owner's id.
-    Synced: no index of its own (above)."""
+    """Catalog rows: `user_id` NULL for grau's system entries, else the owner's id."""
 
     @declared_attr
     def user_id(cls) -> Mapped[uuid.UUID | None]:
-        return mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+        return _owner_column(cls)
 
 
 class Bookkeeping:
@@ -141,12 +144,7 @@ class Bookkeeping:
 
 
 class Entry(UUIDPrimaryKey, OwnedBy, Timestamps, Versioned, Synced):
-    """The columns every owned entry has: id, owner, timestamps, version, seq.
-    Synced: the owner column has no index of its own (above)."""
-
-    @declared_attr
-    def user_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    """The columns every owned entry has: id, owner, timestamps, version, seq."""
 
 
 class Measured(Entry):

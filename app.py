@@ -42,6 +42,7 @@ from grau.http import cache, errors, metrics, observability, ratelimit, security
 from grau.http.extensions import GrauApi
 from grau.http.openapi import finalize, tags_of
 from grau.http.routing import GrauMap
+from grau.http.views import check_session_ahead
 from grau.moods.routes import blp as mood_tags_blp
 from grau.moods.routes import moods_blp
 from grau.nutrition.routes import blp as nutrition_blp
@@ -313,6 +314,17 @@ class GrauFlask(Flask):
             environ["REQUEST_METHOD"],
             _wsgi_text(environ.get("QUERY_STRING")),
         )
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """Flask's, with a likely cache hit's session check sent before Flask starts on the
+        request (`grau.http.views.check_session_ahead`), its answer dropped afterwards if
+        the request never asked for it."""
+        if not check_session_ahead(self, environ):
+            return super().wsgi_app(environ, start_response)
+        try:
+            return super().wsgi_app(environ, start_response)
+        finally:
+            db_session.settle_early(self, environ)
 
     def full_dispatch_request(self) -> Response:
         """Flask's, `request_started` sent only where something receives it (a send

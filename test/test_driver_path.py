@@ -14,14 +14,20 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from conftest import TEST_DATABASE_URL
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
+from grau.accounts.tokens import SESSION_REVISIONS
 from grau.db import driver
+from grau.db import session as db_session
 from grau.db.session import IDLE_PING_S, KEPT
+from grau.http.cache import ResponseCache
 
 pytestmark = pytest.mark.skipif(
     not TEST_DATABASE_URL, reason="prepared statements and kept connections are PostgreSQL's"
@@ -184,3 +190,196 @@ def test_past_its_bound_a_connection_runs_further_statements_through_the_cursor(
     assert created.status_code == 201 and read.status_code == 200
     assert read.json["value"] == 80.5
     assert _prepared_names(kept) == before
+
+
+# --------------------------------------------- the session check sent as a request comes in
+
+
+class _Asked:
+    """Counts the session check sent ahead (where it was), read from there, and asked the
+    usual way (`DriverQuery.first` of the session check alone), since the last `since`."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent = self.received = self.first = 0
+        query = type(SESSION_REVISIONS)
+        send, received, first = query.send, query.received, query.first
+
+        def counted(name: str, method: Any) -> Any:
+            def call(this: Any, *args: Any, **kwargs: Any) -> Any:
+                answer = method(this, *args, **kwargs)
+                if this is SESSION_REVISIONS and (name != "sent" or answer):
+                    setattr(self, name, getattr(self, name) + 1)
+                return answer
+
+            return call
+
+        monkeypatch.setattr(query, "send", counted("sent", send))
+        monkeypatch.setattr(query, "received", counted("received", received))
+        monkeypatch.setattr(query, "first", counted("first", first))
+
+    def since(self) -> tuple[int, int, int]:
+        counts = (self.sent, self.received, self.first)
+        self.sent = self.received = self.first = 0
+        return counts
+
+
+def test_a_read_answered_before_asks_its_session_check_ahead_and_nothing_else(
+    client: FlaskClient, served: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = _signed_in(client)
+    url = client.post("/v1/body-stats", json=STAT, headers=headers).headers["Location"]
+    asked = _Asked(monkeypatch)
+
+    first = client.get("/v1/body-stats", headers=headers)  # nothing cached yet
+    assert asked.since() == (0, 0, 1)
+    again = client.get("/v1/body-stats", headers=headers)  # cached: sent as it came in
+    assert asked.since() == (1, 1, 0)
+    item = client.get(url, headers=headers)  # not cached: its own query, with the row
+    assert asked.since() == (0, 0, 0)
+    item_again = client.get(url, headers=headers)
+    assert asked.since() == (1, 1, 0)
+    change = {"type": "weight", "value": 75.0, "unit": "kg"}
+    written = client.patch(url, json=change, headers=headers)  # a write: never sent ahead
+    assert asked.since() == (0, 0, 0)
+    after = client.get(url, headers=headers)  # sent ahead; the new revision: a miss
+
+    assert first.status_code == again.status_code == item.status_code == 200
+    assert again.json == first.json and item_again.json == item.json
+    assert written.status_code == 200
+    assert after.status_code == 200 and after.json["value"] == 75.0
+    assert asked.since()[:2] == (1, 1)
+    assert _kept(served).pgconn.transaction_status == TransactionStatus.IDLE
+
+
+def test_a_session_ended_after_a_cached_read_is_refused_by_the_check_sent_ahead(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = _signed_in(client)
+    assert client.get("/v1/users/me", headers=headers).status_code == 200
+    assert client.get("/v1/users/me", headers=headers).status_code == 200  # cached
+    assert client.post("/v1/auth/logout", headers=headers).status_code == 204
+    asked = _Asked(monkeypatch)
+
+    refused = client.get("/v1/users/me", headers=headers)
+
+    assert refused.status_code == 401
+    assert asked.since() == (1, 1, 0)
+
+
+def test_a_check_sent_ahead_for_a_request_that_never_reads_it_is_dropped_and_the_connection_kept(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = make_app(
+        {
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_USER": "3 per minute",
+            "CACHE_KEY_PREFIX": f"early-{uuid.uuid4().hex}",
+        }
+    )
+    try:
+        client = served.test_client()
+        headers = _signed_in(client)  # (the sign-up and login count by address)
+        read = [client.get("/v1/users/me", headers=headers) for _ in range(3)]
+        kept = _kept(served)
+        asked = _Asked(monkeypatch)
+
+        limited = client.get("/v1/users/me", headers=headers)  # sent ahead, then a 429
+        skipped = asked.since()
+        over = client.get("/v1/users/me", headers=headers)
+        other = client.get("/v1/users/me", headers=_signed_in(client))
+    finally:
+        served.extensions["grau.engine"].dispose()
+
+    assert [r.status_code for r in read] == [200, 200, 200]
+    assert limited.status_code == over.status_code == 429
+    assert skipped == (1, 0, 0)
+    assert other.status_code == 200
+    assert _kept(served) is kept  # drained and kept, and used again
+    assert kept.pgconn.transaction_status == TransactionStatus.IDLE
+
+
+def test_a_check_sent_ahead_whose_statement_was_deallocated_is_asked_again(
+    client: FlaskClient, served: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = _signed_in(client)
+    client.get("/v1/body-stats", headers=headers)
+    client.get("/v1/body-stats", headers=headers)  # sent ahead: its statement prepared
+    kept = _kept(served)
+    with kept.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    asked = _Asked(monkeypatch)
+
+    read = client.get("/v1/body-stats", headers=headers)
+
+    assert read.status_code == 200
+    assert asked.since() == (1, 1, 1)  # sent, refused (no such statement), asked again
+    assert _prepared_names(kept)
+
+
+def test_a_check_sent_ahead_on_a_connection_the_server_ended_is_a_503_or_asked_anew(
+    client: FlaskClient, served: Flask, engine: Engine
+) -> None:
+    headers, pid = _kept_connection_ended(client, served, engine)
+    assert client.get("/v1/body-stats", headers=headers).status_code in (200, 503)
+    # (the first read after the end either fails, as any use of that connection does, or
+    # finds it lost while sending and takes another); the next is answered in any case
+    cached = client.get("/v1/body-stats", headers=headers)
+    again = client.get("/v1/body-stats", headers=headers)
+
+    assert cached.status_code == again.status_code == 200
+    assert _kept(served).info.backend_pid != pid
+
+
+def test_a_check_sent_ahead_is_dropped_when_the_view_asks_the_database_otherwise_first(
+    client: FlaskClient, served: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item's answer cached as the request came in, gone when its view looks again (an
+    eviction, another thread's write in between): the view reads the row with its own
+    session check, on the same connection, once the answer sent ahead is dropped."""
+    headers = _signed_in(client)
+    url = client.post("/v1/body-stats", json=STAT, headers=headers).headers["Location"]
+    assert client.get(url, headers=headers).status_code == 200
+    assert client.get(url, headers=headers).status_code == 200  # (prepares the check ahead)
+    kept = _kept(served)
+    # The row's statement forgotten, and no room to prepare it again: the view reads the
+    # row through psycopg's cursor, as the ORM would (which, unlike libpq's own call,
+    # cannot start while another answer is pending on the connection).
+    ((proxied, _since),) = served.extensions[KEPT].connections.values()
+    prepared = proxied.info[driver.PREPARED]
+    for key in [key for key in prepared if key[0] != id(SESSION_REVISIONS)]:
+        del prepared[key]
+    monkeypatch.setattr(driver, "PREPARED_MAX", 0)
+    hints = iter([True, False])  # the request's hint as it came in, then its view's
+    monkeypatch.setattr(ResponseCache, "recent", lambda *_: next(hints))
+    asked = _Asked(monkeypatch)
+
+    read = client.get(url, headers=headers)
+
+    assert read.status_code == 200 and read.json["value"] == 72.4
+    assert asked.since() == (1, 0, 0)
+    assert _kept(served) is kept and kept.pgconn.transaction_status == TransactionStatus.IDLE
+
+
+def test_a_database_out_of_reach_as_a_cached_read_comes_in_is_one_wait_and_a_503(
+    client: FlaskClient, served: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = _signed_in(client)
+    assert client.get("/v1/body-stats", headers=headers).status_code == 200
+    assert client.get("/v1/body-stats", headers=headers).status_code == 200  # cached
+    kept = served.extensions[KEPT].connections
+    for proxied, _since in kept.values():
+        proxied.close()
+    kept.clear()
+    attempts: list[Engine] = []
+
+    def unreachable(engine: Engine) -> Any:
+        attempts.append(engine)
+        refused = psycopg.OperationalError("connection refused")
+        raise DBAPIError.instance(None, None, refused, psycopg.Error, dialect=engine.dialect)
+
+    monkeypatch.setattr(db_session, "_checkout", unreachable)
+
+    read = client.get("/v1/body-stats", headers=headers)
+
+    assert read.status_code == 503
+    assert len(attempts) == 1  # the check sent ahead found none; the request did not try again

@@ -34,7 +34,7 @@ from sqlalchemy import Select, bindparam, select
 from grau.accounts.models import AuthSession, User
 from grau.core.revisions import CatalogRevision, Revision
 from grau.db.driver import DriverQuery
-from grau.db.session import autocommit, driver_connection
+from grau.db.session import NOT_SENT, autocommit, driver_connection, early_answer
 
 ALGORITHM = "HS256"
 
@@ -113,6 +113,12 @@ def live_session_revision(user_id: uuid.UUID, session_id: uuid.UUID) -> Revision
     A write in a transaction also takes its user's row lock here (a write that is one
     statement takes it in that statement, see `grau.db.session.single_statement`).
     """
-    query = SESSION_REVISIONS if autocommit() else SESSION_REVISIONS_FOR_WRITE
+    if not autocommit():
+        query = SESSION_REVISIONS_FOR_WRITE
+    else:  # a read's: perhaps sent as the request came in (grau.http.views.check_session_ahead)
+        row = early_answer(SESSION_REVISIONS, session_id=session_id, user_id=user_id)
+        if row is not NOT_SENT:
+            return revision_of(row) if row is not None else None
+        query = SESSION_REVISIONS
     row = query.first(driver_connection(), session_id=session_id, user_id=user_id)
     return revision_of(row) if row is not None else None

@@ -21,6 +21,8 @@ about 20 µs of the 60 every request paid. Only in autocommit (reads, and
 writes that are one statement): inside a transaction the cursor sends the
 BEGIN its isolation level needs, and a statement that a rollback deallocated
 would abort the transaction, where in autocommit it is prepared again.
+`send` and `received` split that call in two, for a query sent before its
+answer is needed (`grau.http.views.check_session_ahead`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import Dialect, Select
 from sqlalchemy.exc import DBAPIError
 
-from grau.db.session import DriverConnection
+from grau.db.session import DriverConnection, answer_of
 
 # Positional placeholders bind from a list, which the drivers convert faster than names.
 POSITIONAL = {"pyformat": "format", "named": "qmark"}
@@ -98,16 +100,21 @@ class DriverQuery:
     def first_unconverted(self, connection: DriverConnection, **params: Any) -> Any:
         """The first row as the driver gives it (None: no row); `converted` converts it,
         for a caller that may not need every value."""
-        dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
-        values = {**compiled.defaults, **params}
-        for name, process in compiled.processors.items():
-            values[name] = process(values[name])
+        values = self._values(connection.dialect, params)
         dbapi_connection = connection.proxied.dbapi_connection
         assert dbapi_connection is not None
         if isinstance(dbapi_connection, psycopg.Connection) and dbapi_connection.autocommit:
             return self._prepared_first(connection, dbapi_connection, values)
-        return self._on_cursor(connection, compiled, values)
+        return self._on_cursor(connection, self._compiled[connection.dialect.name], values)
+
+    def _values(self, dialect: Dialect, params: dict[str, Any]) -> dict[str, Any]:
+        """The statement's parameters: its own literals and `params`, each converted by its
+        type's bind processor for `dialect`."""
+        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        values = {**compiled.defaults, **params}
+        for name, process in compiled.processors.items():
+            values[name] = process(values[name])
+        return values
 
     def _on_cursor(self, connection: DriverConnection, compiled: _Compiled, values: Any) -> Any:
         """The first row, the statement run on the connection's cursor."""
@@ -137,6 +144,29 @@ class DriverQuery:
     ) -> Any:
         """`first_unconverted` on PostgreSQL: the statement prepared on this connection
         (once per parameter types, as psycopg would) and run by libpq."""
+        for attempt in (1, 2):
+            statement = self._statement(connection, dbapi_connection, values)
+            if statement is None:  # past PREPARED_MAX on this connection
+                compiled = self._compiled[connection.dialect.name]  # (`first_unconverted` made it)
+                return self._on_cursor(connection, compiled, values)
+            name, args, sent, adapters = statement
+            result = dbapi_connection.pgconn.exec_prepared(
+                name,
+                sent,  # None is NULL, as libpq takes it
+                adapters.formats,
+                result_format=pq.Format.BINARY,
+            )
+            if attempt == 1 and self._deallocated(connection, result, adapters):
+                continue
+            return self._row_of(connection, dbapi_connection, result, adapters, args)
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _statement(
+        self, connection: DriverConnection, dbapi_connection: psycopg.Connection[Any], values: Any
+    ) -> tuple[bytes, list[Any], Any, Any] | None:
+        """(the name this statement is prepared under on the connection, its parameters,
+        the same dumped as libpq takes them, the connection's adapters); prepared here if
+        it is not yet. None where the connection holds PREPARED_MAX statements already."""
         dialect = connection.dialect
         numbered = self._numbered or self._number(dialect)
         assert numbered.positions is not None
@@ -151,32 +181,46 @@ class DriverQuery:
             raise _wrapped(connection, numbered.sql, args, exc) from exc
         prepared: dict[tuple[int, Any], bytes] = info.setdefault(PREPARED, {})
         key = (id(self), adapters.types)  # as psycopg: one statement per parameter types
-        pgconn = dbapi_connection.pgconn
-        for attempt in (1, 2):
-            name = prepared.get(key)
-            if name is None:
-                if len(prepared) >= PREPARED_MAX:
-                    compiled = self._compiled[dialect.name]  # (`first_unconverted` made it)
-                    return self._on_cursor(connection, compiled, values)
-                name = f"grau_{next(_NAMES)}".encode()  # never reused in this process
-                made = pgconn.prepare(name, numbered.sql.encode(), adapters.types)
-                if made.status != pq.ExecStatus.COMMAND_OK:
-                    raise _wrapped(connection, numbered.sql, args, _error(made, dbapi_connection))
-                prepared[key] = name
-            result = pgconn.exec_prepared(
-                name,
-                sent,  # None is NULL, as libpq takes it
-                adapters.formats,
-                result_format=pq.Format.BINARY,
-            )
-            if result.status == pq.ExecStatus.TUPLES_OK:
-                break
-            if attempt == 1 and result.error_field(pq.DiagnosticField.SQLSTATE) == _MISSING:
-                # Deallocated: psycopg's rollback sends DEALLOCATE ALL where it prepared
-                # statements of its own (so might a pooler's DISCARD ALL). In autocommit
-                # the failure ended nothing: prepare it again.
-                del prepared[key]
-                continue
+        name = prepared.get(key)
+        if name is None:
+            if len(prepared) >= PREPARED_MAX:
+                return None
+            name = f"grau_{next(_NAMES)}".encode()  # never reused in this process
+            made = dbapi_connection.pgconn.prepare(name, numbered.sql.encode(), adapters.types)
+            if made.status != pq.ExecStatus.COMMAND_OK:
+                raise _wrapped(connection, numbered.sql, args, _error(made, dbapi_connection))
+            prepared[key] = name
+        return name, args, sent, adapters
+
+    def _deallocated(
+        self, connection: DriverConnection, result: pq.abc.PGresult, adapters: Any
+    ) -> bool:
+        """Whether `result` failed because its prepared statement is gone: psycopg's
+        rollback sends DEALLOCATE ALL where it prepared statements of its own (so might a
+        pooler's DISCARD ALL). In autocommit the failure ended nothing: the statement is
+        forgotten, to be prepared again."""
+        if result.status == pq.ExecStatus.TUPLES_OK:
+            return False
+        if result.error_field(pq.DiagnosticField.SQLSTATE) != _MISSING:
+            return False
+        prepared: dict[tuple[int, Any], bytes] = connection.proxied.info[PREPARED]
+        del prepared[(id(self), adapters.types)]
+        return True
+
+    def _row_of(
+        self,
+        connection: DriverConnection,
+        dbapi_connection: psycopg.Connection[Any],
+        result: pq.abc.PGresult,
+        adapters: Any,  # a psycopg Transformer
+        args: Any,
+    ) -> Any:
+        """The first row of a prepared statement's `result` as the driver gives it (None:
+        no row); a failed result raised as the cursor would raise it."""
+        dialect = connection.dialect
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            numbered = self._numbered
+            assert numbered is not None
             raise _wrapped(connection, numbered.sql, args, _error(result, dbapi_connection))
         if result.ntuples == 0:
             return None
@@ -186,6 +230,43 @@ class DriverQuery:
             type_codes = [result.ftype(i) for i in range(result.nfields)]
             self._results[dialect.name] = self._result_processors(dialect, type_codes)
         return row
+
+    def send(self, connection: DriverConnection, **params: Any) -> bool:
+        """Send the query without waiting for its answer, which `received` reads: the
+        database works on it while the caller does something else. Only on PostgreSQL
+        in autocommit, where `first` runs a prepared statement; False (nothing sent)
+        elsewhere, or where the connection holds PREPARED_MAX statements already."""
+        dialect = connection.dialect
+        dbapi_connection = connection.proxied.dbapi_connection
+        if not isinstance(dbapi_connection, psycopg.Connection) or not dbapi_connection.autocommit:
+            return False
+        statement = self._statement(connection, dbapi_connection, self._values(dialect, params))
+        if statement is None:
+            return False
+        name, args, sent, adapters = statement
+        try:
+            dbapi_connection.pgconn.send_query_prepared(
+                name, sent, adapters.formats, result_format=pq.Format.BINARY
+            )
+        except psycopg.Error as exc:  # (a lost connection)
+            assert self._numbered is not None
+            raise _wrapped(connection, self._numbered.sql, args, exc) from exc
+        return True
+
+    def received(self, connection: DriverConnection, **params: Any) -> Any:
+        """`first` of what `send` sent on `connection` with these `params`: its first row,
+        converted (None: no row). Waits for the answer without holding the GIL."""
+        dbapi_connection: Any = connection.proxied.dbapi_connection
+        try:
+            result = answer_of(dbapi_connection.pgconn)
+        except psycopg.Error as exc:  # (a lost connection)
+            assert self._numbered is not None
+            raise _wrapped(connection, self._numbered.sql, None, exc) from exc
+        adapters: Any = connection.proxied.info[TRANSFORMER]
+        if self._deallocated(connection, result, adapters):
+            return self.first(connection, **params)
+        row = self._row_of(connection, dbapi_connection, result, adapters, params)
+        return self.converted(connection.dialect, row) if row is not None else None
 
     def _number(self, dialect: Dialect) -> _Compiled:
         self._numbered = self._compile(dialect, "numeric_dollar")

@@ -45,6 +45,7 @@ transaction they roll back (`use_sessions`); every request then runs on it.
 from __future__ import annotations
 
 import contextlib
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -52,6 +53,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, NamedTuple, TypeVar
 
+import psycopg
 from flask import Flask, Response, current_app, g, has_request_context, request
 from psycopg.pq import ConnStatus, TransactionStatus
 from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, create_engine, event
@@ -84,6 +86,8 @@ ON_PRIMARY = "_grau_on_primary"  # g: this request reads on the primary, whateve
 WRITTEN_USERS = "grau.written_users"  # Session.info: users whose rows its flushes changed
 KEPT = "grau.kept_connections"  # app.extensions: the `_Kept` connections of its threads
 HELD = "_grau_database"  # g: the request's `RequestDatabase`
+EARLY = "grau.early_query"  # environ: the query the request sent as it came in (`send_early`)
+NOT_SENT = object()  # `early_answer`: the query was not sent early
 
 
 class RequestDatabase:
@@ -331,7 +335,7 @@ def driver_connection() -> DriverConnection:
             replicas: Replicas | None = extensions.get(REPLICAS)
             if replicas is not None:
                 engine = _routed(replicas, engine)
-            proxied = state.own = _taken(extensions[KEPT], engine)
+            proxied = state.own = _early_connection() or _taken(extensions[KEPT], engine)
             state.own_engine = engine
             found = DriverConnection(proxied, engine.dialect)
         elif engine is None and alone and (bound := bound_connection(app)) is not None:
@@ -340,6 +344,121 @@ def driver_connection() -> DriverConnection:
             found = DriverConnection.of(db().connection())
         state.driver = found
     return found
+
+
+class EarlyQuery(NamedTuple):
+    """A query a request sent before Flask started on it (`send_early`), on the connection
+    the request then uses, and what it was sent with; or, with `failure`, why no
+    connection could be had for it."""
+
+    connection: PoolProxiedConnection | None
+    engine: Engine
+    query: Any  # a grau.db.driver.DriverQuery
+    params: dict[str, Any]
+    failure: DBAPIError | None = None
+
+
+def send_early(app: Flask, environ: dict[str, Any], query: Any, **params: Any) -> bool:
+    """Send `query` for the request of `environ` before Flask starts on it, on the
+    connection the request will then use (this thread's kept one), without waiting for
+    its answer: the database works on it while Python does. `early_answer` reads it
+    where the request asks it; if the request uses the database otherwise first, or not
+    at all, its answer is read and dropped (`driver_connection`, `settle_early`), so the
+    connection is never handed on with an answer pending. Only for a read (autocommit)
+    on PostgreSQL without replicas; False (nothing sent) otherwise, or where the
+    connection it was taken on fails (the request takes another). Where no connection
+    can be had at all (the database is down), the request raises that error where it
+    first asks the database (a 503), without waiting for a connection a second time."""
+    if environ["REQUEST_METHOD"] not in READ_METHODS or SHARED_TRANSACTION in environ:
+        return False
+    extensions = app.extensions
+    engine: Engine | None = extensions.get("grau.read_engine")
+    if engine is None or REPLICAS in extensions or engine.dialect.name != "postgresql":
+        return False
+    try:
+        proxied = _taken(extensions[KEPT], engine)
+    except DBAPIError as exc:
+        environ[EARLY] = EarlyQuery(None, engine, query, params, exc)
+        return True
+    try:
+        sent = query.send(DriverConnection(proxied, engine.dialect), **params)
+    except DBAPIError:  # (a lost connection is invalidated: `_keep` lets it go)
+        sent = False
+    if not sent:
+        _keep(extensions[KEPT], engine, proxied)
+        return False
+    environ[EARLY] = EarlyQuery(proxied, engine, query, params)
+    return True
+
+
+def early_answer(query: Any, **params: Any) -> Any:
+    """The first row (converted) of `query`, if this request sent it early with these
+    `params` (`send_early`): the request's database work begins with it, on its
+    connection. NOT_SENT otherwise."""
+    environ = current_request().environ
+    early: EarlyQuery | None = environ.get(EARLY)
+    if early is None or early.query is not query or early.params != params:
+        return NOT_SENT
+    del environ[EARLY]
+    if early.connection is None:
+        raise early.failure or AssertionError("an early query has a connection or a failure")
+    state = request_database()
+    assert state.driver is None  # (`driver_connection` would have taken it over)
+    state.own, state.own_engine = early.connection, early.engine
+    found = state.driver = DriverConnection(early.connection, early.engine.dialect)
+    return query.received(found, **params)
+
+
+def settle_early(app: Flask, environ: dict[str, Any]) -> None:
+    """After a request that sent a query early and never used the database (a 429, say):
+    its answer read and dropped, and the connection kept for the thread's next request."""
+    early: EarlyQuery | None = environ.pop(EARLY, None)
+    if early is not None and early.connection is not None and _drained(early.connection):
+        _keep(app.extensions[KEPT], early.engine, early.connection)
+
+
+def _early_connection() -> PoolProxiedConnection | None:
+    """The connection of a query this request sent early and that something other than
+    `early_answer` asks for first: its answer read and dropped. None if there is none,
+    or it was lost meanwhile (invalidated: the request takes another)."""
+    early: EarlyQuery | None = current_request().environ.pop(EARLY, None)
+    if early is None:
+        return None
+    if early.connection is None:
+        raise early.failure or AssertionError("an early query has a connection or a failure")
+    return early.connection if _drained(early.connection) else None
+
+
+def _drained(proxied: PoolProxiedConnection) -> bool:
+    """Whether the answer pending on `proxied` was read (and dropped); if the connection
+    failed meanwhile, it is invalidated and False."""
+    dbapi_connection: Any = proxied.dbapi_connection
+    try:
+        answer_of(dbapi_connection.pgconn)
+    except Exception as exc:  # any failure: the connection is not used again
+        with contextlib.suppress(Exception):
+            proxied.invalidate(exc)
+        return False
+    return True
+
+
+def answer_of(pgconn: Any) -> Any:
+    """The result of the one query sent on `pgconn` (`PGconn.send_query_prepared`), once
+    its whole answer is in: waiting in `poll` (any descriptor number, unlike `select`),
+    which releases the GIL as libpq's own `exec_prepared` does.
+    psycopg.OperationalError if the connection is lost."""
+    if pgconn.is_busy():
+        readable = select.poll()
+        readable.register(pgconn.socket, select.POLLIN)
+        while pgconn.is_busy():
+            readable.poll()
+            pgconn.consume_input()
+    result = pgconn.get_result()
+    if result is None:
+        raise psycopg.OperationalError("no answer: the connection is lost")
+    while pgconn.get_result() is not None:  # (the end of the answer)
+        pass
+    return result
 
 
 @contextmanager

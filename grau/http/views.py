@@ -40,14 +40,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import jwt
 import marshmallow as ma
 import orjson
-from flask import Response, current_app, request, url_for
+from flask import Flask, Response, current_app, request, url_for
 from werkzeug.datastructures import Headers
 
-from grau.accounts.tokens import ALGORITHM, Principal, live_session_revision
+from grau.accounts.tokens import ALGORITHM, SESSION_REVISIONS, Principal, live_session_revision
 from grau.context import current_flask, current_request, request_globals
 from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.core.domain_errors import Stale
-from grau.db.session import REPLICAS, acts_for, autocommit, db, driver_connection
+from grau.db.session import (
+    REPLICAS,
+    acts_for,
+    autocommit,
+    db,
+    driver_connection,
+    send_early,
+)
 from grau.http.cache import Cached, Key, read_key, responses
 from grau.http.errors import abort, problem, unauthorized
 from grau.http.openapi import ENTITY_TAGS_MAX, add_responses, mark_authenticated
@@ -59,6 +66,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 VERIFIED_TOKENS_MAX = 10_000
+VERIFIED_TOKENS = "grau.verified_tokens"  # app.extensions: claims of tokens this process checked
 
 # ------------------------------------------------------------------------ who asks
 
@@ -76,7 +84,7 @@ def _signed_claims(token: str, extensions: dict[str, Any]) -> Claims | None:
 
     Remembered per process (per app: `extensions` are the app's) once checked.
     """
-    verified: dict[str, Claims] = extensions.setdefault("grau.verified_tokens", {})
+    verified: dict[str, Claims] = extensions.setdefault(VERIFIED_TOKENS, {})
     known = verified.get(token)
     if known is not None:
         return known
@@ -136,6 +144,37 @@ def authenticate(check_session: bool = True) -> Principal:
     if not check_session:  # the view's own query checks it (see `authenticated`)
         return unchecked
     return checked_session(unchecked)
+
+
+def check_session_ahead(app: Flask, environ: dict[str, Any]) -> bool:
+    """Send the session check of a read likely answered from the cache as the request
+    comes in, before Flask starts on it; True if it was sent.
+
+    A cached read waits for one thing, its session check (`live_session_revision`, one
+    round trip), and nothing on its path until then (Flask's request set-up, the route,
+    the view's decorators, the token and rate-limit checks) depends on its answer. So
+    where the process verified this bearer token before and holds an answer to this
+    GET under the latest revision of the user's it knows (`ResponseCache.recent`, the
+    hint `read_in_one_query` takes to ask the session check alone), the check is sent
+    now (`grau.db.session.send_early`), and the token check reads its answer where it
+    would have asked: the database works while Python does. The check still runs after
+    the request arrived, so a logout acknowledged before is refused as ever. A request
+    that turns out not to ask it (a 429) drops the answer; any other read asks the
+    database itself, as before."""
+    if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+        return False
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    extensions = app.extensions
+    claims: Claims | None = extensions.get(VERIFIED_TOKENS, {}).get(token.strip())
+    if claims is None or claims.expires <= time.time():
+        return False
+    if not extensions["grau.responses"].recent(claims.user_id, environ):
+        return False
+    return send_early(
+        app, environ, SESSION_REVISIONS, session_id=claims.session_id, user_id=claims.user_id
+    )
 
 
 def checked_session(principal: Principal) -> Principal:

@@ -22,11 +22,13 @@ from flask.testing import FlaskClient
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from grau.accounts.tokens import SESSION_REVISIONS
 from grau.db import driver
 from grau.db import session as db_session
 from grau.db.session import IDLE_PING_S, KEPT
+from grau.http import views
 from grau.http.cache import ResponseCache
 
 pytestmark = pytest.mark.skipif(
@@ -206,9 +208,12 @@ class _Asked:
 
         def counted(name: str, method: Any) -> Any:
             def call(this: Any, *args: Any, **kwargs: Any) -> Any:
-                answer = method(this, *args, **kwargs)
-                if this is SESSION_REVISIONS and (name != "sent" or answer):
+                ours = this is SESSION_REVISIONS
+                if ours and name != "sent":  # (counted if it raises, too)
                     setattr(self, name, getattr(self, name) + 1)
+                answer = method(this, *args, **kwargs)
+                if ours and name == "sent" and answer:  # (False: nothing was sent)
+                    self.sent += 1
                 return answer
 
             return call
@@ -266,7 +271,7 @@ def test_a_session_ended_after_a_cached_read_is_refused_by_the_check_sent_ahead(
     assert asked.since() == (1, 1, 0)
 
 
-def test_a_check_sent_ahead_for_a_request_that_never_reads_it_is_dropped_and_the_connection_kept(
+def test_a_user_over_the_rate_limit_sends_nothing_ahead_and_an_answer_never_read_is_dropped(
     make_app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served = make_app(
@@ -283,16 +288,21 @@ def test_a_check_sent_ahead_for_a_request_that_never_reads_it_is_dropped_and_the
         kept = _kept(served)
         asked = _Asked(monkeypatch)
 
-        limited = client.get("/v1/users/me", headers=headers)  # sent ahead, then a 429
-        skipped = asked.since()
-        over = client.get("/v1/users/me", headers=headers)
+        limited = client.get("/v1/users/me", headers=headers)  # known over: nothing sent
+        known = asked.since()
+        # Over the limit by another process's count, which this one has not seen yet:
+        # sent ahead, then refused before the token check reads it.
+        monkeypatch.setattr(views, "budget_spent", lambda *_: False)
+        unseen = client.get("/v1/users/me", headers=headers)
+        dropped = asked.since()
         other = client.get("/v1/users/me", headers=_signed_in(client))
     finally:
         served.extensions["grau.engine"].dispose()
 
     assert [r.status_code for r in read] == [200, 200, 200]
-    assert limited.status_code == over.status_code == 429
-    assert skipped == (1, 0, 0)
+    assert limited.status_code == unseen.status_code == 429
+    assert known == (0, 0, 0)
+    assert dropped == (1, 0, 0)
     assert other.status_code == 200
     assert _kept(served) is kept  # drained and kept, and used again
     assert kept.pgconn.transaction_status == TransactionStatus.IDLE
@@ -316,17 +326,42 @@ def test_a_check_sent_ahead_whose_statement_was_deallocated_is_asked_again(
     assert _prepared_names(kept)
 
 
-def test_a_check_sent_ahead_on_a_connection_the_server_ended_is_a_503_or_asked_anew(
-    client: FlaskClient, served: Flask, engine: Engine
+def test_a_check_sent_ahead_on_a_connection_the_server_ended_is_a_503_and_not_kept(
+    client: FlaskClient, served: Flask, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """As for the check asked the usual way (above): a kept connection is used without a
+    ping within IDLE_PING_S of its last use, so one the server ended meanwhile fails."""
     headers, pid = _kept_connection_ended(client, served, engine)
-    assert client.get("/v1/body-stats", headers=headers).status_code in (200, 503)
-    # (the first read after the end either fails, as any use of that connection does, or
-    # finds it lost while sending and takes another); the next is answered in any case
-    cached = client.get("/v1/body-stats", headers=headers)
-    again = client.get("/v1/body-stats", headers=headers)
+    asked = _Asked(monkeypatch)
 
-    assert cached.status_code == again.status_code == 200
+    lost = client.get("/v1/body-stats", headers=headers)  # cached: sent ahead, then lost
+    sent = asked.since()
+    after = client.get("/v1/body-stats", headers=headers)
+
+    assert lost.status_code == 503 and lost.mimetype == "application/problem+json"
+    assert sent == (1, 1, 0)
+    assert after.status_code == 200
+    assert _kept(served).info.backend_pid != pid
+
+
+def test_a_connection_the_server_ended_is_not_taken_over_when_the_view_asks_otherwise_first(
+    client: FlaskClient, served: Flask, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer sent ahead drained from a connection its server ended: the view gets
+    another connection, not that one."""
+    headers = _signed_in(client)
+    url = client.post("/v1/body-stats", json=STAT, headers=headers).headers["Location"]
+    assert client.get(url, headers=headers).status_code == 200
+    pid = _kept(served).info.backend_pid
+    with engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.commit()
+    hints = iter([True, False])  # the request's hint as it came in, then its view's
+    monkeypatch.setattr(ResponseCache, "recent", lambda *_: next(hints))
+
+    read = client.get(url, headers=headers)
+
+    assert read.status_code == 200 and read.json["value"] == 72.4
     assert _kept(served).info.backend_pid != pid
 
 
@@ -360,8 +395,9 @@ def test_a_check_sent_ahead_is_dropped_when_the_view_asks_the_database_otherwise
     assert _kept(served) is kept and kept.pgconn.transaction_status == TransactionStatus.IDLE
 
 
+@pytest.mark.parametrize("failure", ["refused", "pool timeout"])
 def test_a_database_out_of_reach_as_a_cached_read_comes_in_is_one_wait_and_a_503(
-    client: FlaskClient, served: Flask, monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, served: Flask, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     headers = _signed_in(client)
     assert client.get("/v1/body-stats", headers=headers).status_code == 200
@@ -374,6 +410,8 @@ def test_a_database_out_of_reach_as_a_cached_read_comes_in_is_one_wait_and_a_503
 
     def unreachable(engine: Engine) -> Any:
         attempts.append(engine)
+        if failure == "pool timeout":  # every connection checked out: not a DBAPIError
+            raise PoolTimeout("QueuePool limit reached")
         refused = psycopg.OperationalError("connection refused")
         raise DBAPIError.instance(None, None, refused, psycopg.Error, dialect=engine.dialect)
 
@@ -381,5 +419,5 @@ def test_a_database_out_of_reach_as_a_cached_read_comes_in_is_one_wait_and_a_503
 
     read = client.get("/v1/body-stats", headers=headers)
 
-    assert read.status_code == 503
+    assert read.status_code == 503 and read.mimetype == "application/problem+json"
     assert len(attempts) == 1  # the check sent ahead found none; the request did not try again

@@ -156,7 +156,11 @@ class DriverQuery:
                 adapters.formats,
                 result_format=pq.Format.BINARY,
             )
-            if attempt == 1 and self._deallocated(connection, result, adapters):
+            if (
+                result.status != pq.ExecStatus.TUPLES_OK
+                and attempt == 1
+                and self._forgot_deallocated(connection, result, adapters)
+            ):
                 continue
             return self._row_of(connection, dbapi_connection, result, adapters, args)
         raise AssertionError("unreachable: the second attempt returns or raises")
@@ -192,15 +196,13 @@ class DriverQuery:
             prepared[key] = name
         return name, args, sent, adapters
 
-    def _deallocated(
+    def _forgot_deallocated(
         self, connection: DriverConnection, result: pq.abc.PGresult, adapters: Any
     ) -> bool:
-        """Whether `result` failed because its prepared statement is gone: psycopg's
-        rollback sends DEALLOCATE ALL where it prepared statements of its own (so might a
-        pooler's DISCARD ALL). In autocommit the failure ended nothing: the statement is
-        forgotten, to be prepared again."""
-        if result.status == pq.ExecStatus.TUPLES_OK:
-            return False
+        """Whether a failed `result` failed because its prepared statement is gone:
+        psycopg's rollback sends DEALLOCATE ALL where it prepared statements of its own
+        (so might a pooler's DISCARD ALL). In autocommit the failure ended nothing: the
+        statement is forgotten here, to be prepared again."""
         if result.error_field(pq.DiagnosticField.SQLSTATE) != _MISSING:
             return False
         prepared: dict[tuple[int, Any], bytes] = connection.proxied.info[PREPARED]
@@ -263,7 +265,9 @@ class DriverQuery:
             assert self._numbered is not None
             raise _wrapped(connection, self._numbered.sql, None, exc) from exc
         adapters: Any = connection.proxied.info[TRANSFORMER]
-        if self._deallocated(connection, result, adapters):
+        if result.status != pq.ExecStatus.TUPLES_OK and self._forgot_deallocated(
+            connection, result, adapters
+        ):
             return self.first(connection, **params)
         row = self._row_of(connection, dbapi_connection, result, adapters, params)
         return self.converted(connection.dialect, row) if row is not None else None

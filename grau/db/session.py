@@ -351,11 +351,11 @@ class EarlyQuery(NamedTuple):
     the request then uses, and what it was sent with; or, with `failure`, why no
     connection could be had for it."""
 
-    connection: PoolProxiedConnection | None
+    connection: DriverConnection | None
     engine: Engine
     query: Any  # a grau.db.driver.DriverQuery
     params: dict[str, Any]
-    failure: DBAPIError | None = None
+    failure: DBAPIError | PoolTimeout | None = None
 
 
 def send_early(app: Flask, environ: dict[str, Any], query: Any, **params: Any) -> bool:
@@ -367,8 +367,9 @@ def send_early(app: Flask, environ: dict[str, Any], query: Any, **params: Any) -
     connection is never handed on with an answer pending. Only for a read (autocommit)
     on PostgreSQL without replicas; False (nothing sent) otherwise, or where the
     connection it was taken on fails (the request takes another). Where no connection
-    can be had at all (the database is down), the request raises that error where it
-    first asks the database (a 503), without waiting for a connection a second time."""
+    can be had at all (the database is down, the pool exhausted), that error is kept
+    for the request to raise where it first asks the database (a 503), and True: the
+    request does not wait for a connection a second time."""
     if environ["REQUEST_METHOD"] not in READ_METHODS or SHARED_TRANSACTION in environ:
         return False
     extensions = app.extensions
@@ -377,17 +378,18 @@ def send_early(app: Flask, environ: dict[str, Any], query: Any, **params: Any) -
         return False
     try:
         proxied = _taken(extensions[KEPT], engine)
-    except DBAPIError as exc:
+    except (DBAPIError, PoolTimeout) as exc:  # (raised outside Flask, it would be no 503)
         environ[EARLY] = EarlyQuery(None, engine, query, params, exc)
         return True
+    connection = DriverConnection(proxied, engine.dialect)
     try:
-        sent = query.send(DriverConnection(proxied, engine.dialect), **params)
-    except DBAPIError:  # (a lost connection is invalidated: `_keep` lets it go)
-        sent = False
+        sent = query.send(connection, **params)
+    except Exception:  # the request meets it again where Flask answers it; a lost
+        sent = False  # connection is invalidated by then, and `_keep` lets it go
     if not sent:
         _keep(extensions[KEPT], engine, proxied)
         return False
-    environ[EARLY] = EarlyQuery(proxied, engine, query, params)
+    environ[EARLY] = EarlyQuery(connection, engine, query, params)
     return True
 
 
@@ -404,17 +406,19 @@ def early_answer(query: Any, **params: Any) -> Any:
         raise early.failure or AssertionError("an early query has a connection or a failure")
     state = request_database()
     assert state.driver is None  # (`driver_connection` would have taken it over)
-    state.own, state.own_engine = early.connection, early.engine
-    found = state.driver = DriverConnection(early.connection, early.engine.dialect)
-    return query.received(found, **params)
+    connection = state.driver = early.connection
+    state.own, state.own_engine = connection.proxied, early.engine
+    return query.received(connection, **params)
 
 
 def settle_early(app: Flask, environ: dict[str, Any]) -> None:
     """After a request that sent a query early and never used the database (a 429, say):
     its answer read and dropped, and the connection kept for the thread's next request."""
     early: EarlyQuery | None = environ.pop(EARLY, None)
-    if early is not None and early.connection is not None and _drained(early.connection):
-        _keep(app.extensions[KEPT], early.engine, early.connection)
+    if early is not None and early.connection is not None:
+        proxied = early.connection.proxied
+        if _drained(proxied):
+            _keep(app.extensions[KEPT], early.engine, proxied)
 
 
 def _early_connection() -> PoolProxiedConnection | None:
@@ -426,7 +430,8 @@ def _early_connection() -> PoolProxiedConnection | None:
         return None
     if early.connection is None:
         raise early.failure or AssertionError("an early query has a connection or a failure")
-    return early.connection if _drained(early.connection) else None
+    proxied = early.connection.proxied
+    return proxied if _drained(proxied) else None
 
 
 def _drained(proxied: PoolProxiedConnection) -> bool:
@@ -435,6 +440,8 @@ def _drained(proxied: PoolProxiedConnection) -> bool:
     dbapi_connection: Any = proxied.dbapi_connection
     try:
         answer_of(dbapi_connection.pgconn)
+        if dbapi_connection.pgconn.status != ConnStatus.OK:  # its server ended it
+            raise psycopg.OperationalError("the connection is lost")
     except Exception as exc:  # any failure: the connection is not used again
         with contextlib.suppress(Exception):
             proxied.invalidate(exc)
@@ -445,20 +452,39 @@ def _drained(proxied: PoolProxiedConnection) -> bool:
 def answer_of(pgconn: Any) -> Any:
     """The result of the one query sent on `pgconn` (`PGconn.send_query_prepared`), once
     its whole answer is in: waiting in `poll` (any descriptor number, unlike `select`),
-    which releases the GIL as libpq's own `exec_prepared` does.
-    psycopg.OperationalError if the connection is lost."""
-    if pgconn.is_busy():
-        readable = select.poll()
-        readable.register(pgconn.socket, select.POLLIN)
-        while pgconn.is_busy():
-            readable.poll()
-            pgconn.consume_input()
+    which releases the GIL, as libpq's own `exec_prepared` does (psycopg's `get_result`
+    would wait holding it). psycopg.OperationalError if the connection is lost.
+
+    Here and not in grau.db.driver, whose `DriverQuery` sends the query, because the
+    connection's owner (this module) must drain an answer nobody asked for."""
+    _wait(pgconn)
     result = pgconn.get_result()
     if result is None:
         raise psycopg.OperationalError("no answer: the connection is lost")
-    while pgconn.get_result() is not None:  # (the end of the answer)
-        pass
-    return result
+    while True:  # to the end of the answer, which usually came with it
+        if pgconn.is_busy():
+            _wait(pgconn)
+        if pgconn.get_result() is None:
+            return result
+
+
+def _wait(pgconn: Any) -> None:
+    """Until `pgconn` has sent all it was given and holds a whole result (or the end of
+    one): psycopg keeps its connections non-blocking, so a send may leave bytes to
+    flush."""
+    if not pgconn.flush():
+        pgconn.consume_input()
+        if not pgconn.is_busy():
+            return
+    waiting = select.poll()
+    waiting.register(pgconn.socket, select.POLLIN | select.POLLOUT)
+    while True:
+        flushing = pgconn.flush()  # 1: bytes left to send
+        if not flushing and not pgconn.is_busy():
+            return
+        waiting.modify(pgconn.socket, select.POLLIN | (select.POLLOUT if flushing else 0))
+        waiting.poll()
+        pgconn.consume_input()
 
 
 @contextmanager

@@ -199,6 +199,16 @@ class UserBudget:
             window.shared = max(window.shared, total)
         return total, (index + 1) * period
 
+    def spent(self, who: str, now: float) -> bool:
+        """Whether `who`'s next request at `now` would be over the limit, as far as this
+        process knows: a hint read without the lock (`hit` decides)."""
+        window = self._windows.get(who)
+        return (
+            window is not None
+            and window.index == int(now // self.period)
+            and window.shared + window.pending >= self.limit.amount
+        )
+
     def headers(self, count: int, reset_at: int, now: float) -> list[tuple[str, str]]:
         """The IETF RateLimit-Policy and RateLimit headers for a window's count and end."""
         remaining = max(0, self.limit.amount - count)
@@ -279,6 +289,13 @@ def limits() -> Limits:
 def count_user(extensions: dict[str, Any], environ: dict[str, Any], who: str) -> None:
     """`Limits.count_user` for the app of `extensions` (the caller has them at hand)."""
     extensions[LIMITS].count_user(who, environ)
+
+
+def budget_spent(extensions: dict[str, Any], who: str, now: float) -> bool:
+    """Whether `who`'s next request would be refused by the per-user limit, as far as this
+    process knows (`UserBudget.spent`): False where limits are off."""
+    found: Limits = extensions[LIMITS]
+    return found.enabled and found.user_budget.spent(who, now)
 
 
 def rate_limited(config_key: str, *, per: str = "address") -> Callable[[F], F]:

@@ -58,7 +58,7 @@ from grau.db.session import (
 from grau.http.cache import Cached, Key, read_key, responses
 from grau.http.errors import abort, problem, unauthorized
 from grau.http.openapi import ENTITY_TAGS_MAX, add_responses, mark_authenticated
-from grau.http.ratelimit import client_address, count_user
+from grau.http.ratelimit import budget_spent, client_address, count_user
 from grau.http.schemas import FlatDump
 
 if TYPE_CHECKING:
@@ -158,9 +158,12 @@ def check_session_ahead(app: Flask, environ: dict[str, Any]) -> bool:
     hint `read_in_one_query` takes to ask the session check alone), the check is sent
     now (`grau.db.session.send_early`), and the token check reads its answer where it
     would have asked: the database works while Python does. The check still runs after
-    the request arrived, so a logout acknowledged before is refused as ever. A request
-    that turns out not to ask it (a 429) drops the answer; any other read asks the
-    database itself, as before."""
+    the request arrived, so a logout acknowledged before is refused as ever. Not for a
+    user this process already counts over the rate limit (that request is a 429, which
+    asks the database nothing); one that turns out not to ask it anyway (the limit
+    reached in another process meanwhile) drops the answer. True if the check is on its
+    way, or no connection could be had for it (the request meets that error where it
+    asks the database); any other read asks the database itself, as before."""
     if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
         return False
     scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
@@ -168,9 +171,10 @@ def check_session_ahead(app: Flask, environ: dict[str, Any]) -> bool:
         return False
     extensions = app.extensions
     claims: Claims | None = extensions.get(VERIFIED_TOKENS, {}).get(token.strip())
-    if claims is None or claims.expires <= time.time():
+    if claims is None or not extensions["grau.responses"].recent(claims.user_id, environ):
         return False
-    if not extensions["grau.responses"].recent(claims.user_id, environ):
+    now = time.time()
+    if claims.expires <= now or budget_spent(extensions, claims.budget, now):
         return False
     return send_early(
         app, environ, SESSION_REVISIONS, session_id=claims.session_id, user_id=claims.user_id

@@ -357,6 +357,12 @@ class EarlyQuery(NamedTuple):
     params: dict[str, Any]
     failure: DBAPIError | PoolTimeout | None = None
 
+    def taken(self) -> DriverConnection:
+        """The connection it was sent on; its `failure` raised where there is none."""
+        if self.connection is None:
+            raise self.failure or AssertionError("an early query has a connection or a failure")
+        return self.connection
+
 
 def send_early(app: Flask, environ: dict[str, Any], query: Any, **params: Any) -> bool:
     """Send `query` for the request of `environ` before Flask starts on it, on the
@@ -402,11 +408,10 @@ def early_answer(query: Any, **params: Any) -> Any:
     if early is None or early.query is not query or early.params != params:
         return NOT_SENT
     del environ[EARLY]
-    if early.connection is None:
-        raise early.failure or AssertionError("an early query has a connection or a failure")
+    connection = early.taken()
     state = request_database()
     assert state.driver is None  # (`driver_connection` would have taken it over)
-    connection = state.driver = early.connection
+    state.driver = connection
     state.own, state.own_engine = connection.proxied, early.engine
     return query.received(connection, **params)
 
@@ -428,9 +433,7 @@ def _early_connection() -> PoolProxiedConnection | None:
     early: EarlyQuery | None = current_request().environ.pop(EARLY, None)
     if early is None:
         return None
-    if early.connection is None:
-        raise early.failure or AssertionError("an early query has a connection or a failure")
-    proxied = early.connection.proxied
+    proxied = early.taken().proxied
     return proxied if _drained(proxied) else None
 
 

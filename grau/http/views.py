@@ -48,6 +48,7 @@ from grau.context import current_flask, current_request, request_globals
 from grau.core.crud import OwnedService, PageResult, etag_of
 from grau.core.domain_errors import Stale
 from grau.db.session import (
+    READ_METHODS,
     REPLICAS,
     acts_for,
     autocommit,
@@ -107,6 +108,12 @@ def _signed_claims(token: str, extensions: dict[str, Any]) -> Claims | None:
     return claims
 
 
+def _bearer_token(header: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header ("" for any other)."""
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def authenticate(check_session: bool = True) -> Principal:
     """The principal of the request's bearer token; 401 if there is none, 429 if over the limit.
 
@@ -120,9 +127,8 @@ def authenticate(check_session: bool = True) -> Principal:
     """
     environ = current_request().environ
     header = environ.get("HTTP_AUTHORIZATION", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    bearer = scheme.lower() == "bearer" and bool(token)
+    token = _bearer_token(header)
+    bearer = bool(token)
     extensions = current_flask().extensions
     claims = _signed_claims(token, extensions) if bearer else None
     # An expired token counts against the address: a leaked old token must not be able
@@ -164,13 +170,11 @@ def check_session_ahead(app: Flask, environ: dict[str, Any]) -> bool:
     reached in another process meanwhile) drops the answer. True if the check is on its
     way, or no connection could be had for it (the request meets that error where it
     asks the database); any other read asks the database itself, as before."""
-    if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+    if environ["REQUEST_METHOD"] not in READ_METHODS:
         return False
-    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
+    token = _bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
     extensions = app.extensions
-    claims: Claims | None = extensions.get(VERIFIED_TOKENS, {}).get(token.strip())
+    claims: Claims | None = extensions.get(VERIFIED_TOKENS, {}).get(token) if token else None
     if claims is None or not extensions["grau.responses"].recent(claims.user_id, environ):
         return False
     now = time.time()

@@ -23,10 +23,11 @@ throughput ratio is reported beside it, from the same runs.
    view with marshmallow schemas, grau's envelope with its access line, and
    metrics; for a create, one INSERT of a validated body). What grau costs
    beyond the stack floor is grau's own code.
-5. Rounds (3 by default): in each, every scenario runs right after a run of
-   the ceiling, each a warm-up and then a measured run of wrk (bench/load.py)
-   at 16 connections. Each round gives each scenario a cost ratio and a
-   throughput ratio; the report shows the median and the spread.
+5. Rounds (3 by default): in each, every scenario is measured in turns with
+   the ceiling (`measure_pair`): a warm-up of each, then one-second runs of
+   wrk (bench/load.py) at 16 connections, the ceiling's and the scenario's
+   in alternation, six of each. Each round gives each scenario a cost ratio
+   and a throughput ratio; the report shows the median and the spread.
 6. Sequential keep-alive latency: one connection, one request at a time, a
    cached item against the ceiling.
 7. py-spy samples the grau workers under each scenario (a separate pass, so it
@@ -315,23 +316,82 @@ def check(base_url: str, scenario: Scenario) -> None:
 # -------------------------------------------------------------------- measurement
 
 
+def _measured(
+    server: Running, requests: list[Request], seconds: float, connections: int
+) -> dict[str, Any]:
+    """One measured run of wrk (no warm-up): its summary, and the server side's CPU
+    seconds per group (`cpu_s`)."""
+    meter = cpu.Meter(
+        {"server": [server.pid], "postgres": cpu.postgres_roots(), "redis": cpu.redis_roots()}
+    )
+    meter.start()
+    result = run(server.url, requests, duration=seconds, connections=connections)
+    result["cpu_s"] = meter.stop()
+    if result["status_errors"] or result["socket_errors"] or not result["requests"]:
+        raise RuntimeError(f"{server.name}: failed requests under load: {result}")
+    return result
+
+
+def _per_request(result: dict[str, Any]) -> dict[str, Any]:
+    """`result` with its CPU time per request: per group (`cpu_us`) and in all."""
+    n = result["requests"]
+    result["cpu_us"] = {group: seconds / n * 1e6 for group, seconds in result["cpu_s"].items()}
+    result["cpu_us_total"] = sum(result["cpu_us"].values())
+    return result
+
+
 def measure(
     server: Running, requests: list[Request], args: argparse.Namespace, connections: int
 ) -> dict[str, Any]:
     """A warm-up, then a measured run: req/s, latency and server-side CPU per request."""
     run(server.url, requests, duration=args.warmup, connections=connections)
-    meter = cpu.Meter(
-        {"server": [server.pid], "postgres": cpu.postgres_roots(), "redis": cpu.redis_roots()}
+    return _per_request(_measured(server, requests, args.duration, connections))
+
+
+# Seconds per turn when the ceiling and a scenario are measured in turns (wrk's least).
+SLICE_S = 1
+
+
+def _summed(slices: list[dict[str, Any]]) -> dict[str, Any]:
+    """Slices of one server's load as one run: their requests, time and CPU added up
+    (so req/s and CPU per request are over all of them), the latencies their medians."""
+    duration_us = sum(s["duration_us"] for s in slices)
+    requests = sum(s["requests"] for s in slices)
+    groups = slices[0]["cpu_s"]
+    return _per_request(
+        {
+            "requests": requests,
+            "duration_us": duration_us,
+            "rps": requests / (duration_us / 1e6),
+            "p50_us": statistics.median(s["p50_us"] for s in slices),
+            "p99_us": statistics.median(s["p99_us"] for s in slices),
+            "status_errors": 0,
+            "socket_errors": 0,
+            "cpu_s": {group: sum(s["cpu_s"][group] for s in slices) for group in groups},
+            "slices": len(slices),
+        }
     )
-    meter.start()
-    result = run(server.url, requests, duration=args.duration, connections=connections)
-    used = meter.stop()
-    if result["status_errors"] or result["socket_errors"] or not result["requests"]:
-        raise RuntimeError(f"{server.name}: failed requests under load: {result}")
-    n = result["requests"]
-    result["cpu_us"] = {group: seconds / n * 1e6 for group, seconds in used.items()}
-    result["cpu_us_total"] = sum(result["cpu_us"].values())
-    return result
+
+
+def measure_pair(
+    ceiling: Running,
+    bare: list[Request],
+    server: Running,
+    requests: list[Request],
+    args: argparse.Namespace,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ceiling and a scenario, measured in turns: a warm-up of each, then one-second
+    turns of one and the other until each has run `args.duration` seconds. A shared
+    machine's speed moves from one second to the next (a neighbour's burst); measured
+    in turns, both sides of a ratio see the same seconds of it, where two runs of six
+    seconds each saw different ones. (ceiling's run, the scenario's run)"""
+    run(ceiling.url, bare, duration=args.warmup, connections=CONNECTIONS)
+    run(server.url, requests, duration=args.warmup, connections=CONNECTIONS)
+    turns: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    for _ in range(max(1, round(args.duration / SLICE_S))):
+        turns[0].append(_measured(ceiling, bare, SLICE_S, CONNECTIONS))
+        turns[1].append(_measured(server, requests, SLICE_S, CONNECTIONS))
+    return _summed(turns[0]), _summed(turns[1])
 
 
 # ------------------------------------------------------------------------ profile
@@ -614,10 +674,11 @@ def markdown(data: dict[str, Any]) -> str:
         f"Generated by `make bench` on {data['when']}"
         + (" (**smoke run: too short to mean anything**)" if data["smoke"] else "")
         + (f" (**{NO_WRK}**)" if not data["machine"]["Load generator"].startswith("wrk") else "")
-        + f". {data['rounds']} rounds; in each, every endpoint ran right after a run of the "
-        "ceiling (bare Flask returning grau's 20-item list body from memory, under plain "
-        "gunicorn with sync workers), each a warm-up and then "
-        f"{data['duration_s']:g} s at {data['connections']} connections. The cost ratio is "
+        + f". {data['rounds']} rounds; in each, every endpoint was measured in turns with "
+        "the ceiling (bare Flask returning grau's 20-item list body from memory, under plain "
+        "gunicorn with sync workers): a warm-up of each, then one-second runs of one and the "
+        f"other, {data['duration_s']:g} s of each at {data['connections']} connections. "
+        "The cost ratio is "
         "the ceiling's server-side CPU time per request divided by grau's (grau's includes "
         "its PostgreSQL and Redis time); it is the figure the targets are set on. Ratios are "
         "the median of the rounds, with their spread in brackets.",
@@ -807,12 +868,13 @@ def measure_rounds(
     args: argparse.Namespace,
     say: Callable[[str], None],
 ) -> None:
-    """Every scenario right after a run of the ceiling, round after round."""
+    """Every scenario in turns with the ceiling, round after round."""
     bare = [Request("GET", "/v1/body-stats")]
     for round_number in range(1, args.rounds + 1):
         for scenario in scenarios_run:
-            scenario.ceilings.append(measure(ceiling, bare, args, CONNECTIONS))
-            result = measure(servers[scenario.server], scenario.requests, args, CONNECTIONS)
+            paired = measure_pair(ceiling, bare, servers[scenario.server], scenario.requests, args)
+            scenario.ceilings.append(paired[0])
+            result = paired[1]
             scenario.runs.append(result)
             ratio = scenario.ceilings[-1]["cpu_us_total"] / result["cpu_us_total"]
             say(

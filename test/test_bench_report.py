@@ -7,33 +7,53 @@ from typing import Any
 from bench import run
 
 
-def _data(*ceilings: list[float]) -> dict[str, Any]:
-    return {"scenarios": [{"ceiling_cpu_us_runs": runs} for runs in ceilings]}
+def _row(label: str, ratios: list[float], ceilings: list[float] | None = None) -> dict[str, Any]:
+    return {
+        "label": label,
+        "cost_ratio_runs": ratios,
+        "ceiling_cpu_us_runs": ceilings or [200.0] * len(ratios),
+    }
 
 
-def test_a_run_whose_ceiling_holds_still_is_steady() -> None:
-    said = run.steadiness(_data([200, 205, 210], [198, 204]))
-    assert "198 to 210 µs" in said
+def _data(*rows: dict[str, Any]) -> dict[str, Any]:
+    return {"scenarios": list(rows)}
+
+
+def test_a_run_whose_ratios_hold_still_is_steady_however_the_ceiling_drifts() -> None:
+    said = run.steadiness(
+        _data(
+            _row("item", [1.0, 1.02, 0.98], [213, 280, 344]),
+            _row("list", [0.8, 0.81, 0.8], [220, 230, 240]),
+        )
+    )
+    assert "213 to 344 µs" in said
+    assert "at most 4% of their median apart" in said
+    assert "(the most: item)" in said
     assert said.endswith("a steady run.")
     assert "unsteady" not in said
 
 
-def test_a_run_whose_ceiling_moves_is_unsteady() -> None:
-    said = run.steadiness(_data([236, 300, 519], [340]))
-    assert "236 to 519 µs" in said
+def test_a_run_whose_ratios_move_is_unsteady_and_names_the_scenario() -> None:
+    said = run.steadiness(_data(_row("item", [1.0, 1.0, 1.0]), _row("create", [0.23, 0.26, 0.33])))
+    assert "38% of their median apart" in said
+    assert "(the most: create)" in said
     assert "**an unsteady run**" in said
 
 
-def test_the_line_is_the_ceilings_spread_over_its_median() -> None:
+def test_the_line_is_the_ratios_spread_over_their_median() -> None:
     assert run.STEADY_APART == 0.25
-    # 25 apart over a median of 100: on the line, steady; 26: past it.
-    assert "unsteady" not in run.steadiness(_data([100, 100, 125]))
-    assert "unsteady" in run.steadiness(_data([100, 100], [126]))
-    # Over the median, not the mean (110.4) or the highest (126): 26% apart, unsteady.
-    assert "unsteady" in run.steadiness(_data([100, 100, 100, 126, 126]))
-    # Nor over the lowest (100, which would make it 30%): 23% of the median 130, steady.
-    assert "unsteady" not in run.steadiness(_data([100, 126], [130, 130, 130]))
+    # 0.25 apart over a median of 1.0: on the line, steady; 0.26: past it.
+    assert "unsteady" not in run.steadiness(_data(_row("a", [1.0, 1.0, 1.25])))
+    assert "unsteady" in run.steadiness(_data(_row("a", [1.0, 1.0, 1.26])))
+    # Over the median, not the mean or the highest: 0.26 over 1.0 is 26%, unsteady.
+    assert "unsteady" in run.steadiness(_data(_row("a", [1.0, 1.0, 1.0, 1.26, 1.26])))
+    # Nor over the lowest (which would make it 30%): 23% of the median 1.3, steady.
+    assert "unsteady" not in run.steadiness(_data(_row("a", [1.0, 1.3, 1.3])))
+    # Scenarios are judged each on its own rounds: two steady ones are not one unsteady one.
+    assert "unsteady" not in run.steadiness(
+        _data(_row("a", [1.0, 1.1, 1.05]), _row("b", [0.5, 0.55, 0.52]))
+    )
 
 
-def test_a_run_from_before_the_ceilings_runs_were_kept_says_nothing() -> None:
-    assert run.steadiness({"scenarios": [{"ceiling_cpu_us": 200}]}) == ""
+def test_a_run_from_before_each_rounds_ratios_were_kept_says_nothing() -> None:
+    assert run.steadiness({"scenarios": [{"ceiling_cpu_us_runs": [200.0]}]}) == ""

@@ -317,13 +317,19 @@ def check(base_url: str, scenario: Scenario) -> None:
 
 
 def _measured(
-    server: Running, requests: list[Request], seconds: float, connections: int
+    server: Running,
+    requests: list[Request],
+    seconds: float,
+    connections: int,
+    databases: bool = True,
 ) -> dict[str, Any]:
     """One measured run of wrk (no warm-up): its summary, and the server side's CPU
-    seconds per group (`cpu_s`)."""
-    meter = cpu.Meter(
-        {"server": [server.pid], "postgres": cpu.postgres_roots(), "redis": cpu.redis_roots()}
-    )
+    seconds per group (`cpu_s`): the server's processes, and PostgreSQL's and Redis's
+    unless `databases` is false (the ceiling, which asks neither)."""
+    groups = {"server": [server.pid]}
+    if databases:
+        groups.update(postgres=cpu.postgres_roots(), redis=cpu.redis_roots())
+    meter = cpu.Meter(groups)
     meter.start()
     result = run(server.url, requests, duration=seconds, connections=connections)
     result["cpu_s"] = meter.stop()
@@ -354,7 +360,8 @@ SLICE_S = 1
 
 def _summed(slices: list[dict[str, Any]]) -> dict[str, Any]:
     """Slices of one server's load as one run: their requests, time and CPU added up
-    (so req/s and CPU per request are over all of them), the latencies their medians."""
+    (so req/s and CPU per request are over all of them); the p50 latency is the slices'
+    median p50, the p99 the highest slice's p99 (a bound: wrk reports no histogram)."""
     duration_us = sum(s["duration_us"] for s in slices)
     requests = sum(s["requests"] for s in slices)
     groups = slices[0]["cpu_s"]
@@ -364,7 +371,7 @@ def _summed(slices: list[dict[str, Any]]) -> dict[str, Any]:
             "duration_us": duration_us,
             "rps": requests / (duration_us / 1e6),
             "p50_us": statistics.median(s["p50_us"] for s in slices),
-            "p99_us": statistics.median(s["p99_us"] for s in slices),
+            "p99_us": max(s["p99_us"] for s in slices),
             "status_errors": 0,
             "socket_errors": 0,
             "cpu_s": {group: sum(s["cpu_s"][group] for s in slices) for group in groups},
@@ -381,17 +388,30 @@ def measure_pair(
     args: argparse.Namespace,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ceiling and a scenario, measured in turns: a warm-up of each, then one-second
-    turns of one and the other until each has run `args.duration` seconds. A shared
-    machine's speed moves from one second to the next (a neighbour's burst); measured
-    in turns, both sides of a ratio see the same seconds of it, where two runs of six
-    seconds each saw different ones. (ceiling's run, the scenario's run)"""
+    runs of each, `args.duration` of them, in the order ceiling, scenario, scenario,
+    ceiling, ... A shared machine's speed moves from one second to the next (a
+    neighbour's burst); in turns, both sides of a ratio see neighbouring seconds of it,
+    where two runs of six seconds each saw different ones, and the order's swing cancels
+    a steady drift and whatever one side leaves behind for the next. The ceiling's CPU is
+    its server's alone: it asks neither PostgreSQL nor Redis, so what they still do for
+    the scenario's last run is not charged to it. (ceiling's run, the scenario's run)"""
     run(ceiling.url, bare, duration=args.warmup, connections=CONNECTIONS)
     run(server.url, requests, duration=args.warmup, connections=CONNECTIONS)
-    turns: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
-    for _ in range(max(1, round(args.duration / SLICE_S))):
-        turns[0].append(_measured(ceiling, bare, SLICE_S, CONNECTIONS))
-        turns[1].append(_measured(server, requests, SLICE_S, CONNECTIONS))
-    return _summed(turns[0]), _summed(turns[1])
+    ceilings: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
+
+    def ceiling_turn() -> None:
+        ceilings.append(_measured(ceiling, bare, SLICE_S, CONNECTIONS, databases=False))
+
+    def scenario_turn() -> None:
+        runs.append(_measured(server, requests, SLICE_S, CONNECTIONS))
+
+    for turn in range(args.duration // SLICE_S):
+        for take in (
+            (ceiling_turn, scenario_turn) if turn % 2 == 0 else (scenario_turn, ceiling_turn)
+        ):
+            take()
+    return _summed(ceilings), _summed(runs)
 
 
 # ------------------------------------------------------------------------ profile
@@ -570,6 +590,7 @@ def met(row: dict[str, Any]) -> str:
 # So the line is now on what the targets are judged on, the ratios themselves; the
 # ceiling's drift is still reported, as the machine's.
 STEADY_APART = 0.25
+MIN_ROUNDS = 3  # fewer, and a spread says nothing (one round is never apart)
 
 
 def _apart(values: list[float]) -> float:
@@ -577,23 +598,33 @@ def _apart(values: list[float]) -> float:
 
 
 def steadiness(data: dict[str, Any]) -> str:
-    """Whether the run's ratios held still over its rounds: what they are worth."""
+    """Whether the run's ratios held still over its rounds (what they are worth), with the
+    verdict of the rule before it (the ceiling's drift) beside it."""
     rows = [row for row in data["scenarios"] if row.get("cost_ratio_runs")]
     if not rows:
         return ""  # (a run from before each round's ratios were kept)
+    rounds = min(len(row["cost_ratio_runs"]) for row in rows)
+    runs = [cost for row in rows for cost in row.get("ceiling_cpu_us_runs", ())]
+    drift = ""
+    if runs:
+        moved = _apart(runs)
+        verdict = "within" if moved <= STEADY_APART else "past"
+        drift = (
+            f"The ceiling, the same app in turns with every scenario, cost {min(runs):.0f} to "
+            f"{max(runs):.0f} µs per request over this run's {len(runs)} measurements of it "
+            f"({moved:.0%} of their median apart: the machine's drift, {verdict} the "
+            f"{STEADY_APART:.0%} that the rule before 2026-12-07 allowed). "
+        )
+    if rounds < MIN_ROUNDS:
+        return (
+            f"{drift}With {rounds} round{'s' if rounds != 1 else ''}, the run cannot say "
+            f"whether its ratios hold still (it takes {MIN_ROUNDS})."
+        )
     worst = max(rows, key=lambda row: _apart(row["cost_ratio_runs"]))
     apart = _apart(worst["cost_ratio_runs"])
-    runs = [cost for row in rows for cost in row.get("ceiling_cpu_us_runs", ())]
-    drift = (
-        f"The ceiling, the same app in turns with every scenario, cost {min(runs):.0f} to "
-        f"{max(runs):.0f} µs per request over this run's {len(runs)} runs of it (the "
-        "machine's drift). "
-        if runs
-        else ""
-    )
     said = (
         f"{drift}Each scenario's cost ratios were at most {apart:.0%} of their median apart "
-        f"over the rounds (the most: {worst['label']})"
+        f"(highest minus lowest round) over the rounds (the most: {worst['label']})"
     )
     if apart <= STEADY_APART:
         return f"{said}: a steady run."
@@ -602,6 +633,23 @@ def steadiness(data: dict[str, Any]) -> str:
         "the machine as much as with the code; judge the targets on a run whose ratios "
         "hold still."
     )
+
+
+def lowest_rounds(data: dict[str, Any]) -> str:
+    """Each target against its scenario's lowest round, not only the median."""
+    rows = [r for r in data["scenarios"] if r["target"] is not None and r.get("cost_ratio_runs")]
+    if not rows:
+        return ""
+    below = [r for r in rows if min(r["cost_ratio_runs"]) < r["target"]]
+    each = "; ".join(
+        f"{r['label']} {min(r['cost_ratio_runs']):.2f} (>= {r['target']})" for r in rows
+    )
+    verdict = (
+        "every round met its target"
+        if not below
+        else "not met in every round: " + ", ".join(r["label"] for r in below)
+    )
+    return f"The lowest round of each cost ratio: {each}. So {verdict}."
 
 
 def _ratio(spread: dict[str, float]) -> str:
@@ -640,9 +688,9 @@ def cost_table(data: dict[str, Any]) -> str:
             if key in latency
         )
     )
-    steady = steadiness(data)
-    if steady:
-        lines += ["", steady]
+    for said in (steadiness(data), lowest_rounds(data)):
+        if said:
+            lines += ["", said]
     against = against_floors(data)
     if against:
         lines += ["", "grau against the floors (CPU per request, median of the rounds):", ""]
@@ -694,7 +742,10 @@ def markdown(data: dict[str, Any]) -> str:
         + f". {data['rounds']} rounds; in each, every endpoint was measured in turns with "
         "the ceiling (bare Flask returning grau's 20-item list body from memory, under plain "
         "gunicorn with sync workers): a warm-up of each, then one-second runs of one and the "
-        f"other, {data['duration_s']:g} s of each at {data['connections']} connections. "
+        f"other (ceiling, endpoint, endpoint, ceiling, ...), {data['duration_s']:g} s of each "
+        f"at {data['connections']} connections; the CPU of the ceiling is its server's, that "
+        "of grau its server's, PostgreSQL's and Redis's. p50 is the median of the one-second "
+        "runs' p50, p99 the highest of their p99. "
         "The cost ratio is "
         "the ceiling's server-side CPU time per request divided by grau's (grau's includes "
         "its PostgreSQL and Redis time); it is the figure the targets are set on. Ratios are "
@@ -826,7 +877,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="a short run for CI (no timings)")
     parser.add_argument("--users", type=int, help="seeded users (default 200, smoke 10)")
     parser.add_argument("--rounds", type=int, help="rounds of every scenario (default 3)")
-    parser.add_argument("--duration", type=float, help="seconds per measured run (default 6)")
+    parser.add_argument(
+        "--duration", type=int, help="measured seconds of each side of a pair (default 6)"
+    )
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per run (default 2)")
     parser.add_argument("--profile-seconds", type=float, help="py-spy seconds per scenario")
     parser.add_argument("--no-profile", action="store_true")

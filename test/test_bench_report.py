@@ -7,9 +7,15 @@ from typing import Any
 from bench import run
 
 
-def _row(label: str, ratios: list[float], ceilings: list[float] | None = None) -> dict[str, Any]:
+def _row(
+    label: str,
+    ratios: list[float],
+    ceilings: list[float] | None = None,
+    target: float | None = None,
+) -> dict[str, Any]:
     return {
         "label": label,
+        "target": target,
         "cost_ratio_runs": ratios,
         "ceiling_cpu_us_runs": ceilings or [200.0] * len(ratios),
     }
@@ -27,6 +33,7 @@ def test_a_run_whose_ratios_hold_still_is_steady_however_the_ceiling_drifts() ->
         )
     )
     assert "213 to 344 µs" in said
+    assert "(56% of their median apart: the machine's drift, past the 25%" in said
     assert "at most 4% of their median apart" in said
     assert "(the most: item)" in said
     assert said.endswith("a steady run.")
@@ -57,3 +64,34 @@ def test_the_line_is_the_ratios_spread_over_their_median() -> None:
 
 def test_a_run_from_before_each_rounds_ratios_were_kept_says_nothing() -> None:
     assert run.steadiness({"scenarios": [{"ceiling_cpu_us_runs": [200.0]}]}) == ""
+
+
+def test_the_ceilings_drift_is_judged_by_the_rule_before_beside_the_verdict() -> None:
+    said = run.steadiness(_data(_row("item", [1.0, 1.0, 1.0], [200, 210, 220])))
+    assert "(10% of their median apart: the machine's drift, within the 25%" in said
+    assert said.endswith("a steady run.")
+
+
+def test_fewer_than_three_rounds_give_no_verdict() -> None:
+    assert run.MIN_ROUNDS == 3
+    for ratios in ([1.0], [1.0, 1.5]):
+        said = run.steadiness(_data(_row("item", ratios)))
+        assert "cannot say whether its ratios hold still" in said
+        assert "steady run" not in said
+    assert "With 1 round," in run.steadiness(_data(_row("item", [1.0])))
+
+
+def test_each_target_is_shown_against_its_lowest_round() -> None:
+    held = run.lowest_rounds(
+        _data(
+            _row("item", [1.0, 0.9, 1.1], target=0.7),
+            _row("create", [0.31, 0.34, 0.32], target=0.3),
+            _row("health", [2.0, 2.1, 2.2]),
+        )
+    )
+    assert "item 0.90 (>= 0.7); create 0.31 (>= 0.3)." in held
+    assert "health" not in held
+    assert held.endswith("every round met its target.")
+    # A median over the line is not enough: one round under it is named.
+    short = run.lowest_rounds(_data(_row("create", [0.29, 0.31, 0.32], target=0.3)))
+    assert short.endswith("not met in every round: create.")

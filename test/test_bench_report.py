@@ -89,9 +89,91 @@ def test_each_target_is_shown_against_its_lowest_round() -> None:
             _row("health", [2.0, 2.1, 2.2]),
         )
     )
-    assert "item 0.90 (>= 0.7); create 0.31 (>= 0.3)." in held
+    assert "item 0.900, target 0.7; create 0.310, target 0.3." in held
     assert "health" not in held
     assert held.endswith("every round met its target.")
     # A median over the line is not enough: one round under it is named.
-    short = run.lowest_rounds(_data(_row("create", [0.29, 0.31, 0.32], target=0.3)))
+    short = run.lowest_rounds(_data(_row("create", [0.2996, 0.31, 0.32], target=0.3)))
+    assert "create 0.300, target 0.3: below." in short
     assert short.endswith("not met in every round: create.")
+
+
+def _summary(key: str, ratios: list[float], target: float | None = None) -> dict[str, Any]:
+    median = sorted(ratios)[len(ratios) // 2]
+    row = _row(key, ratios, target=target)
+    return {
+        **row,
+        "key": key,
+        "cost_ratio": {"median": median, "min": min(ratios), "max": max(ratios)},
+        "cpu_us_total": 100.0,
+    }
+
+
+def test_a_target_met_by_the_median_but_not_in_every_round_is_listed() -> None:
+    data = _data(_summary("create", [0.29, 0.35, 0.34], 0.3), _summary("item", [0.9, 1, 1], 0.7))
+    data["latency"] = {"ratio": 1.2}
+    assert run.misses(data) == [
+        "- create: met by the median (0.34), not in every round (the lowest 0.290, target 0.3)"
+    ]
+    data = {**_data(_summary("create", [0.25, 0.26, 0.27], 0.3)), "latency": {"ratio": 1.2}}
+    assert run.misses(data) == ["- create: cost ratio 0.26, target 0.3 (short by 0.04)"]
+
+
+def test_grau_is_set_against_a_floor_round_by_round_through_the_ratios() -> None:
+    # Raw µs say 1.00x (both 100); per round the floor's ratio over grau's says 1.10x.
+    data = _data(
+        _summary("create", [0.30, 0.30, 0.30]), _summary("stack-create", [0.33, 0.33, 0.33])
+    )
+    assert run.against_floors(data) == [
+        '- create: 1.10 (1.10-1.10)x "stack-create" (cost ratios 0.30 and 0.33)'
+    ]
+
+
+def test_one_second_runs_add_up_and_the_ceiling_is_charged_its_server_alone() -> None:
+    slices = [
+        {
+            "requests": 1000,
+            "duration_us": 1_000_000,
+            "p50_us": p50,
+            "p99_us": p99,
+            "cpu_s": {"server": 0.2, "postgres": 0.001, "redis": 0.0},
+        }
+        for p50, p99 in ((100, 900), (300, 400), (200, 500))
+    ]
+    ceiling = run._summed(slices, charged=("server",))
+    assert ceiling["requests"] == 3000
+    assert ceiling["rps"] == 1000
+    assert ceiling["p50_us"] == 200  # the median of the runs' p50
+    assert ceiling["p99_us"] == 900  # the highest of their p99
+    assert round(ceiling["cpu_us_total"], 6) == 200  # the server's alone
+    assert round(ceiling["cpu_us"]["postgres"], 6) == 1
+    assert round(run._summed(slices)["cpu_us_total"], 6) == 201  # a scenario's: all of it
+    said = run.left_over(_data({"label": "create", "ceiling_databases_us": 1.04}))
+    assert "at most 1.0 µs per ceiling request, median of the rounds (create)" in said
+
+
+def test_turns_swing_ceiling_scenario_scenario_ceiling(monkeypatch: Any) -> None:
+    order: list[str] = []
+
+    def measured(server: Any, requests: Any, seconds: float, connections: int) -> dict:
+        order.append(server.name)
+        # The databases work 0.5 ms in the ceiling's turns too: the scenario's leftovers.
+        return {
+            "requests": 10,
+            "duration_us": 1_000_000,
+            "p50_us": 1,
+            "p99_us": 2,
+            "cpu_s": {"server": 0.001, "postgres": 0.0005, "redis": 0.0},
+        }
+
+    monkeypatch.setattr(run, "_measured", measured)
+    monkeypatch.setattr(run, "run", lambda *a, **k: {})
+    args = type("Args", (), {"duration": 4, "warmup": 1})()
+    ceiling = run.Running("C", "http://ceiling", 1)
+    grau = run.Running("G", "http://grau", 2)
+    ceiling_run, grau_run = run.measure_pair(ceiling, [], grau, [], args)  # type: ignore[arg-type]
+    assert order == ["C", "G", "G", "C", "C", "G", "G", "C"]
+    assert round(ceiling_run["cpu_us_total"], 6) == 100  # 4 ms over 40 requests
+    # The scenario's own 2 ms of PostgreSQL, and the 2 ms in the ceiling's turns.
+    assert round(grau_run["cpu_us"]["postgres"], 6) == 100
+    assert round(grau_run["cpu_us_total"], 6) == 200

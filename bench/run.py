@@ -31,7 +31,8 @@ throughput ratio is reported beside it, from the same runs.
    each scenario a cost ratio and a throughput ratio; the report shows the
    median, the spread and the lowest round.
 6. Sequential keep-alive latency: one connection, one request at a time, a
-   cached item against the ceiling.
+   cached item (and each floor) in turns with the ceiling, as in 5; each round
+   gives a ratio of p50s, and the report shows the median and the spread.
 7. py-spy samples the grau workers under each scenario (a separate pass, so it
    never slows the measured runs).
 8. Writes results.md, results.png and results.json (bench/ for a full run,
@@ -65,7 +66,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import cpu, seed
+from bench import cpu, seed, snapshots
 from bench.load import Request, run, wrk_version
 from scripts import live_stack
 
@@ -388,6 +389,7 @@ def measure_pair(
     server: Running,
     requests: list[Request],
     args: argparse.Namespace,
+    connections: int = CONNECTIONS,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ceiling and a scenario, measured in turns: a warm-up of each, then one-second
     runs of each, `args.duration` of them, in the order ceiling, scenario, scenario,
@@ -399,16 +401,16 @@ def measure_pair(
     turns is what the scenario's turns left them (its commits' writes, a vacuum its
     inserts started) and is charged to the scenario (and recorded, in the ceiling's
     `cpu_us`). (ceiling's run, the scenario's run)"""
-    run(ceiling.url, bare, duration=args.warmup, connections=CONNECTIONS)
-    run(server.url, requests, duration=args.warmup, connections=CONNECTIONS)
+    run(ceiling.url, bare, duration=args.warmup, connections=connections)
+    run(server.url, requests, duration=args.warmup, connections=connections)
     ceilings: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
 
     def ceiling_turn() -> None:
-        ceilings.append(_measured(ceiling, bare, SLICE_S, CONNECTIONS))
+        ceilings.append(_measured(ceiling, bare, SLICE_S, connections))
 
     def scenario_turn() -> None:
-        runs.append(_measured(server, requests, SLICE_S, CONNECTIONS))
+        runs.append(_measured(server, requests, SLICE_S, connections))
 
     for turn in range(args.duration // SLICE_S):
         for take in (
@@ -711,24 +713,10 @@ def cost_table(data: dict[str, Any]) -> str:
             f"| {_ratio(row['cost_ratio'])} | {target} | {met(row)} | {_ratio(row['rps_ratio'])} "
             f"| {row['rps']:.0f} | {row['p50_ms']:.1f} / {row['p99_ms']:.1f} |"
         )
-    latency = data["latency"]
-    lines.append("")
-    lines.append(
-        f"Sequential keep-alive latency (one connection), cached item: p50 "
-        f"{latency['grau_p50_ms']:.2f} ms against the ceiling's "
-        f"{latency['ceiling_p50_ms']:.2f} ms: "
-        f"{latency['ratio']:.2f}x (target at most {LATENCY_TARGET}x: "
-        f"{'met' if latency['ratio'] <= LATENCY_TARGET else '**not met**'})."
-        + "".join(
-            f" {label}: {latency[key]:.2f} ms, {latency[key] / latency['ceiling_p50_ms']:.2f}x."
-            for key, label in (
-                ("floor_p50_ms", "The floor (bare Flask and the one query)"),
-                ("stack_p50_ms", "The stack floor"),
-            )
-            if key in latency
-        )
-    )
-    for said in (steadiness(data), lowest_rounds(data), left_over(data)):
+    lines += ["", latency_line(data["latency"])]
+    held = data.get("longest_snapshot_s")  # (None: a run from before it was watched)
+    held_back = snapshots.verdict(held) if held is not None else ""
+    for said in (steadiness(data), lowest_rounds(data), left_over(data), held_back):
         if said:
             lines += ["", said]
     against = against_floors(data)
@@ -741,6 +729,29 @@ def cost_table(data: dict[str, Any]) -> str:
         ]
         lines += against
     return "\n".join(lines)
+
+
+def latency_line(latency: dict[str, Any]) -> str:
+    """The sequential latency's sentence: grau's p50 against the ceiling's, with the
+    rounds' spread when they were measured in turns (runs from before: one ratio)."""
+    runs = latency.get("ratio_runs")
+    spread = f", {min(runs):.2f}x to {max(runs):.2f}x over the rounds" if runs else ""
+    said = (
+        f"Sequential keep-alive latency (one connection), cached item: p50 "
+        f"{latency['grau_p50_ms']:.2f} ms against the ceiling's "
+        f"{latency['ceiling_p50_ms']:.2f} ms: {latency['ratio']:.2f}x{spread} (target at most "
+        f"{LATENCY_TARGET}x: {'met' if latency['ratio'] <= LATENCY_TARGET else '**not met**'})."
+    )
+    for name, label in (
+        ("floor", "The floor (bare Flask and the one query)"),
+        ("stack", "The stack floor"),
+    ):
+        if f"{name}_p50_ms" in latency:
+            ratio = latency.get(
+                f"{name}_ratio", latency[f"{name}_p50_ms"] / latency["ceiling_p50_ms"]
+            )
+            said += f" {label}: {latency[f'{name}_p50_ms']:.2f} ms, {ratio:.2f}x."
+    return said
 
 
 def against_floors(data: dict[str, Any]) -> list[str]:
@@ -782,10 +793,17 @@ def misses(data: dict[str, Any]) -> list[str]:
                 f"- {row['label']}: met by the median ({row['cost_ratio']['median']:.2f}), not "
                 f"in every round (the lowest {_lowest(row):.3f}, target {row['target']})"
             )
-    if data["latency"]["ratio"] > LATENCY_TARGET:
+    latency = data["latency"]
+    if latency["ratio"] > LATENCY_TARGET:
         lines.append(
-            f"- Sequential latency of a cached item: {data['latency']['ratio']:.2f}x the "
+            f"- Sequential latency of a cached item: {latency['ratio']:.2f}x the "
             f"ceiling's, target at most {LATENCY_TARGET}x"
+        )
+    elif max(latency.get("ratio_runs") or [0.0]) > LATENCY_TARGET:
+        lines.append(
+            f"- Sequential latency of a cached item: met by the median ({latency['ratio']:.2f}x), "
+            f"not in every round (the highest {max(latency['ratio_runs']):.2f}x, target at most "
+            f"{LATENCY_TARGET}x)"
         )
     return lines
 
@@ -1096,9 +1114,10 @@ def main(argv: list[str] | None = None) -> int:
         ceiling = start_servers(stack, env, database_url, scenarios_run, users, servers, logs)
         for scenario in scenarios_run:
             check(servers[scenario.server].url, scenario)
-        measure_rounds(scenarios_run, servers, ceiling, args, say)
         floors: dict[str, Running] = {n: servers[n] for n in ("floor", "stack") if n in servers}
-        latency = sequential_latency(servers["grau"], ceiling, floors, users, args)
+        with snapshots.SnapshotWatch(database_url) as watch:
+            measure_rounds(scenarios_run, servers, ceiling, args, say)
+            latency = sequential_latency(servers["grau"], ceiling, floors, users, args)
         say(f"sequential latency: {latency}")
         profiles = profiles_of(scenarios_run, servers, args, logs)
         say("profiled")
@@ -1113,6 +1132,7 @@ def main(argv: list[str] | None = None) -> int:
         "connections": CONNECTIONS,
         "scenarios": [summarize(s) for s in scenarios_run],
         "latency": latency,
+        "longest_snapshot_s": watch.longest_s,
         "login_ms": [t * 1000 for t in logins],
         "dataset": counts,
         "profiles": profiles,
@@ -1143,20 +1163,33 @@ def sequential_latency(
     floors: dict[str, Running],
     users: list[BenchUser],
     args: argparse.Namespace,
-) -> dict[str, float]:
-    """p50 of one client sending one request at a time, keep-alive: a cached item vs the
-    ceiling (and the floors, whose one query is the wait no design with it can avoid)."""
+) -> dict[str, Any]:
+    """p50 of one client sending one request at a time, keep-alive: a cached item against
+    the ceiling (and the floors, whose one query is the wait no design with it can avoid).
+    Each is measured in turns with the ceiling (`measure_pair` at one connection), so a
+    round's ratio is its p50 over the ceiling's in neighbouring seconds; `ratio` is the
+    median round's, `ratio_runs` every round's (and `<floor>_ratio` each floor's median)."""
     item = [json_request("GET", f"/v1/body-stats/{users[0].stat_id}", users[0].token)]
     bare = [Request("GET", "/v1/body-stats")]
-    asked = {"floor": bare, "stack": item}
-    p50s: dict[str, list[float]] = {"grau": [], "ceiling": [], **{name: [] for name in floors}}
+    sides = {"grau": (grau, item)}
+    sides.update(
+        {name: (server, bare if name == "floor" else item) for name, server in floors.items()}
+    )
+    p50s: dict[str, list[float]] = {"ceiling": [], **{name: [] for name in sides}}
+    ratios: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(args.rounds):
-        p50s["ceiling"].append(measure(ceiling, bare, args, 1)["p50_us"] / 1000)
-        p50s["grau"].append(measure(grau, item, args, 1)["p50_us"] / 1000)
-        for name, server in floors.items():
-            p50s[name].append(measure(server, asked[name], args, 1)["p50_us"] / 1000)
-    found = {f"{name}_p50_ms": statistics.median(values) for name, values in p50s.items()}
-    found["ratio"] = found["grau_p50_ms"] / found["ceiling_p50_ms"]
+        for name, (server, requests) in sides.items():
+            ceiling_run, side_run = measure_pair(ceiling, bare, server, requests, args, 1)
+            if name == "grau":  # (the ceiling's p50 shown is that of grau's turns)
+                p50s["ceiling"].append(ceiling_run["p50_us"] / 1000)
+            p50s[name].append(side_run["p50_us"] / 1000)
+            ratios[name].append(side_run["p50_us"] / ceiling_run["p50_us"])
+    found: dict[str, Any] = {
+        f"{name}_p50_ms": statistics.median(values) for name, values in p50s.items()
+    }
+    found["ratio"] = statistics.median(ratios["grau"])
+    found["ratio_runs"] = ratios["grau"]
+    found.update({f"{name}_ratio": statistics.median(ratios[name]) for name in floors})
     return found
 
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from bench import run
+import psycopg
+import pytest
+from conftest import Database
+from sqlalchemy import make_url
+
+from bench import run, snapshots
 
 
 def _row(
@@ -177,3 +184,47 @@ def test_turns_swing_ceiling_scenario_scenario_ceiling(monkeypatch: Any) -> None
     # The scenario's own 2 ms of PostgreSQL, and the 2 ms in the ceiling's turns.
     assert round(grau_run["cpu_us"]["postgres"], 6) == 100
     assert round(grau_run["cpu_us_total"], 6) == 200
+
+
+def test_the_sequential_latency_is_judged_by_its_median_round_and_shows_every_round() -> None:
+    latency = {
+        "grau_p50_ms": 0.39,
+        "ceiling_p50_ms": 0.27,
+        "stack_p50_ms": 0.46,
+        "ratio": 1.44,
+        "ratio_runs": [1.40, 1.44, 1.55],
+        "stack_ratio": 1.69,
+    }
+    assert run.latency_line(latency) == (
+        "Sequential keep-alive latency (one connection), cached item: p50 0.39 ms against the "
+        "ceiling's 0.27 ms: 1.44x, 1.40x to 1.55x over the rounds (target at most 1.5x: met)."
+        " The stack floor: 0.46 ms, 1.69x."
+    )
+    assert run.misses({"scenarios": [], "latency": latency}) == [
+        "- Sequential latency of a cached item: met by the median (1.44x), not in every round "
+        "(the highest 1.55x, target at most 1.5x)"
+    ]
+    latency["ratio_runs"] = [1.40, 1.44, 1.45]
+    assert run.misses({"scenarios": [], "latency": latency}) == []
+
+
+def test_a_snapshot_held_through_the_measured_runs_is_seen_and_reported(
+    new_database: Callable[[], Database],
+) -> None:
+    db = new_database()
+    if not db.is_postgres:
+        pytest.skip("a PostgreSQL snapshot (the embedded default runs SQLite)")
+    url = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with snapshots.SnapshotWatch(url, every_s=0.05) as alone:
+        time.sleep(0.2)
+    assert alone.longest_s == 0.0
+    with psycopg.connect(url) as holder:
+        holder.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        holder.execute("SELECT 1")  # the transaction's snapshot, held until it ends
+        with snapshots.SnapshotWatch(url, every_s=0.05) as watch:
+            time.sleep(1.0)
+    assert watch.longest_s >= 1.0
+    assert snapshots.verdict(alone.longest_s).endswith(
+        ": 0.0 s, so nothing held back PostgreSQL's pruning of old row versions."
+    )
+    assert "**a snapshot was held** (more than 10 s)" in snapshots.verdict(12.5)

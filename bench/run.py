@@ -732,8 +732,9 @@ def cost_table(data: dict[str, Any]) -> str:
 
 
 def latency_line(latency: dict[str, Any]) -> str:
-    """The sequential latency's sentence: grau's p50 against the ceiling's, with the
-    rounds' spread when they were measured in turns (runs from before: one ratio)."""
+    """The sequential latency's sentence: grau's p50 against the ceiling's in the median
+    round, with the rounds' spread when they were measured in turns (runs from before
+    2026-12-07's evening: one run per side per round, and each side's median p50)."""
     runs = latency.get("ratio_runs")
     spread = f", {min(runs):.2f}x to {max(runs):.2f}x over the rounds" if runs else ""
     said = (
@@ -742,14 +743,17 @@ def latency_line(latency: dict[str, Any]) -> str:
         f"{latency['ceiling_p50_ms']:.2f} ms: {latency['ratio']:.2f}x{spread} (target at most "
         f"{LATENCY_TARGET}x: {'met' if latency['ratio'] <= LATENCY_TARGET else '**not met**'})."
     )
-    for name, label in (
-        ("floor", "The floor (bare Flask and the one query)"),
-        ("stack", "The stack floor"),
-    ):
-        if f"{name}_p50_ms" in latency:
-            ratio = latency.get(
-                f"{name}_ratio", latency[f"{name}_p50_ms"] / latency["ceiling_p50_ms"]
+    floors = (("floor", "The floor (bare Flask and the one query)"), ("stack", "The stack floor"))
+    for name, label in floors:
+        if f"{name}_p50_ms" not in latency:
+            continue
+        if f"{name}_ratio" in latency:  # measured in its own turns with the ceiling
+            said += (
+                f" {label}: {latency[f'{name}_p50_ms']:.2f} ms, {latency[f'{name}_ratio']:.2f}x "
+                "the ceiling's in its own turns."
             )
+        else:
+            ratio = latency[f"{name}_p50_ms"] / latency["ceiling_p50_ms"]
             said += f" {label}: {latency[f'{name}_p50_ms']:.2f} ms, {ratio:.2f}x."
     return said
 
@@ -1167,29 +1171,34 @@ def sequential_latency(
     """p50 of one client sending one request at a time, keep-alive: a cached item against
     the ceiling (and the floors, whose one query is the wait no design with it can avoid).
     Each is measured in turns with the ceiling (`measure_pair` at one connection), so a
-    round's ratio is its p50 over the ceiling's in neighbouring seconds; `ratio` is the
-    median round's, `ratio_runs` every round's (and `<floor>_ratio` each floor's median)."""
+    round's ratio is its p50 over the ceiling's in the same turns. For grau: `ratio_runs`
+    (every round's), `ratio` and the two p50s of its median round (`grau_p50_ms`,
+    `ceiling_p50_ms`); for a floor, `<floor>_p50_ms` and `<floor>_ratio` of its own median
+    round, and `<floor>_ratio_runs`."""
     item = [json_request("GET", f"/v1/body-stats/{users[0].stat_id}", users[0].token)]
     bare = [Request("GET", "/v1/body-stats")]
     sides = {"grau": (grau, item)}
     sides.update(
         {name: (server, bare if name == "floor" else item) for name, server in floors.items()}
     )
-    p50s: dict[str, list[float]] = {"ceiling": [], **{name: [] for name in sides}}
-    ratios: dict[str, list[float]] = {name: [] for name in sides}
+    pairs: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
     for _ in range(args.rounds):
         for name, (server, requests) in sides.items():
             ceiling_run, side_run = measure_pair(ceiling, bare, server, requests, args, 1)
-            if name == "grau":  # (the ceiling's p50 shown is that of grau's turns)
-                p50s["ceiling"].append(ceiling_run["p50_us"] / 1000)
-            p50s[name].append(side_run["p50_us"] / 1000)
-            ratios[name].append(side_run["p50_us"] / ceiling_run["p50_us"])
-    found: dict[str, Any] = {
-        f"{name}_p50_ms": statistics.median(values) for name, values in p50s.items()
-    }
-    found["ratio"] = statistics.median(ratios["grau"])
-    found["ratio_runs"] = ratios["grau"]
-    found.update({f"{name}_ratio": statistics.median(ratios[name]) for name in floors})
+            pairs[name].append((side_run["p50_us"] / 1000, ceiling_run["p50_us"] / 1000))
+    found: dict[str, Any] = {}
+    for name, rounds in pairs.items():
+        ratios = [side / top for side, top in rounds]
+        # The median round itself (the lower of the middle two for an even count), so the
+        # p50s shown are one round's pair and their quotient is the ratio shown.
+        middle = sorted(range(len(rounds)), key=ratios.__getitem__)[(len(rounds) - 1) // 2]
+        side_ms, ceiling_ms = rounds[middle]
+        prefix = "" if name == "grau" else f"{name}_"
+        found[f"{prefix}ratio"] = ratios[middle]
+        found[f"{prefix}ratio_runs"] = ratios
+        found[f"{name}_p50_ms"] = side_ms
+        if name == "grau":
+            found["ceiling_p50_ms"] = ceiling_ms
     return found
 
 

@@ -806,7 +806,7 @@ def misses(data: dict[str, Any]) -> list[str]:
     elif max(latency.get("ratio_runs") or [0.0]) > LATENCY_TARGET:
         lines.append(
             f"- Sequential latency of a cached item: met by the median ({latency['ratio']:.2f}x), "
-            f"not in every round (the highest {max(latency['ratio_runs']):.2f}x, target at most "
+            f"not in every round (the highest {max(latency['ratio_runs']):.3f}x, target at most "
             f"{LATENCY_TARGET}x)"
         )
     return lines

@@ -213,7 +213,7 @@ def test_the_sequential_latency_shows_the_median_round_of_grau_and_of_each_floor
     )
     assert run.misses({"scenarios": [], "latency": found}) == [
         "- Sequential latency of a cached item: met by the median (1.50x), not in every round "
-        "(the highest 1.86x, target at most 1.5x)"
+        "(the highest 1.857x, target at most 1.5x)"
     ]
     found["ratio_runs"] = [1.2, 1.2, 1.4]
     assert run.misses({"scenarios": [], "latency": found}) == []

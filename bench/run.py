@@ -1191,7 +1191,7 @@ def sequential_latency(
         ratios = [side / top for side, top in rounds]
         # The median round itself (the lower of the middle two for an even count), so the
         # p50s shown are one round's pair and their quotient is the ratio shown.
-        middle = sorted(range(len(rounds)), key=ratios.__getitem__)[(len(rounds) - 1) // 2]
+        middle = ratios.index(statistics.median_low(ratios))
         side_ms, ceiling_ms = rounds[middle]
         prefix = "" if name == "grau" else f"{name}_"
         found[f"{prefix}ratio"] = ratios[middle]
